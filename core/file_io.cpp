@@ -1,0 +1,93 @@
+#include "core/file_io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "core/error.hpp"
+
+namespace bb {
+namespace {
+
+std::vector<uint8_t> read_all(const std::string& path, uint64_t max_bytes) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw Error::input(path, "cannot open: " + errno_text(errno));
+  if (S_ISDIR(st.st_mode)) throw Error::input(path, "is a directory, expected a file");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error::input(path, "cannot open: " + errno_text(errno));
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    ::close(fd);
+    throw Error::input(path, "file is " + std::to_string(st.st_size) + " bytes, above the limit of " +
+                                 std::to_string(max_bytes));
+  }
+  std::vector<uint8_t> buf(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < buf.size()) {
+    ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      throw Error::input(path, "read failed: " + errno_text(e));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  buf.resize(got);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<uint8_t> read_file_bytes(const std::string& path, uint64_t max_bytes) {
+  return read_all(path, max_bytes);
+}
+
+std::string read_file_text(const std::string& path, uint64_t max_bytes) {
+  auto b = read_all(path, max_bytes);
+  return std::string(b.begin(), b.end());
+}
+
+void write_file_atomic(const std::string& path, std::string_view data) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error::runtime(path, "cannot create temporary file: " + errno_text(errno));
+  size_t put = 0;
+  while (put < data.size()) {
+    ssize_t n = ::write(fd, data.data() + put, data.size() - put);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error::runtime(path, "write failed: " + errno_text(e));
+    }
+    put += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    throw Error::runtime(path, "write failed: " + errno_text(e));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    throw Error::runtime(path, "rename failed: " + errno_text(e));
+  }
+}
+
+void write_file_atomic(const std::string& path, const std::vector<uint8_t>& data) {
+  write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
+}
+
+void make_dirs(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error::runtime(dir, "cannot create directory: " + ec.message());
+}
+
+}  // namespace bb

@@ -1,0 +1,24 @@
+#pragma once
+// Whole-file reads with errors that name the file, and atomic writes: data goes
+// to "<path>.tmp.<pid>" first, is flushed to disk, then renamed over <path>, so
+// a reader (or a crash) never sees a half-written file.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bb {
+
+// Throws Error(Input) naming the path when it is missing, a directory or unreadable.
+std::vector<uint8_t> read_file_bytes(const std::string& path, uint64_t max_bytes = UINT64_MAX);
+std::string read_file_text(const std::string& path, uint64_t max_bytes = UINT64_MAX);
+
+// Throws Error(Runtime) naming the path when writing fails (disk full, no
+// permission); the temporary file is removed and any previous <path> is kept.
+void write_file_atomic(const std::string& path, std::string_view data);
+void write_file_atomic(const std::string& path, const std::vector<uint8_t>& data);
+
+// Creates the directory and its parents; Error(Runtime) naming it on failure.
+void make_dirs(const std::string& dir);
+
+}  // namespace bb

@@ -1,0 +1,71 @@
+#pragma once
+// Which data set to read and how to turn its images into model inputs: the
+// `dataset`, `transform` and `augment` sections of a config. Defaults that
+// depend on the data set (directory, mean/std, image size, channels, flips)
+// come from one preset table (presets.cpp) and are filled in by resolve().
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/json_reader.hpp"
+#include "datasets/dataset.hpp"
+
+namespace bb {
+
+struct DatasetConfig {
+  std::string name = "fashion-mnist";  // fashion-mnist | mnist | cifar10 | cifar100 | imagefolder | imagenet
+  std::string data_dir;                // "" = the preset's directory (Debian's for Fashion-MNIST)
+  std::string train_split = "train";
+  std::string eval_split;              // "" = the preset's ("test", or "val" for ImageNet)
+  std::string label_file;              // ImageNet flat val: val_map.txt or LOC_val_solution.csv
+  std::string synset_map;              // ImageNet: LOC_synset_mapping.txt
+  std::string cifar100_labels = "fine";  // fine | coarse
+};
+
+struct TransformConfig {
+  int img_size = 0;         // 0 = the preset's
+  double crop_pct = 0;      // 0 = the preset's; resize shorter side to img_size / crop_pct, then center crop
+  std::string interpolation = "bilinear";  // bilinear | bicubic | nearest | area
+  int in_chans = 0;         // 0 = the preset's; gray is repeated to 3 channels, RGB turned to gray for 1
+  std::vector<double> mean, std;  // empty = the preset's; one value per channel
+};
+
+struct AugmentConfig {
+  int pad = -1;               // random crop after zero padding by this many pixels; -1 = the preset's
+  double hflip = -1;          // horizontal flip probability; -1 = the preset's
+  bool random_resized_crop = false;  // timm/torchvision RandomResizedCrop instead of pad-and-crop
+  std::vector<double> scale = {0.08, 1.0};
+  std::vector<double> ratio = {3.0 / 4.0, 4.0 / 3.0};
+};
+
+struct DataConfig {
+  DatasetConfig dataset;
+  TransformConfig transform;
+  AugmentConfig augment;
+};
+
+// Reads the three sections from a parent object; resolve() fills the presets.
+DataConfig read_data_config(JsonReader& root);
+void resolve(DataConfig& c);
+// The resolved sections as JSON (the shape read_data_config accepts).
+nlohmann::json to_json(const DataConfig& c);
+
+// Opens the split of the configured data set ("train" or the eval split).
+std::unique_ptr<Dataset> open_dataset(const DatasetConfig& c, const std::string& split);
+
+struct DatasetPreset {
+  const char* name;
+  const char* default_dir;  // "" = must be given
+  const char* eval_split;
+  int img_size, in_chans;
+  double crop_pct;
+  std::vector<double> mean, std;
+  int pad;
+  double hflip;
+  std::vector<std::string> class_names;  // empty = read from the data
+};
+const DatasetPreset& dataset_preset(const std::string& name);
+std::vector<std::string> dataset_names();
+
+}  // namespace bb

@@ -1,0 +1,157 @@
+#include "datasets/transforms.hpp"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+
+namespace bb {
+namespace {
+
+int cv_interpolation(const std::string& name) {
+  if (name == "bicubic") return cv::INTER_CUBIC;
+  if (name == "nearest") return cv::INTER_NEAREST;
+  if (name == "area") return cv::INTER_AREA;
+  return cv::INTER_LINEAR;
+}
+
+// torchvision Resize(int): the shorter side becomes `size`, the longer keeps the aspect (truncated).
+cv::Mat resize_shorter(const cv::Mat& img, int size, int interp) {
+  int h = img.rows, w = img.cols;
+  if (std::min(h, w) == size) return img;
+  int nh, nw;
+  if (h <= w) {
+    nh = size;
+    nw = static_cast<int>(static_cast<int64_t>(size) * w / h);
+  } else {
+    nw = size;
+    nh = static_cast<int>(static_cast<int64_t>(size) * h / w);
+  }
+  cv::Mat out;
+  cv::resize(img, out, cv::Size(std::max(nw, 1), std::max(nh, 1)), 0, 0, interp);
+  return out;
+}
+
+// torchvision CenterCrop: offsets rounded; pads with zeros if the image is smaller.
+cv::Mat center_crop(const cv::Mat& img, int size) {
+  if (img.rows == size && img.cols == size) return img;
+  if (img.rows < size || img.cols < size) {
+    cv::Mat padded;
+    int pt = std::max(0, (size - img.rows) / 2), pl = std::max(0, (size - img.cols) / 2);
+    cv::copyMakeBorder(img, padded, pt, std::max(0, size - img.rows - pt), pl, std::max(0, size - img.cols - pl),
+                       cv::BORDER_CONSTANT, cv::Scalar::all(0));
+    return center_crop(padded, size);
+  }
+  int top = static_cast<int>(std::lround((img.rows - size) / 2.0));
+  int left = static_cast<int>(std::lround((img.cols - size) / 2.0));
+  return img(cv::Rect(left, top, size, size));
+}
+
+// Writes the normalised CHW floats of `img` (already img_size x img_size) taken
+// through an optional pad-crop offset and flip: output pixel (y, x) reads
+// source (y + dy, x + dx) (mirrored in x when flip), zero outside.
+void to_chw(const cv::Mat& img, const TransformConfig& t, int dy, int dx, bool flip, float* out) {
+  const int S = t.img_size, C = t.in_chans, src_c = img.channels();
+  float scale[3], bias[3];
+  for (int c = 0; c < C; ++c) {
+    scale[c] = static_cast<float>(1.0 / (255.0 * t.std[static_cast<size_t>(c)]));
+    bias[c] = static_cast<float>(-t.mean[static_cast<size_t>(c)] / t.std[static_cast<size_t>(c)]);
+  }
+  const size_t plane = static_cast<size_t>(S) * S;
+  for (int y = 0; y < S; ++y) {
+    int sy = y + dy;
+    const uint8_t* row = (sy >= 0 && sy < img.rows) ? img.ptr<uint8_t>(sy) : nullptr;
+    for (int x = 0; x < S; ++x) {
+      int sx = (flip ? S - 1 - x : x) + dx;
+      float v[3] = {0, 0, 0};
+      if (row && sx >= 0 && sx < img.cols) {
+        const uint8_t* p = row + static_cast<size_t>(sx) * static_cast<size_t>(src_c);
+        if (src_c == C) {
+          for (int c = 0; c < C; ++c) v[c] = p[c];
+        } else if (src_c == 1) {
+          v[0] = v[1] = v[2] = p[0];
+        } else {  // RGB -> luma, rounded like PIL
+          v[0] = std::floor((p[0] * 299 + p[1] * 587 + p[2] * 114 + 500) / 1000.0f);
+        }
+      }
+      size_t o = static_cast<size_t>(y) * S + static_cast<size_t>(x);
+      for (int c = 0; c < C; ++c) out[static_cast<size_t>(c) * plane + o] = v[c] * scale[c] + bias[c];
+    }
+  }
+}
+
+cv::Mat random_resized_crop(const cv::Mat& img, const TransformConfig& t, const AugmentConfig& a, Rng& rng) {
+  const double area = static_cast<double>(img.rows) * img.cols;
+  const double log_lo = std::log(a.ratio[0]), log_hi = std::log(a.ratio[1]);
+  int h = 0, w = 0, top = 0, left = 0;
+  bool found = false;
+  for (int attempt = 0; attempt < 10 && !found; ++attempt) {
+    double target = area * rng.uniform(a.scale[0], a.scale[1]);
+    double ratio = std::exp(rng.uniform(log_lo, log_hi));
+    w = static_cast<int>(std::lround(std::sqrt(target * ratio)));
+    h = static_cast<int>(std::lround(std::sqrt(target / ratio)));
+    if (w > 0 && h > 0 && w <= img.cols && h <= img.rows) {
+      top = static_cast<int>(rng.below(static_cast<uint64_t>(img.rows - h + 1)));
+      left = static_cast<int>(rng.below(static_cast<uint64_t>(img.cols - w + 1)));
+      found = true;
+    }
+  }
+  if (!found) {  // torchvision's fallback: the central crop with the ratio clamped
+    double in_ratio = static_cast<double>(img.cols) / img.rows;
+    if (in_ratio < a.ratio[0]) {
+      w = img.cols;
+      h = static_cast<int>(std::lround(w / a.ratio[0]));
+    } else if (in_ratio > a.ratio[1]) {
+      h = img.rows;
+      w = static_cast<int>(std::lround(h * a.ratio[1]));
+    } else {
+      w = img.cols;
+      h = img.rows;
+    }
+    h = std::clamp(h, 1, img.rows);
+    w = std::clamp(w, 1, img.cols);
+    top = (img.rows - h) / 2;
+    left = (img.cols - w) / 2;
+  }
+  cv::Mat out;
+  cv::resize(img(cv::Rect(left, top, w, h)), out, cv::Size(t.img_size, t.img_size), 0, 0,
+             cv_interpolation(t.interpolation));
+  return out;
+}
+
+}  // namespace
+
+cv::Mat resize_center_crop(const cv::Mat& img, int img_size, double crop_pct, const std::string& interpolation) {
+  int scale_size = static_cast<int>(std::floor(img_size / crop_pct));
+  return center_crop(resize_shorter(img, scale_size, cv_interpolation(interpolation)), img_size);
+}
+
+void eval_transform(const cv::Mat& img, const TransformConfig& t, float* out) {
+  if (img.empty() || img.depth() != CV_8U || (img.channels() != 1 && img.channels() != 3))
+    throw Error::runtime("", "eval_transform: expected a non-empty uint8 gray or RGB image");
+  cv::Mat m = resize_center_crop(img, t.img_size, t.crop_pct, t.interpolation);
+  to_chw(m, t, 0, 0, false, out);
+}
+
+void train_transform(const cv::Mat& img, const TransformConfig& t, const AugmentConfig& a, Rng& rng, float* out) {
+  if (img.empty() || img.depth() != CV_8U || (img.channels() != 1 && img.channels() != 3))
+    throw Error::runtime("", "train_transform: expected a non-empty uint8 gray or RGB image");
+  cv::Mat m;
+  int dy = 0, dx = 0;
+  if (a.random_resized_crop) {
+    m = random_resized_crop(img, t, a, rng);
+  } else {
+    // Training sees the whole image at img_size (crop_pct 1), then the padded random crop.
+    m = resize_center_crop(img, t.img_size, 1.0, t.interpolation);
+    if (a.pad > 0) {
+      dy = static_cast<int>(rng.below(static_cast<uint64_t>(2 * a.pad + 1))) - a.pad;
+      dx = static_cast<int>(rng.below(static_cast<uint64_t>(2 * a.pad + 1))) - a.pad;
+    }
+  }
+  bool flip = a.hflip > 0 && rng.uniform() < a.hflip;
+  to_chw(m, t, dy, dx, flip, out);
+}
+
+}  // namespace bb

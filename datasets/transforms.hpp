@@ -1,0 +1,28 @@
+#pragma once
+// From a decoded image (HWC uint8, gray or RGB) to a model input (CHW float,
+// normalised), as timm does it.
+//   eval:  resize shorter side to floor(img_size / crop_pct) -> center crop img_size
+//          -> [0,1] -> (x - mean) / std
+//   train: (RandomResizedCrop to img_size) or (eval-style resize/crop to
+//          img_size, then random crop after zero padding by `pad`) -> random
+//          horizontal flip -> [0,1] -> normalise
+// Channels: gray is repeated to 3 when in_chans is 3; RGB becomes gray
+// (ITU-R 601 luma, as PIL's "L") when in_chans is 1.
+// Note: resizing uses OpenCV's kernels, which do not antialias on downscaling
+// as PIL does; "area" is the antialiasing choice for large downscales.
+#include <opencv2/core.hpp>
+
+#include "core/rng.hpp"
+#include "datasets/dataset_config.hpp"
+
+namespace bb {
+
+// out: [in_chans, img_size, img_size] floats.
+void eval_transform(const cv::Mat& img, const TransformConfig& t, float* out);
+void train_transform(const cv::Mat& img, const TransformConfig& t, const AugmentConfig& a, Rng& rng, float* out);
+
+// The eval geometry alone: resized shorter side to floor(img_size / crop_pct),
+// then center crop. Returns uint8 HWC with the input's channels.
+cv::Mat resize_center_crop(const cv::Mat& img, int img_size, double crop_pct, const std::string& interpolation);
+
+}  // namespace bb
