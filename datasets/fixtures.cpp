@@ -52,7 +52,7 @@ void write_mnist_fixture(const std::string& dir, int n_train, int n_test, bool g
     std::vector<uint8_t> px, lab;
     for (int i = 0; i < n; ++i) {
       int label = i % 10;
-      cv::Mat img = synthetic_image(side, side, 1, label, seed * 1000003 + static_cast<uint64_t>(i) * 2 + (prefix[0] == 't'));
+      cv::Mat img = synthetic_image(side, side, 1, label, seed * 1000003 + static_cast<uint64_t>(i) * 2 + (std::string(prefix) == "t10k"));
       px.insert(px.end(), img.data, img.data + side * side);
       lab.push_back(static_cast<uint8_t>(label));
     }

@@ -34,7 +34,8 @@ cv::Mat resize_shorter(const cv::Mat& img, int size, int interp) {
   return out;
 }
 
-// torchvision CenterCrop: offsets rounded; pads with zeros if the image is smaller.
+// torchvision CenterCrop: offsets rounded half to even (Python's round); pads
+// with zeros if the image is smaller.
 cv::Mat center_crop(const cv::Mat& img, int size) {
   if (img.rows == size && img.cols == size) return img;
   if (img.rows < size || img.cols < size) {
@@ -44,8 +45,8 @@ cv::Mat center_crop(const cv::Mat& img, int size) {
                        cv::BORDER_CONSTANT, cv::Scalar::all(0));
     return center_crop(padded, size);
   }
-  int top = static_cast<int>(std::lround((img.rows - size) / 2.0));
-  int left = static_cast<int>(std::lround((img.cols - size) / 2.0));
+  int top = static_cast<int>(std::nearbyint((img.rows - size) / 2.0));
+  int left = static_cast<int>(std::nearbyint((img.cols - size) / 2.0));
   return img(cv::Rect(left, top, size, size));
 }
 

@@ -1,0 +1,163 @@
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/progress.hpp"
+#include "core/rng.hpp"
+#include "core/tensor.hpp"
+#include "core/threads.hpp"
+#include "test_util.hpp"
+
+namespace bb {
+namespace {
+
+TEST(Tensor, AlignedZeroedAndShaped) {
+  Tensor t(Shape{3, 5, 7});
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data()) % 64, 0u);
+  EXPECT_EQ(t.numel(), 105);
+  EXPECT_EQ(t.shape().str(), "[3, 5, 7]");
+  for (int64_t i = 0; i < t.numel(); ++i) EXPECT_EQ(t[i], 0.0f);
+}
+
+TEST(Tensor, SliceAndReshapeShareMemory) {
+  Tensor t(Shape{4, 2, 3});
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(i);
+  TensorView s = t.slice(1, 3);
+  EXPECT_EQ(s.shape(), (Shape{2, 2, 3}));
+  EXPECT_EQ(s.data(), t.data() + 6);
+  EXPECT_EQ(s[0], 6.0f);
+  s[0] = -1;
+  EXPECT_EQ(t[6], -1.0f);
+  TensorView r = t.view().reshape(Shape{8, 3});
+  EXPECT_EQ(r.data(), t.data());
+  EXPECT_THROW(t.view().reshape(Shape{5, 5}), std::invalid_argument);
+  EXPECT_THROW(t.slice(3, 5), std::out_of_range);
+}
+
+TEST(Tensor, ResizeKeepsBufferWhenItFits) {
+  Tensor t(Shape{10, 10});
+  float* p = t.data();
+  t.resize(Shape{5, 10});
+  EXPECT_EQ(t.data(), p);
+  EXPECT_EQ(t.numel(), 50);
+  t.resize(Shape{20, 10});
+  EXPECT_EQ(t.numel(), 200);
+  Tensor c = t.clone();
+  EXPECT_NE(c.data(), t.data());
+  EXPECT_EQ(c.shape(), t.shape());
+}
+
+TEST(Error, FormatsFilePathAndOffset) {
+  EXPECT_STREQ(Error::config("c.json", "/dataset/crop_pct", "bad").what(), "c.json: /dataset/crop_pct: bad");
+  EXPECT_STREQ(Error::input_at("f.idx", 12, "truncated").what(), "f.idx: offset 12: truncated");
+  EXPECT_EQ(Error::input("f", "x").exit_code(), 2);
+  EXPECT_EQ(Error::usage("x").exit_code(), 2);
+  EXPECT_EQ(Error::runtime("f", "x").exit_code(), 1);
+}
+
+TEST(Rng, DeterministicAndStreamsDiffer) {
+  Rng a(42), b(42), c(43);
+  for (int i = 0; i < 10; ++i) {
+    uint64_t x = a.next_u64();
+    EXPECT_EQ(x, b.next_u64());
+    EXPECT_NE(x, c.next_u64());
+  }
+  std::set<uint64_t> seeds;
+  for (uint64_t e = 0; e < 50; ++e)
+    for (uint64_t i = 0; i < 50; ++i) seeds.insert(derive_seed(7, Stream::kAugment, e, i));
+  EXPECT_EQ(seeds.size(), 2500u);
+  EXPECT_NE(derive_seed(7, Stream::kAugment, 1, 2), derive_seed(7, Stream::kShuffle, 1, 2));
+  EXPECT_NE(derive_seed(7, Stream::kAugment, 1, 2), derive_seed(7, Stream::kAugment, 2, 1));
+}
+
+TEST(Rng, UniformAndBelowAreInRangeAndUnbiased) {
+  Rng r(1);
+  std::vector<int> hist(7, 0);
+  double sum = 0;
+  for (int i = 0; i < 70000; ++i) {
+    double u = r.uniform();
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    sum += u;
+    uint64_t k = r.below(7);
+    ASSERT_LT(k, 7u);
+    hist[k]++;
+  }
+  EXPECT_NEAR(sum / 70000, 0.5, 0.01);
+  for (int h : hist) EXPECT_NEAR(h, 10000, 400);
+  std::vector<int> v(100);
+  for (int i = 0; i < 100; ++i) v[static_cast<size_t>(i)] = i;
+  r.shuffle(v);
+  std::set<int> s(v.begin(), v.end());
+  EXPECT_EQ(s.size(), 100u);
+}
+
+TEST(Threads, SetAndParallelForCoversAll) {
+  EXPECT_EQ(set_num_threads(1), 1);
+  EXPECT_EQ(num_threads(), 1);
+  EXPECT_GE(set_num_threads(0), 1);
+  std::vector<int> hits(1000, 0);
+  parallel_for(1000, 3, [&](int64_t i, int) { hits[static_cast<size_t>(i)]++; });
+  for (int h : hits) EXPECT_EQ(h, 1);
+  EXPECT_THROW(parallel_for(100, 2, [](int64_t i, int) {
+                 if (i == 77) throw Error::input("x", "boom");
+               }),
+               Error);
+}
+
+TEST(Progress, FormatsRateAndEta) {
+  EXPECT_EQ(format_duration(65), "1:05");
+  EXPECT_EQ(format_duration(3725), "1:02:05");
+  std::string s = format_progress(250, 1000, 5.0, "img");
+  EXPECT_NE(s.find("25.0%"), std::string::npos) << s;
+  EXPECT_NE(s.find("250/1000 img"), std::string::npos) << s;
+  EXPECT_NE(s.find("50.0 img/s"), std::string::npos) << s;
+  EXPECT_NE(s.find("ETA 0:15"), std::string::npos) << s;
+}
+
+TEST(Progress, TtyRedrawsInPlacePlainPrintsLines) {
+  std::ostringstream tty, plain;
+  {
+    Progress p("work", 100, "it", tty, ProgressMode::Tty, 5.0);
+    for (int i = 0; i < 100; ++i) p.advance();
+  }
+  EXPECT_NE(tty.str().find('\r'), std::string::npos);
+  EXPECT_EQ(test::count_lines(tty.str()), 1);  // only the final newline
+  {
+    Progress p("work", 3, "it", plain, ProgressMode::Plain, 0.0);
+    for (int i = 0; i < 3; ++i) p.advance();
+  }
+  EXPECT_EQ(plain.str().find('\r'), std::string::npos);
+  EXPECT_EQ(test::count_lines(plain.str()), 4);  // every advance (interval 0) + final
+  std::ostringstream quiet;
+  {
+    Progress p("work", 3, "it", quiet, ProgressMode::Plain, 1000.0);
+    for (int i = 0; i < 3; ++i) p.advance();
+  }
+  EXPECT_EQ(test::count_lines(quiet.str()), 1);  // interval not reached: final line only
+}
+
+TEST(FileIo, AtomicWriteReplacesAndLeavesNoTemp) {
+  test::TempDir d;
+  std::string p = d / "out.txt";
+  write_file_atomic(p, std::string("first"));
+  write_file_atomic(p, std::string("second"));
+  EXPECT_EQ(read_file_text(p), "second");
+  EXPECT_EQ(test::list_files(d.str()).size(), 1u);
+}
+
+TEST(FileIo, WriteFailureKeepsPreviousAndNamesPath) {
+  test::TempDir d;
+  std::string missing_dir = d / "nope/out.txt";
+  test::expect_error([&] { write_file_atomic(missing_dir, std::string("x")); }, {"nope/out.txt"}, ErrorKind::Runtime);
+  test::expect_error([&] { read_file_bytes(d / "absent.bin"); }, {"absent.bin", "cannot open"});
+  test::expect_error([&] { read_file_bytes(d.str()); }, {"is a directory"});
+}
+
+}  // namespace
+}  // namespace bb

@@ -1,0 +1,129 @@
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "datasets/fixtures.hpp"
+#include "datasets/transforms.hpp"
+#include "test_util.hpp"
+
+namespace bb {
+namespace {
+
+TransformConfig gray28() {
+  TransformConfig t;
+  t.img_size = 28;
+  t.crop_pct = 1.0;
+  t.in_chans = 1;
+  t.mean = {0.25};
+  t.std = {0.5};
+  return t;
+}
+
+TEST(EvalTransform, NormalisesPixelsExactly) {
+  cv::Mat img = synthetic_image(28, 28, 1, 4, 11);
+  std::vector<float> out(28 * 28);
+  eval_transform(img, gray28(), out.data());
+  for (int y = 0; y < 28; ++y)
+    for (int x = 0; x < 28; ++x)
+      EXPECT_NEAR(out[static_cast<size_t>(y * 28 + x)], (img.at<uint8_t>(y, x) / 255.0 - 0.25) / 0.5, 1e-6);
+}
+
+TEST(EvalTransform, TimmGeometryResizeShorterSideThenCenterCrop) {
+  // 375 x 500 (H x W) to 224 at crop_pct 0.875: shorter side -> floor(224 / 0.875) = 256,
+  // width -> int(256 * 500 / 375) = 341, crop offsets top 16, left round(58.5) = 58
+  // (Python rounds half to even). With nearest resizing, output column 0 reads
+  // source column floor(58 * 500 / 341) = 85; the pixel value is its column.
+  cv::Mat img(375, 500, CV_8UC1);
+  for (int y = 0; y < img.rows; ++y)
+    for (int x = 0; x < img.cols; ++x) img.at<uint8_t>(y, x) = static_cast<uint8_t>(x % 251);
+  cv::Mat out = resize_center_crop(img, 224, 0.875, "nearest");
+  ASSERT_EQ(out.rows, 224);
+  ASSERT_EQ(out.cols, 224);
+  EXPECT_EQ(out.at<uint8_t>(0, 0), 85);
+  // Portrait images crop the height the same way.
+  cv::Mat tall = resize_center_crop(img.t(), 224, 0.875, "bilinear");
+  EXPECT_EQ(tall.rows, 224);
+  EXPECT_EQ(tall.cols, 224);
+}
+
+TEST(EvalTransform, ChannelConversions) {
+  TransformConfig t3 = gray28();
+  t3.in_chans = 3;
+  t3.mean = {0.1, 0.2, 0.3};
+  t3.std = {1, 1, 1};
+  cv::Mat gray = synthetic_image(28, 28, 1, 2, 5);
+  std::vector<float> out(3 * 28 * 28);
+  eval_transform(gray, t3, out.data());
+  for (int i = 0; i < 28 * 28; ++i) {  // gray repeated: channels differ only by their mean
+    EXPECT_NEAR(out[static_cast<size_t>(i)] - out[static_cast<size_t>(784 + i)], 0.1, 1e-6);
+    EXPECT_NEAR(out[static_cast<size_t>(i)] - out[static_cast<size_t>(2 * 784 + i)], 0.2, 1e-6);
+  }
+  cv::Mat rgb(28, 28, CV_8UC3, cv::Scalar(200, 100, 50));
+  std::vector<float> g(28 * 28);
+  TransformConfig t1 = gray28();
+  t1.mean = {0};
+  t1.std = {1};
+  eval_transform(rgb, t1, g.data());
+  // PIL "L": (200*299 + 100*587 + 50*114) / 1000 = 124.25 -> 124
+  EXPECT_NEAR(g[0] * 255.0f, 124.0f, 1e-3);
+}
+
+TEST(TrainTransform, FlipPadAndDeterminism) {
+  cv::Mat img = synthetic_image(28, 28, 1, 7, 3);
+  TransformConfig t = gray28();
+  AugmentConfig flip_only;
+  flip_only.pad = 0;
+  flip_only.hflip = 1.0;
+  std::vector<float> ev(784), tr(784);
+  eval_transform(img, t, ev.data());
+  Rng r1(5);
+  train_transform(img, t, flip_only, r1, tr.data());
+  for (int y = 0; y < 28; ++y)
+    for (int x = 0; x < 28; ++x) EXPECT_EQ(tr[static_cast<size_t>(y * 28 + x)], ev[static_cast<size_t>(y * 28 + 27 - x)]);
+
+  AugmentConfig pad;
+  pad.pad = 3;
+  pad.hflip = 0.5;
+  std::vector<float> a(784), b(784);
+  Rng ra(99), rb(99);
+  train_transform(img, t, pad, ra, a.data());
+  train_transform(img, t, pad, rb, b.data());
+  EXPECT_EQ(a, b);
+  // Over several draws some output is shifted: zero padding (-mean/std) appears.
+  bool saw_padding = false, saw_difference = false;
+  for (uint64_t s = 0; s < 20; ++s) {
+    Rng r(s);
+    train_transform(img, t, pad, r, a.data());
+    if (a != ev) saw_difference = true;
+    for (float v : a) saw_padding |= v == -0.5f;
+  }
+  EXPECT_TRUE(saw_difference);
+  EXPECT_TRUE(saw_padding);
+}
+
+TEST(TrainTransform, RandomResizedCropGivesTargetSize) {
+  cv::Mat img = synthetic_image(60, 90, 3, 1, 3);
+  TransformConfig t;
+  t.img_size = 32;
+  t.crop_pct = 1;
+  t.in_chans = 3;
+  t.mean = {0.5, 0.5, 0.5};
+  t.std = {0.5, 0.5, 0.5};
+  AugmentConfig a;
+  a.random_resized_crop = true;
+  a.hflip = 0;
+  std::vector<float> x(3 * 32 * 32), y(3 * 32 * 32);
+  Rng r1(1), r2(1), r3(2);
+  train_transform(img, t, a, r1, x.data());
+  train_transform(img, t, a, r2, y.data());
+  EXPECT_EQ(x, y);
+  train_transform(img, t, a, r3, y.data());
+  EXPECT_NE(x, y);
+  for (float v : x) {
+    EXPECT_GE(v, -1.0f - 1e-6f);
+    EXPECT_LE(v, 1.0f + 1e-6f);
+  }
+}
+
+}  // namespace
+}  // namespace bb
