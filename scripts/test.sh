@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: the release build,
+# then the ASan + UBSan build (skip the latter with BITBENCH_SKIP_ASAN=1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+export BITBENCH_PROGRESS=plain
+jobs="$(nproc)"
+
+echo "== release build"
+bash scripts/build.sh release
+(cd build && ctest --output-on-failure -j "$jobs")
+
+if [ "${BITBENCH_SKIP_ASAN:-0}" != "1" ]; then
+  echo "== ASan + UBSan build"
+  bash scripts/build.sh asan
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  (cd build-asan && ctest --output-on-failure -j "$jobs")
+fi
