@@ -56,17 +56,8 @@ void run_inspect(const InspectArgs& a) {
 
   auto ds = open_dataset(d, split);
   std::vector<int64_t> indices;
-  if (a.limit > 0 && a.limit < static_cast<int64_t>(ds->size())) {
-    // The same seeded subset the loader would use.
-    TransformConfig t = dc.transform;
-    LoaderOptions o;
-    o.limit = a.limit;
-    o.seed = a.seed;
-    o.workers = 0;
-    o.batch_size = 1;
-    Loader l(*ds, t, dc.augment, o);
-    indices = l.subset();
-  }
+  if (a.limit > 0 && a.limit < static_cast<int64_t>(ds->size()))
+    indices = seeded_subset(static_cast<int64_t>(ds->size()), a.limit, a.seed);  // as the loader picks it
   int workers = a.workers > 0 ? a.workers : num_threads();
   DatasetStats st = compute_stats(*ds, indices, workers, !a.json);
 
@@ -93,6 +84,7 @@ void run_inspect(const InspectArgs& a) {
     j["pixel_std"] = st.std;
     j["skipped_files"] = ds->skipped();
     if (!grid_note.empty()) j["grid"] = grid_note;
+    j["threads"] = workers;
     std::cout << j.dump(2) << "\n";
     return;
   }
@@ -125,6 +117,7 @@ void run_inspect(const InspectArgs& a) {
   if (!ds->skipped().empty())
     std::cout << "skipped      " << ds->skipped().size() << " non-image files (first: " << ds->skipped()[0] << ")\n";
   if (!grid_note.empty()) std::cout << "grid         " << grid_note << "\n";
+  std::cout << "threads      " << workers << " decoding\n";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <iostream>
 
 namespace bb {
@@ -69,10 +70,15 @@ Progress::Progress(std::string label, int64_t total, std::string unit, std::ostr
       total_(total),
       out_(out),
       mode_(mode),
-      interval_s_(plain_interval_s) {}
+      interval_s_(plain_interval_s),
+      uncaught_at_start_(std::uncaught_exceptions()) {}
 
 Progress::~Progress() {
   try {
+    if (std::uncaught_exceptions() > uncaught_at_start_) {
+      if (mode_ == ProgressMode::Tty && !finished_) out_ << "\r\x1b[K" << std::flush;
+      finished_ = true;
+    }
     finish();
   } catch (...) {
   }

@@ -30,7 +30,9 @@ class Progress {
   Progress& operator=(const Progress&) = delete;
 
   void advance(int64_t n = 1);
-  // Prints the final line (also in plain mode) once.
+  // Prints the final line (also in plain mode) once. When the work is
+  // abandoned by an exception, the destructor prints nothing (and clears a
+  // terminal line) so the error is the only line left.
   void finish();
   int64_t done() const { return done_; }
 
@@ -43,6 +45,7 @@ class Progress {
   double interval_s_;
   double last_emit_s_ = 0;
   bool finished_ = false;
+  int uncaught_at_start_;
   Timer timer_;
 };
 

@@ -9,6 +9,18 @@
 
 namespace bb {
 
+std::vector<int64_t> seeded_subset(int64_t n, int64_t limit, uint64_t seed) {
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  std::iota(v.begin(), v.end(), 0);
+  if (limit > 0 && limit < n) {
+    Rng rng(seed, Stream::kSubset);
+    rng.shuffle(v);
+    v.resize(static_cast<size_t>(limit));
+    std::sort(v.begin(), v.end());
+  }
+  return v;
+}
+
 Loader::Loader(const Dataset& ds, TransformConfig t, AugmentConfig a, LoaderOptions o)
     : ds_(ds), t_(std::move(t)), a_(std::move(a)), o_(o) {
   if (o_.batch_size < 1) throw Error::usage("batch size must be at least 1");
@@ -17,15 +29,7 @@ Loader::Loader(const Dataset& ds, TransformConfig t, AugmentConfig a, LoaderOpti
   if (t_.img_size < 1 || (t_.in_chans != 1 && t_.in_chans != 3) || t_.mean.size() != static_cast<size_t>(t_.in_chans) ||
       t_.std.size() != static_cast<size_t>(t_.in_chans))
     throw Error::usage("loader: transform is not resolved (img_size, in_chans, mean, std)");
-  int64_t n = static_cast<int64_t>(ds_.size());
-  subset_.resize(static_cast<size_t>(n));
-  std::iota(subset_.begin(), subset_.end(), 0);
-  if (o_.limit > 0 && o_.limit < n) {
-    Rng rng(o_.seed, Stream::kSubset);
-    rng.shuffle(subset_);
-    subset_.resize(static_cast<size_t>(o_.limit));
-    std::sort(subset_.begin(), subset_.end());
-  }
+  subset_ = seeded_subset(static_cast<int64_t>(ds_.size()), o_.limit, o_.seed);
   size_t nslots = o_.workers == 0 ? 1 : static_cast<size_t>(o_.workers * o_.prefetch);
   slots_.resize(nslots);
   for (auto& s : slots_) s.images = Tensor(Shape{o_.batch_size, t_.in_chans, t_.img_size, t_.img_size});

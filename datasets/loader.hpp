@@ -44,6 +44,10 @@ struct Batch {
   int size() const { return static_cast<int>(labels.size()); }
 };
 
+// The fixed subset `limit` keeps: `limit` of [0, n) drawn by Rng(seed, kSubset),
+// in index order; all of [0, n) when limit is 0 or at least n.
+std::vector<int64_t> seeded_subset(int64_t n, int64_t limit, uint64_t seed);
+
 class Loader {
  public:
   Loader(const Dataset& ds, TransformConfig t, AugmentConfig a, LoaderOptions o);

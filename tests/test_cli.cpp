@@ -42,6 +42,8 @@ TEST(Cli, InspectFixtureWritesGridAndJson) {
   EXPECT_EQ(parsed["count"], 20);
   EXPECT_EQ(parsed["classes"][3]["count"], 2);
   EXPECT_EQ(parsed["split"], "train");
+  auto one = run_bitbench("--threads 1 data inspect --json --dataset mnist --data-dir " + (d / "data"));
+  EXPECT_EQ(nlohmann::json::parse(one.out)["threads"], 1);
 }
 
 TEST(Cli, InspectImagenetAndCifarFixtures) {
@@ -189,7 +191,8 @@ TEST_P(CliBadInput, OneLineExitTwoNoOutput) {
   test::TempDir d;
   std::string args = c.make(d);
   std::filesystem::create_directories(d / "out");
-  auto r = run_bitbench("data inspect " + args + " --grid " + (d / "out/grid.png"));
+  // Plain progress (as in logs): an abandoned scan must not add a line to the error.
+  auto r = run_bitbench("data inspect " + args + " --grid " + (d / "out/grid.png"), "BITBENCH_PROGRESS=plain");
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(test::count_lines(r.err), 1) << r.err;
   EXPECT_EQ(r.err.rfind("bitbench: ", 0), 0u) << r.err;

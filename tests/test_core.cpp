@@ -142,6 +142,21 @@ TEST(Progress, TtyRedrawsInPlacePlainPrintsLines) {
   EXPECT_EQ(test::count_lines(quiet.str()), 1);  // interval not reached: final line only
 }
 
+TEST(Progress, AbandonedByAnExceptionPrintsNothingMore) {
+  std::ostringstream plain, tty;
+  try {
+    Progress p("work", 10, "it", plain, ProgressMode::Plain, 1000.0);
+    Progress q("work", 10, "it", tty, ProgressMode::Tty, 1000.0);
+    p.advance();
+    q.advance();
+    throw std::runtime_error("bad image");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(plain.str(), "");
+  EXPECT_EQ(test::count_lines(tty.str()), 0);
+  EXPECT_NE(tty.str().find("\x1b[K"), std::string::npos);  // the line is cleared
+}
+
 TEST(FileIo, AtomicWriteReplacesAndLeavesNoTemp) {
   test::TempDir d;
   std::string p = d / "out.txt";
