@@ -1,0 +1,130 @@
+#include "models/checkpoint.hpp"
+
+#include <cmath>
+#include <regex>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/json_reader.hpp"
+
+namespace bb {
+namespace {
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+}  // namespace
+
+ViTConfig infer_vit_config(const SafetensorsFile& f) {
+  auto need = [&](const std::string& name, size_t rank) -> const TensorInfo& {
+    const TensorInfo* t = f.find(name);
+    if (!t) throw Error::input(f.path(), "cannot infer the model config: no tensor " + name + " (is this a timm ViT?)");
+    if (t->shape.size() != rank)
+      throw Error::input(f.path(), "cannot infer the model config: " + name + " has shape " + shape_str(t->shape));
+    return *t;
+  };
+  ViTConfig c;
+  const auto& pw = need("patch_embed.proj.weight", 4);
+  c.embed_dim = static_cast<int>(pw.shape[0]);
+  c.in_chans = static_cast<int>(pw.shape[1]);
+  c.patch_size = static_cast<int>(pw.shape[2]);
+  c.class_token = f.find("cls_token") != nullptr;
+  c.distilled = f.find("dist_token") != nullptr;
+  c.global_pool = f.find("fc_norm.weight") ? "avg" : "token";
+  const auto& pos = need("pos_embed", 3);
+  int64_t patches = pos.shape[1] - c.num_prefix();
+  int64_t g = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(std::max<int64_t>(patches, 0)))));
+  if (g * g != patches) throw Error::input(f.path(), "cannot infer img_size: pos_embed holds " + std::to_string(patches) + " patch positions, not a square");
+  c.img_size = static_cast<int>(g * c.patch_size);
+  int depth = 0;
+  while (f.find("blocks." + std::to_string(depth) + ".attn.qkv.weight")) ++depth;
+  c.depth = depth;
+  if (depth > 0) c.mlp_hidden = static_cast<int>(need("blocks.0.mlp.fc1.weight", 2).shape[0]);
+  c.qkv_bias = f.find("blocks.0.attn.qkv.bias") != nullptr;
+  c.num_classes = static_cast<int>(need("head.weight", 2).shape[0]);
+  auto it = f.metadata().find("num_heads");
+  auto cfg = f.metadata().find("config");
+  if (it != f.metadata().end()) {
+    c.num_heads = std::atoi(it->second.c_str());
+  } else if (cfg != f.metadata().end() && nlohmann::json::accept(cfg->second) &&
+             nlohmann::json::parse(cfg->second).value("num_heads", 0) > 0) {
+    c.num_heads = nlohmann::json::parse(cfg->second).value("num_heads", 0);
+  } else {
+    if (c.embed_dim % 64 != 0)
+      throw Error::input(f.path(), "cannot infer num_heads (embed_dim " + std::to_string(c.embed_dim) +
+                                       " is not a multiple of 64); give the config with --model or --model-config");
+    c.num_heads = c.embed_dim / 64;
+  }
+  check(c, f.path());
+  return c;
+}
+
+LoadedViT load_vit(const SafetensorsFile& f, const std::optional<ViTConfig>& config) {
+  ViTConfig cfg;
+  std::string source;
+  if (config) {
+    cfg = *config;
+    source = "argument";
+  } else if (auto it = f.metadata().find("config"); it != f.metadata().end()) {
+    nlohmann::json j = parse_json_text(it->second, f.path() + " (__metadata__.config)");
+    JsonReader r(j, f.path(), "/__metadata__/config");
+    cfg = read_vit_config(r);
+    source = "metadata";
+  } else {
+    cfg = infer_vit_config(f);
+    source = "inferred";
+  }
+  check(cfg, f.path());
+  LoadedViT out{ViTParams(cfg), f.metadata(), source};
+  ViTParams& p = out.params;
+  std::vector<std::string> missing, misshaped, unexpected;
+  std::set<std::string> expected;
+  for (const auto& e : p.entries) {
+    expected.insert(e.name);
+    const TensorInfo* t = f.find(e.name);
+    if (!t) {
+      missing.push_back(e.name);
+      continue;
+    }
+    if (t->shape != e.shape) {
+      misshaped.push_back(e.name + " " + shape_str(t->shape) + " (expected " + shape_str(e.shape) + ")");
+      continue;
+    }
+    f.to_f32(*t, p.data(e));
+  }
+  for (const auto& t : f.tensors())
+    if (!expected.count(t.name)) unexpected.push_back(t.name);
+  if (!missing.empty() || !misshaped.empty() || !unexpected.empty()) {
+    std::string msg = "does not match the model config (" + source + "):";
+    auto list = [&](const char* what, const std::vector<std::string>& v) {
+      if (v.empty()) return;
+      msg += std::string(" ") + what + " " + std::to_string(v.size()) + ":";
+      for (size_t i = 0; i < v.size() && i < 8; ++i) msg += (i ? ", " : " ") + v[i];
+      if (v.size() > 8) msg += ", ...";
+      msg += ";";
+    };
+    list("missing", missing);
+    list("mis-shaped", misshaped);
+    list("unexpected", unexpected);
+    msg.pop_back();
+    throw Error::input(f.path(), msg);
+  }
+  return out;
+}
+
+LoadedViT load_vit(const std::string& path, const std::optional<ViTConfig>& config) {
+  return load_vit(SafetensorsFile::read(path), config);
+}
+
+void save_vit(const std::string& path, const ViTParams& p, const std::map<std::string, std::string>& extra) {
+  std::vector<TensorToWrite> t;
+  for (const auto& e : p.entries) t.push_back({e.name, e.shape, DType::F32, p.data(e)});
+  std::map<std::string, std::string> meta = extra;
+  meta["format"] = "bitbench-vit";
+  meta["config"] = to_json(p.cfg).dump();
+  meta["num_heads"] = std::to_string(p.cfg.num_heads);
+  write_safetensors(path, t, meta);
+}
+
+}  // namespace bb

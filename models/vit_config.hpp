@@ -1,0 +1,45 @@
+#pragma once
+// The shape of a Vision Transformer, named as timm names it.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/json_reader.hpp"
+
+namespace bb {
+
+struct ViTConfig {
+  int img_size = 28;
+  int patch_size = 4;
+  int in_chans = 1;
+  int embed_dim = 96;
+  int depth = 4;
+  int num_heads = 3;
+  int mlp_hidden = 384;  // timm: embed_dim * mlp_ratio
+  bool qkv_bias = true;
+  int num_classes = 10;
+  bool class_token = true;
+  std::string global_pool = "token";  // token | avg (avg: mean of patch tokens, then fc_norm)
+  bool distilled = false;             // DeiT: dist_token + head_dist, eval output = mean of both heads
+  double ln_eps = 1e-6;
+
+  int grid() const { return img_size / patch_size; }
+  int num_patches() const { return grid() * grid(); }
+  int num_prefix() const { return (class_token ? 1 : 0) + (distilled ? 1 : 0); }
+  int tokens() const { return num_patches() + num_prefix(); }
+  int head_dim() const { return embed_dim / num_heads; }
+  int patch_dim() const { return in_chans * patch_size * patch_size; }
+};
+
+// Throws Error(Input) naming `where` when the fields do not fit together.
+void check(const ViTConfig& c, const std::string& where);
+
+// {"img_size": ..} read with unknown-key and range checks (mlp_ratio accepted in place of mlp_hidden).
+ViTConfig read_vit_config(JsonReader& r);
+nlohmann::json to_json(const ViTConfig& c);
+
+// timm-named presets plus bitbench's small ones (vit_fmnist_*, vit_cifar_*).
+ViTConfig vit_preset(const std::string& name);
+std::vector<std::string> vit_preset_names();
+
+}  // namespace bb

@@ -1,0 +1,105 @@
+#include "models/vit_params.hpp"
+
+#include <cmath>
+
+#include "core/rng.hpp"
+
+namespace bb {
+
+std::vector<ParamEntry> vit_param_layout(const ViTConfig& c) {
+  const int64_t D = c.embed_dim, Hm = c.mlp_hidden, K = c.num_classes;
+  std::vector<ParamEntry> v;
+  int64_t at = 0;
+  auto add = [&](std::string name, std::vector<int64_t> shape) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    v.push_back({std::move(name), std::move(shape), at, n});
+    at += n;
+  };
+  add("patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size});
+  add("patch_embed.proj.bias", {D});
+  if (c.class_token) add("cls_token", {1, 1, D});
+  if (c.distilled) add("dist_token", {1, 1, D});
+  add("pos_embed", {1, c.tokens(), D});
+  for (int i = 0; i < c.depth; ++i) {
+    std::string b = "blocks." + std::to_string(i) + ".";
+    add(b + "norm1.weight", {D});
+    add(b + "norm1.bias", {D});
+    add(b + "attn.qkv.weight", {3 * D, D});
+    if (c.qkv_bias) add(b + "attn.qkv.bias", {3 * D});
+    add(b + "attn.proj.weight", {D, D});
+    add(b + "attn.proj.bias", {D});
+    add(b + "norm2.weight", {D});
+    add(b + "norm2.bias", {D});
+    add(b + "mlp.fc1.weight", {Hm, D});
+    add(b + "mlp.fc1.bias", {Hm});
+    add(b + "mlp.fc2.weight", {D, Hm});
+    add(b + "mlp.fc2.bias", {D});
+  }
+  std::string norm = c.global_pool == "avg" ? "fc_norm" : "norm";
+  add(norm + ".weight", {D});
+  add(norm + ".bias", {D});
+  add("head.weight", {K, D});
+  add("head.bias", {K});
+  if (c.distilled) {
+    add("head_dist.weight", {K, D});
+    add("head_dist.bias", {K});
+  }
+  return v;
+}
+
+ViTParams::ViTParams(const ViTConfig& c) : cfg(c), entries(vit_param_layout(c)) {
+  int64_t total = entries.empty() ? 0 : entries.back().offset + entries.back().numel;
+  flat = Tensor(Shape{total});
+  auto p = [&](const std::string& name) -> float* {
+    const ParamEntry* e = find(name);
+    return e ? flat.data() + e->offset : nullptr;
+  };
+  patch_w = p("patch_embed.proj.weight");
+  patch_b = p("patch_embed.proj.bias");
+  cls_token = p("cls_token");
+  dist_token = p("dist_token");
+  pos_embed = p("pos_embed");
+  for (int i = 0; i < c.depth; ++i) {
+    std::string b = "blocks." + std::to_string(i) + ".";
+    blocks.push_back({p(b + "norm1.weight"), p(b + "norm1.bias"), p(b + "attn.qkv.weight"), p(b + "attn.qkv.bias"),
+                      p(b + "attn.proj.weight"), p(b + "attn.proj.bias"), p(b + "norm2.weight"), p(b + "norm2.bias"),
+                      p(b + "mlp.fc1.weight"), p(b + "mlp.fc1.bias"), p(b + "mlp.fc2.weight"), p(b + "mlp.fc2.bias")});
+  }
+  std::string norm = c.global_pool == "avg" ? "fc_norm" : "norm";
+  norm_w = p(norm + ".weight");
+  norm_b = p(norm + ".bias");
+  head_w = p("head.weight");
+  head_b = p("head.bias");
+  head_dist_w = p("head_dist.weight");
+  head_dist_b = p("head_dist.bias");
+}
+
+const ParamEntry* ViTParams::find(const std::string& name) const {
+  for (const auto& e : entries)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+void ViTParams::init_random(uint64_t seed) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const ParamEntry& e = entries[i];
+    float* d = data(e);
+    const std::string& n = e.name;
+    bool is_norm = n.find("norm") != std::string::npos && n.find(".weight") != std::string::npos;
+    bool is_bias = n.size() > 5 && n.compare(n.size() - 5, 5, ".bias") == 0;
+    Rng rng(seed, Stream::kInit, i);
+    for (int64_t k = 0; k < e.numel; ++k) {
+      if (is_norm) d[k] = 1.0f;
+      else if (is_bias) d[k] = 0.0f;
+      else {
+        double x;
+        do x = rng.normal();
+        while (std::fabs(x) > 2.0);  // truncated at 2 sigma, as timm's trunc_normal_
+        d[k] = static_cast<float>(0.02 * x);
+      }
+    }
+  }
+}
+
+}  // namespace bb

@@ -1,0 +1,54 @@
+#pragma once
+// A ViT's parameters in one flat float buffer (llm.c style) with named views
+// in timm's order and names. Gradients and optimizer moments can be buffers of
+// the same length; safetensors I/O is a walk over `entries`.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "models/vit_config.hpp"
+
+namespace bb {
+
+struct ParamEntry {
+  std::string name;            // timm name, e.g. "blocks.3.attn.qkv.weight"
+  std::vector<int64_t> shape;  // timm shape
+  int64_t offset = 0;          // into the flat buffer
+  int64_t numel = 0;
+};
+
+struct BlockParams {
+  float *norm1_w, *norm1_b;  // [D]
+  float *qkv_w, *qkv_b;      // [3D, D], [3D] (qkv_b null without qkv_bias)
+  float *proj_w, *proj_b;    // [D, D], [D]
+  float *norm2_w, *norm2_b;  // [D]
+  float *fc1_w, *fc1_b;      // [Hm, D], [Hm]
+  float *fc2_w, *fc2_b;      // [D, Hm], [D]
+};
+
+struct ViTParams {
+  ViTConfig cfg;
+  std::vector<ParamEntry> entries;
+  Tensor flat;  // [total]
+  float *patch_w, *patch_b;        // [D, C*P*P] (timm [D, C, P, P]), [D]
+  float *cls_token, *dist_token;   // [D] each (null when absent)
+  float* pos_embed;                // [T, D]
+  std::vector<BlockParams> blocks;
+  float *norm_w, *norm_b;          // [D]: "norm" (token pool) or "fc_norm" (avg pool)
+  float *head_w, *head_b;          // [classes, D], [classes]
+  float *head_dist_w, *head_dist_b;  // DeiT distilled only
+
+  explicit ViTParams(const ViTConfig& c);
+  ViTParams(ViTParams&&) = default;
+  int64_t count() const { return flat.numel(); }
+  const ParamEntry* find(const std::string& name) const;
+  float* data(const ParamEntry& e) const { return flat.data() + e.offset; }
+  // timm-style initialisation (truncated normal 0.02 for weights, zeros for biases, ones for norms).
+  void init_random(uint64_t seed);
+};
+
+// The layout alone (names, shapes, offsets) for a config.
+std::vector<ParamEntry> vit_param_layout(const ViTConfig& c);
+
+}  // namespace bb
