@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] { bb::set_num_threads(threads); });
   bb::cli::add_data_commands(app);
   bb::cli::add_config_commands(app);
+  bb::cli::add_model_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

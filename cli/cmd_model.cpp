@@ -1,0 +1,304 @@
+// bitbench model info | validate | predict: the full-precision ViT side.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/json_reader.hpp"
+#include "core/npy.hpp"
+#include "core/threads.hpp"
+#include "datasets/dataset_config.hpp"
+#include "datasets/image_decode.hpp"
+#include "datasets/loader.hpp"
+#include "datasets/transforms.hpp"
+#include "eval/evaluator.hpp"
+#include "kernels/backend.hpp"
+#include "models/checkpoint.hpp"
+#include "models/vit.hpp"
+
+namespace bb::cli {
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+// --model PRESET or --model-config FILE (JSON object of ViT fields); neither = from the checkpoint.
+std::optional<ViTConfig> model_config_from_flags(const std::string& preset, const std::string& config_file) {
+  if (!preset.empty() && !config_file.empty()) throw Error::usage("give --model or --model-config, not both");
+  if (!preset.empty()) return vit_preset(preset);
+  if (!config_file.empty()) {
+    nlohmann::json j = parse_json_file(config_file);
+    JsonReader r(j, config_file);
+    return read_vit_config(r);
+  }
+  return std::nullopt;
+}
+
+// Refuses an output path whose folder is missing, before any work is done.
+void check_output_path(const std::string& path, const std::string& flag) {
+  if (path.empty()) return;
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent))
+    throw Error::input(parent.string(), "no such directory for " + flag);
+}
+
+// ---------------------------------------------------------------- model info
+
+struct InfoArgs {
+  std::string file;
+  bool json = false;
+};
+
+void run_info(const InfoArgs& a) {
+  SafetensorsFile f = SafetensorsFile::read(a.file);
+  LoadedViT m = load_vit(f);
+  int64_t params = m.params.count();
+  uint64_t file_bytes = std::filesystem::file_size(a.file);
+  if (a.json) {
+    nlohmann::json j;
+    j["file"] = a.file;
+    j["config"] = to_json(m.params.cfg);
+    j["config_source"] = m.config_source;
+    j["param_count"] = params;
+    j["file_bytes"] = file_bytes;
+    j["fp32_bytes"] = params * 4;
+    j["metadata"] = f.metadata();
+    nlohmann::json t = nlohmann::json::array();
+    for (const auto& info : f.tensors())
+      t.push_back({{"name", info.name}, {"dtype", dtype_name(info.dtype)}, {"shape", info.shape}, {"numel", info.numel()}});
+    j["tensors"] = t;
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  std::cout << "file         " << a.file << "\n";
+  std::cout << "config       " << to_json(m.params.cfg).dump() << " (" << m.config_source << ")\n";
+  std::cout << "tokens       " << m.params.cfg.tokens() << " (" << m.params.cfg.num_patches() << " patches + "
+            << m.params.cfg.num_prefix() << " prefix)\n";
+  std::printf("params       %lld (%.3f M)\n", static_cast<long long>(params), static_cast<double>(params) / 1e6);
+  std::printf("bytes        %llu on disk, %lld as fp32 in memory\n", static_cast<unsigned long long>(file_bytes),
+              static_cast<long long>(params * 4));
+  for (const auto& [k, v] : f.metadata())
+    if (k != "config") std::cout << "metadata     " << k << " = " << (v.size() > 100 ? v.substr(0, 97) + "..." : v) << "\n";
+  size_t w = 4;
+  for (const auto& t : f.tensors()) w = std::max(w, t.name.size());
+  std::printf("\n%-*s  %-5s  %-18s  %10s\n", static_cast<int>(w), "name", "dtype", "shape", "numel");
+  for (const auto& t : f.tensors())
+    std::printf("%-*s  %-5s  %-18s  %10lld\n", static_cast<int>(w), t.name.c_str(), dtype_name(t.dtype),
+                shape_str(t.shape).c_str(), static_cast<long long>(t.numel()));
+}
+
+// ---------------------------------------------------------------- validate
+
+struct ValidateArgs {
+  std::string dataset = "fashion-mnist", data_dir, split, label_file, synset_map;
+  std::string checkpoint, model, model_config, backend = "onednn";
+  int batch_size = 256, img_size = 0, workers = 1;
+  double crop_pct = 0;
+  std::string interpolation;
+  std::vector<double> mean, std;
+  int64_t limit = 0;
+  std::string results_file, results_format = "json", logits_out;
+};
+
+void run_validate(const ValidateArgs& a) {
+  check_output_path(a.results_file, "--results-file");
+  check_output_path(a.logits_out, "--logits-out");
+  if (!a.logits_out.empty() && std::filesystem::path(a.logits_out).extension() != ".npy")
+    throw Error::usage("--logits-out " + a.logits_out + ": logits are written in NumPy format; name a .npy file");
+  LoadedViT m = load_vit(a.checkpoint, model_config_from_flags(a.model, a.model_config));
+  const ViTConfig& mc = m.params.cfg;
+
+  DataConfig dc;
+  dc.dataset.name = a.dataset;
+  dc.dataset.data_dir = a.data_dir;
+  dc.dataset.label_file = a.label_file;
+  dc.dataset.synset_map = a.synset_map;
+  dc.transform.img_size = a.img_size ? a.img_size : mc.img_size;
+  dc.transform.in_chans = mc.in_chans;
+  dc.transform.crop_pct = a.crop_pct;
+  if (!a.interpolation.empty()) dc.transform.interpolation = a.interpolation;
+  dc.transform.mean = a.mean;
+  dc.transform.std = a.std;
+  resolve(dc);
+  if (dc.transform.img_size != mc.img_size)
+    throw Error::usage("--img-size " + std::to_string(dc.transform.img_size) + " differs from the model's " +
+                       std::to_string(mc.img_size) + " (position embeddings are not resampled)");
+  for (auto* v : {&dc.transform.mean, &dc.transform.std})
+    if (v->size() != static_cast<size_t>(mc.in_chans))
+      throw Error::usage("--mean/--std need " + std::to_string(mc.in_chans) + " values for this model");
+  std::string split = a.split.empty() ? dc.dataset.eval_split : a.split;
+  auto ds = open_dataset(dc.dataset, split);
+  if (ds->num_classes() > mc.num_classes)
+    throw Error::input(a.checkpoint, "model has " + std::to_string(mc.num_classes) + " classes, the data set " +
+                                         std::to_string(ds->num_classes()));
+
+  LoaderOptions o;
+  o.batch_size = a.batch_size;
+  o.workers = a.workers;
+  o.limit = a.limit;
+  Loader loader(*ds, dc.transform, dc.augment, o);
+  auto backend = make_backend(a.backend);
+  ViTRunner runner(m.params, *backend);
+  EvalResult r = evaluate([&](const TensorView& x) { return runner.forward(x); }, loader, !a.logits_out.empty(),
+                          "validate " + ds->name() + "/" + split);
+
+  nlohmann::ordered_json res;
+  res["model"] = a.model.empty() ? std::filesystem::path(a.checkpoint).stem().string() : a.model;
+  res["top1"] = std::round(r.top1() * 1e4) / 1e4;
+  res["top1_err"] = std::round((100 - r.top1()) * 1e4) / 1e4;
+  res["top5"] = std::round(r.top5() * 1e4) / 1e4;
+  res["top5_err"] = std::round((100 - r.top5()) * 1e4) / 1e4;
+  res["param_count"] = std::round(static_cast<double>(m.params.count()) / 1e4) / 100;  // millions, as timm
+  res["img_size"] = dc.transform.img_size;
+  res["crop_pct"] = dc.transform.crop_pct;
+  res["interpolation"] = dc.transform.interpolation;
+  res["samples_per_sec"] = std::round(r.images_per_second() * 10) / 10;
+  res["model_samples_per_sec"] = std::round(static_cast<double>(r.count) / std::max(r.model_seconds, 1e-9) * 10) / 10;
+  res["count"] = r.count;
+  res["dataset"] = ds->name();
+  res["split"] = split;
+  res["backend"] = a.backend;
+  res["batch_size"] = a.batch_size;
+  res["threads"] = num_threads();
+  res["checkpoint"] = a.checkpoint;
+
+  if (!a.logits_out.empty())
+    write_npy(a.logits_out, {r.count, static_cast<int64_t>(r.num_classes)}, r.logits.data());
+  if (!a.results_file.empty()) {
+    if (a.results_format == "csv") {
+      std::string head, row;
+      for (auto& [k, v] : res.items()) {
+        head += (head.empty() ? "" : ",") + k;
+        std::string cell = v.is_string() ? v.get<std::string>() : v.dump();
+        if (cell.find_first_of(",\"") != std::string::npos) cell = "\"" + cell + "\"";
+        row += (row.empty() ? "" : ",") + cell;
+      }
+      write_file_atomic(a.results_file, head + "\n" + row + "\n");
+    } else {
+      write_file_atomic(a.results_file, res.dump(2) + "\n");
+    }
+  }
+  std::printf(" * Acc@1 %.3f (%.3f)  Acc@5 %.3f (%.3f)  on %lld images, %.1f images/s (%s, %d threads)\n", r.top1(),
+              100 - r.top1(), r.top5(), 100 - r.top5(), static_cast<long long>(r.count), r.images_per_second(),
+              a.backend.c_str(), num_threads());
+  std::cout << res.dump(2) << "\n";
+}
+
+// ---------------------------------------------------------------- predict
+
+struct PredictArgs {
+  std::string checkpoint, model, model_config, dataset;
+  std::vector<std::string> images;
+  int top = 5;
+};
+
+void run_predict(const PredictArgs& a) {
+  LoadedViT m = load_vit(a.checkpoint, model_config_from_flags(a.model, a.model_config));
+  const ViTConfig& mc = m.params.cfg;
+  // Preprocessing and class names: the checkpoint's data set when it names one, else --dataset, else ImageNet's.
+  std::string ds_name = a.dataset;
+  if (ds_name.empty() && m.metadata.count("dataset")) ds_name = m.metadata.at("dataset");
+  if (ds_name.empty()) ds_name = "imagenet";
+  DataConfig dc;
+  dc.dataset.name = ds_name;
+  dc.transform.img_size = mc.img_size;
+  dc.transform.in_chans = mc.in_chans;
+  resolve(dc);
+  std::vector<std::string> names = dataset_preset(ds_name).class_names;
+  if (m.metadata.count("class_names")) {
+    nlohmann::json j = parse_json_text(m.metadata.at("class_names"), a.checkpoint + " (__metadata__.class_names)");
+    names = j.get<std::vector<std::string>>();
+  }
+  // Decode everything first: a bad image fails before any output.
+  const int64_t n = static_cast<int64_t>(a.images.size());
+  Tensor x(Shape{n, mc.in_chans, mc.img_size, mc.img_size});
+  const int64_t per = static_cast<int64_t>(mc.in_chans) * mc.img_size * mc.img_size;
+  for (int64_t i = 0; i < n; ++i)
+    eval_transform(decode_image_file(a.images[static_cast<size_t>(i)]), dc.transform, x.data() + i * per);
+  auto backend = make_backend("onednn");
+  ViTRunner runner(m.params, *backend);
+  TensorView logits = runner.forward(x.view());
+  const int K = mc.num_classes;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* l = logits.data() + i * K;
+    float mx = *std::max_element(l, l + K);
+    std::vector<double> p(static_cast<size_t>(K));
+    double sum = 0;
+    for (int k = 0; k < K; ++k) sum += p[static_cast<size_t>(k)] = std::exp(static_cast<double>(l[k] - mx));
+    std::vector<int> order(static_cast<size_t>(K));
+    for (int k = 0; k < K; ++k) order[static_cast<size_t>(k)] = k;
+    int top = std::min(a.top, K);
+    std::partial_sort(order.begin(), order.begin() + top, order.end(),
+                      [&](int u, int v) { return l[u] > l[v]; });
+    std::cout << a.images[static_cast<size_t>(i)] << "\n";
+    for (int r = 0; r < top; ++r) {
+      int k = order[static_cast<size_t>(r)];
+      std::string name = static_cast<size_t>(k) < names.size() ? names[static_cast<size_t>(k)] : std::to_string(k);
+      std::printf("  %d. %-20s %6.2f%%  (class %d)\n", r + 1, name.c_str(), 100 * p[static_cast<size_t>(k)] / sum, k);
+    }
+  }
+}
+
+void add_model_source(CLI::App* c, std::string& checkpoint, std::string& model, std::string& model_config) {
+  c->add_option("--checkpoint", checkpoint, "timm-named safetensors checkpoint")->required();
+  c->add_option("--model", model, "Model preset (timm name) when the checkpoint carries no config");
+  c->add_option("--model-config", model_config, "JSON file with the ViT config fields");
+}
+
+}  // namespace
+
+void add_model_commands(CLI::App& app) {
+  auto* model = app.add_subcommand("model", "Inspect model checkpoints");
+  model->require_subcommand(1);
+  static InfoArgs info;
+  auto* i = model->add_subcommand("info", "Config, parameter count, bytes and per-tensor table of a checkpoint");
+  i->add_option("FILE", info.file, "safetensors checkpoint")->required();
+  i->add_flag("--json", info.json, "Print as JSON");
+  i->callback([] { run_info(info); });
+
+  static ValidateArgs v;
+  auto* val = app.add_subcommand("validate", "Top-1/top-5 of a checkpoint on a data set (modelled on timm's validate.py)");
+  val->add_option("--dataset", v.dataset, "Data set")
+      ->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "cifar100", "imagefolder", "imagenet"}))
+      ->capture_default_str();
+  val->add_option("--data-dir", v.data_dir, "Directory holding the data set");
+  val->add_option("--split", v.split, "Split (default: the data set's evaluation split)")
+      ->check(CLI::IsMember({"train", "test", "val"}));
+  val->add_option("--label-file", v.label_file, "ImageNet flat val: val_map.txt or LOC_val_solution.csv");
+  val->add_option("--synset-map", v.synset_map, "ImageNet: LOC_synset_mapping.txt");
+  add_model_source(val, v.checkpoint, v.model, v.model_config);
+  val->add_option("-b,--batch-size", v.batch_size, "Batch size")->check(CLI::Range(1, 65536))->capture_default_str();
+  val->add_option("--img-size", v.img_size, "Input size (default: the model's)")->check(CLI::Range(1, 8192));
+  val->add_option("--crop-pct", v.crop_pct, "Center crop fraction (default: the data set's)")->check(CLI::Range(0.01, 1.0));
+  val->add_option("--interpolation", v.interpolation, "Resize kernel")
+      ->check(CLI::IsMember({"bilinear", "bicubic", "nearest", "area"}));
+  val->add_option("--mean", v.mean, "Per-channel mean (default: the data set's)")->expected(1, 3);
+  val->add_option("--std", v.std, "Per-channel std (default: the data set's)")->expected(1, 3);
+  val->add_option("--limit", v.limit, "Evaluate a seeded subset of N images (0 = all)")->check(CLI::NonNegativeNumber);
+  val->add_option("--workers", v.workers, "Loader threads")->check(CLI::Range(0, 256))->capture_default_str();
+  val->add_option("--backend", v.backend, "Matrix backend")->check(CLI::IsMember({"reference", "onednn"}))->capture_default_str();
+  val->add_option("--results-file", v.results_file, "Write the result fields to this file");
+  val->add_option("--results-format", v.results_format, "json or csv")->check(CLI::IsMember({"json", "csv"}))->capture_default_str();
+  val->add_option("--logits-out", v.logits_out, "Write logits [N, classes] float32 as a NumPy .npy file");
+  val->callback([] { run_validate(v); });
+
+  static PredictArgs p;
+  auto* pr = app.add_subcommand("predict", "Top classes with probabilities for image files");
+  add_model_source(pr, p.checkpoint, p.model, p.model_config);
+  pr->add_option("--dataset", p.dataset, "Data set whose preprocessing and class names apply (default: the checkpoint's, else imagenet)")
+      ->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "cifar100", "imagefolder", "imagenet"}));
+  pr->add_option("--top", p.top, "Classes to show")->check(CLI::Range(1, 100))->capture_default_str();
+  pr->add_option("IMAGE", p.images, "JPEG or PNG files")->required();
+  pr->callback([] { run_predict(p); });
+}
+
+}  // namespace bb::cli

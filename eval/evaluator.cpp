@@ -1,0 +1,46 @@
+#include "eval/evaluator.hpp"
+
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/progress.hpp"
+#include "core/timer.hpp"
+
+namespace bb {
+
+bool in_top_k(const float* logits, int num_classes, int label, int k) {
+  if (label < 0 || label >= num_classes) return false;
+  const float v = logits[label];
+  int above = 0;
+  for (int c = 0; c < num_classes; ++c)
+    if (c != label && logits[c] >= v) ++above;
+  return above < k;
+}
+
+EvalResult evaluate(const ModelFn& model, Loader& loader, bool keep_logits, const std::string& label) {
+  EvalResult r;
+  Progress bar(label, loader.num_samples(), "img");
+  Timer wall;
+  loader.start_epoch(0);
+  while (const Batch* b = loader.next()) {
+    Timer t;
+    TensorView out = model(b->images);
+    r.model_seconds += t.seconds();
+    const int K = static_cast<int>(out.dim(1));
+    r.num_classes = K;
+    for (int i = 0; i < b->size(); ++i) {
+      const float* row = out.data() + static_cast<int64_t>(i) * K;
+      int y = b->labels[static_cast<size_t>(i)];
+      r.top1_correct += in_top_k(row, K, y, 1);
+      r.top5_correct += in_top_k(row, K, y, std::min(5, K));
+    }
+    if (keep_logits) r.logits.insert(r.logits.end(), out.data(), out.data() + out.numel());
+    r.count += b->size();
+    bar.advance(b->size());
+  }
+  r.seconds = wall.seconds();
+  bar.finish();
+  return r;
+}
+
+}  // namespace bb

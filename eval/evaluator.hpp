@@ -1,0 +1,34 @@
+#pragma once
+// One evaluator for every model and backend: runs batches from a loader
+// through a model and counts top-1/top-5, optionally keeping the logits.
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "datasets/loader.hpp"
+
+namespace bb {
+
+struct EvalResult {
+  int64_t count = 0;
+  int64_t top1_correct = 0, top5_correct = 0;
+  double seconds = 0;        // wall time of the whole pass (loading overlapped)
+  double model_seconds = 0;  // time inside the model
+  int num_classes = 0;
+  std::vector<float> logits;  // [count, num_classes] in loader order, when kept
+  double top1() const { return count ? 100.0 * static_cast<double>(top1_correct) / static_cast<double>(count) : 0; }
+  double top5() const { return count ? 100.0 * static_cast<double>(top5_correct) / static_cast<double>(count) : 0; }
+  double images_per_second() const { return seconds > 0 ? static_cast<double>(count) / seconds : 0; }
+};
+
+// model: images [B, C, S, S] → logits [B, K] (a view valid until the next call).
+using ModelFn = std::function<TensorView(const TensorView&)>;
+
+EvalResult evaluate(const ModelFn& model, Loader& loader, bool keep_logits, const std::string& label = "eval");
+
+// Rank of the true class among logits: true when it is within the k largest
+// (ties count against the true class, so a constant output scores nothing).
+bool in_top_k(const float* logits, int num_classes, int label, int k);
+
+}  // namespace bb

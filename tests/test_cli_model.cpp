@@ -1,0 +1,121 @@
+// bitbench model info / validate / predict end to end on the PyTorch reference model.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/npy.hpp"
+#include "datasets/fixtures.hpp"
+#include "datasets/image_folder.hpp"
+#include "datasets/transforms.hpp"
+#include "kernels/backend.hpp"
+#include "models/checkpoint.hpp"
+#include "models/vit.hpp"
+#include "test_util.hpp"
+
+namespace bb {
+namespace {
+
+using test::run_bitbench;
+const std::string kModel = std::string(BITBENCH_SOURCE_DIR) + "/../shared/reference/vit_random_small/model.safetensors";
+
+TEST(CliModel, InfoPrintsConfigCountsAndTensors) {
+  auto r = run_bitbench("model info --json " + kModel);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["param_count"], 17447);
+  EXPECT_EQ(j["config"]["embed_dim"], 32);
+  EXPECT_EQ(j["tensors"].size(), 32u);
+  auto text = run_bitbench("model info " + kModel);
+  EXPECT_NE(text.out.find("blocks.1.mlp.fc2.weight"), std::string::npos);
+}
+
+TEST(CliModel, ValidateLogitsAndTop1MatchTheLibrary) {
+  test::TempDir d;
+  std::vector<std::string> classes = {"c0", "c1", "c2", "c3", "c4", "c5", "c6"};
+  write_image_folder_fixture(d / "data", classes, 3, 20, 18, "png");
+  for (const char* backend : {"reference", "onednn"}) {
+    SCOPED_TRACE(backend);
+    auto r = run_bitbench(std::string("validate --dataset imagefolder --data-dir ") + (d / "data") + " --checkpoint " +
+                          kModel + " --backend " + backend + " -b 4 --crop-pct 0.9 --logits-out " + (d / "l.npy") +
+                          " --results-file " + (d / "r.json"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    NpyArray logits = read_npy(d / "l.npy");
+    ASSERT_EQ(logits.shape, (std::vector<int64_t>{21, 7}));
+    // The same images through the library: eval transform + reference forward.
+    auto ds = load_image_folder(d / "data");
+    LoadedViT m = load_vit(kModel);
+    TransformConfig t;
+    t.img_size = 16;
+    t.crop_pct = 0.9;
+    t.in_chans = 3;
+    t.mean = {0.485, 0.456, 0.406};
+    t.std = {0.229, 0.224, 0.225};
+    Tensor x(Shape{21, 3, 16, 16});
+    for (size_t i = 0; i < 21; ++i) eval_transform(ds->image(i), t, x.data() + i * 768);
+    auto be = make_backend("reference");
+    ViTRunner run(m.params, *be);
+    TensorView out = run.forward(x.view());
+    int correct = 0;
+    for (int64_t i = 0; i < 21; ++i) {
+      int best = 0;
+      for (int k = 0; k < 7; ++k) {
+        EXPECT_NEAR(logits.data[static_cast<size_t>(i * 7 + k)], out[i * 7 + k], 1e-4);
+        if (out[i * 7 + k] > out[i * 7 + best]) best = k;
+      }
+      correct += best == ds->label(static_cast<size_t>(i));
+    }
+    auto res = nlohmann::json::parse(test::read_bytes(d / "r.json"));
+    EXPECT_NEAR(res["top1"].get<double>(), 100.0 * correct / 21, 1e-3);
+    EXPECT_EQ(res["top5_err"].get<double>() + res["top5"].get<double>(), 100.0);
+    EXPECT_EQ(res["img_size"], 16);
+    EXPECT_EQ(res["count"], 21);
+    EXPECT_EQ(res["param_count"], 0.02);
+  }
+  auto csv = run_bitbench("validate --dataset imagefolder --data-dir " + (d / "data") + " --checkpoint " + kModel +
+                          " --results-format csv --results-file " + (d / "r.csv"));
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  auto text = test::read_bytes(d / "r.csv");
+  std::string s(text.begin(), text.end());
+  EXPECT_EQ(s.rfind("model,top1,top1_err,top5,top5_err,param_count,img_size,crop_pct,interpolation,samples_per_sec", 0), 0u) << s;
+  EXPECT_EQ(test::count_lines(s), 2);
+}
+
+TEST(CliModel, BadCheckpointsAndOutputsFailCleanly) {
+  test::TempDir d;
+  write_image_folder_fixture(d / "data", {"a", "b", "c", "d", "e", "f", "g"}, 1, 16, 16, "png");
+  std::string base = "validate --dataset imagefolder --data-dir " + (d / "data") + " --results-file " + (d / "out/r.json");
+  std::filesystem::create_directories(d / "out");
+  auto bytes = test::read_bytes(kModel);
+  bytes[3] = 0x7f;  // header length now absurd
+  test::write_bytes(d / "bad.safetensors", bytes);
+  struct Case {
+    std::string args, expect;
+  };
+  for (const Case& c : {Case{base + " --checkpoint " + (d / "none.safetensors"), "none.safetensors: cannot open"},
+                        Case{base + " --checkpoint " + (d / "bad.safetensors"), "bad.safetensors: offset 0: header length"},
+                        Case{base + " --checkpoint " + kModel + " --model vit_base_patch16_224", "does not match the model config"},
+                        Case{"validate --dataset imagefolder --data-dir " + (d / "data") + " --checkpoint " + kModel +
+                                 " --results-file " + (d / "nodir/r.json"),
+                             "nodir: no such directory for --results-file"}}) {
+    auto r = run_bitbench(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args;
+    EXPECT_EQ(test::count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
+    EXPECT_TRUE(test::list_files(d / "out").empty());
+  }
+}
+
+TEST(CliModel, PredictPrintsTopClasses) {
+  test::TempDir d;
+  write_image_folder_fixture(d.str(), {"x"}, 2, 16, 16, "jpg");
+  auto r = run_bitbench("predict --checkpoint " + kModel + " --top 3 " + (d / "x/img_0.jpg") + " " + (d / "x/img_1.jpg"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(test::count_lines(r.out), 8);
+  EXPECT_NE(r.out.find("  3. "), std::string::npos) << r.out;
+  auto bad = run_bitbench("predict --checkpoint " + kModel + " " + (d / "missing.png"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("missing.png"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bb
