@@ -22,6 +22,17 @@ class Backend {
   //   out    [B, T, H, Dh]     = scores · v, heads concatenated per token
   virtual void attention(const float* qkv, float* scores, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh,
                          float scale) = 0;
+
+  // Backward of linear: dx[M, K] = dy[M, N] · W[N, K] (skipped when dx is null);
+  // dW[N, K] += dy^T · x; db[N] += column sums of dy (skipped when db is null).
+  virtual void linear_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
+                               int64_t M, int64_t N, int64_t K) = 0;
+
+  // Backward of attention: from qkv [B, T, 3, H, Dh], probs [B, H, T, T] (the
+  // softmax saved by attention()) and dout [B, T, H, Dh], writes dqkv
+  // [B, T, 3, H, Dh] (overwritten); dscratch [B, H, T, T] is scratch.
+  virtual void attention_backward(const float* qkv, const float* probs, const float* dout, float* dqkv,
+                                  float* dscratch, int64_t B, int64_t T, int64_t H, int64_t Dh, float scale) = 0;
 };
 
 std::unique_ptr<Backend> make_reference_backend();
@@ -31,5 +42,9 @@ std::unique_ptr<Backend> make_backend(const std::string& name);
 
 // Row-wise softmax in place: x[rows, n]. Shared by both backends.
 void softmax_rows(float* x, int64_t rows, int64_t n);
+// Softmax backward in place: ds = p * (dp - sum(dp * p)) * scale, per row of n.
+void softmax_backward_rows(const float* p, float* dp, int64_t rows, int64_t n, float scale);
+// db[N] += column sums of dy[M, N].
+void bias_backward(const float* dy, float* db, int64_t M, int64_t N);
 
 }  // namespace bb

@@ -1,8 +1,11 @@
-// The oneDNN backend (oneDNN 2.x API as Debian ships it). Each distinct shape
-// gets its primitive and memory objects once; later calls only swap data
-// handles and execute, so the hot path creates and allocates nothing.
+// The oneDNN backend (oneDNN 2.x API as Debian ships it). Each distinct
+// matmul (shape, strides, attributes) gets its primitive and memory objects
+// once; later calls only swap data handles and execute, so the hot path creates
+// and allocates nothing. Attention reads q, k, v and writes its gradients
+// through strided 4-D descriptors straight into the fused qkv buffers.
 #include <dnnl.hpp>
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -13,6 +16,7 @@ namespace bb {
 namespace {
 
 using dnnl::memory;
+using dims = memory::dims;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
@@ -22,94 +26,131 @@ struct Prim {
   std::unordered_map<int, memory> args;
 };
 
+// Which matmul a cached primitive is: an id for the call site and its sizes.
+using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, float>;
+
 class OnednnBackend final : public Backend {
  public:
   OnednnBackend() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
   const char* name() const override { return "onednn"; }
 
   void linear(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K) override {
-    Key key{0, M, N, K, b != nullptr, 0.0f};
-    Prim& p = get(key, [&] {
-      Prim q;
-      memory::desc src_md({M, K}, dt::f32, tag::ab);
-      memory::desc wei_md({K, N}, dt::f32, tag::ba);  // W[N, K] read as W^T[K, N]
-      memory::desc dst_md({M, N}, dt::f32, tag::ab);
-      memory::desc bias_md({1, N}, dt::f32, tag::ab);
-      auto d = b ? dnnl::matmul::desc(src_md, wei_md, bias_md, dst_md) : dnnl::matmul::desc(src_md, wei_md, dst_md);
-      q.prim = dnnl::matmul(dnnl::matmul::primitive_desc(d, engine_));
-      q.src = memory(src_md, engine_, nullptr);
-      q.wei = memory(wei_md, engine_, nullptr);
-      q.dst = memory(dst_md, engine_, nullptr);
-      q.args = {{DNNL_ARG_SRC, q.src}, {DNNL_ARG_WEIGHTS, q.wei}, {DNNL_ARG_DST, q.dst}};
-      if (b) {
-        q.bias = memory(bias_md, engine_, nullptr);
-        q.args[DNNL_ARG_BIAS] = q.bias;
-      }
-      return q;
+    Prim& p = get(Key{0, M, N, K, b != nullptr, 0.0f}, [&] {
+      return make({M, K}, dims{K, 1}, {K, N}, dims{1, K}, {M, N}, dims{N, 1}, b != nullptr, 1.0f, false);
     });
-    p.src.set_data_handle(const_cast<float*>(x));
-    p.wei.set_data_handle(const_cast<float*>(w));
-    if (b) p.bias.set_data_handle(const_cast<float*>(b));
-    p.dst.set_data_handle(y);
-    p.prim.execute(stream_, p.args);
-    stream_.wait();
+    run(p, x, w, y, b);
+  }
+
+  void linear_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db, int64_t M,
+                       int64_t N, int64_t K) override {
+    if (dx) {  // dx[M, K] = dy[M, N] · W[N, K]
+      Prim& p = get(Key{10, M, N, K, 0, 0.0f}, [&] {
+        return make({M, N}, dims{N, 1}, {N, K}, dims{K, 1}, {M, K}, dims{K, 1}, false, 1.0f, false);
+      });
+      run(p, dy, w, dx, nullptr);
+    }
+    // dW[N, K] += dy^T[N, M] · x[M, K]  (sum post-op accumulates)
+    Prim& p = get(Key{11, M, N, K, 0, 0.0f}, [&] {
+      return make({N, M}, dims{1, N}, {M, K}, dims{K, 1}, {N, K}, dims{K, 1}, false, 1.0f, true);
+    });
+    run(p, dy, x, dw, nullptr);
+    if (db) bias_backward(dy, db, M, N);
   }
 
   void attention(const float* qkv, float* scores, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh,
                  float scale) override {
     const int64_t D = H * Dh;
-    // q k^T: q as [B, H, T, Dh] and k^T as [B, H, Dh, T], both strided views into qkv.
+    const dims in_rows{T * 3 * D, Dh, 3 * D, 1};  // q, k or v as [B, H, T, Dh] inside qkv
+    const dims in_cols{T * 3 * D, Dh, 1, 3 * D};  // the same, transposed: [B, H, Dh, T]
+    const dims dense{H * T * T, T * T, T, 1};     // [B, H, T, T]
+    const dims out_rows{T * D, Dh, D, 1};         // [B, H, T, Dh] written as [B, T, H, Dh]
     Prim& qk = get(Key{1, B, T, H, Dh, scale}, [&] {
-      Prim q;
-      memory::desc q_md({B, H, T, Dh}, dt::f32, memory::dims{T * 3 * D, Dh, 3 * D, 1});
-      memory::desc kt_md({B, H, Dh, T}, dt::f32, memory::dims{T * 3 * D, Dh, 1, 3 * D});
-      memory::desc s_md({B, H, T, T}, dt::f32, tag::abcd);
-      dnnl::primitive_attr attr;
-      attr.set_output_scales(0, {scale});
-      q.prim = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md, kt_md, s_md), attr, engine_));
-      q.src = memory(q_md, engine_, nullptr);
-      q.wei = memory(kt_md, engine_, nullptr);
-      q.dst = memory(s_md, engine_, nullptr);
-      q.args = {{DNNL_ARG_SRC, q.src}, {DNNL_ARG_WEIGHTS, q.wei}, {DNNL_ARG_DST, q.dst}};
-      return q;
+      return make({B, H, T, Dh}, in_rows, {B, H, Dh, T}, in_cols, {B, H, T, T}, dense, false, scale, false);
     });
-    // scores · v: v as [B, H, T, Dh] strided in qkv; out written as [B, T, H, Dh].
     Prim& av = get(Key{2, B, T, H, Dh, 0.0f}, [&] {
-      Prim q;
-      memory::desc s_md({B, H, T, T}, dt::f32, tag::abcd);
-      memory::desc v_md({B, H, T, Dh}, dt::f32, memory::dims{T * 3 * D, Dh, 3 * D, 1});
-      memory::desc o_md({B, H, T, Dh}, dt::f32, memory::dims{T * D, Dh, D, 1});
-      q.prim = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(s_md, v_md, o_md), engine_));
-      q.src = memory(s_md, engine_, nullptr);
-      q.wei = memory(v_md, engine_, nullptr);
-      q.dst = memory(o_md, engine_, nullptr);
-      q.args = {{DNNL_ARG_SRC, q.src}, {DNNL_ARG_WEIGHTS, q.wei}, {DNNL_ARG_DST, q.dst}};
-      return q;
+      return make({B, H, T, T}, dense, {B, H, T, Dh}, in_rows, {B, H, T, Dh}, out_rows, false, 1.0f, false);
     });
-    auto* base = const_cast<float*>(qkv);
-    qk.src.set_data_handle(base);
-    qk.wei.set_data_handle(base + D);
-    qk.dst.set_data_handle(scores);
-    qk.prim.execute(stream_, qk.args);
-    stream_.wait();
+    run(qk, qkv, qkv + D, scores, nullptr);  // scores = q k^T · scale
     const int64_t rows = B * H * T;
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; r += 16) softmax_rows(scores + r * T, std::min<int64_t>(16, rows - r), T);
-    av.src.set_data_handle(scores);
-    av.wei.set_data_handle(base + 2 * D);
-    av.dst.set_data_handle(out);
-    av.prim.execute(stream_, av.args);
-    stream_.wait();
+    run(av, scores, qkv + 2 * D, out, nullptr);  // out = softmax · v
+  }
+
+  void attention_backward(const float* qkv, const float* probs, const float* dout, float* dqkv, float* ds, int64_t B,
+                          int64_t T, int64_t H, int64_t Dh, float scale) override {
+    const int64_t D = H * Dh;
+    const dims in_rows{T * 3 * D, Dh, 3 * D, 1}, in_cols{T * 3 * D, Dh, 1, 3 * D};
+    const dims dense{H * T * T, T * T, T, 1}, dense_t{H * T * T, T * T, 1, T};
+    const dims out_rows{T * D, Dh, D, 1};
+    // dV = P^T · dO
+    Prim& dv = get(Key{3, B, T, H, Dh, 0.0f}, [&] {
+      return make({B, H, T, T}, dense_t, {B, H, T, Dh}, out_rows, {B, H, T, Dh}, in_rows, false, 1.0f, false);
+    });
+    // dP = dO · V^T
+    Prim& dp = get(Key{4, B, T, H, Dh, 0.0f}, [&] {
+      return make({B, H, T, Dh}, out_rows, {B, H, Dh, T}, in_cols, {B, H, T, T}, dense, false, 1.0f, false);
+    });
+    // dQ = dS · K ;  dK = dS^T · Q
+    Prim& dq = get(Key{5, B, T, H, Dh, 0.0f}, [&] {
+      return make({B, H, T, T}, dense, {B, H, T, Dh}, in_rows, {B, H, T, Dh}, in_rows, false, 1.0f, false);
+    });
+    Prim& dk = get(Key{6, B, T, H, Dh, 0.0f}, [&] {
+      return make({B, H, T, T}, dense_t, {B, H, T, Dh}, in_rows, {B, H, T, Dh}, in_rows, false, 1.0f, false);
+    });
+    run(dv, probs, dout, dqkv + 2 * D, nullptr);
+    run(dp, dout, qkv + 2 * D, ds, nullptr);
+    const int64_t rows = B * H * T;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r += 16)
+      softmax_backward_rows(probs + r * T, ds + r * T, std::min<int64_t>(16, rows - r), T, scale);
+    run(dq, ds, qkv + D, dqkv, nullptr);
+    run(dk, ds, qkv, dqkv + D, nullptr);
   }
 
  private:
-  using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, float>;  // kind, dims, scale
+  // A matmul dst = scale · (src · wei) (+ bias) (+ dst when accumulate), any strides.
+  Prim make(const dims& sd, const dims& ss, const dims& wd, const dims& ws, const dims& dd, const dims& ds, bool bias,
+            float scale, bool accumulate) {
+    Prim q;
+    memory::desc src_md(sd, dt::f32, ss), wei_md(wd, dt::f32, ws), dst_md(dd, dt::f32, ds);
+    memory::desc bias_md({1, dd.back()}, dt::f32, tag::ab);
+    dnnl::primitive_attr attr;
+    if (scale != 1.0f) attr.set_output_scales(0, {scale});
+    if (accumulate) {
+      dnnl::post_ops po;
+      po.append_sum(1.0f);
+      attr.set_post_ops(po);
+    }
+    auto d = bias ? dnnl::matmul::desc(src_md, wei_md, bias_md, dst_md) : dnnl::matmul::desc(src_md, wei_md, dst_md);
+    q.prim = dnnl::matmul(dnnl::matmul::primitive_desc(d, attr, engine_));
+    q.src = memory(src_md, engine_, nullptr);
+    q.wei = memory(wei_md, engine_, nullptr);
+    q.dst = memory(dst_md, engine_, nullptr);
+    q.args = {{DNNL_ARG_SRC, q.src}, {DNNL_ARG_WEIGHTS, q.wei}, {DNNL_ARG_DST, q.dst}};
+    if (bias) {
+      q.bias = memory(bias_md, engine_, nullptr);
+      q.args[DNNL_ARG_BIAS] = q.bias;
+    }
+    return q;
+  }
+
+  void run(Prim& p, const float* src, const float* wei, float* dst, const float* bias) {
+    p.src.set_data_handle(const_cast<float*>(src));
+    p.wei.set_data_handle(const_cast<float*>(wei));
+    p.dst.set_data_handle(dst);
+    if (bias) p.bias.set_data_handle(const_cast<float*>(bias));
+    p.prim.execute(stream_, p.args);
+    stream_.wait();
+  }
+
   template <class Make>
-  Prim& get(const Key& key, Make&& make) {
+  Prim& get(const Key& key, Make&& make_fn) {
     auto it = cache_.find(key);
-    if (it == cache_.end()) it = cache_.emplace(key, make()).first;
+    if (it == cache_.end()) it = cache_.emplace(key, make_fn()).first;
     return it->second;
   }
+
   dnnl::engine engine_;
   dnnl::stream stream_;
   std::map<Key, Prim> cache_;

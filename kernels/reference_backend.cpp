@@ -48,9 +48,94 @@ class ReferenceBackend final : public Backend {
         }
       }
   }
+
+  void linear_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db, int64_t M,
+                       int64_t N, int64_t K) override {
+    if (dx) {
+#pragma omp parallel for schedule(static)
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t k = 0; k < K; ++k) {
+          float acc = 0;
+          for (int64_t n = 0; n < N; ++n) acc += dy[m * N + n] * w[n * K + k];
+          dx[m * K + k] = acc;
+        }
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) {
+        float acc = 0;
+        for (int64_t m = 0; m < M; ++m) acc += dy[m * N + n] * x[m * K + k];
+        dw[n * K + k] += acc;
+      }
+    if (db) bias_backward(dy, db, M, N);
+  }
+
+  void attention_backward(const float* qkv, const float* probs, const float* dout, float* dqkv, float* dscratch,
+                          int64_t B, int64_t T, int64_t H, int64_t Dh, float scale) override {
+    const int64_t D = H * Dh;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < H; ++h) {
+        const float* p = probs + ((b * H + h) * T) * T;
+        float* ds = dscratch + ((b * H + h) * T) * T;
+        auto q = [&](int64_t t) { return qkv + (b * T + t) * 3 * D + 0 * D + h * Dh; };
+        auto k = [&](int64_t t) { return qkv + (b * T + t) * 3 * D + 1 * D + h * Dh; };
+        auto v = [&](int64_t t) { return qkv + (b * T + t) * 3 * D + 2 * D + h * Dh; };
+        auto dq = [&](int64_t t) { return dqkv + (b * T + t) * 3 * D + 0 * D + h * Dh; };
+        auto dk = [&](int64_t t) { return dqkv + (b * T + t) * 3 * D + 1 * D + h * Dh; };
+        auto dv = [&](int64_t t) { return dqkv + (b * T + t) * 3 * D + 2 * D + h * Dh; };
+        auto go = [&](int64_t t) { return dout + (b * T + t) * D + h * Dh; };
+        // dV[j] = sum_i P[i, j] dO[i];  dP[i, j] = dO[i] . V[j]
+        for (int64_t j = 0; j < T; ++j)
+          for (int64_t d = 0; d < Dh; ++d) {
+            float acc = 0;
+            for (int64_t i = 0; i < T; ++i) acc += p[i * T + j] * go(i)[d];
+            dv(j)[d] = acc;
+          }
+        for (int64_t i = 0; i < T; ++i)
+          for (int64_t j = 0; j < T; ++j) {
+            float acc = 0;
+            for (int64_t d = 0; d < Dh; ++d) acc += go(i)[d] * v(j)[d];
+            ds[i * T + j] = acc;
+          }
+        softmax_backward_rows(p, ds, T, T, scale);
+        // dQ[i] = sum_j dS[i, j] K[j];  dK[j] = sum_i dS[i, j] Q[i]
+        for (int64_t i = 0; i < T; ++i)
+          for (int64_t d = 0; d < Dh; ++d) {
+            float acc = 0;
+            for (int64_t j = 0; j < T; ++j) acc += ds[i * T + j] * k(j)[d];
+            dq(i)[d] = acc;
+          }
+        for (int64_t j = 0; j < T; ++j)
+          for (int64_t d = 0; d < Dh; ++d) {
+            float acc = 0;
+            for (int64_t i = 0; i < T; ++i) acc += ds[i * T + j] * q(i)[d];
+            dk(j)[d] = acc;
+          }
+      }
+  }
 };
 
 }  // namespace
+
+void softmax_backward_rows(const float* p, float* dp, int64_t rows, int64_t n, float scale) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* pr = p + r * n;
+    float* g = dp + r * n;
+    float dot = 0;
+    for (int64_t j = 0; j < n; ++j) dot += g[j] * pr[j];
+    for (int64_t j = 0; j < n; ++j) g[j] = pr[j] * (g[j] - dot) * scale;
+  }
+}
+
+void bias_backward(const float* dy, float* db, int64_t M, int64_t N) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    float acc = 0;
+    for (int64_t m = 0; m < M; ++m) acc += dy[m * N + n];
+    db[n] += acc;
+  }
+}
 
 void softmax_rows(float* x, int64_t rows, int64_t n) {
   for (int64_t r = 0; r < rows; ++r) {

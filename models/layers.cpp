@@ -1,5 +1,6 @@
 #include "models/layers.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
@@ -21,7 +22,8 @@ void patchify(const float* images, float* patches, int64_t B, int64_t C, int64_t
     }
 }
 
-void layernorm_forward(const float* x, const float* w, const float* b, float* out, int64_t N, int64_t D, float eps) {
+void layernorm_forward(const float* x, const float* w, const float* b, float* out, int64_t N, int64_t D, float eps,
+                       float* mean_out, float* rstd_out) {
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     const float* xi = x + n * D;
@@ -34,18 +36,66 @@ void layernorm_forward(const float* x, const float* w, const float* b, float* ou
     var /= static_cast<float>(D);
     const float rstd = 1.0f / std::sqrt(var + eps);
     for (int64_t d = 0; d < D; ++d) oi[d] = (xi[d] - mean) * rstd * w[d] + b[d];
+    if (mean_out) mean_out[n] = mean;
+    if (rstd_out) rstd_out[n] = rstd;
   }
 }
 
-void gelu_forward(float* x, int64_t n) {
-  const float inv_sqrt2 = 0.70710678118654752f;
+void layernorm_backward(const float* dout, const float* x, const float* w, const float* mean, const float* rstd,
+                        float* dx, float* dw, float* db, int64_t N, int64_t D) {
+  // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), with g = dout * w and xhat = (x - mean) * rstd.
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * inv_sqrt2));
+  for (int64_t n = 0; n < N; ++n) {
+    const float* go = dout + n * D;
+    const float* xi = x + n * D;
+    float g_mean = 0, gx_mean = 0;
+    for (int64_t d = 0; d < D; ++d) {
+      float xhat = (xi[d] - mean[n]) * rstd[n];
+      float g = go[d] * w[d];
+      g_mean += g;
+      gx_mean += g * xhat;
+    }
+    g_mean /= static_cast<float>(D);
+    gx_mean /= static_cast<float>(D);
+    float* dxi = dx + n * D;
+    for (int64_t d = 0; d < D; ++d) {
+      float xhat = (xi[d] - mean[n]) * rstd[n];
+      dxi[d] += rstd[n] * (go[d] * w[d] - g_mean - xhat * gx_mean);
+    }
+  }
+  // Parameter gradients: a reduction over rows, per column (deterministic order).
+#pragma omp parallel for schedule(static)
+  for (int64_t d = 0; d < D; ++d) {
+    float sw = 0, sb = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      float xhat = (x[n * D + d] - mean[n]) * rstd[n];
+      sw += dout[n * D + d] * xhat;
+      sb += dout[n * D + d];
+    }
+    dw[d] += sw;
+    db[d] += sb;
+  }
 }
 
-void add_inplace(float* y, const float* x, int64_t n) {
+void gelu_forward(const float* x, float* out, int64_t n) {
+  const float inv_sqrt2 = 0.70710678118654752f;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+  for (int64_t i = 0; i < n; ++i) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * inv_sqrt2));
+}
+
+void gelu_backward(const float* x, const float* dout, float* dx, int64_t n) {
+  const float inv_sqrt2 = 0.70710678118654752f, inv_sqrt2pi = 0.39894228040143268f;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    float cdf = 0.5f * (1.0f + std::erf(x[i] * inv_sqrt2));
+    float pdf = inv_sqrt2pi * std::exp(-0.5f * x[i] * x[i]);
+    dx[i] = dout[i] * (cdf + x[i] * pdf);
+  }
+}
+
+void add(const float* a, const float* b, float* out, int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
 void assemble_tokens(const float* patch_emb, const float* cls, const float* dist, const float* pos, float* x, int64_t B,
@@ -62,6 +112,51 @@ void assemble_tokens(const float* patch_emb, const float* cls, const float* dist
     for (int64_t p = 0; p < Np; ++p, ++t)
       for (int64_t d = 0; d < D; ++d) xb[t * D + d] = patch_emb[(b * Np + p) * D + d] + pos[t * D + d];
   }
+}
+
+void assemble_tokens_backward(const float* dx, float* dpatch_emb, float* dcls, float* ddist, float* dpos, int64_t B,
+                              int64_t Np, int64_t D, int64_t prefix) {
+  const int64_t T = Np + prefix;
+  if (dpatch_emb)
+    for (int64_t b = 0; b < B; ++b)
+      std::memcpy(dpatch_emb + b * Np * D, dx + (b * T + prefix) * D, static_cast<size_t>(Np * D) * sizeof(float));
+  for (int64_t b = 0; b < B; ++b) {
+    const float* xb = dx + b * T * D;
+    if (dpos)
+      for (int64_t i = 0; i < T * D; ++i) dpos[i] += xb[i];
+    int64_t t = 0;
+    for (float* tok : {dcls, ddist}) {
+      if (t >= prefix) break;
+      if (tok)
+        for (int64_t d = 0; d < D; ++d) tok[d] += xb[t * D + d];
+      ++t;
+    }
+  }
+}
+
+float cross_entropy(const float* logits, const int* labels, float* probs, float* dlogits, int64_t B, int64_t K,
+                    float smoothing) {
+  double loss = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    const float* l = logits + b * K;
+    float* p = probs + b * K;
+    float mx = l[0];
+    for (int64_t k = 1; k < K; ++k) mx = std::max(mx, l[k]);
+    double sum = 0;
+    for (int64_t k = 0; k < K; ++k) sum += std::exp(static_cast<double>(l[k] - mx));
+    const double log_sum = std::log(sum);
+    const float off = smoothing / static_cast<float>(K), on = 1.0f - smoothing + off;
+    double row = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      double logp = static_cast<double>(l[k] - mx) - log_sum;
+      p[k] = static_cast<float>(std::exp(logp));
+      float target = k == labels[b] ? on : off;
+      row -= target * logp;
+      if (dlogits) dlogits[b * K + k] = (p[k] - target) / static_cast<float>(B);
+    }
+    loss += row;
+  }
+  return static_cast<float>(loss / static_cast<double>(B));
 }
 
 }  // namespace bb

@@ -10,16 +10,33 @@ namespace bb {
 void patchify(const float* images, float* patches, int64_t B, int64_t C, int64_t S, int64_t P);
 
 // out[N, D] = (x - mean) / sqrt(var + eps) * w + b, per row (biased variance, as PyTorch).
-void layernorm_forward(const float* x, const float* w, const float* b, float* out, int64_t N, int64_t D, float eps);
+// mean, rstd [N] are stored for the backward pass when non-null.
+void layernorm_forward(const float* x, const float* w, const float* b, float* out, int64_t N, int64_t D, float eps,
+                       float* mean = nullptr, float* rstd = nullptr);
+// dx[N, D] += ..., dw[D] += ..., db[D] += ... from dout[N, D] and the saved x, mean, rstd.
+void layernorm_backward(const float* dout, const float* x, const float* w, const float* mean, const float* rstd,
+                        float* dx, float* dw, float* db, int64_t N, int64_t D);
 
-// x[n] = 0.5 x (1 + erf(x / sqrt 2)) in place: the exact GELU of timm's default.
-void gelu_forward(float* x, int64_t n);
+// out[n] = 0.5 x (1 + erf(x / sqrt 2)): the exact GELU of timm's default (out may equal x).
+void gelu_forward(const float* x, float* out, int64_t n);
+// dx[n] = dout[n] * GELU'(x[n]) (dx may equal dout).
+void gelu_backward(const float* x, const float* dout, float* dx, int64_t n);
 
-// y[n] += x[n]
-void add_inplace(float* y, const float* x, int64_t n);
+// out[n] = a[n] + b[n] (out may equal a). Backward of a residual: the gradient goes to both.
+void add(const float* a, const float* b, float* out, int64_t n);
 
 // x[B, T, D]: prefix tokens (cls, then dist) then patch embeddings[B, Np, D], plus pos[T, D].
 void assemble_tokens(const float* patch_emb, const float* cls, const float* dist, const float* pos, float* x, int64_t B,
                      int64_t Np, int64_t D);
+// From dx[B, T, D]: dpatch_emb[B, Np, D] = dx of patch tokens; dcls, ddist [D] and dpos [T, D] summed over
+// the batch (accumulated: +=). Null outputs are skipped.
+void assemble_tokens_backward(const float* dx, float* dpatch_emb, float* dcls, float* ddist, float* dpos, int64_t B,
+                              int64_t Np, int64_t D, int64_t prefix);
+
+// Mean cross-entropy over B rows of logits[B, K] against labels with label
+// smoothing eps (target = (1 - eps) one-hot + eps / K). Writes probs and, when
+// dlogits is non-null, d(loss)/d(logits) = (probs - target) / B. Returns the loss.
+float cross_entropy(const float* logits, const int* labels, float* probs, float* dlogits, int64_t B, int64_t K,
+                    float smoothing);
 
 }  // namespace bb

@@ -8,22 +8,72 @@
 
 namespace bb {
 
-ViTRunner::ViTRunner(const ViTParams& params, Backend& backend) : p_(params), be_(backend) {}
+ViTRunner::ViTRunner(const ViTParams& params, Backend& backend, bool training)
+    : p_(params), be_(backend), training_(training) {}
 
 void ViTRunner::reserve(int64_t B) {
   if (B == batch_) return;
   const ViTConfig& c = p_.cfg;
-  const int64_t T = c.tokens(), D = c.embed_dim, Np = c.num_patches(), H = c.num_heads;
-  const int64_t sizes[] = {B * Np * c.patch_dim(), B * Np * D, B * T * D,     B * T * D, B * T * 3 * D, B * H * T * T,
-                           B * T * D,              B * T * D,  B * T * c.mlp_hidden, 2 * B * D, 2 * B * c.num_classes};
+  const int64_t T = c.tokens(), D = c.embed_dim, Np = c.num_patches(), H = c.num_heads, BT = B * T;
+  const int64_t Hm = c.mlp_hidden, K = c.num_classes;
+  // Two passes over the same carve-up: count, then hand out 64-byte aligned views.
+  std::vector<std::pair<float**, int64_t>> want;
+  auto take = [&](float** slot, int64_t n) { want.push_back({slot, (n + 15) / 16 * 16}); };
+  take(&patches_, B * Np * c.patch_dim());
+  take(&pemb_, B * Np * D);
+  acts_.assign(static_cast<size_t>(c.depth), BlockActs{});
+  const size_t own = training_ ? acts_.size() : std::min<size_t>(1, acts_.size());
+  for (size_t l = 0; l < own; ++l) {
+    BlockActs& a = acts_[l];
+    take(&a.x_in, BT * D);
+    take(&a.ln1, BT * D);
+    take(&a.mean1, BT);
+    take(&a.rstd1, BT);
+    take(&a.qkv, BT * 3 * D);
+    take(&a.probs, B * H * T * T);
+    take(&a.att, BT * D);
+    take(&a.ln2, BT * D);
+    take(&a.mean2, BT);
+    take(&a.rstd2, BT);
+    take(&a.fc1, BT * Hm);
+    if (training_) {
+      take(&a.x_mid, BT * D);
+      take(&a.gelu, BT * Hm);
+    }
+  }
+  take(&x_out_, BT * D);
+  take(&lnf_, BT * D);
+  take(&meanf_, BT);
+  take(&rstdf_, BT);
+  take(&pool_in_, B * D);
+  take(&pooled_, 2 * B * D);
+  take(&logits_, 2 * B * K);
+  take(&tmp_, BT * D);
+  if (training_) {
+    take(&dx_, BT * D);
+    take(&dln_, BT * D);
+    take(&dqkv_, BT * 3 * D);
+    take(&dprobs_, B * H * T * T);
+    take(&datt_, BT * D);
+    take(&dhid_, BT * Hm);
+    take(&dpemb_, B * Np * D);
+    take(&dpooled_, 2 * B * D);
+  }
   int64_t total = 0;
-  for (int64_t s : sizes) total += (s + 15) / 16 * 16;  // keep every buffer 64-byte aligned
+  for (const auto& w : want) total += w.second;
   arena_.resize(Shape{total});
   float* at = arena_.data();
-  float** slots[] = {&patches_, &pemb_, &x_, &ln_, &qkv_, &scores_, &att_, &tmp_, &hid_, &pooled_, &logits_};
-  for (size_t i = 0; i < std::size(sizes); ++i) {
-    *slots[i] = at;
-    at += (sizes[i] + 15) / 16 * 16;
+  for (const auto& w : want) {
+    *w.first = at;
+    at += w.second;
+  }
+  if (!training_) {
+    // Inference: one residual buffer updated in place, every block shares block 0's buffers.
+    if (!acts_.empty()) {
+      acts_[0].x_in = acts_[0].x_mid = x_out_;
+      acts_[0].gelu = acts_[0].fc1;
+    }
+    for (size_t l = 1; l < acts_.size(); ++l) acts_[l] = acts_[0];
   }
   batch_ = B;
 }
@@ -47,27 +97,30 @@ TensorView ViTRunner::forward(const TensorView& images) {
   };
 
   // Patch embedding: a conv with stride = kernel = P is a GEMM over patches.
-  patchify(images.data(), patches_, B, c.in_chans, c.img_size, c.patch_size);  // [B, Np, C*P*P]
+  patchify(images.data(), patches_, B, c.in_chans, c.img_size, c.patch_size);     // [B, Np, C*P*P]
   be_.linear(patches_, p_.patch_w, p_.patch_b, pemb_, B * Np, D, c.patch_dim());  // [B, Np, D]
-  assemble_tokens(pemb_, p_.cls_token, p_.dist_token, p_.pos_embed, x_, B, Np, D);  // [B, T, D]
-  tap(0, x_);
+  float* x = c.depth > 0 ? acts_[0].x_in : x_out_;
+  assemble_tokens(pemb_, p_.cls_token, p_.dist_token, p_.pos_embed, x, B, Np, D);  // [B, T, D]
+  tap(0, x);
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
   for (int l = 0; l < c.depth; ++l) {
     const BlockParams& w = p_.blocks[static_cast<size_t>(l)];
-    // x = x + proj(attn(norm1(x)))
-    layernorm_forward(x_, w.norm1_w, w.norm1_b, ln_, BT, D, eps);  // [B, T, D]
-    be_.linear(ln_, w.qkv_w, w.qkv_b, qkv_, BT, 3 * D, D);          // [B, T, 3D]
-    be_.attention(qkv_, scores_, att_, B, T, H, Dh, scale);         // [B, T, D]
-    be_.linear(att_, w.proj_w, w.proj_b, tmp_, BT, D, D);           // [B, T, D]
-    add_inplace(x_, tmp_, BT * D);
-    // x = x + fc2(gelu(fc1(norm2(x))))
-    layernorm_forward(x_, w.norm2_w, w.norm2_b, ln_, BT, D, eps);  // [B, T, D]
-    be_.linear(ln_, w.fc1_w, w.fc1_b, hid_, BT, Hm, D);             // [B, T, Hm]
-    gelu_forward(hid_, BT * Hm);
-    be_.linear(hid_, w.fc2_w, w.fc2_b, tmp_, BT, D, Hm);            // [B, T, D]
-    add_inplace(x_, tmp_, BT * D);
-    tap(static_cast<size_t>(l) + 1, x_);
+    BlockActs& a = acts_[static_cast<size_t>(l)];
+    float* next = l + 1 < c.depth ? acts_[static_cast<size_t>(l) + 1].x_in : x_out_;
+    // x_mid = x_in + proj(attn(norm1(x_in)))
+    layernorm_forward(a.x_in, w.norm1_w, w.norm1_b, a.ln1, BT, D, eps, a.mean1, a.rstd1);  // [BT, D]
+    be_.linear(a.ln1, w.qkv_w, w.qkv_b, a.qkv, BT, 3 * D, D);                            // [BT, 3D]
+    be_.attention(a.qkv, a.probs, a.att, B, T, H, Dh, scale);                            // [BT, D]
+    be_.linear(a.att, w.proj_w, w.proj_b, tmp_, BT, D, D);                               // [BT, D]
+    add(a.x_in, tmp_, a.x_mid, BT * D);
+    // next = x_mid + fc2(gelu(fc1(norm2(x_mid))))
+    layernorm_forward(a.x_mid, w.norm2_w, w.norm2_b, a.ln2, BT, D, eps, a.mean2, a.rstd2);  // [BT, D]
+    be_.linear(a.ln2, w.fc1_w, w.fc1_b, a.fc1, BT, Hm, D);                                // [BT, Hm]
+    gelu_forward(a.fc1, a.gelu, BT * Hm);
+    be_.linear(a.gelu, w.fc2_w, w.fc2_b, tmp_, BT, D, Hm);  // [BT, D]
+    add(a.x_mid, tmp_, next, BT * D);
+    tap(static_cast<size_t>(l) + 1, next);
   }
 
   float* logits = logits_;
@@ -76,17 +129,17 @@ TensorView ViTRunner::forward(const TensorView& images) {
     for (int64_t b = 0; b < B; ++b)
       for (int64_t d = 0; d < D; ++d) {
         float s = 0;
-        for (int64_t t = c.num_prefix(); t < T; ++t) s += x_[(b * T + t) * D + d];
-        tmp_[b * D + d] = s / static_cast<float>(Np);
+        for (int64_t t = c.num_prefix(); t < T; ++t) s += x_out_[(b * T + t) * D + d];
+        pool_in_[b * D + d] = s / static_cast<float>(Np);
       }
-    layernorm_forward(tmp_, p_.norm_w, p_.norm_b, pooled_, B, D, eps);  // [B, D]
-    be_.linear(pooled_, p_.head_w, p_.head_b, logits, B, K, D);        // [B, K]
+    layernorm_forward(pool_in_, p_.norm_w, p_.norm_b, pooled_, B, D, eps, meanf_, rstdf_);  // [B, D]
+    be_.linear(pooled_, p_.head_w, p_.head_b, logits, B, K, D);                             // [B, K]
   } else {
-    layernorm_forward(x_, p_.norm_w, p_.norm_b, ln_, BT, D, eps);  // [B, T, D]
-    tap(static_cast<size_t>(c.depth) + 1, ln_);
+    layernorm_forward(x_out_, p_.norm_w, p_.norm_b, lnf_, BT, D, eps, meanf_, rstdf_);  // [BT, D]
+    tap(static_cast<size_t>(c.depth) + 1, lnf_);
     for (int64_t b = 0; b < B; ++b) {
-      std::memcpy(pooled_ + b * D, ln_ + b * T * D, static_cast<size_t>(D) * sizeof(float));  // cls token
-      if (c.distilled) std::memcpy(pooled_ + (B + b) * D, ln_ + (b * T + 1) * D, static_cast<size_t>(D) * sizeof(float));
+      std::memcpy(pooled_ + b * D, lnf_ + b * T * D, static_cast<size_t>(D) * sizeof(float));  // cls token
+      if (c.distilled) std::memcpy(pooled_ + (B + b) * D, lnf_ + (b * T + 1) * D, static_cast<size_t>(D) * sizeof(float));
     }
     be_.linear(pooled_, p_.head_w, p_.head_b, logits, B, K, D);  // [B, K]
     if (c.distilled) {
@@ -96,6 +149,52 @@ TensorView ViTRunner::forward(const TensorView& images) {
     }
   }
   return TensorView(logits, Shape{B, K});
+}
+
+void ViTRunner::backward(const float* dlogits, float* grads) {
+  const ViTConfig& c = p_.cfg;
+  if (!training_) throw Error::usage("ViTRunner::backward needs a runner built for training");
+  if (c.distilled) throw Error::usage("training a distilled (DeiT dist_token) model is not supported by this trainer");
+  const int64_t B = batch_, T = c.tokens(), D = c.embed_dim, Np = c.num_patches(), H = c.num_heads, Dh = c.head_dim();
+  const int64_t Hm = c.mlp_hidden, K = c.num_classes, BT = B * T;
+  auto g = [&](const float* param) { return param ? grads + (param - p_.flat.data()) : nullptr; };
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
+
+  // Head: logits[B, K] = pooled[B, D] · head^T + b.
+  be_.linear_backward(pooled_, p_.head_w, dlogits, dpooled_, g(p_.head_w), g(p_.head_b), B, K, D);
+  std::memset(dx_, 0, static_cast<size_t>(BT * D) * sizeof(float));
+  if (c.global_pool == "avg") {
+    // pooled = fc_norm(mean of patch tokens): back through the norm into dln_[B, D], then spread over tokens.
+    std::memset(dln_, 0, static_cast<size_t>(B * D) * sizeof(float));
+    layernorm_backward(dpooled_, pool_in_, p_.norm_w, meanf_, rstdf_, dln_, g(p_.norm_w), g(p_.norm_b), B, D);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = c.num_prefix(); t < T; ++t)
+        for (int64_t d = 0; d < D; ++d) dx_[(b * T + t) * D + d] = dln_[b * D + d] / static_cast<float>(Np);
+  } else {
+    // pooled = norm(x_out)[:, 0]: only the class token row carries gradient.
+    std::memset(dln_, 0, static_cast<size_t>(BT * D) * sizeof(float));
+    for (int64_t b = 0; b < B; ++b)
+      std::memcpy(dln_ + b * T * D, dpooled_ + b * D, static_cast<size_t>(D) * sizeof(float));
+    layernorm_backward(dln_, x_out_, p_.norm_w, meanf_, rstdf_, dx_, g(p_.norm_w), g(p_.norm_b), BT, D);
+  }
+
+  for (int l = c.depth - 1; l >= 0; --l) {
+    const BlockParams& w = p_.blocks[static_cast<size_t>(l)];
+    const BlockActs& a = acts_[static_cast<size_t>(l)];
+    // dx holds d(block output). MLP branch: out = x_mid + fc2(gelu(fc1(ln2(x_mid)))).
+    be_.linear_backward(a.gelu, w.fc2_w, dx_, dhid_, g(w.fc2_w), g(w.fc2_b), BT, D, Hm);  // dhid [BT, Hm]
+    gelu_backward(a.fc1, dhid_, dhid_, BT * Hm);
+    be_.linear_backward(a.ln2, w.fc1_w, dhid_, dln_, g(w.fc1_w), g(w.fc1_b), BT, Hm, D);  // dln [BT, D]
+    layernorm_backward(dln_, a.x_mid, w.norm2_w, a.mean2, a.rstd2, dx_, g(w.norm2_w), g(w.norm2_b), BT, D);
+    // dx holds d(x_mid). Attention branch: x_mid = x_in + proj(attn(qkv(ln1(x_in)))).
+    be_.linear_backward(a.att, w.proj_w, dx_, datt_, g(w.proj_w), g(w.proj_b), BT, D, D);  // datt [BT, D]
+    be_.attention_backward(a.qkv, a.probs, datt_, dqkv_, dprobs_, B, T, H, Dh, scale);      // dqkv [BT, 3D]
+    be_.linear_backward(a.ln1, w.qkv_w, dqkv_, dln_, g(w.qkv_w), g(w.qkv_b), BT, 3 * D, D);
+    layernorm_backward(dln_, a.x_in, w.norm1_w, a.mean1, a.rstd1, dx_, g(w.norm1_w), g(w.norm1_b), BT, D);
+  }
+  // Tokens and position embedding, then the patch embedding GEMM (no gradient to the images).
+  assemble_tokens_backward(dx_, dpemb_, g(p_.cls_token), g(p_.dist_token), g(p_.pos_embed), B, Np, D, c.num_prefix());
+  be_.linear_backward(patches_, p_.patch_w, dpemb_, nullptr, g(p_.patch_w), g(p_.patch_b), B * Np, D, c.patch_dim());
 }
 
 }  // namespace bb

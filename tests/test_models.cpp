@@ -144,7 +144,7 @@ TEST(Layers, LayerNormGeluPatchify) {
   EXPECT_NEAR(out[2], 2 * 0.4472136f, 1e-6);
   EXPECT_NEAR(out[3], 1.3416408f + 1, 1e-6);
   float g[3] = {0, 1, -1};
-  gelu_forward(g, 3);
+  gelu_forward(g, g, 3);
   EXPECT_NEAR(g[0], 0.0f, 1e-7);
   EXPECT_NEAR(g[1], 0.8413447f, 1e-6);
   EXPECT_NEAR(g[2], -0.1586553f, 1e-6);
