@@ -8,5 +8,6 @@ namespace bb::cli {
 void add_data_commands(CLI::App& app);
 void add_config_commands(CLI::App& app);
 void add_model_commands(CLI::App& app);  // model info, validate, predict
+void add_train_commands(CLI::App& app);
 
 }  // namespace bb::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   bb::cli::add_data_commands(app);
   bb::cli::add_config_commands(app);
   bb::cli::add_model_commands(app);
+  bb::cli::add_train_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -32,6 +33,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a command that chose its exit code (e.g. 130 after Ctrl-C)
   } catch (const CLI::ParseError& e) {
     std::cerr << "bitbench: " << e.what() << " (see --help)\n";
     return 2;

@@ -9,7 +9,7 @@
 
 namespace bb {
 
-DataConfig read_data_config(JsonReader& root) {
+DataConfig read_data_config(JsonReader& root, int model_img_size, int model_in_chans) {
   DataConfig c;
   {
     JsonReader r = root.object("dataset");
@@ -48,6 +48,8 @@ DataConfig read_data_config(JsonReader& root) {
     r.finish();
   }
   // Checks across fields, once the data set is known.
+  if (!c.transform.img_size) c.transform.img_size = model_img_size;
+  if (!c.transform.in_chans) c.transform.in_chans = model_in_chans;
   resolve(c);
   int ch = c.transform.in_chans;
   if (c.transform.mean.size() != static_cast<size_t>(ch))

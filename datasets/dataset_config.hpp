@@ -45,8 +45,9 @@ struct DataConfig {
   AugmentConfig augment;
 };
 
-// Reads the three sections from a parent object; resolve() fills the presets.
-DataConfig read_data_config(JsonReader& root);
+// Reads the three sections from a parent object and resolves them. A model's
+// explicit input size and channels, when given, come before the preset's.
+DataConfig read_data_config(JsonReader& root, int model_img_size = 0, int model_in_chans = 0);
 void resolve(DataConfig& c);
 // The resolved sections as JSON (the shape read_data_config accepts).
 nlohmann::json to_json(const DataConfig& c);
@@ -64,6 +65,7 @@ struct DatasetPreset {
   int pad;
   double hflip;
   std::vector<std::string> class_names;  // empty = read from the data
+  int num_classes;                        // as published (0 = known only from the data)
 };
 const DatasetPreset& dataset_preset(const std::string& name);
 std::vector<std::string> dataset_names();

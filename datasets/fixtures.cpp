@@ -18,10 +18,11 @@ namespace bb {
 
 cv::Mat synthetic_image(int height, int width, int channels, int label, uint64_t seed) {
   // Stripes whose angle and frequency encode the class, a class-dependent
-  // colour phase, and uniform noise.
+  // brightness and colour phase, and uniform noise: easy to learn, not trivial.
   Rng rng(seed, Stream::kFixture, static_cast<uint64_t>(label));
   cv::Mat img(height, width, CV_8UC(channels));
-  const double angle = 0.3 + 0.61 * label;
+  const double angle = 0.2 + 0.3927 * (label % 8);
+  const double base = 60 + 13 * (label % 10);
   const double freq = 0.25 + 0.07 * (label % 5);
   const double ca = std::cos(angle), sa = std::sin(angle);
   const double phase = rng.uniform(0, 6.283);
@@ -30,7 +31,7 @@ cv::Mat synthetic_image(int height, int width, int channels, int label, uint64_t
     for (int x = 0; x < width; ++x) {
       double t = (x * ca + y * sa) * freq * 28.0 / std::max(28, std::min(width, height)) + phase;
       for (int c = 0; c < channels; ++c) {
-        double v = 128 + 90 * std::sin(t + c * (0.5 + 0.2 * label)) + rng.uniform(-20, 20);
+        double v = base + 60 * std::sin(t + c * (0.5 + 0.2 * label)) + rng.uniform(-15, 15);
         row[x * channels + c] = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
       }
     }

@@ -53,7 +53,7 @@ int64_t Loader::num_batches() const {
   return o_.drop_last ? n / b : (n + b - 1) / b;
 }
 
-void Loader::start_epoch(int epoch) {
+void Loader::start_epoch(int epoch, int64_t first_batch) {
   std::unique_lock<std::mutex> lock(mu_);
   // Let batches already being filled finish before their slots are reused.
   epoch_ = -1;
@@ -67,7 +67,7 @@ void Loader::start_epoch(int epoch) {
     s.ready = -1;
     s.error = nullptr;
   }
-  next_produce_ = next_consume_ = released_ = 0;
+  next_produce_ = next_consume_ = released_ = std::clamp<int64_t>(first_batch, 0, num_batches());
   holding_ = false;
   epoch_ = epoch;
   lock.unlock();

@@ -59,8 +59,10 @@ class Loader {
   int64_t num_batches() const;
   const std::vector<int64_t>& subset() const { return subset_; }
 
-  // Starts epoch e (abandoning any batches of the previous epoch not consumed).
-  void start_epoch(int epoch);
+  // Starts epoch e (abandoning any batches of the previous epoch not consumed)
+  // at batch first_batch: a resumed run skips what it already trained on
+  // without decoding it.
+  void start_epoch(int epoch, int64_t first_batch = 0);
   // The next batch, valid until the next call; nullptr at the end of the epoch.
   const Batch* next();
 

@@ -1,5 +1,6 @@
 #include "eval/run_config.hpp"
 
+#include "core/error.hpp"
 #include "core/json_reader.hpp"
 
 namespace bb {
@@ -10,7 +11,44 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& file) {
   r.read("name", c.name);
   r.read("seed", c.seed);
   r.read("threads", c.threads, 0, 1024);
-  c.data = read_data_config(r);
+  // Whichever of model and transform states the input size (or channels) sets
+  // the other; stated in both, they must agree (checked below).
+  int hint_size = 0, hint_chans = 0;
+  if (j.contains("model") && j["model"].is_object()) {
+    const auto& m = j["model"];
+    if (m.contains("preset") && m["preset"].is_string()) {
+      try {
+        ViTConfig p = vit_preset(m["preset"].get<std::string>());
+        hint_size = p.img_size;
+        hint_chans = p.in_chans;
+      } catch (const Error&) {
+        // reported with its path when the model section is read
+      }
+    }
+    if (m.contains("img_size") && m["img_size"].is_number_integer()) hint_size = m["img_size"].get<int>();
+    if (m.contains("in_chans") && m["in_chans"].is_number_integer()) hint_chans = m["in_chans"].get<int>();
+  }
+  c.data = read_data_config(r, hint_size, hint_chans);
+  {
+    // The model's input and class count default to the data's.
+    ViTConfig start;
+    start.img_size = c.data.transform.img_size;
+    start.in_chans = c.data.transform.in_chans;
+    if (int k = dataset_preset(c.data.dataset.name).num_classes; k > 0) start.num_classes = k;
+    if (start.img_size % start.patch_size != 0) start.patch_size = start.img_size % 16 == 0 ? 16 : 1;
+    JsonReader m = r.object("model");
+    c.model = read_vit_config(m, start);
+  }
+  if (c.data.transform.img_size != c.model.img_size)
+    throw Error::config(file, "/transform/img_size", "is " + std::to_string(c.data.transform.img_size) +
+                                                         " but /model/img_size is " + std::to_string(c.model.img_size));
+  if (c.data.transform.in_chans != c.model.in_chans)
+    throw Error::config(file, "/transform/in_chans", "is " + std::to_string(c.data.transform.in_chans) +
+                                                         " but /model/in_chans is " + std::to_string(c.model.in_chans));
+  {
+    JsonReader t = r.object("train");
+    c.train = read_train_config(t);
+  }
   {
     JsonReader l = r.object("loader");
     LoaderConfig& o = c.loader;
@@ -33,6 +71,8 @@ RunConfig default_run_config() { return parse_run_config(nlohmann::json::object(
 nlohmann::json to_json(const RunConfig& c) {
   nlohmann::json j = to_json(c.data);
   j["name"] = c.name;
+  j["model"] = to_json(c.model);
+  j["train"] = to_json(c.train);
   j["seed"] = c.seed;
   j["threads"] = c.threads;
   const LoaderConfig& o = c.loader;

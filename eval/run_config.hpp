@@ -6,6 +6,8 @@
 #include <string>
 
 #include "datasets/dataset_config.hpp"
+#include "models/vit_config.hpp"
+#include "train/train_config.hpp"
 
 namespace bb {
 
@@ -24,6 +26,8 @@ struct RunConfig {
   int threads = 0;  // compute threads; 0 = all cores
   DataConfig data;
   LoaderConfig loader;
+  ViTConfig model;    // the teacher (section "model": a "preset" and/or ViT fields)
+  TrainConfig train;  // its training recipe
 };
 
 // Reads and validates a config file; errors name the file and JSON path.

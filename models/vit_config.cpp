@@ -22,12 +22,16 @@ void check(const ViTConfig& c, const std::string& where) {
   if (!(c.ln_eps > 0)) fail("ln_eps must be positive");
 }
 
-ViTConfig read_vit_config(JsonReader& r) {
-  ViTConfig c;
+ViTConfig read_vit_config(JsonReader& r, const ViTConfig& start) {
+  ViTConfig c = start;
   if (r.has("preset")) {
     std::string p;
     r.read("preset", p);
-    c = vit_preset(p);
+    try {
+      c = vit_preset(p);
+    } catch (const Error& e) {
+      throw r.error("preset", e.message());
+    }
   }
   r.read("img_size", c.img_size, 1, 8192);
   r.read("patch_size", c.patch_size, 1, 1024);

@@ -34,8 +34,9 @@ struct ViTConfig {
 // Throws Error(Input) naming `where` when the fields do not fit together.
 void check(const ViTConfig& c, const std::string& where);
 
-// {"img_size": ..} read with unknown-key and range checks (mlp_ratio accepted in place of mlp_hidden).
-ViTConfig read_vit_config(JsonReader& r);
+// {"img_size": ..} read with unknown-key and range checks (mlp_ratio accepted in
+// place of mlp_hidden), starting from `start` (or from "preset" when given).
+ViTConfig read_vit_config(JsonReader& r, const ViTConfig& start = ViTConfig{});
 nlohmann::json to_json(const ViTConfig& c);
 
 // timm-named presets plus bitbench's small ones (vit_fmnist_*, vit_cifar_*).

@@ -82,16 +82,25 @@ const ParamEntry* ViTParams::find(const std::string& name) const {
 }
 
 void ViTParams::init_random(uint64_t seed) {
+  // timm's VisionTransformer init: Linear weights trunc_normal(std 0.02) and zero
+  // biases, LayerNorm ones/zeros, pos_embed trunc_normal(0.02), cls/dist tokens
+  // normal(1e-6); the patch-embedding conv keeps PyTorch's default
+  // U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias.
+  const double conv_bound = 1.0 / std::sqrt(static_cast<double>(cfg.patch_dim()));
   for (size_t i = 0; i < entries.size(); ++i) {
     const ParamEntry& e = entries[i];
     float* d = data(e);
     const std::string& n = e.name;
-    bool is_norm = n.find("norm") != std::string::npos && n.find(".weight") != std::string::npos;
-    bool is_bias = n.size() > 5 && n.compare(n.size() - 5, 5, ".bias") == 0;
+    const bool is_norm = n.find("norm") != std::string::npos;
+    const bool is_bias = n.size() > 5 && n.compare(n.size() - 5, 5, ".bias") == 0;
+    const bool is_patch = n.rfind("patch_embed.", 0) == 0;
+    const bool is_token = n == "cls_token" || n == "dist_token";
     Rng rng(seed, Stream::kInit, i);
     for (int64_t k = 0; k < e.numel; ++k) {
-      if (is_norm) d[k] = 1.0f;
+      if (is_patch) d[k] = static_cast<float>(rng.uniform(-conv_bound, conv_bound));
+      else if (is_norm) d[k] = is_bias ? 0.0f : 1.0f;
       else if (is_bias) d[k] = 0.0f;
+      else if (is_token) d[k] = static_cast<float>(1e-6 * rng.normal());
       else {
         double x;
         do x = rng.normal();

@@ -44,7 +44,7 @@ struct ViTParams {
   int64_t count() const { return flat.numel(); }
   const ParamEntry* find(const std::string& name) const;
   float* data(const ParamEntry& e) const { return flat.data() + e.offset; }
-  // timm-style initialisation (truncated normal 0.02 for weights, zeros for biases, ones for norms).
+  // timm's initialisation (see vit_params.cpp), seeded per tensor.
   void init_random(uint64_t seed);
 };
 

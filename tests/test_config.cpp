@@ -34,6 +34,8 @@ TEST(Config, PresetsFollowTheDataSetAndUserValuesWin) {
   EXPECT_EQ(c.data.transform.in_chans, 3);
   EXPECT_EQ(c.data.transform.mean.size(), 3u);
   EXPECT_EQ(c.data.augment.pad, 4);
+  EXPECT_EQ(c.model.img_size, 40);  // the model follows the data
+  EXPECT_EQ(c.model.in_chans, 3);
   RunConfig g = parse(R"({"dataset": {"name": "fashion-mnist"}, "transform": {"in_chans": 3}})");
   ASSERT_EQ(g.data.transform.mean.size(), 3u);  // gray statistics repeated per channel
   EXPECT_EQ(g.data.transform.mean[0], g.data.transform.mean[2]);
@@ -66,6 +68,17 @@ TEST(Config, OutOfRangeAndUnknownValues) {
   expect_config_error(R"({"dataset": {"name": "cifar10"}, "transform": {"mean": [0.5]}})",
                       "/transform/mean: expected 3 values (in_chans), got 1");
   expect_config_error(R"({"augment": {"scale": [0.9, 0.1]}})", "/augment/scale: expected [min, max]");
+}
+
+TEST(Config, ModelAndDataMustAgree) {
+  expect_config_error(R"({"model": {"img_size": 32}, "transform": {"img_size": 28}})",
+                      "x.json: /transform/img_size: is 28 but /model/img_size is 32");
+  EXPECT_EQ(parse(R"({"model": {"img_size": 32}})").data.transform.img_size, 32);  // the stated one wins
+  expect_config_error(R"({"model": {"preset": "vit_nope"}})", "x.json: /model/preset: unknown model preset");
+  expect_config_error(R"({"train": {"lr": 0}})", "x.json: /train/lr: expected number in (0, 10]");
+  RunConfig c = parse(R"({"dataset": {"name": "imagenet", "data_dir": "/x"}, "model": {"preset": "deit_tiny_patch16_224"}})");
+  EXPECT_EQ(c.model.num_classes, 1000);
+  EXPECT_EQ(c.model.img_size, 224);
 }
 
 TEST(Config, UnknownKeysAreRefusedWithTheirPath) {

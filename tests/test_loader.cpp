@@ -133,6 +133,29 @@ TEST_F(LoaderTest, AbandonedEpochCanRestart) {
   EXPECT_EQ(full.size(), 37u);
 }
 
+TEST_F(LoaderTest, StartingMidEpochSkipsExactlyTheFirstBatches) {
+  LoaderOptions o;
+  o.batch_size = 5;
+  o.workers = 2;
+  o.shuffle = true;
+  o.train = true;
+  o.seed = 4;
+  Loader l(*ds_, t_, a_, o);
+  auto full = epoch(l, 3);
+  l.start_epoch(3, 2);
+  std::vector<float> px;
+  std::vector<int64_t> idx;
+  int64_t first = -1;
+  while (const Batch* b = l.next()) {
+    if (first < 0) first = b->index;
+    px.insert(px.end(), b->images.data(), b->images.data() + b->images.numel());
+    idx.insert(idx.end(), b->indices.begin(), b->indices.end());
+  }
+  EXPECT_EQ(first, 2);
+  EXPECT_EQ(idx, std::vector<int64_t>(full.second.begin() + 10, full.second.end()));
+  EXPECT_EQ(px, std::vector<float>(full.first.begin() + 10 * 784, full.first.end()));
+}
+
 TEST(Loader, WorkerErrorsReachTheConsumerWithTheFileName) {
   test::TempDir d;
   write_image_folder_fixture(d.str(), {"a", "b"}, 4, 20, 20, "png");

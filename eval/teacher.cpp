@@ -1,0 +1,60 @@
+#include "eval/teacher.hpp"
+
+#include "core/error.hpp"
+#include "core/version.hpp"
+#include "datasets/dataset_config.hpp"
+#include "eval/evaluator.hpp"
+#include "kernels/backend.hpp"
+#include "models/vit.hpp"
+
+namespace bb {
+
+TrainOutcome train_teacher(const RunConfig& cfg, const std::string& out_dir, bool resume, bool progress) {
+  auto train_ds = open_dataset(cfg.data.dataset, cfg.data.dataset.train_split);
+  auto eval_ds = open_dataset(cfg.data.dataset, cfg.data.dataset.eval_split);
+  if (train_ds->num_classes() > cfg.model.num_classes)
+    throw Error::config("config", "/model/num_classes",
+                        std::to_string(cfg.model.num_classes) + " is below the data set's " +
+                            std::to_string(train_ds->num_classes()) + " classes");
+  LoaderOptions lo;
+  lo.batch_size = cfg.loader.batch_size;
+  lo.workers = cfg.loader.workers;
+  lo.prefetch = cfg.loader.prefetch;
+  lo.train = true;
+  lo.shuffle = true;
+  lo.drop_last = false;
+  lo.limit = cfg.loader.limit_train;
+  lo.seed = cfg.seed;
+  Loader train_loader(*train_ds, cfg.data.transform, cfg.data.augment, lo);
+  LoaderOptions eo = lo;
+  eo.batch_size = cfg.loader.eval_batch_size;
+  eo.train = false;
+  eo.shuffle = false;
+  eo.limit = cfg.loader.limit_eval;
+  Loader eval_loader(*eval_ds, cfg.data.transform, cfg.data.augment, eo);
+
+  ViTParams params(cfg.model);
+  params.init_random(cfg.seed);
+  auto eval_backend = make_backend("onednn");
+  ViTRunner eval_model(params, *eval_backend);
+  EvalFn eval = [&](const ViTParams&) {
+    EvalResult r = evaluate([&](const TensorView& x) { return eval_model.forward(x); }, eval_loader, false,
+                            "  eval " + eval_ds->name() + "/" + eval_ds->split());
+    return EvalScores{r.top1(), r.top5()};
+  };
+
+  TrainerOptions o;
+  o.train = cfg.train;
+  o.out_dir = out_dir;
+  o.resume = resume;
+  o.progress = progress;
+  o.metadata["recipe"] = to_json(cfg).dump();
+  o.metadata["dataset"] = cfg.data.dataset.name;
+  o.metadata["class_names"] = nlohmann::json(train_ds->class_names()).dump();
+  o.metadata["transform"] = to_json(cfg.data)["transform"].dump();
+  o.metadata["bitbench"] = std::string(kVersion) + " (git " + kGitRevision + ")";
+  Trainer trainer(params, train_loader, eval, o);
+  return trainer.run();
+}
+
+}  // namespace bb

@@ -1,0 +1,232 @@
+#include "train/trainer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/interrupt.hpp"
+#include "core/json_reader.hpp"
+#include "core/progress.hpp"
+#include "core/timer.hpp"
+#include "kernels/backend.hpp"
+#include "models/checkpoint.hpp"
+#include "models/layers.hpp"
+#include "models/safetensors.hpp"
+#include "models/vit.hpp"
+#include "train/adamw.hpp"
+
+namespace fs = std::filesystem;
+
+namespace bb {
+
+nlohmann::json to_json(const EpochRecord& r) {
+  return {{"epoch", r.epoch},         {"train_loss", r.train_loss}, {"train_top1", r.train_top1},
+          {"lr", r.lr},               {"images_per_sec", r.images_per_sec}, {"seconds", r.seconds},
+          {"eval_top1", r.eval_top1}, {"eval_top5", r.eval_top5},   {"forward_s", r.forward_s},
+          {"backward_s", r.backward_s}, {"optimizer_s", r.optimizer_s}};
+}
+
+namespace {
+
+EpochRecord record_from_json(const nlohmann::json& j) {
+  EpochRecord r;
+  r.epoch = j.at("epoch");
+  r.train_loss = j.at("train_loss");
+  r.train_top1 = j.at("train_top1");
+  r.lr = j.at("lr");
+  r.images_per_sec = j.at("images_per_sec");
+  r.seconds = j.at("seconds");
+  r.eval_top1 = j.at("eval_top1");
+  r.eval_top5 = j.at("eval_top5");
+  r.forward_s = j.at("forward_s");
+  r.backward_s = j.at("backward_s");
+  r.optimizer_s = j.at("optimizer_s");
+  return r;
+}
+
+// Sums of the epoch in progress, saved with the state so a resumed epoch reports
+// the same figures as an uninterrupted one.
+struct Partial {
+  double loss_sum = 0, seconds = 0, fwd = 0, bwd = 0, opt = 0;
+  int64_t correct = 0, count = 0;
+};
+
+std::string checkpoint_path(const std::string& dir) { return (fs::path(dir) / "checkpoint.safetensors").string(); }
+
+}  // namespace
+
+Trainer::Trainer(ViTParams& params, Loader& train_loader, EvalFn eval, TrainerOptions opt)
+    : p_(params), loader_(train_loader), eval_(std::move(eval)), o_(std::move(opt)) {}
+
+TrainOutcome Trainer::run() {
+  const TrainConfig& tc = o_.train;
+  const ViTConfig& cfg = p_.cfg;
+  make_dirs(o_.out_dir);
+  const int64_t steps_per_epoch = loader_.num_batches();
+  const int64_t total_steps = steps_per_epoch * tc.epochs;
+  const int64_t warmup_steps = std::max<int64_t>(1, std::llround(tc.warmup_epochs * static_cast<double>(steps_per_epoch)));
+  AdamW opt(p_.count(), weight_decay_mask(p_));
+  TrainOutcome out;
+  int epoch0 = 0;
+  int64_t batch0 = 0, step = 0;
+  Partial part;
+
+  if (o_.resume) {
+    const std::string path = checkpoint_path(o_.out_dir);
+    if (!fs::exists(path)) throw Error::input(path, "no checkpoint to resume from");
+    SafetensorsFile f = SafetensorsFile::read(path);
+    auto meta = f.metadata();
+    if (meta["format"] != "bitbench-train-state") throw Error::input(path, "not a bitbench training checkpoint");
+    if (meta["config"] != to_json(cfg).dump())
+      throw Error::input(path, "was written for another model config: " + meta["config"]);
+    for (const auto& e : p_.entries) {
+      const TensorInfo* t = f.find(e.name);
+      if (!t || t->numel() != e.numel) throw Error::input(path, "tensor " + e.name + " missing or mis-shaped");
+      f.to_f32(*t, p_.data(e));
+    }
+    for (auto [name, dst] : {std::pair<const char*, std::vector<float>*>{"optimizer.m", &opt.m}, {"optimizer.v", &opt.v}}) {
+      const TensorInfo* t = f.find(name);
+      if (!t || t->numel() != p_.count()) throw Error::input(path, std::string("tensor ") + name + " missing or mis-shaped");
+      f.to_f32(*t, dst->data());
+    }
+    nlohmann::json st = parse_json_text(meta["state"], path + " (__metadata__.state)");
+    epoch0 = st.at("epoch");
+    batch0 = st.at("batch_in_epoch");
+    step = st.at("step");
+    opt.t = st.at("adam_t");
+    out.best_top1 = st.at("best_top1");
+    const auto& pj = st.at("partial");
+    part = {pj.at("loss_sum"), pj.at("seconds"), pj.at("fwd"), pj.at("bwd"), pj.at("opt"), pj.at("correct"), pj.at("count")};
+    for (const auto& r : parse_json_text(meta["history"], path + " (__metadata__.history)")) out.history.push_back(record_from_json(r));
+    if (st.at("steps_per_epoch") != steps_per_epoch)
+      throw Error::input(path, "was written with " + st.at("steps_per_epoch").dump() + " steps per epoch, this run has " +
+                                   std::to_string(steps_per_epoch) + " (batch size or data changed)");
+  }
+
+  auto save_state = [&](int epoch, int64_t batch_in_epoch) {
+    std::vector<TensorToWrite> t;
+    for (const auto& e : p_.entries) t.push_back({e.name, e.shape, DType::F32, p_.data(e)});
+    t.push_back({"optimizer.m", {p_.count()}, DType::F32, opt.m.data()});
+    t.push_back({"optimizer.v", {p_.count()}, DType::F32, opt.v.data()});
+    nlohmann::json hist = nlohmann::json::array();
+    for (const auto& r : out.history) hist.push_back(to_json(r));
+    nlohmann::json st = {{"epoch", epoch},
+                         {"batch_in_epoch", batch_in_epoch},
+                         {"step", step},
+                         {"adam_t", opt.t},
+                         {"best_top1", out.best_top1},
+                         {"steps_per_epoch", steps_per_epoch},
+                         {"partial",
+                          {{"loss_sum", part.loss_sum}, {"seconds", part.seconds}, {"fwd", part.fwd}, {"bwd", part.bwd},
+                           {"opt", part.opt}, {"correct", part.correct}, {"count", part.count}}}};
+    std::map<std::string, std::string> meta = o_.metadata;
+    meta["format"] = "bitbench-train-state";
+    meta["config"] = to_json(cfg).dump();
+    meta["num_heads"] = std::to_string(cfg.num_heads);
+    meta["state"] = st.dump();
+    meta["history"] = hist.dump();
+    write_safetensors(checkpoint_path(o_.out_dir), t, meta);
+  };
+  auto weights_meta = [&](const std::string& kind) {
+    std::map<std::string, std::string> meta = o_.metadata;
+    nlohmann::json hist = nlohmann::json::array();
+    for (const auto& r : out.history) hist.push_back(to_json(r));
+    meta["history"] = hist.dump();
+    meta["weights"] = kind;
+    if (!out.history.empty()) meta["metrics"] = to_json(out.history.back()).dump();
+    return meta;
+  };
+
+  auto backend = make_backend(tc.backend);
+  ViTRunner model(p_, *backend, /*training=*/true);
+  std::vector<float> grads(static_cast<size_t>(p_.count()));
+  std::vector<float> probs, dlogits;
+  const int K = cfg.num_classes;
+
+  for (int epoch = epoch0; epoch < tc.epochs; ++epoch) {
+    const int64_t first = epoch == epoch0 ? batch0 : 0;
+    if (epoch != epoch0 || batch0 == 0) part = Partial{};
+    loader_.start_epoch(epoch, first);
+    std::unique_ptr<Progress> bar;
+    if (o_.progress)
+      bar = std::make_unique<Progress>("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(tc.epochs),
+                                       loader_.num_samples(), "img");
+    if (bar) bar->advance(std::min<int64_t>(first * loader_.num_samples() / std::max<int64_t>(1, steps_per_epoch), loader_.num_samples()));
+    double lr = 0;
+    Timer epoch_timer;
+    const double seconds_before = part.seconds;
+    while (const Batch* b = loader_.next()) {
+      const int64_t B = b->size();
+      Timer t;
+      TensorView logits = model.forward(b->images);
+      probs.resize(static_cast<size_t>(B * K));
+      dlogits.resize(static_cast<size_t>(B * K));
+      float loss = cross_entropy(logits.data(), b->labels.data(), probs.data(), dlogits.data(), B, K,
+                                 static_cast<float>(tc.label_smoothing));
+      for (int64_t i = 0; i < B; ++i) {
+        const float* row = logits.data() + i * K;
+        part.correct += std::max_element(row, row + K) - row == b->labels[static_cast<size_t>(i)];
+      }
+      part.loss_sum += static_cast<double>(loss) * static_cast<double>(B);
+      part.count += B;
+      part.fwd += t.seconds();
+      t.reset();
+      std::fill(grads.begin(), grads.end(), 0.0f);
+      model.backward(dlogits.data(), grads.data());
+      part.bwd += t.seconds();
+      t.reset();
+      clip_grad_norm(grads.data(), p_.count(), tc.clip_grad);
+      lr = learning_rate(tc, step, warmup_steps, total_steps);
+      opt.step(p_.flat.data(), grads.data(), lr, tc);
+      part.opt += t.seconds();
+      ++step;
+      part.seconds = seconds_before + epoch_timer.seconds();
+      if (bar) bar->advance(B);
+      const int64_t done_in_epoch = b->index + 1;
+      if (!std::isfinite(loss)) throw Error::runtime(o_.out_dir, "training diverged: loss is " + std::to_string(loss) + " at step " + std::to_string(step));
+      if (tc.checkpoint_every > 0 && step % tc.checkpoint_every == 0) save_state(epoch, done_in_epoch);
+      if (interrupt_requested()) {
+        bar.reset();
+        save_state(epoch, done_in_epoch);
+        out.interrupted = true;
+        out.steps = step;
+        return out;
+      }
+    }
+    if (bar) bar->finish();
+    EpochRecord r;
+    r.epoch = epoch + 1;
+    r.train_loss = part.count ? part.loss_sum / static_cast<double>(part.count) : 0;
+    r.train_top1 = part.count ? 100.0 * static_cast<double>(part.correct) / static_cast<double>(part.count) : 0;
+    r.lr = lr;
+    r.seconds = part.seconds;
+    r.images_per_sec = part.seconds > 0 ? static_cast<double>(part.count) / part.seconds : 0;
+    r.forward_s = part.fwd;
+    r.backward_s = part.bwd;
+    r.optimizer_s = part.opt;
+    EvalScores s = eval_(p_);
+    r.eval_top1 = s.top1;
+    r.eval_top5 = s.top5;
+    out.history.push_back(r);
+    std::fprintf(stderr, "epoch %d/%d  loss %.4f  train top-1 %.2f%%  eval top-1 %.2f%%  top-5 %.2f%%  %.0f img/s  lr %.2e\n",
+                 r.epoch, tc.epochs, r.train_loss, r.train_top1, r.eval_top1, r.eval_top5, r.images_per_sec, r.lr);
+    if (s.top1 > out.best_top1 || out.history.size() == 1) {
+      out.best_top1 = std::max(out.best_top1, s.top1);
+      save_vit((fs::path(o_.out_dir) / "best.safetensors").string(), p_, weights_meta("best"));
+    }
+    nlohmann::json hist = nlohmann::json::array();
+    for (const auto& h : out.history) hist.push_back(to_json(h));
+    write_file_atomic((fs::path(o_.out_dir) / "history.json").string(), hist.dump(2) + "\n");
+    part = Partial{};
+    save_state(epoch + 1, 0);
+  }
+  out.steps = step;
+  out.final_path = (fs::path(o_.out_dir) / (o_.final_name + ".safetensors")).string();
+  save_vit(out.final_path, p_, weights_meta("final"));
+  return out;
+}
+
+}  // namespace bb

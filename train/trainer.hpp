@@ -1,0 +1,70 @@
+#pragma once
+// The training loop: epochs over the loader, one AdamW step per batch,
+// evaluation on the held-out split after every epoch, history, best-checkpoint
+// keeping, crash-safe resume checkpoints, Ctrl-C handling.
+//
+// Output folder:
+//   checkpoint.safetensors  resume state: weights, AdamW moments, step, epoch, history
+//   best.safetensors        weights with the best held-out top-1 so far
+//   <name>.safetensors      final weights with config, recipe and final metrics in metadata
+//   history.json            one record per epoch
+// Every file is written to a temporary name and renamed.
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "datasets/loader.hpp"
+#include "models/vit_params.hpp"
+#include "train/train_config.hpp"
+
+namespace bb {
+
+struct EpochRecord {
+  int epoch = 0;
+  double train_loss = 0, train_top1 = 0, lr = 0, images_per_sec = 0, seconds = 0;
+  double eval_top1 = 0, eval_top5 = 0;
+  // Seconds spent in forward, backward and optimizer this epoch.
+  double forward_s = 0, backward_s = 0, optimizer_s = 0;
+};
+nlohmann::json to_json(const EpochRecord& r);
+
+struct EvalScores {
+  double top1 = 0, top5 = 0;
+};
+// Held-out evaluation of the current weights.
+using EvalFn = std::function<EvalScores(const ViTParams&)>;
+
+struct TrainerOptions {
+  TrainConfig train;
+  std::string out_dir;
+  std::string final_name = "teacher";
+  bool resume = false;
+  // Written into every checkpoint's __metadata__ (recipe, data set, class names, ...).
+  std::map<std::string, std::string> metadata;
+  bool progress = true;
+};
+
+struct TrainOutcome {
+  std::vector<EpochRecord> history;
+  bool interrupted = false;
+  int64_t steps = 0;
+  double best_top1 = 0;
+  std::string final_path;
+};
+
+class Trainer {
+ public:
+  Trainer(ViTParams& params, Loader& train_loader, EvalFn eval, TrainerOptions opt);
+  // Trains until the configured epochs are done or an interrupt is requested
+  // (then the resume checkpoint is saved and outcome.interrupted is set).
+  TrainOutcome run();
+
+ private:
+  ViTParams& p_;
+  Loader& loader_;
+  EvalFn eval_;
+  TrainerOptions o_;
+};
+
+}  // namespace bb
