@@ -25,11 +25,6 @@
 namespace bb::cli {
 namespace {
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + "]";
-}
 
 // --model PRESET or --model-config FILE (JSON object of ViT fields); neither = from the checkpoint.
 std::optional<ViTConfig> model_config_from_flags(const std::string& preset, const std::string& config_file) {

@@ -8,13 +8,6 @@
 #include "core/json_reader.hpp"
 
 namespace bb {
-namespace {
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + "]";
-}
-}  // namespace
 
 ViTConfig infer_vit_config(const SafetensorsFile& f) {
   auto need = [&](const std::string& name, size_t rank) -> const TensorInfo& {

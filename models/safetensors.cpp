@@ -56,6 +56,15 @@ const char* dtype_name(DType d) {
     if (r.d == d) return r.name;
   return "?";
 }
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) r += ", ";
+    r += std::to_string(s[i]);
+  }
+  return r + "]";
+}
+
 size_t dtype_size(DType d) {
   for (const auto& r : kDTypes)
     if (r.d == d) return r.size;

@@ -16,6 +16,8 @@ inline constexpr uint64_t kMaxSafetensorsHeader = 100ull << 20;
 
 enum class DType { F32, F16, BF16, F64, U8, I8, I16, I32, I64, BOOL };
 const char* dtype_name(DType d);
+// "[3, 224, 224]"
+std::string shape_str(const std::vector<int64_t>& shape);
 size_t dtype_size(DType d);
 
 struct TensorInfo {

@@ -119,3 +119,61 @@ TEST(CliModel, PredictPrintsTopClasses) {
 
 }  // namespace
 }  // namespace bb
+
+namespace bb {
+namespace {
+
+std::string fixture_config(const test::TempDir& d, int epochs, int checkpoint_every = 0) {
+  write_mnist_fixture(d / "m", 240, 60, false, 12);
+  test::write_text(d / "c.json", R"({"name": "t", "dataset": {"name": "mnist", "data_dir": ")" + (d / "m") + R"("},
+    "model": {"img_size": 12, "patch_size": 4, "embed_dim": 16, "depth": 1, "num_heads": 2, "mlp_hidden": 16},
+    "train": {"epochs": )" + std::to_string(epochs) + R"(, "checkpoint_every": )" + std::to_string(checkpoint_every) +
+                                     R"(}, "loader": {"batch_size": 16}})");
+  return d / "c.json";
+}
+
+TEST(CliTrain, TrainsAndWritesCheckpointAndHistory) {
+  test::TempDir d;
+  auto r = test::run_bitbench("train --config " + fixture_config(d, 2) + " --out " + (d / "out"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("top-1"), std::string::npos) << r.out;
+  auto hist = nlohmann::json::parse(test::read_bytes(d / "out/history.json"));
+  EXPECT_EQ(hist.size(), 2u);
+  auto info = test::run_bitbench("model info --json " + (d / "out/teacher.safetensors"));
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_EQ(nlohmann::json::parse(info.out)["config"]["embed_dim"], 16);
+}
+
+TEST(CliTrain, CtrlCSavesAndSaysHowToResume) {
+  test::TempDir d;
+  std::string cfg = fixture_config(d, 100000, 1);
+  // Start training, wait until its first checkpoint exists (so the handler is
+  // installed and work is under way), then press Ctrl-C.
+  std::string script = "BITBENCH_PROGRESS=off " + std::string(BITBENCH_EXE) + " train --config " + cfg + " --out " +
+                       (d / "out") + " >" + (d / "stdout") + " 2>" + (d / "stderr") + " & pid=$!; " +
+                       "for i in $(seq 1200); do [ -f " + (d / "out/checkpoint.safetensors") +
+                       " ] && break; sleep 0.1; done; kill -INT $pid; wait $pid; echo $? >" + (d / "rc");
+  ASSERT_EQ(std::system(("sh -c '" + script + "'").c_str()), 0);
+  auto text = [&](const std::string& f) {
+    auto b = test::read_bytes(d / f);
+    return std::string(b.begin(), b.end());
+  };
+  std::string err = text("stderr");
+  EXPECT_EQ(std::stoi(text("rc")), 130) << err;
+  EXPECT_NE(err.find("resume with: bitbench train --config"), std::string::npos) << err;
+  EXPECT_NO_THROW(SafetensorsFile::read(d / "out/checkpoint.safetensors"));
+  EXPECT_FALSE(std::filesystem::exists(d / "out/teacher.safetensors"));
+  for (const auto& f : test::list_files(d / "out")) EXPECT_EQ(f.find(".tmp."), std::string::npos) << f;
+}
+
+TEST(CliTrain, BadConfigIsRefusedBeforeAnyOutput) {
+  test::TempDir d;
+  test::write_text(d / "c.json", R"({"train": {"epochs": "many"}})");
+  auto r = test::run_bitbench("train --config " + (d / "c.json") + " --out " + (d / "out"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("c.json: /train/epochs: expected integer"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(d / "out"));
+}
+
+}  // namespace
+}  // namespace bb
