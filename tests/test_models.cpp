@@ -58,7 +58,10 @@ TEST(Reference, Fp32LogitsAndActivationsMatchPyTorch) {
     run.capture(&taps);
     TensorView out = run.forward(images.view());
     ASSERT_EQ(out.numel(), 21);
-    EXPECT_LE(max_abs_diff(out.data(), logits.data.data(), 21), 1e-4f);
+    const float diff = max_abs_diff(out.data(), logits.data.data(), 21);
+    EXPECT_LE(diff, 1e-4f);
+    RecordProperty(std::string("max_logit_diff_") + backend, std::to_string(diff));
+    std::printf("[ %s ] max |logit - PyTorch| = %.3g\n", backend, diff);
     ASSERT_EQ(taps.size(), 4u);
     for (size_t i = 0; i < 4; ++i) {
       NpyArray a = read_npy(kRef + acts[i]);
