@@ -50,8 +50,7 @@ void run_inspect(const InspectArgs& a) {
     std::filesystem::path gp(a.grid);
     std::string ext = gp.extension().string();
     if (ext != ".png" && ext != ".PNG") throw Error::usage("--grid " + a.grid + ": the contact sheet is written as PNG; name a .png file");
-    std::filesystem::path parent = gp.parent_path().empty() ? "." : gp.parent_path();
-    if (!std::filesystem::is_directory(parent)) throw Error::input(parent.string(), "no such directory for --grid");
+    check_output_path(a.grid, "--grid");
   }
 
   auto ds = open_dataset(d, split);
@@ -121,6 +120,13 @@ void run_inspect(const InspectArgs& a) {
 }
 
 }  // namespace
+
+void check_output_path(const std::string& path, const std::string& flag) {
+  if (path.empty()) return;
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent))
+    throw Error::input(parent.string(), "no such directory for " + flag);
+}
 
 void add_data_commands(CLI::App& app) {
   auto* data = app.add_subcommand("data", "Inspect the data sets bitbench reads");

@@ -38,14 +38,6 @@ std::optional<ViTConfig> model_config_from_flags(const std::string& preset, cons
   return std::nullopt;
 }
 
-// Refuses an output path whose folder is missing, before any work is done.
-void check_output_path(const std::string& path, const std::string& flag) {
-  if (path.empty()) return;
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty() && !std::filesystem::is_directory(parent))
-    throw Error::input(parent.string(), "no such directory for " + flag);
-}
-
 // ---------------------------------------------------------------- model info
 
 struct InfoArgs {

@@ -10,4 +10,8 @@ void add_config_commands(CLI::App& app);
 void add_model_commands(CLI::App& app);  // model info, validate, predict
 void add_train_commands(CLI::App& app);
 
+// Refuses (Error naming the folder) an output path whose folder is missing,
+// so a command fails before doing any work rather than after it.
+void check_output_path(const std::string& path, const std::string& flag);
+
 }  // namespace bb::cli

@@ -106,13 +106,16 @@ TrainOutcome Trainer::run() {
                                    std::to_string(steps_per_epoch) + " (batch size or data changed)");
   }
 
+  auto history_json = [&] {
+    nlohmann::json hist = nlohmann::json::array();
+    for (const auto& r : out.history) hist.push_back(to_json(r));
+    return hist;
+  };
   auto save_state = [&](int epoch, int64_t batch_in_epoch) {
     std::vector<TensorToWrite> t;
     for (const auto& e : p_.entries) t.push_back({e.name, e.shape, DType::F32, p_.data(e)});
     t.push_back({"optimizer.m", {p_.count()}, DType::F32, opt.m.data()});
     t.push_back({"optimizer.v", {p_.count()}, DType::F32, opt.v.data()});
-    nlohmann::json hist = nlohmann::json::array();
-    for (const auto& r : out.history) hist.push_back(to_json(r));
     nlohmann::json st = {{"epoch", epoch},
                          {"batch_in_epoch", batch_in_epoch},
                          {"step", step},
@@ -127,14 +130,12 @@ TrainOutcome Trainer::run() {
     meta["config"] = to_json(cfg).dump();
     meta["num_heads"] = std::to_string(cfg.num_heads);
     meta["state"] = st.dump();
-    meta["history"] = hist.dump();
+    meta["history"] = history_json().dump();
     write_safetensors(checkpoint_path(o_.out_dir), t, meta);
   };
   auto weights_meta = [&](const std::string& kind) {
     std::map<std::string, std::string> meta = o_.metadata;
-    nlohmann::json hist = nlohmann::json::array();
-    for (const auto& r : out.history) hist.push_back(to_json(r));
-    meta["history"] = hist.dump();
+    meta["history"] = history_json().dump();
     meta["weights"] = kind;
     if (!out.history.empty()) meta["metrics"] = to_json(out.history.back()).dump();
     return meta;
@@ -217,9 +218,7 @@ TrainOutcome Trainer::run() {
       out.best_top1 = std::max(out.best_top1, s.top1);
       save_vit((fs::path(o_.out_dir) / "best.safetensors").string(), p_, weights_meta("best"));
     }
-    nlohmann::json hist = nlohmann::json::array();
-    for (const auto& h : out.history) hist.push_back(to_json(h));
-    write_file_atomic((fs::path(o_.out_dir) / "history.json").string(), hist.dump(2) + "\n");
+    write_file_atomic((fs::path(o_.out_dir) / "history.json").string(), history_json().dump(2) + "\n");
     part = Partial{};
     save_state(epoch + 1, 0);
   }
