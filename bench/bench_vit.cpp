@@ -4,6 +4,9 @@
 // 2·M·N·K for every linear and both attention products).
 #include <benchmark/benchmark.h>
 
+#include <cmath>
+#include <vector>
+
 #include "core/rng.hpp"
 #include "core/threads.hpp"
 #include "kernels/backend.hpp"
@@ -50,6 +53,35 @@ BENCHMARK_CAPTURE(BM_VitForward, deit_tiny_reference, "deit_tiny_patch16_224", "
     ->ArgNames({"batch", "threads"})->Args({1, 1})->Args({1, 2})->Args({64, 2})->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK_CAPTURE(BM_VitForward, fmnist_tiny_onednn, "vit_fmnist_tiny_patch4_28", "onednn")->Apply(args);
 BENCHMARK_CAPTURE(BM_VitForward, fmnist_tiny_reference, "vit_fmnist_tiny_patch4_28", "reference")->Apply(args);
+
+// Attention alone, forward + backward: the per-head fused kernel against the
+// batched oneDNN matmuls (fused disabled), at the two shapes bitbench trains
+// and runs most: the Fashion-MNIST teacher (T 50, 4 heads of 16) and DeiT-Tiny
+// (T 197, 3 heads of 64), with the CIFAR-10 teacher (T 65, 4 heads of 32) between. Decides kFusedAttentionMaxTokens.
+void BM_Attention(benchmark::State& state, bool fused) {
+  const int64_t B = state.range(0), T = state.range(1), H = state.range(2), Dh = state.range(3);
+  auto be = make_onednn_backend(fused ? kFusedAttentionMaxTokens : 0);
+  Rng r(3);
+  std::vector<float> qkv(static_cast<size_t>(B * T * 3 * H * Dh)), dqkv(qkv.size());
+  std::vector<float> out(static_cast<size_t>(B * T * H * Dh)), dout(out.size());
+  std::vector<float> probs(static_cast<size_t>(B * H * T * T)), scratch(probs.size());
+  for (auto& v : qkv) v = static_cast<float>(r.normal());
+  for (auto& v : dout) v = static_cast<float>(r.normal());
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
+  for (auto _ : state) {
+    be->attention(qkv.data(), probs.data(), out.data(), B, T, H, Dh, scale);
+    be->attention_backward(qkv.data(), probs.data(), dout.data(), dqkv.data(), scratch.data(), B, T, H, Dh, scale);
+  }
+  const double flops = 3.0 * 2 * 2 * static_cast<double>(B * H * T * T * Dh);  // 2 products forward, 4 backward
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * flops / 1e9, benchmark::Counter::kIsRate);
+}
+void attention_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"batch", "T", "heads", "dh"})->Args({128, 50, 4, 16})->Args({128, 65, 4, 32})->Args({16, 197, 3, 64});
+  b->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+BENCHMARK_CAPTURE(BM_Attention, fused, true)->Apply(attention_shapes);
+BENCHMARK_CAPTURE(BM_Attention, onednn_batched, false)->Apply(attention_shapes);
 
 }  // namespace
 

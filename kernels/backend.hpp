@@ -36,7 +36,14 @@ class Backend {
 };
 
 std::unique_ptr<Backend> make_reference_backend();
-std::unique_ptr<Backend> make_onednn_backend();
+// The oneDNN backend runs attention on the per-head fused kernel
+// (attention_fused.hpp) for short sequences of narrow heads, T <= this and
+// Dh <= 16, and on batched oneDNN matmuls otherwise. bench_vit's BM_Attention
+// decided it (2 threads, forward + backward): T 50 / Dh 16 fused 4.2 ms vs
+// batched 4.7 ms; T 65 / Dh 32 11.7 vs 8.6; T 197 / Dh 64 11.6 vs 8.1.
+// Passing 0 always takes the batched path.
+constexpr int64_t kFusedAttentionMaxTokens = 64;
+std::unique_ptr<Backend> make_onednn_backend(int64_t fused_attention_max_tokens = kFusedAttentionMaxTokens);
 // "reference" or "onednn"; Error(Usage) otherwise.
 std::unique_ptr<Backend> make_backend(const std::string& name);
 

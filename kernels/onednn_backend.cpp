@@ -10,7 +10,9 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "kernels/attention_fused.hpp"
 #include "kernels/backend.hpp"
+#include "kernels/vector_ops.hpp"
 
 namespace bb {
 namespace {
@@ -31,7 +33,8 @@ using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, float>;
 
 class OnednnBackend final : public Backend {
  public:
-  OnednnBackend() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
+  explicit OnednnBackend(int64_t fused_max_tokens)
+      : fused_max_tokens_(fused_max_tokens), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
   const char* name() const override { return "onednn"; }
 
   void linear(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K) override {
@@ -54,11 +57,12 @@ class OnednnBackend final : public Backend {
       return make({N, M}, dims{1, N}, {M, K}, dims{K, 1}, {N, K}, dims{K, 1}, false, 1.0f, true);
     });
     run(p, dy, x, dw, nullptr);
-    if (db) bias_backward(dy, db, M, N);
+    if (db) column_sums_add(dy, db, M, N);
   }
 
   void attention(const float* qkv, float* scores, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh,
                  float scale) override {
+    if (T <= fused_max_tokens_ && Dh <= 16) return attention_fused(qkv, scores, out, B, T, H, Dh, scale);
     const int64_t D = H * Dh;
     const dims in_rows{T * 3 * D, Dh, 3 * D, 1};  // q, k or v as [B, H, T, Dh] inside qkv
     const dims in_cols{T * 3 * D, Dh, 1, 3 * D};  // the same, transposed: [B, H, Dh, T]
@@ -71,14 +75,13 @@ class OnednnBackend final : public Backend {
       return make({B, H, T, T}, dense, {B, H, T, Dh}, in_rows, {B, H, T, Dh}, out_rows, false, 1.0f, false);
     });
     run(qk, qkv, qkv + D, scores, nullptr);  // scores = q k^T · scale
-    const int64_t rows = B * H * T;
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; r += 16) softmax_rows(scores + r * T, std::min<int64_t>(16, rows - r), T);
+    softmax_rows_fast(scores, B * H * T, T);
     run(av, scores, qkv + 2 * D, out, nullptr);  // out = softmax · v
   }
 
   void attention_backward(const float* qkv, const float* probs, const float* dout, float* dqkv, float* ds, int64_t B,
                           int64_t T, int64_t H, int64_t Dh, float scale) override {
+    if (T <= fused_max_tokens_ && Dh <= 16) return attention_fused_backward(qkv, probs, dout, dqkv, B, T, H, Dh, scale);
     const int64_t D = H * Dh;
     const dims in_rows{T * 3 * D, Dh, 3 * D, 1}, in_cols{T * 3 * D, Dh, 1, 3 * D};
     const dims dense{H * T * T, T * T, T, 1}, dense_t{H * T * T, T * T, 1, T};
@@ -151,6 +154,7 @@ class OnednnBackend final : public Backend {
     return it->second;
   }
 
+  int64_t fused_max_tokens_;
   dnnl::engine engine_;
   dnnl::stream stream_;
   std::map<Key, Prim> cache_;
@@ -158,6 +162,8 @@ class OnednnBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_onednn_backend() { return std::make_unique<OnednnBackend>(); }
+std::unique_ptr<Backend> make_onednn_backend(int64_t fused_attention_max_tokens) {
+  return std::make_unique<OnednnBackend>(fused_attention_max_tokens);
+}
 
 }  // namespace bb

@@ -5,6 +5,9 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "kernels/fast_math.hpp"
+#include "kernels/vector_ops.hpp"
+
 namespace bb {
 
 void patchify(const float* images, float* patches, int64_t B, int64_t C, int64_t S, int64_t P) {
@@ -22,10 +25,19 @@ void patchify(const float* images, float* patches, int64_t B, int64_t C, int64_t
     }
 }
 
-void layernorm_forward(const float* x, const float* w, const float* b, float* out, int64_t N, int64_t D, float eps,
-                       float* mean_out, float* rstd_out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n) {
+namespace {
+
+// Rows per parallel chunk of the row-wise ops; chunking depends only on the
+// shapes, so reductions across chunks are the same whatever the thread count.
+constexpr int64_t kRows = 64;
+int64_t chunks_of(int64_t n) { return (n + kRows - 1) / kRows; }
+int64_t rows_in(int64_t c, int64_t n) { return n - c * kRows < kRows ? n - c * kRows : kRows; }
+
+// x, out [rows, D]; mean, rstd [rows] (may be null).
+BB_INLINE void layernorm_rows_body(const float* __restrict x, const float* __restrict w, const float* __restrict b,
+                                   float* __restrict out, int64_t rows, int64_t D, float eps, float* __restrict mean_out,
+                                   float* __restrict rstd_out) {
+  for (int64_t n = 0; n < rows; ++n) {
     const float* xi = x + n * D;
     float* oi = out + n * D;
     float mean = 0;
@@ -40,57 +52,98 @@ void layernorm_forward(const float* x, const float* w, const float* b, float* ou
     if (rstd_out) rstd_out[n] = rstd;
   }
 }
+BB_MULTIVERSION(layernorm_rows,
+                (const float* x, const float* w, const float* b, float* out, int64_t rows, int64_t D, float eps,
+                 float* mean_out, float* rstd_out),
+                (x, w, b, out, rows, D, eps, mean_out, rstd_out))
 
-void layernorm_backward(const float* dout, const float* x, const float* w, const float* mean, const float* rstd,
-                        float* dx, float* dw, float* db, int64_t N, int64_t D) {
-  // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), with g = dout * w and xhat = (x - mean) * rstd.
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < N; ++n) {
+// dx [rows, D] += input gradient; pw, pb [D] = this chunk's dW, db partial sums.
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), with g = dout * w and xhat = (x - mean) * rstd.
+BB_INLINE void layernorm_rows_backward_body(const float* __restrict dout, const float* __restrict x,
+                                            const float* __restrict w, const float* __restrict mean,
+                                            const float* __restrict rstd, float* __restrict dx, float* __restrict pw,
+                                            float* __restrict pb, int64_t rows, int64_t D) {
+  for (int64_t d = 0; d < D; ++d) pw[d] = pb[d] = 0;
+  for (int64_t n = 0; n < rows; ++n) {
     const float* go = dout + n * D;
     const float* xi = x + n * D;
+    const float mu = mean[n], rs = rstd[n];
     float g_mean = 0, gx_mean = 0;
     for (int64_t d = 0; d < D; ++d) {
-      float xhat = (xi[d] - mean[n]) * rstd[n];
-      float g = go[d] * w[d];
+      const float xhat = (xi[d] - mu) * rs;
+      const float g = go[d] * w[d];
       g_mean += g;
       gx_mean += g * xhat;
+      pw[d] += go[d] * xhat;
+      pb[d] += go[d];
     }
     g_mean /= static_cast<float>(D);
     gx_mean /= static_cast<float>(D);
     float* dxi = dx + n * D;
     for (int64_t d = 0; d < D; ++d) {
-      float xhat = (xi[d] - mean[n]) * rstd[n];
-      dxi[d] += rstd[n] * (go[d] * w[d] - g_mean - xhat * gx_mean);
+      const float xhat = (xi[d] - mu) * rs;
+      dxi[d] += rs * (go[d] * w[d] - g_mean - xhat * gx_mean);
     }
-  }
-  // Parameter gradients: a reduction over rows, per column (deterministic order).
-#pragma omp parallel for schedule(static)
-  for (int64_t d = 0; d < D; ++d) {
-    float sw = 0, sb = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      float xhat = (x[n * D + d] - mean[n]) * rstd[n];
-      sw += dout[n * D + d] * xhat;
-      sb += dout[n * D + d];
-    }
-    dw[d] += sw;
-    db[d] += sb;
   }
 }
+BB_MULTIVERSION(layernorm_rows_backward,
+                (const float* dout, const float* x, const float* w, const float* mean, const float* rstd, float* dx,
+                 float* pw, float* pb, int64_t rows, int64_t D),
+                (dout, x, w, mean, rstd, dx, pw, pb, rows, D))
+
+constexpr float kInvSqrt2 = 0.70710678118654752f, kInvSqrt2Pi = 0.39894228040143268f;
+
+BB_INLINE void gelu_chunk_body(const float* __restrict x, float* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * kInvSqrt2));
+}
+BB_MULTIVERSION(gelu_chunk, (const float* x, float* out, int64_t n), (x, out, n))
+
+BB_INLINE void gelu_backward_chunk_body(const float* __restrict x, const float* dout, float* dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float cdf = 0.5f * (1.0f + erf_approx(x[i] * kInvSqrt2));
+    const float pdf = kInvSqrt2Pi * exp_approx(-0.5f * x[i] * x[i]);
+    dx[i] = dout[i] * (cdf + x[i] * pdf);
+  }
+}
+BB_MULTIVERSION(gelu_backward_chunk, (const float* x, const float* dout, float* dx, int64_t n), (x, dout, dx, n))
+
+}  // namespace
+
+void layernorm_forward(const float* x, const float* w, const float* b, float* out, int64_t N, int64_t D, float eps,
+                       float* mean_out, float* rstd_out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks_of(N); ++c)
+    layernorm_rows(x + c * kRows * D, w, b, out + c * kRows * D, rows_in(c, N), D, eps,
+                   mean_out ? mean_out + c * kRows : nullptr, rstd_out ? rstd_out + c * kRows : nullptr);
+}
+
+void layernorm_backward(const float* dout, const float* x, const float* w, const float* mean, const float* rstd,
+                        float* dx, float* dw, float* db, int64_t N, int64_t D) {
+  const int64_t chunks = chunks_of(N);
+  float* part = scratch(0, static_cast<size_t>(chunks * 2 * D));  // [chunks, 2, D]: dW, db partial sums
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c)
+    layernorm_rows_backward(dout + c * kRows * D, x + c * kRows * D, w, mean + c * kRows, rstd + c * kRows,
+                            dx + c * kRows * D, part + c * 2 * D, part + c * 2 * D + D, rows_in(c, N), D);
+  for (int64_t c = 0; c < chunks; ++c)  // chunk order: deterministic
+    for (int64_t d = 0; d < D; ++d) {
+      if (dw) dw[d] += part[c * 2 * D + d];
+      if (db) db[d] += part[c * 2 * D + D + d];
+    }
+}
+
+// GELU runs over flat arrays in chunks of this many elements.
+constexpr int64_t kGeluChunk = 4096;
 
 void gelu_forward(const float* x, float* out, int64_t n) {
-  const float inv_sqrt2 = 0.70710678118654752f;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * inv_sqrt2));
+  for (int64_t i = 0; i < n; i += kGeluChunk) gelu_chunk(x + i, out + i, n - i < kGeluChunk ? n - i : kGeluChunk);
 }
 
 void gelu_backward(const float* x, const float* dout, float* dx, int64_t n) {
-  const float inv_sqrt2 = 0.70710678118654752f, inv_sqrt2pi = 0.39894228040143268f;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    float cdf = 0.5f * (1.0f + std::erf(x[i] * inv_sqrt2));
-    float pdf = inv_sqrt2pi * std::exp(-0.5f * x[i] * x[i]);
-    dx[i] = dout[i] * (cdf + x[i] * pdf);
-  }
+  for (int64_t i = 0; i < n; i += kGeluChunk)
+    gelu_backward_chunk(x + i, dout + i, dx + i, n - i < kGeluChunk ? n - i : kGeluChunk);
 }
 
 void add(const float* a, const float* b, float* out, int64_t n) {

@@ -1,0 +1,231 @@
+// The vectorised float kernels against plain references, under every ISA this
+// CPU can run (set_isa_limit lowers the dispatch): the fast exp/erf against
+// libm, the fused attention against the reference backend on odd shapes
+// (T = 1, T not a multiple of 16, Dh not a multiple of 16, one head), the
+// row-wise layer ops against double-precision loops, and thread-count
+// independence of the chunked reductions.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <tuple>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "core/threads.hpp"
+#include "kernels/attention_fused.hpp"
+#include "kernels/backend.hpp"
+#include "kernels/fast_math.hpp"
+#include "kernels/simd.hpp"
+#include "kernels/vector_ops.hpp"
+#include "models/layers.hpp"
+
+namespace bb {
+namespace {
+
+// The fast math functions, compiled per ISA the same way the kernels are.
+BB_INLINE void exp_many_body(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = exp_approx(x[i]);
+}
+BB_MULTIVERSION(exp_many, (const float* x, float* y, int64_t n), (x, y, n))
+BB_INLINE void erf_many_body(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = erf_approx(x[i]);
+}
+BB_MULTIVERSION(erf_many, (const float* x, float* y, int64_t n), (x, y, n))
+
+std::vector<float> randn(size_t n, uint64_t seed, double scale = 1.0) {
+  Rng r(seed);
+  std::vector<float> v(n);
+  for (auto& x : v) x = static_cast<float>(scale * r.normal());
+  return v;
+}
+
+// Runs body once per ISA the CPU supports (at least the generic one), then restores the best.
+template <class F>
+void for_each_isa(F&& body) {
+  for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512}) {
+    set_isa_limit(isa);
+    if (active_isa() != isa) continue;  // not on this CPU
+    SCOPED_TRACE(isa_name(isa));
+    body();
+  }
+  set_isa_limit(Isa::kAvx512);
+}
+
+TEST(Simd, IsaNamesRoundTripAndUnknownIsRefused) {
+  for (Isa i : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512}) EXPECT_EQ(parse_isa(isa_name(i)), i);
+  EXPECT_THROW(parse_isa("sse9"), Error);
+  set_isa_limit(Isa::kGeneric);
+  EXPECT_EQ(active_isa(), Isa::kGeneric);
+  set_isa_limit(Isa::kAvx512);
+}
+
+TEST(FastMath, ExpMatchesLibmToRelative3e7) {
+  std::vector<float> x;
+  for (int i = 0; i <= 200000; ++i) x.push_back(-87.0f + 175.0f * static_cast<float>(i) / 200000.0f);
+  for (float v : {0.0f, -0.0f, 1e-8f, -1e-8f, 0.5f, -0.5f}) x.push_back(v);
+  std::vector<float> y(x.size());
+  for_each_isa([&] {
+    exp_many(x.data(), y.data(), static_cast<int64_t>(x.size()));
+    double worst = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double e = std::exp(static_cast<double>(x[i]));
+      worst = std::max(worst, std::fabs(y[i] - e) / e);
+    }
+    EXPECT_LT(worst, 3e-7);
+  });
+  // Beyond the range it clamps instead of producing inf or denormals.
+  const float big[2] = {-1000.0f, 1000.0f};
+  float out[2];
+  exp_many(big, out, 2);
+  EXPECT_GT(out[0], 0.0f);
+  EXPECT_LT(out[0], 1e-37f);
+  EXPECT_TRUE(std::isfinite(out[1]));
+}
+
+TEST(FastMath, ErfMatchesLibmToAbsolute6e7) {
+  std::vector<float> x;
+  for (int i = 0; i <= 100000; ++i) x.push_back(-6.0f + 12.0f * static_cast<float>(i) / 100000.0f);
+  std::vector<float> y(x.size());
+  for_each_isa([&] {
+    erf_many(x.data(), y.data(), static_cast<int64_t>(x.size()));
+    double worst = 0;
+    for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::fabs(y[i] - std::erf(double(x[i]))));
+    EXPECT_LT(worst, 6e-7);
+  });
+}
+
+TEST(VectorOps, SoftmaxRowsMatchesExactOnOddWidths) {
+  for (int64_t n : {1, 3, 16, 17, 50}) {
+    const int64_t rows = 37;
+    auto x = randn(static_cast<size_t>(rows * n), static_cast<uint64_t>(n), 4.0);
+    x[0] = -300.0f;  // far below the rest of its row
+    for_each_isa([&] {
+      std::vector<float> y = x;
+      softmax_rows_fast(y.data(), rows, n);
+      for (int64_t r = 0; r < rows; ++r) {
+        double mx = -1e30, sum = 0;
+        for (int64_t j = 0; j < n; ++j) mx = std::max(mx, double(x[r * n + j]));
+        for (int64_t j = 0; j < n; ++j) sum += std::exp(x[r * n + j] - mx);
+        for (int64_t j = 0; j < n; ++j)
+          EXPECT_NEAR(y[r * n + j], std::exp(x[r * n + j] - mx) / sum, 1e-6) << "n " << n << " row " << r;
+      }
+    });
+  }
+}
+
+TEST(VectorOps, ColumnSumsMatchPlainSumsAndIgnoreThreadCount) {
+  for (auto [M, N] : {std::pair<int64_t, int64_t>{1, 1}, {1, 7}, {63, 5}, {65, 33}, {300, 192}}) {
+    auto x = randn(static_cast<size_t>(M * N), static_cast<uint64_t>(M + N));
+    std::vector<double> want(static_cast<size_t>(N), 0.5);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) want[n] += x[m * N + n];
+    std::vector<float> one;
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      for_each_isa([&] {
+        std::vector<float> got(static_cast<size_t>(N), 0.5f);
+        column_sums_add(x.data(), got.data(), M, N);
+        for (int64_t n = 0; n < N; ++n) EXPECT_NEAR(got[n], want[n], 1e-4 * (1 + std::fabs(want[n])));
+        if (active_isa() == Isa::kGeneric) {
+          if (one.empty()) one = got;
+          else EXPECT_EQ(one, got) << "depends on the thread count";
+        }
+      });
+    }
+    set_num_threads(0);
+  }
+}
+
+// Attention through the fused kernel and through the reference backend.
+class FusedAttention : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t, int64_t>> {};
+
+TEST_P(FusedAttention, MatchesReferenceForwardAndBackward) {
+  const auto [B, T, H, Dh] = GetParam();
+  const int64_t D = H * Dh;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
+  auto qkv = randn(static_cast<size_t>(B * T * 3 * D), 11, 1.5), dout = randn(static_cast<size_t>(B * T * D), 12);
+  auto ref = make_reference_backend();
+  std::vector<float> p_ref(static_cast<size_t>(B * H * T * T)), o_ref(static_cast<size_t>(B * T * D));
+  std::vector<float> d_ref(qkv.size()), scratch(p_ref.size());
+  ref->attention(qkv.data(), p_ref.data(), o_ref.data(), B, T, H, Dh, scale);
+  ref->attention_backward(qkv.data(), p_ref.data(), dout.data(), d_ref.data(), scratch.data(), B, T, H, Dh, scale);
+  for_each_isa([&] {
+    std::vector<float> p(p_ref.size(), -1.0f), o(o_ref.size(), -1.0f), d(qkv.size(), -1.0f);
+    attention_fused(qkv.data(), p.data(), o.data(), B, T, H, Dh, scale);
+    attention_fused_backward(qkv.data(), p.data(), dout.data(), d.data(), B, T, H, Dh, scale);
+    for (size_t i = 0; i < p.size(); ++i) ASSERT_NEAR(p[i], p_ref[i], 1e-6) << "probs " << i;
+    for (size_t i = 0; i < o.size(); ++i) ASSERT_NEAR(o[i], o_ref[i], 1e-5) << "out " << i;
+    for (size_t i = 0; i < d.size(); ++i) ASSERT_NEAR(d[i], d_ref[i], 2e-5 * (1 + std::fabs(d_ref[i]))) << "dqkv " << i;
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(OddShapes, FusedAttention,
+                         ::testing::Values(std::make_tuple(1, 1, 1, 1), std::make_tuple(1, 3, 2, 5),
+                                           std::make_tuple(2, 17, 3, 16), std::make_tuple(3, 50, 4, 16),
+                                           std::make_tuple(1, 33, 1, 20), std::make_tuple(2, 5, 2, 33)));
+
+TEST(LayerOps, LayerNormAndGeluMatchDoubleLoopsUnderEveryIsa) {
+  const int64_t N = 130, D = 37;  // more than two row chunks, D odd
+  auto x = randn(static_cast<size_t>(N * D), 21, 2.0), w = randn(D, 22), b = randn(D, 23), g = randn(x.size(), 24);
+  std::vector<double> ln(x.size()), dx(x.size()), dw(D, 0), db(D, 0);
+  for (int64_t n = 0; n < N; ++n) {
+    double mean = 0, var = 0;
+    for (int64_t d = 0; d < D; ++d) mean += x[n * D + d];
+    mean /= D;
+    for (int64_t d = 0; d < D; ++d) var += (x[n * D + d] - mean) * (x[n * D + d] - mean);
+    const double rstd = 1 / std::sqrt(var / D + 1e-5);
+    double gm = 0, gxm = 0;
+    for (int64_t d = 0; d < D; ++d) {
+      const double xhat = (x[n * D + d] - mean) * rstd;
+      ln[n * D + d] = xhat * w[d] + b[d];
+      gm += g[n * D + d] * w[d];
+      gxm += g[n * D + d] * w[d] * xhat;
+      dw[d] += g[n * D + d] * xhat;
+      db[d] += g[n * D + d];
+    }
+    for (int64_t d = 0; d < D; ++d) {
+      const double xhat = (x[n * D + d] - mean) * rstd;
+      dx[n * D + d] = rstd * (g[n * D + d] * w[d] - gm / D - xhat * gxm / D);
+    }
+  }
+  for_each_isa([&] {
+    std::vector<float> out(x.size()), mean(N), rstd(N), gx(x.size(), 0.0f), gw(D, 0.0f), gb(D, 0.0f);
+    layernorm_forward(x.data(), w.data(), b.data(), out.data(), N, D, 1e-5f, mean.data(), rstd.data());
+    for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], ln[i], 1e-5 * (1 + std::fabs(ln[i])));
+    layernorm_backward(g.data(), x.data(), w.data(), mean.data(), rstd.data(), gx.data(), gw.data(), gb.data(), N, D);
+    for (size_t i = 0; i < gx.size(); ++i) ASSERT_NEAR(gx[i], dx[i], 1e-4 * (1 + std::fabs(dx[i])));
+    for (int64_t d = 0; d < D; ++d) {
+      EXPECT_NEAR(gw[d], dw[d], 1e-4 * (1 + std::fabs(dw[d])));
+      EXPECT_NEAR(gb[d], db[d], 1e-4 * (1 + std::fabs(db[d])));
+    }
+    std::vector<float> y(x.size()), dy(x.size());
+    gelu_forward(x.data(), y.data(), static_cast<int64_t>(x.size()));
+    gelu_backward(x.data(), g.data(), dy.data(), static_cast<int64_t>(x.size()));
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double v = x[i], cdf = 0.5 * (1 + std::erf(v / std::sqrt(2.0)));
+      const double pdf = std::exp(-0.5 * v * v) / std::sqrt(2 * M_PI);
+      ASSERT_NEAR(y[i], v * cdf, 1e-6 * (1 + std::fabs(v)));
+      ASSERT_NEAR(dy[i], g[i] * (cdf + v * pdf), 1e-6 * (1 + std::fabs(g[i])));
+    }
+  });
+}
+
+TEST(LayerOps, LayerNormParameterGradientsIgnoreThreadCount) {
+  const int64_t N = 700, D = 64;
+  auto x = randn(static_cast<size_t>(N * D), 31), w = randn(D, 32), b = randn(D, 33), g = randn(x.size(), 34);
+  std::vector<float> out(x.size()), mean(N), rstd(N);
+  layernorm_forward(x.data(), w.data(), b.data(), out.data(), N, D, 1e-5f, mean.data(), rstd.data());
+  std::vector<std::vector<float>> gws;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    std::vector<float> gx(x.size(), 0.0f), gw(D, 0.0f), gb(D, 0.0f);
+    layernorm_backward(g.data(), x.data(), w.data(), mean.data(), rstd.data(), gx.data(), gw.data(), gb.data(), N, D);
+    gws.push_back(gw);
+  }
+  set_num_threads(0);
+  EXPECT_EQ(gws[0], gws[1]);
+}
+
+}  // namespace
+}  // namespace bb
