@@ -1,5 +1,6 @@
 #include "models/vit.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -8,8 +9,66 @@
 
 namespace bb {
 
-ViTRunner::ViTRunner(const ViTParams& params, Backend& backend, bool training)
-    : p_(params), be_(backend), training_(training) {}
+ViTRunner::ViTRunner(const ViTParams& params, Backend& backend, bool training, const QuantPlan* plan)
+    : p_(params), be_(backend), training_(training) {
+  if (plan && plan->any()) plan_ = *plan;
+  setup_quant();
+}
+
+void ViTRunner::setup_quant() {
+  const ViTConfig& c = p_.cfg;
+  if (!plan_.blocks.empty() && static_cast<int>(plan_.blocks.size()) != c.depth)
+    throw Error::usage("quant plan has " + std::to_string(plan_.blocks.size()) + " blocks, the model " +
+                       std::to_string(c.depth));
+  const int64_t D = c.embed_dim, Hm = c.mlp_hidden, K = c.num_classes;
+  auto init = [](QLinear& q, const QuantSpec& spec, int64_t N, int64_t Kin) {
+    q.spec = spec;
+    if (!spec.quantized()) return;
+    q.codes.resize(static_cast<size_t>(N * Kin));
+    q.wq.resize(static_cast<size_t>(N * Kin));
+    q.scales.resize(static_cast<size_t>(N));
+  };
+  qblocks_.assign(static_cast<size_t>(c.depth), {});
+  for (int l = 0; l < c.depth && !plan_.blocks.empty(); ++l) {
+    const auto& sp = plan_.blocks[static_cast<size_t>(l)];
+    auto& q = qblocks_[static_cast<size_t>(l)];
+    init(q[kQkv], sp[kQkv], 3 * D, D);
+    init(q[kProj], sp[kProj], D, D);
+    init(q[kFc1], sp[kFc1], Hm, D);
+    init(q[kFc2], sp[kFc2], D, Hm);
+  }
+  init(qpatch_, plan_.patch_embed, D, c.patch_dim());
+  init(qhead_, plan_.head, K, D);
+  init(qhead_dist_, plan_.head, K, D);
+  ones_.assign(static_cast<size_t>(std::max<int64_t>({D, Hm, c.patch_dim()})), 1.0f);
+  zeros_.assign(ones_.size(), 0.0f);
+}
+
+void ViTRunner::qlinear(QLinear& q, const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N,
+                        int64_t K) {
+  if (!q.spec.quantized()) return be_.linear(x, w, b, y, M, N, K);
+  const float* src = x;
+  if (plan_.subln) {  // LayerNorm without affine parameters, statistics saved for backward
+    layernorm_forward(x, ones_.data(), zeros_.data(), sub_, M, K, static_cast<float>(p_.cfg.ln_eps), q.sub_mean, q.sub_rstd);
+    src = sub_;
+  }
+  act_traits(q.spec.a).fake_quant(src, M, K, q.xq);                                                 // [M, K]
+  fake_quant_weights(weight_traits(q.spec.w), w, N, K, q.codes.data(), q.wq.data(), q.scales.data());  // [N, K]
+  be_.linear(q.xq, q.wq.data(), b, y, M, N, K);
+}
+
+void ViTRunner::qlinear_backward(QLinear& q, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                                 float* db, int64_t M, int64_t N, int64_t K) {
+  if (!q.spec.quantized()) return be_.linear_backward(x, w, dy, dx, dw, db, M, N, K);
+  // Straight-through: d(xq) passes to the quantiser's input, d(wq) to the latent weights.
+  float* dsrc = plan_.subln ? dsub_ : dx;
+  be_.linear_backward(q.xq, q.wq.data(), dy, dx ? dsrc : nullptr, dw, db, M, N, K);
+  if (plan_.ste_clip) ste_clip_mask(weight_traits(q.spec.w), w, N, K, q.scales.data(), dw);
+  if (dx && plan_.subln) {
+    std::memset(dx, 0, static_cast<size_t>(M * K) * sizeof(float));
+    layernorm_backward(dsub_, x, ones_.data(), q.sub_mean, q.sub_rstd, dx, nullptr, nullptr, M, K);
+  }
+}
 
 void ViTRunner::reserve(int64_t B) {
   if (B == batch_) return;
@@ -47,8 +106,33 @@ void ViTRunner::reserve(int64_t B) {
   take(&rstdf_, BT);
   take(&pool_in_, B * D);
   take(&pooled_, 2 * B * D);
-  take(&logits_, 2 * B * K);
+  take(&logits_, 3 * B * K);
   take(&tmp_, BT * D);
+  // BitLinear inputs: each layer keeps its own in training; inference shares block 0's.
+  const int64_t Kmax = std::max<int64_t>({D, Hm, c.patch_dim()}), Mmax = std::max(BT, B * Np);
+  auto take_q = [&](QLinear& q, int64_t M, int64_t Kin) {
+    if (!q.spec.quantized()) return;
+    take(&q.xq, M * Kin);
+    if (plan_.subln) {
+      take(&q.sub_mean, M);
+      take(&q.sub_rstd, M);
+    }
+  };
+  const size_t qown = training_ ? qblocks_.size() : std::min<size_t>(1, qblocks_.size());
+  for (size_t l = 0; l < qown; ++l) {
+    auto& q = qblocks_[l];
+    take_q(q[kQkv], BT, D);
+    take_q(q[kProj], BT, D);
+    take_q(q[kFc1], BT, D);
+    take_q(q[kFc2], BT, Hm);
+  }
+  take_q(qpatch_, B * Np, c.patch_dim());
+  take_q(qhead_, B, D);
+  take_q(qhead_dist_, B, D);
+  if (plan_.subln) {
+    take(&sub_, Mmax * Kmax);
+    if (training_) take(&dsub_, Mmax * Kmax);
+  }
   if (training_) {
     take(&dx_, BT * D);
     take(&dln_, BT * D);
@@ -74,6 +158,12 @@ void ViTRunner::reserve(int64_t B) {
       acts_[0].gelu = acts_[0].fc1;
     }
     for (size_t l = 1; l < acts_.size(); ++l) acts_[l] = acts_[0];
+    for (size_t l = 1; l < qblocks_.size(); ++l)
+      for (int i = 0; i < 4; ++i) {
+        qblocks_[l][i].xq = qblocks_[0][i].xq;
+        qblocks_[l][i].sub_mean = qblocks_[0][i].sub_mean;
+        qblocks_[l][i].sub_rstd = qblocks_[0][i].sub_rstd;
+      }
   }
   batch_ = B;
 }
@@ -98,7 +188,7 @@ TensorView ViTRunner::forward(const TensorView& images) {
 
   // Patch embedding: a conv with stride = kernel = P is a GEMM over patches.
   patchify(images.data(), patches_, B, c.in_chans, c.img_size, c.patch_size);     // [B, Np, C*P*P]
-  be_.linear(patches_, p_.patch_w, p_.patch_b, pemb_, B * Np, D, c.patch_dim());  // [B, Np, D]
+  qlinear(qpatch_, patches_, p_.patch_w, p_.patch_b, pemb_, B * Np, D, c.patch_dim());  // [B, Np, D]
   float* x = c.depth > 0 ? acts_[0].x_in : x_out_;
   assemble_tokens(pemb_, p_.cls_token, p_.dist_token, p_.pos_embed, x, B, Np, D);  // [B, T, D]
   tap(0, x);
@@ -107,23 +197,24 @@ TensorView ViTRunner::forward(const TensorView& images) {
   for (int l = 0; l < c.depth; ++l) {
     const BlockParams& w = p_.blocks[static_cast<size_t>(l)];
     BlockActs& a = acts_[static_cast<size_t>(l)];
+    auto& q = qblocks_[static_cast<size_t>(l)];
     float* next = l + 1 < c.depth ? acts_[static_cast<size_t>(l) + 1].x_in : x_out_;
     // x_mid = x_in + proj(attn(norm1(x_in)))
     layernorm_forward(a.x_in, w.norm1_w, w.norm1_b, a.ln1, BT, D, eps, a.mean1, a.rstd1);  // [BT, D]
-    be_.linear(a.ln1, w.qkv_w, w.qkv_b, a.qkv, BT, 3 * D, D);                            // [BT, 3D]
+    qlinear(q[kQkv], a.ln1, w.qkv_w, w.qkv_b, a.qkv, BT, 3 * D, D);                      // [BT, 3D]
     be_.attention(a.qkv, a.probs, a.att, B, T, H, Dh, scale);                            // [BT, D]
-    be_.linear(a.att, w.proj_w, w.proj_b, tmp_, BT, D, D);                               // [BT, D]
+    qlinear(q[kProj], a.att, w.proj_w, w.proj_b, tmp_, BT, D, D);                        // [BT, D]
     add(a.x_in, tmp_, a.x_mid, BT * D);
     // next = x_mid + fc2(gelu(fc1(norm2(x_mid))))
     layernorm_forward(a.x_mid, w.norm2_w, w.norm2_b, a.ln2, BT, D, eps, a.mean2, a.rstd2);  // [BT, D]
-    be_.linear(a.ln2, w.fc1_w, w.fc1_b, a.fc1, BT, Hm, D);                                // [BT, Hm]
+    qlinear(q[kFc1], a.ln2, w.fc1_w, w.fc1_b, a.fc1, BT, Hm, D);                          // [BT, Hm]
     gelu_forward(a.fc1, a.gelu, BT * Hm);
-    be_.linear(a.gelu, w.fc2_w, w.fc2_b, tmp_, BT, D, Hm);  // [BT, D]
+    qlinear(q[kFc2], a.gelu, w.fc2_w, w.fc2_b, tmp_, BT, D, Hm);  // [BT, D]
     add(a.x_mid, tmp_, next, BT * D);
     tap(static_cast<size_t>(l) + 1, next);
   }
 
-  float* logits = logits_;
+  float* logits = logits_;  // class-token (or avg-pool) head: [B, K]
   if (c.global_pool == "avg") {
     // timm: mean over patch tokens, then fc_norm.
     for (int64_t b = 0; b < B; ++b)
@@ -133,7 +224,7 @@ TensorView ViTRunner::forward(const TensorView& images) {
         pool_in_[b * D + d] = s / static_cast<float>(Np);
       }
     layernorm_forward(pool_in_, p_.norm_w, p_.norm_b, pooled_, B, D, eps, meanf_, rstdf_);  // [B, D]
-    be_.linear(pooled_, p_.head_w, p_.head_b, logits, B, K, D);                             // [B, K]
+    qlinear(qhead_, pooled_, p_.head_w, p_.head_b, logits, B, K, D);                       // [B, K]
   } else {
     layernorm_forward(x_out_, p_.norm_w, p_.norm_b, lnf_, BT, D, eps, meanf_, rstdf_);  // [BT, D]
     tap(static_cast<size_t>(c.depth) + 1, lnf_);
@@ -141,27 +232,49 @@ TensorView ViTRunner::forward(const TensorView& images) {
       std::memcpy(pooled_ + b * D, lnf_ + b * T * D, static_cast<size_t>(D) * sizeof(float));  // cls token
       if (c.distilled) std::memcpy(pooled_ + (B + b) * D, lnf_ + (b * T + 1) * D, static_cast<size_t>(D) * sizeof(float));
     }
-    be_.linear(pooled_, p_.head_w, p_.head_b, logits, B, K, D);  // [B, K]
+    qlinear(qhead_, pooled_, p_.head_w, p_.head_b, logits, B, K, D);  // [B, K]
     if (c.distilled) {
       float* ld = logits_ + B * K;
-      be_.linear(pooled_ + B * D, p_.head_dist_w, p_.head_dist_b, ld, B, K, D);  // [B, K]
-      for (int64_t i = 0; i < B * K; ++i) logits[i] = 0.5f * (logits[i] + ld[i]);
+      float* avg = logits_ + 2 * B * K;
+      qlinear(qhead_dist_, pooled_ + B * D, p_.head_dist_w, p_.head_dist_b, ld, B, K, D);  // [B, K]
+      for (int64_t i = 0; i < B * K; ++i) avg[i] = 0.5f * (logits[i] + ld[i]);
+      logits = avg;
     }
   }
   return TensorView(logits, Shape{B, K});
 }
 
-void ViTRunner::backward(const float* dlogits, float* grads) {
+TensorView ViTRunner::logits_cls() const { return TensorView(logits_, Shape{batch_, p_.cfg.num_classes}); }
+TensorView ViTRunner::logits_dist() const {
+  if (!p_.cfg.distilled) throw Error::usage("logits_dist: the model has no distillation head");
+  return TensorView(logits_ + batch_ * p_.cfg.num_classes, Shape{batch_, p_.cfg.num_classes});
+}
+const float* ViTRunner::block_output(int l) const {
+  return l + 1 < p_.cfg.depth ? acts_[static_cast<size_t>(l) + 1].x_in : x_out_;
+}
+
+void ViTRunner::backward(const float* dlogits, float* grads, const float* dlogits_dist,
+                         const std::vector<const float*>* dblock) {
   const ViTConfig& c = p_.cfg;
   if (!training_) throw Error::usage("ViTRunner::backward needs a runner built for training");
-  if (c.distilled) throw Error::usage("training a distilled (DeiT dist_token) model is not supported by this trainer");
   const int64_t B = batch_, T = c.tokens(), D = c.embed_dim, Np = c.num_patches(), H = c.num_heads, Dh = c.head_dim();
   const int64_t Hm = c.mlp_hidden, K = c.num_classes, BT = B * T;
   auto g = [&](const float* param) { return param ? grads + (param - p_.flat.data()) : nullptr; };
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
 
-  // Head: logits[B, K] = pooled[B, D] · head^T + b.
-  be_.linear_backward(pooled_, p_.head_w, dlogits, dpooled_, g(p_.head_w), g(p_.head_b), B, K, D);
+  // Heads: logits[B, K] = pooled[B, D] · head^T + b (and the dist head on pooled[B:2B]).
+  std::vector<float> half;  // distilled model trained on the mean of its heads: each gets half
+  const float* dcls = dlogits;
+  const float* ddist = dlogits_dist;
+  if (c.distilled && !dlogits_dist) {
+    half.resize(static_cast<size_t>(B * K));
+    for (int64_t i = 0; i < B * K; ++i) half[static_cast<size_t>(i)] = 0.5f * dlogits[i];
+    dcls = ddist = half.data();
+  }
+  qlinear_backward(qhead_, pooled_, p_.head_w, dcls, dpooled_, g(p_.head_w), g(p_.head_b), B, K, D);
+  if (c.distilled)
+    qlinear_backward(qhead_dist_, pooled_ + B * D, p_.head_dist_w, ddist, dpooled_ + B * D, g(p_.head_dist_w),
+                     g(p_.head_dist_b), B, K, D);
   std::memset(dx_, 0, static_cast<size_t>(BT * D) * sizeof(float));
   if (c.global_pool == "avg") {
     // pooled = fc_norm(mean of patch tokens): back through the norm into dln_[B, D], then spread over tokens.
@@ -171,30 +284,37 @@ void ViTRunner::backward(const float* dlogits, float* grads) {
       for (int64_t t = c.num_prefix(); t < T; ++t)
         for (int64_t d = 0; d < D; ++d) dx_[(b * T + t) * D + d] = dln_[b * D + d] / static_cast<float>(Np);
   } else {
-    // pooled = norm(x_out)[:, 0]: only the class token row carries gradient.
+    // pooled = norm(x_out)[:, 0] (and [:, 1] for the dist token): only those rows carry gradient.
     std::memset(dln_, 0, static_cast<size_t>(BT * D) * sizeof(float));
-    for (int64_t b = 0; b < B; ++b)
+    for (int64_t b = 0; b < B; ++b) {
       std::memcpy(dln_ + b * T * D, dpooled_ + b * D, static_cast<size_t>(D) * sizeof(float));
+      if (c.distilled) std::memcpy(dln_ + (b * T + 1) * D, dpooled_ + (B + b) * D, static_cast<size_t>(D) * sizeof(float));
+    }
     layernorm_backward(dln_, x_out_, p_.norm_w, meanf_, rstdf_, dx_, g(p_.norm_w), g(p_.norm_b), BT, D);
   }
 
   for (int l = c.depth - 1; l >= 0; --l) {
     const BlockParams& w = p_.blocks[static_cast<size_t>(l)];
     const BlockActs& a = acts_[static_cast<size_t>(l)];
+    auto& q = qblocks_[static_cast<size_t>(l)];
+    if (dblock && (*dblock)[static_cast<size_t>(l)]) {  // a hidden-state loss on this block's output
+      const float* extra = (*dblock)[static_cast<size_t>(l)];
+      for (int64_t i = 0; i < BT * D; ++i) dx_[i] += extra[i];
+    }
     // dx holds d(block output). MLP branch: out = x_mid + fc2(gelu(fc1(ln2(x_mid)))).
-    be_.linear_backward(a.gelu, w.fc2_w, dx_, dhid_, g(w.fc2_w), g(w.fc2_b), BT, D, Hm);  // dhid [BT, Hm]
+    qlinear_backward(q[kFc2], a.gelu, w.fc2_w, dx_, dhid_, g(w.fc2_w), g(w.fc2_b), BT, D, Hm);  // dhid [BT, Hm]
     gelu_backward(a.fc1, dhid_, dhid_, BT * Hm);
-    be_.linear_backward(a.ln2, w.fc1_w, dhid_, dln_, g(w.fc1_w), g(w.fc1_b), BT, Hm, D);  // dln [BT, D]
+    qlinear_backward(q[kFc1], a.ln2, w.fc1_w, dhid_, dln_, g(w.fc1_w), g(w.fc1_b), BT, Hm, D);  // dln [BT, D]
     layernorm_backward(dln_, a.x_mid, w.norm2_w, a.mean2, a.rstd2, dx_, g(w.norm2_w), g(w.norm2_b), BT, D);
     // dx holds d(x_mid). Attention branch: x_mid = x_in + proj(attn(qkv(ln1(x_in)))).
-    be_.linear_backward(a.att, w.proj_w, dx_, datt_, g(w.proj_w), g(w.proj_b), BT, D, D);  // datt [BT, D]
+    qlinear_backward(q[kProj], a.att, w.proj_w, dx_, datt_, g(w.proj_w), g(w.proj_b), BT, D, D);  // datt [BT, D]
     be_.attention_backward(a.qkv, a.probs, datt_, dqkv_, dprobs_, B, T, H, Dh, scale);      // dqkv [BT, 3D]
-    be_.linear_backward(a.ln1, w.qkv_w, dqkv_, dln_, g(w.qkv_w), g(w.qkv_b), BT, 3 * D, D);
+    qlinear_backward(q[kQkv], a.ln1, w.qkv_w, dqkv_, dln_, g(w.qkv_w), g(w.qkv_b), BT, 3 * D, D);
     layernorm_backward(dln_, a.x_in, w.norm1_w, a.mean1, a.rstd1, dx_, g(w.norm1_w), g(w.norm1_b), BT, D);
   }
   // Tokens and position embedding, then the patch embedding GEMM (no gradient to the images).
   assemble_tokens_backward(dx_, dpemb_, g(p_.cls_token), g(p_.dist_token), g(p_.pos_embed), B, Np, D, c.num_prefix());
-  be_.linear_backward(patches_, p_.patch_w, dpemb_, nullptr, g(p_.patch_w), g(p_.patch_b), B * Np, D, c.patch_dim());
+  qlinear_backward(qpatch_, patches_, p_.patch_w, dpemb_, nullptr, g(p_.patch_w), g(p_.patch_b), B * Np, D, c.patch_dim());
 }
 
 }  // namespace bb

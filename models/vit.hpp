@@ -5,26 +5,39 @@
 // head. Activations live in one arena sized once per batch size: in inference
 // mode every block reuses the same buffers; in training mode each block keeps
 // its own, as backward needs them.
+#include <optional>
 #include <vector>
 
 #include "core/tensor.hpp"
 #include "kernels/backend.hpp"
+#include "models/quant.hpp"
 #include "models/vit_params.hpp"
 
 namespace bb {
 
 class ViTRunner {
  public:
-  ViTRunner(const ViTParams& params, Backend& backend, bool training = false);
+  // With a quant plan, every Linear it names is a BitLinear: (SubLN) →
+  // activation fake-quant → weight fake-quant → matmul (see quant.hpp).
+  ViTRunner(const ViTParams& params, Backend& backend, bool training = false, const QuantPlan* plan = nullptr);
 
   // images [B, C, S, S] → logits [B, classes]; the view lives in the arena
   // until the next call. DeiT distilled: mean of head and head_dist.
   TensorView forward(const TensorView& images);
+  // After forward() of a distilled model: each head's logits [B, classes].
+  TensorView logits_cls() const;
+  TensorView logits_dist() const;
+  // After forward(): the residual stream after block l, [B, T, D].
+  const float* block_output(int l) const;
 
-  // Training mode, after forward(): from dlogits [B, classes], adds the
-  // gradient of every parameter into grads (flat, the params' layout; the
-  // caller zeroes it). Distilled models are trained by the distillation issue.
-  void backward(const float* dlogits, float* grads);
+  // Training mode, after forward(): adds the gradient of every parameter into
+  // grads (flat, the params' layout; the caller zeroes it). dlogits [B,
+  // classes] is the gradient of the returned logits; for a distilled model
+  // with dlogits_dist given, dlogits belongs to the class-token head and
+  // dlogits_dist to head_dist instead. dblock (optional, depth entries, each
+  // null or [B, T, D]) adds gradient at each block's output (hidden-state losses).
+  void backward(const float* dlogits, float* grads, const float* dlogits_dist = nullptr,
+                const std::vector<const float*>* dblock = nullptr);
 
   // When set, forward() copies activations into taps: [0] tokens after
   // embedding, [1..depth] after each block, [depth+1] after the final norm
@@ -47,10 +60,30 @@ class ViTRunner {
     float* fc1;               // [BT, Hm] pre-activation
     float* gelu;              // [BT, Hm] (aliases fc1 in inference)
   };
+  // A BitLinear's state: its spec, fake-quant weights (per forward), and the
+  // quantised input saved for backward ([M, K] in the arena).
+  struct QLinear {
+    QuantSpec spec;
+    std::vector<int8_t> codes;        // [N, K] scratch
+    std::vector<float> wq, scales;    // [N, K], [N]
+    float* xq = nullptr;              // [M, K]
+    float *sub_mean = nullptr, *sub_rstd = nullptr;  // [M] (SubLN)
+  };
   void reserve(int64_t B);
+  void setup_quant();
+  // y[M, N] = x · W^T + b through layer q (plain backend linear when fp32).
+  void qlinear(QLinear& q, const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K);
+  void qlinear_backward(QLinear& q, const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
+                        int64_t M, int64_t N, int64_t K);
   const ViTParams& p_;
   Backend& be_;
   bool training_;
+  QuantPlan plan_;                              // empty blocks when fp32
+  std::vector<std::array<QLinear, 4>> qblocks_;  // per block: qkv, proj, fc1, fc2
+  QLinear qpatch_, qhead_, qhead_dist_;
+  std::vector<float> ones_, zeros_;             // SubLN: unit weight, zero bias
+  float* sub_ = nullptr;                        // [BT, max K] SubLN output (scratch)
+  float* dsub_ = nullptr;                       // [BT, max K] gradient at the quantiser (scratch)
   int64_t batch_ = 0;
   Tensor arena_;
   float* patches_ = nullptr;  // [B, Np, C*P*P]
@@ -60,7 +93,7 @@ class ViTRunner {
   float *lnf_ = nullptr, *meanf_ = nullptr, *rstdf_ = nullptr;  // [BT, D] (avg pool: [B, D]), [BT], [BT]
   float* pool_in_ = nullptr;  // [B, D] avg pool: mean of patch tokens before fc_norm
   float* pooled_ = nullptr;   // [2, B, D]  (second half: dist token)
-  float* logits_ = nullptr;   // [2, B, K]
+  float* logits_ = nullptr;   // [3, B, K]: class head, dist head, their mean
   float* tmp_ = nullptr;      // [BT, D]  proj / fc2 output
   // Backward scratch (training only).
   float *dx_ = nullptr, *dln_ = nullptr, *dqkv_ = nullptr, *dprobs_ = nullptr, *datt_ = nullptr, *dhid_ = nullptr;

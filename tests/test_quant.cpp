@@ -1,0 +1,200 @@
+// BitNet quantisers and BitLinear: hand-computed codes (ties, all-zero rows,
+// the epsilon), the spec names, the PyTorch fake-quant reference logits, and
+// straight-through gradients checked against a hand-derived backward.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/npy.hpp"
+#include "core/rng.hpp"
+#include "kernels/backend.hpp"
+#include "models/checkpoint.hpp"
+#include "models/quant.hpp"
+#include "models/vit.hpp"
+
+namespace bb {
+namespace {
+
+const std::string kRef = std::string(BITBENCH_SOURCE_DIR) + "/../shared/reference/vit_random_small/";
+
+std::vector<float> wq_of(WeightFormat f, const std::vector<float>& w, int64_t N, int64_t K, std::vector<float>* scales = nullptr) {
+  std::vector<int8_t> codes(w.size());
+  std::vector<float> wq(w.size()), s(static_cast<size_t>(N));
+  fake_quant_weights(weight_traits(f), w.data(), N, K, codes.data(), wq.data(), s.data());
+  if (scales) *scales = s;
+  return wq;
+}
+
+TEST(QuantSpec, NamesParseBothWaysAndBadOnesAreRefused) {
+  for (const char* n : {"W1.58A8", "W1A8", "W2A8", "W4A8", "W8A8", "W1A4", "W1A2", "W1A1", "FP32", "W1.58A32"})
+    EXPECT_EQ(parse_quant_spec(n).name(), n);
+  EXPECT_EQ(parse_quant_spec("w1.58a8"), parse_quant_spec("W1.58A8"));
+  EXPECT_EQ(parse_quant_spec("w32a32").name(), "FP32");
+  for (const char* bad : {"W3A8", "W1.58", "A8", "W1A16", "", "ternary"}) EXPECT_THROW(parse_quant_spec(bad), Error) << bad;
+  EXPECT_DOUBLE_EQ(weight_traits(WeightFormat::kTernary).bits, std::log2(3.0));
+}
+
+TEST(WeightQuant, TernaryAbsmeanByHand) {
+  // mean|W| = (0.5 + 1.5 + 0.25 + 3.75) / 4 = 1.5; W / (1.5 + 1e-5): 0.33 -> 0, -1.0 -> -1, 0.167 -> 0, 2.5 -> clip 1
+  std::vector<float> s;
+  auto wq = wq_of(WeightFormat::kTernary, {0.5f, -1.5f, 0.25f, 3.75f}, 2, 2, &s);
+  EXPECT_FLOAT_EQ(s[0], 1.5f);
+  EXPECT_EQ(wq, (std::vector<float>{0.0f, -1.5f, 0.0f, 1.5f}));
+  // Ties: W / γ exactly 0.5 rounds half to even (to 0); 1.5 rounds to 2 then clips to 1.
+  // W = {1, 3, -1, -3, 2, 2}: mean|W| = 2, W/(2+1e-5) just under 0.5 / 1.5 -> 0, 1 (no tie by eps)
+  auto w2 = wq_of(WeightFormat::kTernary, {1, 3, -1, -3, 2, 2}, 1, 6);
+  EXPECT_EQ(w2, (std::vector<float>{0, 2, 0, -2, 2, 2}));
+  // All-zero matrix: γ = 0, every code 0 (eps keeps the division finite).
+  auto z = wq_of(WeightFormat::kTernary, {0, 0, 0}, 1, 3);
+  EXPECT_EQ(z, (std::vector<float>{0, 0, 0}));
+}
+
+TEST(WeightQuant, BinarySignOfCentredTimesMeanAbs) {
+  // mean W = 0.5, mean|W| = 1.25: W - mean = {0.5, -1.5, 2.5, -1.5} -> {+,-,+,-}; W = mean exactly -> -1
+  std::vector<float> s;
+  auto wq = wq_of(WeightFormat::kBinary, {1.0f, -1.0f, 3.0f, -1.0f}, 2, 2, &s);
+  EXPECT_FLOAT_EQ(s[0], 1.5f);
+  EXPECT_EQ(wq, (std::vector<float>{1.5f, -1.5f, 1.5f, -1.5f}));
+  auto tie = wq_of(WeightFormat::kBinary, {2.0f, 2.0f}, 1, 2);
+  EXPECT_EQ(tie, (std::vector<float>{-2.0f, -2.0f}));
+}
+
+TEST(WeightQuant, KbitAbsmaxPerRow) {
+  // Row 0: max 7 -> s = 1 (4-bit, Q = 7): 2.5 -> 2 (half to even), -3.5 -> -4; row 1 all zero stays zero.
+  std::vector<float> s;
+  auto wq = wq_of(WeightFormat::kInt4, {7.0f, 2.5f, -3.5f, 0, 0, 0}, 2, 3, &s);
+  EXPECT_FLOAT_EQ(s[0], 1.0f);
+  EXPECT_FLOAT_EQ(s[1], 0.0f);
+  EXPECT_EQ(wq, (std::vector<float>{7, 2, -4, 0, 0, 0}));
+  // 8-bit: max 127 -> s = 1, codes are the rounded weights.
+  auto w8 = wq_of(WeightFormat::kInt8, {127.0f, -0.5f, 1.5f, 64.4f}, 1, 4);
+  EXPECT_EQ(w8, (std::vector<float>{127, 0, 2, 64}));
+}
+
+TEST(ActQuant, PerTokenAbsmaxAndBinary) {
+  // Row max 127 -> s = 1: values round half to even; a zero row stays zero (eps).
+  const std::vector<float> x = {127.0f, 0.5f, -1.5f, 2.5f, 0, 0, 0, 0};
+  std::vector<float> q(x.size());
+  act_traits(ActFormat::kInt8).fake_quant(x.data(), 2, 4, q.data());
+  EXPECT_EQ(q, (std::vector<float>{127, 0, -2, 2, 0, 0, 0, 0}));
+  // 2-bit: Q = 1, s = 1 / max|x| = 0.25: x s = {1, 0.125, -0.375, -1} -> {1, 0, 0, -1} / s
+  const std::vector<float> y = {4.0f, 0.5f, -1.5f, -4.0f};
+  std::vector<float> q2(4);
+  act_traits(ActFormat::kInt2).fake_quant(y.data(), 1, 4, q2.data());
+  EXPECT_EQ(q2, (std::vector<float>{4, 0, 0, -4}));
+  // Binary: sign times mean|x| = 2.5; zero goes to -.
+  const std::vector<float> z = {4.0f, 0.0f, -1.5f, -4.5f};
+  std::vector<float> q1(4);
+  act_traits(ActFormat::kBinary).fake_quant(z.data(), 1, 4, q1.data());
+  EXPECT_EQ(q1, (std::vector<float>{2.5f, -2.5f, -2.5f, -2.5f}));
+}
+
+TEST(ActQuant, VectorisedPathsAgreeWithScalarFormula) {
+  Rng r(5);
+  const int64_t M = 70, K = 37;
+  std::vector<float> x(static_cast<size_t>(M * K)), q(x.size());
+  for (auto& v : x) v = static_cast<float>(3 * r.normal());
+  act_traits(ActFormat::kInt8).fake_quant(x.data(), M, K, q.data());
+  for (int64_t m = 0; m < M; ++m) {
+    float mx = 0;
+    for (int64_t k = 0; k < K; ++k) mx = std::max(mx, std::fabs(x[m * K + k]));
+    const float s = 127.0f / std::max(mx, 1e-5f);
+    for (int64_t k = 0; k < K; ++k)
+      ASSERT_FLOAT_EQ(q[m * K + k], std::clamp(std::nearbyint(x[m * K + k] * s), -128.0f, 127.0f) / s);
+  }
+}
+
+TEST(SteClip, OnlySaturatedTernaryCodesLoseTheirGradient) {
+  // γ = mean|W| = 1: |W| > 1.5 saturates.
+  const std::vector<float> w = {0.2f, 1.4f, -1.6f, 0.8f};
+  std::vector<float> s(1), dw = {1, 1, 1, 1};
+  std::vector<int8_t> codes(4);
+  std::vector<float> wq(4);
+  fake_quant_weights(weight_traits(WeightFormat::kTernary), w.data(), 1, 4, codes.data(), wq.data(), s.data());
+  ste_clip_mask(weight_traits(WeightFormat::kTernary), w.data(), 1, 4, s.data(), dw.data());
+  EXPECT_EQ(dw, (std::vector<float>{1, 1, 0, 1}));
+  std::vector<float> db = {1, 1, 1, 1};  // binary never clips
+  ste_clip_mask(weight_traits(WeightFormat::kBinary), w.data(), 1, 4, s.data(), db.data());
+  EXPECT_EQ(db, (std::vector<float>{1, 1, 1, 1}));
+}
+
+// ------------------------------------------------------------ PyTorch reference
+
+TEST(Reference, TernaryAndBinaryFakeQuantLogitsMatchPyTorch) {
+  LoadedViT m = load_vit(kRef + "model.safetensors");
+  NpyArray input = read_npy(kRef + "input.npy");
+  Tensor images(Shape{3, 3, 16, 16});
+  std::memcpy(images.data(), input.data.data(), input.data.size() * 4);
+  for (auto [spec, file] : {std::pair<const char*, const char*>{"W1.58A8", "logits_ternary.npy"}, {"W1A8", "logits_binary.npy"}}) {
+    NpyArray want = read_npy(kRef + file);
+    QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec(spec));
+    for (const char* backend : {"reference", "onednn"}) {
+      SCOPED_TRACE(std::string(spec) + " " + backend);
+      auto be = make_backend(backend);
+      ViTRunner run(m.params, *be, false, &plan);
+      TensorView out = run.forward(images.view());
+      float diff = 0;
+      for (int64_t i = 0; i < 21; ++i) diff = std::max(diff, std::fabs(out.data()[i] - want.data[static_cast<size_t>(i)]));
+      EXPECT_LE(diff, 5e-2f);
+      std::printf("[ %s %s ] max |logit - PyTorch| = %.3g\n", spec, backend, diff);
+      for (int64_t b = 0; b < 3; ++b) {
+        const float* o = out.data() + b * 7;
+        const float* w = want.data.data() + b * 7;
+        EXPECT_EQ(std::max_element(o, o + 7) - o, std::max_element(w, w + 7) - w) << "row " << b;
+      }
+      // And the fp32 forward of the same runner class differs: the plan took effect.
+      ViTRunner fp(m.params, *be);
+      EXPECT_GT(std::fabs(fp.forward(images.view()).data()[0] - out.data()[0]), 1e-3f);
+    }
+  }
+}
+
+// ------------------------------------------------------------ STE through the model
+
+// The straight-through estimator on a BitLinear head (W1.58A8): the latent
+// weight gradient must be dy^T · x̃ (the quantised input), zero where the
+// ternary code saturated — computed here by hand from the fp32 model's taps.
+TEST(Ste, HeadGradientIsDyTimesQuantisedInput) {
+  ViTConfig c;
+  c.img_size = 8; c.patch_size = 4; c.in_chans = 1; c.embed_dim = 8; c.depth = 1; c.num_heads = 2;
+  c.mlp_hidden = 16; c.num_classes = 3;
+  ViTParams p(c);
+  p.init_random(3);
+  for (int64_t i = 0; i < p.count(); ++i) p.flat[i] += 0.05f * static_cast<float>(i % 7 - 3);
+  QuantPlan plan = QuantPlan::uniform(c.depth, {});
+  plan.head = parse_quant_spec("W1.58A8");
+  auto be = make_backend("reference");
+  ViTRunner run(p, *be, true, &plan);
+  Tensor x(Shape{2, 1, 8, 8});
+  Rng r(4);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  run.forward(x.view());
+  std::vector<float> dl = {1, -2, 0.5f, 0.25f, 1, -1}, grads(static_cast<size_t>(p.count()), 0.0f);
+  run.backward(dl.data(), grads.data());
+  // Recompute the head's quantised input: the final-norm class token, per-token int8.
+  ViTRunner fp(p, *be, true);
+  std::vector<Tensor> taps;
+  fp.capture(&taps);
+  fp.forward(x.view());
+  const float* ln = taps.back().data();  // [B, T, D] after the final norm
+  const int64_t T = c.tokens(), D = c.embed_dim;
+  std::vector<float> cls(static_cast<size_t>(2 * D)), xq(cls.size());
+  for (int64_t b = 0; b < 2; ++b) std::memcpy(cls.data() + b * D, ln + b * T * D, static_cast<size_t>(D) * 4);
+  act_traits(ActFormat::kInt8).fake_quant(cls.data(), 2, D, xq.data());
+  std::vector<float> s(1);
+  std::vector<int8_t> codes(static_cast<size_t>(3 * D));
+  std::vector<float> wq(static_cast<size_t>(3 * D));
+  fake_quant_weights(weight_traits(WeightFormat::kTernary), p.head_w, 3, D, codes.data(), wq.data(), s.data());
+  const float* gw = grads.data() + (p.head_w - p.flat.data());
+  for (int64_t n = 0; n < 3; ++n)
+    for (int64_t k = 0; k < D; ++k) {
+      float want = dl[static_cast<size_t>(n)] * xq[static_cast<size_t>(k)] + dl[static_cast<size_t>(3 + n)] * xq[static_cast<size_t>(D + k)];
+      if (std::fabs(p.head_w[n * D + k]) > 1.5f * (s[0] + 1e-5f)) want = 0;  // clipped code
+      EXPECT_NEAR(gw[n * D + k], want, 1e-5f) << n << "," << k;
+    }
+}
+
+}  // namespace
+}  // namespace bb
