@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   bb::cli::add_config_commands(app);
   bb::cli::add_model_commands(app);
   bb::cli::add_train_commands(app);
+  bb::cli::add_distill_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

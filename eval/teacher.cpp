@@ -9,13 +9,10 @@
 
 namespace bb {
 
-TrainOutcome train_teacher(const RunConfig& cfg, const std::string& out_dir, bool resume, bool progress) {
-  auto train_ds = open_dataset(cfg.data.dataset, cfg.data.dataset.train_split);
-  auto eval_ds = open_dataset(cfg.data.dataset, cfg.data.dataset.eval_split);
-  if (train_ds->num_classes() > cfg.model.num_classes)
-    throw Error::config("config", "/model/num_classes",
-                        std::to_string(cfg.model.num_classes) + " is below the data set's " +
-                            std::to_string(train_ds->num_classes()) + " classes");
+TrainData open_train_data(const RunConfig& cfg) {
+  TrainData d;
+  d.train_set = open_dataset(cfg.data.dataset, cfg.data.dataset.train_split);
+  d.eval_set = open_dataset(cfg.data.dataset, cfg.data.dataset.eval_split);
   LoaderOptions lo;
   lo.batch_size = cfg.loader.batch_size;
   lo.workers = cfg.loader.workers;
@@ -25,13 +22,26 @@ TrainOutcome train_teacher(const RunConfig& cfg, const std::string& out_dir, boo
   lo.drop_last = false;
   lo.limit = cfg.loader.limit_train;
   lo.seed = cfg.seed;
-  Loader train_loader(*train_ds, cfg.data.transform, cfg.data.augment, lo);
+  d.train = std::make_unique<Loader>(*d.train_set, cfg.data.transform, cfg.data.augment, lo);
   LoaderOptions eo = lo;
   eo.batch_size = cfg.loader.eval_batch_size;
   eo.train = false;
   eo.shuffle = false;
   eo.limit = cfg.loader.limit_eval;
-  Loader eval_loader(*eval_ds, cfg.data.transform, cfg.data.augment, eo);
+  d.eval = std::make_unique<Loader>(*d.eval_set, cfg.data.transform, cfg.data.augment, eo);
+  return d;
+}
+
+TrainOutcome train_teacher(const RunConfig& cfg, const std::string& out_dir, bool resume, bool progress) {
+  TrainData data = open_train_data(cfg);
+  if (data.train_set->num_classes() > cfg.model.num_classes)
+    throw Error::config("config", "/model/num_classes",
+                        std::to_string(cfg.model.num_classes) + " is below the data set's " +
+                            std::to_string(data.train_set->num_classes()) + " classes");
+  Loader& train_loader = *data.train;
+  Loader& eval_loader = *data.eval;
+  const Dataset* eval_ds = data.eval_set.get();
+  const Dataset* train_ds = data.train_set.get();
 
   ViTParams params(cfg.model);
   params.init_random(cfg.seed);

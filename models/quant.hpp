@@ -79,6 +79,9 @@ struct QuantPlan {
   bool subln = false;    // LayerNorm (no affine) before the activation quantiser, as BitNet's BitLinear
   bool ste_clip = true;  // zero the gradient of clipped weight codes
   QuantSpec spec;        // the default block spec the plan was built from (its name names the student)
+  // Not stored: the weights are already dequantised codes (a packed file), so
+  // the forward uses them as they are instead of quantising them again.
+  bool weights_quantized = false;
 
   bool any() const;
   // Every block at `spec`; overrides per block index.

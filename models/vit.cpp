@@ -53,6 +53,7 @@ void ViTRunner::qlinear(QLinear& q, const float* x, const float* w, const float*
     src = sub_;
   }
   act_traits(q.spec.a).fake_quant(src, M, K, q.xq);                                                 // [M, K]
+  if (plan_.weights_quantized) return be_.linear(q.xq, w, b, y, M, N, K);
   fake_quant_weights(weight_traits(q.spec.w), w, N, K, q.codes.data(), q.wq.data(), q.scales.data());  // [N, K]
   be_.linear(q.xq, q.wq.data(), b, y, M, N, K);
 }
@@ -60,6 +61,7 @@ void ViTRunner::qlinear(QLinear& q, const float* x, const float* w, const float*
 void ViTRunner::qlinear_backward(QLinear& q, const float* x, const float* w, const float* dy, float* dx, float* dw,
                                  float* db, int64_t M, int64_t N, int64_t K) {
   if (!q.spec.quantized()) return be_.linear_backward(x, w, dy, dx, dw, db, M, N, K);
+  if (plan_.weights_quantized) throw Error::usage("a packed (already quantised) student cannot be trained");
   // Straight-through: d(xq) passes to the quantiser's input, d(wq) to the latent weights.
   float* dsrc = plan_.subln ? dsub_ : dx;
   be_.linear_backward(q.xq, q.wq.data(), dy, dx ? dsrc : nullptr, dw, db, M, N, K);

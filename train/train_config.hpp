@@ -17,6 +17,12 @@ struct TrainConfig {
   double clip_grad = 1.0;       // global gradient-norm clip; 0 = off
   int64_t checkpoint_every = 0;  // also save the resume checkpoint every N steps (0 = at epoch ends only)
   std::string backend = "onednn";  // reference | onednn
+  // Adaptive schedule (0 = off): after plateau_patience epochs without a new
+  // best held-out top-1 the learning rate is multiplied by plateau_factor (on
+  // top of the cosine); after early_stop_patience such epochs training stops.
+  int plateau_patience = 0;
+  double plateau_factor = 0.5;
+  int early_stop_patience = 0;
 };
 
 TrainConfig read_train_config(JsonReader& r);

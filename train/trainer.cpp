@@ -26,7 +26,7 @@ nlohmann::json to_json(const EpochRecord& r) {
   return {{"epoch", r.epoch},         {"train_loss", r.train_loss}, {"train_top1", r.train_top1},
           {"lr", r.lr},               {"images_per_sec", r.images_per_sec}, {"seconds", r.seconds},
           {"eval_top1", r.eval_top1}, {"eval_top5", r.eval_top5},   {"forward_s", r.forward_s},
-          {"backward_s", r.backward_s}, {"optimizer_s", r.optimizer_s}};
+          {"backward_s", r.backward_s}, {"optimizer_s", r.optimizer_s}, {"lr_scale", r.lr_scale}};
 }
 
 namespace {
@@ -44,6 +44,7 @@ EpochRecord record_from_json(const nlohmann::json& j) {
   r.forward_s = j.at("forward_s");
   r.backward_s = j.at("backward_s");
   r.optimizer_s = j.at("optimizer_s");
+  r.lr_scale = j.value("lr_scale", 1.0);
   return r;
 }
 
@@ -73,6 +74,8 @@ TrainOutcome Trainer::run() {
   int epoch0 = 0;
   int64_t batch0 = 0, step = 0;
   Partial part;
+  double lr_scale = 1;     // adaptive schedule: plateau reductions so far
+  int since_best = 0;      // epochs since the best held-out top-1
 
   if (o_.resume) {
     const std::string path = checkpoint_path(o_.out_dir);
@@ -98,6 +101,8 @@ TrainOutcome Trainer::run() {
     step = st.at("step");
     opt.t = st.at("adam_t");
     out.best_top1 = st.at("best_top1");
+    lr_scale = st.value("lr_scale", 1.0);
+    since_best = st.value("since_best", 0);
     const auto& pj = st.at("partial");
     part = {pj.at("loss_sum"), pj.at("seconds"), pj.at("fwd"), pj.at("bwd"), pj.at("opt"), pj.at("correct"), pj.at("count")};
     for (const auto& r : parse_json_text(meta["history"], path + " (__metadata__.history)")) out.history.push_back(record_from_json(r));
@@ -121,6 +126,8 @@ TrainOutcome Trainer::run() {
                          {"step", step},
                          {"adam_t", opt.t},
                          {"best_top1", out.best_top1},
+                         {"lr_scale", lr_scale},
+                         {"since_best", since_best},
                          {"steps_per_epoch", steps_per_epoch},
                          {"partial",
                           {{"loss_sum", part.loss_sum}, {"seconds", part.seconds}, {"fwd", part.fwd}, {"bwd", part.bwd},
@@ -128,6 +135,7 @@ TrainOutcome Trainer::run() {
     std::map<std::string, std::string> meta = o_.metadata;
     meta["format"] = "bitbench-train-state";
     meta["config"] = to_json(cfg).dump();
+    if (o_.plan) meta["quant"] = to_json(*o_.plan).dump();
     meta["num_heads"] = std::to_string(cfg.num_heads);
     meta["state"] = st.dump();
     meta["history"] = history_json().dump();
@@ -137,14 +145,17 @@ TrainOutcome Trainer::run() {
     std::map<std::string, std::string> meta = o_.metadata;
     meta["history"] = history_json().dump();
     meta["weights"] = kind;
+    if (o_.plan) meta["quant"] = to_json(*o_.plan).dump();
     if (!out.history.empty()) meta["metrics"] = to_json(out.history.back()).dump();
     return meta;
   };
 
   auto backend = make_backend(tc.backend);
-  ViTRunner model(p_, *backend, /*training=*/true);
+  ViTRunner model(p_, *backend, /*training=*/true, o_.plan);
   std::vector<float> grads(static_cast<size_t>(p_.count()));
-  std::vector<float> probs, dlogits;
+  CrossEntropyObjective ce(static_cast<float>(tc.label_smoothing));
+  Objective& objective = o_.objective ? *o_.objective : ce;
+  StepGrads sg;
   const int K = cfg.num_classes;
 
   for (int epoch = epoch0; epoch < tc.epochs; ++epoch) {
@@ -163,10 +174,7 @@ TrainOutcome Trainer::run() {
       const int64_t B = b->size();
       Timer t;
       TensorView logits = model.forward(b->images);
-      probs.resize(static_cast<size_t>(B * K));
-      dlogits.resize(static_cast<size_t>(B * K));
-      float loss = cross_entropy(logits.data(), b->labels.data(), probs.data(), dlogits.data(), B, K,
-                                 static_cast<float>(tc.label_smoothing));
+      const float loss = objective.step(*b, model, logits, sg);
       for (int64_t i = 0; i < B; ++i) {
         const float* row = logits.data() + i * K;
         part.correct += std::max_element(row, row + K) - row == b->labels[static_cast<size_t>(i)];
@@ -176,11 +184,12 @@ TrainOutcome Trainer::run() {
       part.fwd += t.seconds();
       t.reset();
       std::fill(grads.begin(), grads.end(), 0.0f);
-      model.backward(dlogits.data(), grads.data());
+      model.backward(sg.dlogits.data(), grads.data(), sg.has_dist ? sg.dlogits_dist.data() : nullptr,
+                     sg.dblock_ptrs.empty() ? nullptr : &sg.dblock_ptrs);
       part.bwd += t.seconds();
       t.reset();
       clip_grad_norm(grads.data(), p_.count(), tc.clip_grad);
-      lr = learning_rate(tc, step, warmup_steps, total_steps);
+      lr = lr_scale * learning_rate(tc, step, warmup_steps, total_steps);
       opt.step(p_.flat.data(), grads.data(), lr, tc);
       part.opt += t.seconds();
       ++step;
@@ -211,16 +220,33 @@ TrainOutcome Trainer::run() {
     EvalScores s = eval_(p_);
     r.eval_top1 = s.top1;
     r.eval_top5 = s.top5;
+    r.lr_scale = lr_scale;
     out.history.push_back(r);
     std::fprintf(stderr, "epoch %d/%d  loss %.4f  train top-1 %.2f%%  eval top-1 %.2f%%  top-5 %.2f%%  %.0f img/s  lr %.2e\n",
                  r.epoch, tc.epochs, r.train_loss, r.train_top1, r.eval_top1, r.eval_top5, r.images_per_sec, r.lr);
     if (s.top1 > out.best_top1 || out.history.size() == 1) {
       out.best_top1 = std::max(out.best_top1, s.top1);
+      since_best = 0;
       save_vit((fs::path(o_.out_dir) / "best.safetensors").string(), p_, weights_meta("best"));
+    } else {
+      ++since_best;
+    }
+    // Adaptive schedule: lower the rate on a plateau, stop when nothing improves.
+    bool stop = false;
+    if (tc.early_stop_patience > 0 && since_best >= tc.early_stop_patience) {
+      stop = true;
+      std::fprintf(stderr, "early stop: no better held-out top-1 for %d epochs (best %.2f%%)\n", since_best, out.best_top1);
+    } else if (tc.plateau_patience > 0 && since_best > 0 && since_best % tc.plateau_patience == 0) {
+      lr_scale *= tc.plateau_factor;
+      std::fprintf(stderr, "plateau: learning rate x%.3g from the next epoch\n", lr_scale);
     }
     write_file_atomic((fs::path(o_.out_dir) / "history.json").string(), history_json().dump(2) + "\n");
     part = Partial{};
-    save_state(epoch + 1, 0);
+    save_state(stop ? tc.epochs : epoch + 1, 0);
+    if (stop) {
+      out.stopped_early = true;
+      break;
+    }
   }
   out.steps = step;
   out.final_path = (fs::path(o_.out_dir) / (o_.final_name + ".safetensors")).string();

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "datasets/loader.hpp"
+#include "models/quant.hpp"
 #include "models/vit_params.hpp"
+#include "train/objective.hpp"
 #include "train/train_config.hpp"
 
 namespace bb {
@@ -24,6 +26,7 @@ struct EpochRecord {
   int epoch = 0;
   double train_loss = 0, train_top1 = 0, lr = 0, images_per_sec = 0, seconds = 0;
   double eval_top1 = 0, eval_top5 = 0;
+  double lr_scale = 1;  // product of plateau reductions so far (adaptive schedule)
   // Seconds spent in forward, backward and optimizer this epoch.
   double forward_s = 0, backward_s = 0, optimizer_s = 0;
 };
@@ -43,6 +46,10 @@ struct TrainerOptions {
   // Written into every checkpoint's __metadata__ (recipe, data set, class names, ...).
   std::map<std::string, std::string> metadata;
   bool progress = true;
+  // A student: the quant plan its BitLinears run (null: fp32) and what it
+  // minimises (null: cross-entropy with the recipe's label smoothing).
+  const QuantPlan* plan = nullptr;
+  Objective* objective = nullptr;
 };
 
 struct TrainOutcome {
@@ -50,6 +57,7 @@ struct TrainOutcome {
   bool interrupted = false;
   int64_t steps = 0;
   double best_top1 = 0;
+  bool stopped_early = false;  // the adaptive schedule's early stop ended training
   std::string final_path;
 };
 

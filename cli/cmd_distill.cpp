@@ -1,0 +1,67 @@
+// bitbench distill: BitNet students of a teacher, from a config.
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/interrupt.hpp"
+#include "core/threads.hpp"
+#include "core/timer.hpp"
+#include "eval/distill.hpp"
+
+namespace bb::cli {
+namespace {
+
+struct DistillArgs {
+  std::string config = "configs/fashion_mnist_students.json", teacher, out;
+  bool resume = false;
+};
+
+int run_distill(const DistillArgs& a) {
+  DistillRunConfig cfg = load_distill_config(a.config);
+  if (!a.teacher.empty()) cfg.teacher = a.teacher;
+  if (cfg.run.threads > 0) set_num_threads(cfg.run.threads);
+  const std::string out = a.out.empty() ? (std::filesystem::path("runs") / cfg.run.name).string() : a.out;
+  install_interrupt_handler();
+  std::fprintf(stderr, "distilling %zu student(s) of %s on %s (%d threads) -> %s\n", cfg.students.size(),
+               cfg.teacher.c_str(), cfg.run.data.dataset.name.c_str(), num_threads(), out.c_str());
+  Timer t;
+  DistillOutcome r = run_distillation(cfg, out, a.resume);
+  if (r.interrupted) {
+    std::fprintf(stderr,
+                 "interrupted; state saved under %s\nresume with: bitbench distill --config %s --out %s --resume%s%s\n",
+                 out.c_str(), a.config.c_str(), out.c_str(), a.teacher.empty() ? "" : " --teacher ", a.teacher.c_str());
+    return 130;
+  }
+  std::printf("%-24s %-9s %8s %8s %9s %10s %8s %12s\n", "model", "spec", "top-1", "vs fp32", "params", "zeros", "min",
+              "packed KiB");
+  std::printf("%-24s %-9s %7.2f%% %8s %9lld %10s %8s %12s\n", "teacher", "FP32", r.teacher_top1, "",
+              static_cast<long long>(r.teacher_params), "", "", "");
+  for (const auto& s : r.students) {
+    char zeros[32] = "";
+    if (s.ternary_zeros > 0) std::snprintf(zeros, sizeof zeros, "%.1f%%", 100 * s.ternary_zeros);
+    std::printf("%-24s %-9s %7.2f%% %+8.2f %9lld %10s %8.1f %12.1f\n", s.name.c_str(), s.spec.c_str(), s.top1,
+                s.top1 - r.teacher_top1, static_cast<long long>(s.params), zeros, s.minutes,
+                static_cast<double>(s.packed_bytes + s.fp32_bytes) / 1024.0);
+  }
+  std::printf("summary     %s (%.1f min)\n", r.summary_path.c_str(), t.seconds() / 60);
+  return 0;
+}
+
+}  // namespace
+
+void add_distill_commands(CLI::App& app) {
+  static DistillArgs a;
+  auto* d = app.add_subcommand("distill",
+                               "Distil BitNet students (W1.58A8, W1A8, ...) from a teacher (Ctrl-C saves and stops)");
+  d->add_option("--config", a.config, "Config file")->capture_default_str();
+  d->add_option("--teacher", a.teacher, "Teacher checkpoint (overrides the config's \"teacher\")");
+  d->add_option("--out", a.out, "Output folder (default runs/<config name>)");
+  d->add_flag("--resume", a.resume, "Keep finished students and continue the one in progress");
+  d->callback([] {
+    int rc = run_distill(a);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace bb::cli

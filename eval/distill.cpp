@@ -1,0 +1,356 @@
+#include "eval/distill.hpp"
+
+#include <cctype>
+#include <filesystem>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/json_reader.hpp"
+#include "core/timer.hpp"
+#include "core/version.hpp"
+#include "eval/evaluator.hpp"
+#include "eval/teacher.hpp"
+#include "kernels/backend.hpp"
+#include "models/checkpoint.hpp"
+#include "models/packed.hpp"
+#include "models/vit.hpp"
+
+namespace fs = std::filesystem;
+
+namespace bb {
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+DistillConfig read_distill_section(JsonReader r, DistillConfig d) {
+  r.read_enum("kind", d.kind, {"soft", "hard", "none"});
+  r.read("alpha", d.alpha, Range{0, 1});
+  r.read("temperature", d.temperature, Range{0, 100, true, false});
+  r.read("hidden_mse", d.hidden_mse, Range{0, 1e6});
+  r.finish();
+  return d;
+}
+
+nlohmann::json to_json(const DistillConfig& d) {
+  return {{"kind", d.kind}, {"alpha", d.alpha}, {"temperature", d.temperature}, {"hidden_mse", d.hidden_mse}};
+}
+
+// Student tensors from a source model: every tensor of the same shape, blocks
+// mapped by relative depth; a DeiT dist token and head start as the class
+// token and head. Returns how many tensors were copied.
+int init_from(ViTParams& s, const ViTParams& src) {
+  const int Ls = s.cfg.depth, Lt = src.cfg.depth;
+  int copied = 0;
+  for (const auto& e : s.entries) {
+    std::string name = e.name;
+    if (name.rfind("blocks.", 0) == 0) {
+      const size_t dot = name.find('.', 7);
+      const int i = std::stoi(name.substr(7, dot - 7));
+      const int j = Ls == Lt ? i : (i + 1) * Lt / Ls - 1;
+      name = "blocks." + std::to_string(j) + name.substr(dot);
+    }
+    const ParamEntry* t = src.find(name);
+    if (!t && name == "dist_token") t = src.find("cls_token");
+    if (!t && name.rfind("head_dist.", 0) == 0) t = src.find("head." + name.substr(10));
+    if (t && t->shape == e.shape) {
+      std::copy(src.data(*t), src.data(*t) + e.numel, s.data(e));
+      ++copied;
+    } else if (t && name == "pos_embed" && e.shape.size() == 3 && t->shape.size() == 3 && e.shape[2] == t->shape[2] &&
+               e.shape[1] == t->shape[1] + 1) {
+      // One more prefix token (the dist token): it takes the class token's position.
+      const int64_t D = e.shape[2];
+      const float* from = src.data(*t);
+      float* to = s.data(e);
+      std::copy(from, from + D, to);
+      std::copy(from, from + t->numel, to + D);
+      ++copied;
+    }
+  }
+  return copied;
+}
+
+StudentConfig read_student(const nlohmann::json& node, const std::string& file, const std::string& path,
+                           const TrainConfig& train, const DistillConfig& distill) {
+  JsonReader r(node, file, path);
+  StudentConfig s;
+  s.train = train;
+  s.distill = distill;
+  r.read("name", s.name);
+  r.read("init", s.init);
+  r.read("from", s.from);
+  {
+    r.object("quant");
+    s.quant = node.contains("quant") ? node["quant"] : nlohmann::json::object();
+    read_quant_section(s.quant, 12, file, path + "/quant");  // checks names and types now
+  }
+  {
+    s.model = node.contains("model") ? node["model"] : nlohmann::json::object();
+    JsonReader m = r.object("model");
+    read_vit_config(m, vit_preset("vit_fmnist_tiny_patch4_28"));  // types and unknown keys, before any training
+  }
+  {
+    r.object("train");  // the student's keys over the file's default recipe
+    nlohmann::json j = to_json(train);
+    if (node.contains("train")) {
+      if (!node["train"].is_object()) throw Error::config(file, path + "/train", "must be an object");
+      for (const auto& [k, v] : node["train"].items()) j[k] = v;
+    }
+    JsonReader tj(j, file, path + "/train");
+    s.train = read_train_config(tj);
+  }
+  if (node.contains("distill")) s.distill = read_distill_section(r.object("distill"), distill);
+  else r.object("distill");
+  r.finish();
+  if (s.name.empty()) s.name = "student_" + lower(read_quant_section(s.quant, 1, file, path).spec.name());
+  return s;
+}
+
+}  // namespace
+
+QuantPlan read_quant_section(const nlohmann::json& j, int depth, const std::string& file, const std::string& path) {
+  JsonReader r(j, file, path);
+  std::string spec = "W1.58A8", patch = "FP32", head = "FP32", ste = "clipped";
+  r.read("spec", spec);
+  r.read("patch_embed", patch);
+  r.read("head", head);
+  r.read_enum("ste", ste, {"clipped", "identity"});
+  auto parse = [&](const char* key, const std::string& v) {
+    try {
+      return parse_quant_spec(v);
+    } catch (const Error& e) {
+      throw Error::config(file, path + "/" + key, e.what());
+    }
+  };
+  QuantPlan p = QuantPlan::uniform(depth, parse("spec", spec));
+  p.patch_embed = parse("patch_embed", patch);
+  p.head = parse("head", head);
+  r.read("subln", p.subln);
+  p.ste_clip = ste == "clipped";
+  if (j.contains("blocks")) {
+    const auto& b = j["blocks"];
+    if (!b.is_object()) throw Error::config(file, path + "/blocks", "must be an object {\"block index\": \"spec\"}");
+    for (const auto& [k, v] : b.items()) {
+      const std::string at = path + "/blocks/" + k;
+      if (k.empty() || !std::all_of(k.begin(), k.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+        throw Error::config(file, at, "block keys are indices (\"0\", \"1\", ...)");
+      if (!v.is_string()) throw Error::config(file, at, "must be a quant spec string such as \"W8A8\"");
+      const int i = std::stoi(k);
+      QuantSpec s;
+      try {
+        s = parse_quant_spec(v.get<std::string>());
+      } catch (const Error& e) {
+        throw Error::config(file, at, e.what());
+      }
+      if (i < depth) p.blocks[static_cast<size_t>(i)] = {s, s, s, s};
+    }
+    r.object("blocks");
+  }
+  r.finish();
+  return p;
+}
+
+DistillRunConfig parse_distill_config(const nlohmann::json& j, const std::string& file) {
+  if (!j.is_object()) throw Error::config(file, "", "must be a JSON object");
+  nlohmann::json rest = j, own = nlohmann::json::object();
+  for (const char* k : {"teacher", "distill", "students"})
+    if (rest.contains(k)) {
+      own[k] = rest[k];
+      rest.erase(k);
+    }
+  DistillRunConfig c;
+  c.run = parse_run_config(rest, file);
+  const nlohmann::json students = own.contains("students") ? own["students"] : nlohmann::json();
+  own.erase("students");
+  JsonReader r(own, file);
+  c.teacher = "runs/fashion_mnist_teacher/teacher/fashion_mnist_teacher.safetensors";
+  r.read("teacher", c.teacher);
+  c.distill = read_distill_section(r.object("distill"), DistillConfig{});
+  if (!students.is_array() || students.empty())
+    throw Error::config(file, "/students", "needs a non-empty array of students");
+  std::set<std::string> names;
+  for (size_t i = 0; i < students.size(); ++i) {
+    const std::string at = "/students/" + std::to_string(i);
+    StudentConfig s = read_student(students[i], file, at, c.run.train, c.distill);
+    if (names.count(s.name)) throw Error::config(file, at + "/name", "\"" + s.name + "\" is used twice");
+    if (s.from != "teacher" && !names.count(s.from))
+      throw Error::config(file, at + "/from", "\"" + s.from + "\" is not an earlier student");
+    if (s.init != "teacher" && s.init != "scratch" && !names.count(s.init))
+      throw Error::config(file, at + "/init", "\"" + s.init + "\" is neither teacher, scratch nor an earlier student");
+    names.insert(s.name);
+    c.students.push_back(std::move(s));
+  }
+  r.finish();
+  return c;
+}
+
+DistillRunConfig load_distill_config(const std::string& path) { return parse_distill_config(parse_json_file(path), path); }
+
+nlohmann::json to_json(const DistillRunConfig& c) {
+  nlohmann::json j = to_json(c.run);
+  j.erase("model");
+  j["teacher"] = c.teacher;
+  j["distill"] = to_json(c.distill);
+  j["students"] = nlohmann::json::array();
+  for (const auto& s : c.students)
+    j["students"].push_back({{"name", s.name}, {"quant", s.quant}, {"model", s.model}, {"init", s.init},
+                             {"from", s.from}, {"train", to_json(s.train)}, {"distill", to_json(s.distill)}});
+  return j;
+}
+
+DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& out_dir, bool resume, bool progress) {
+  if (!fs::exists(cfg.teacher))
+    throw Error::input(cfg.teacher, "teacher checkpoint not found (train one with `bitbench train`, or pass --teacher)");
+  LoadedViT teacher = load_vit(cfg.teacher);
+  if (auto it = teacher.metadata.find("quant"); it != teacher.metadata.end())
+    throw Error::input(cfg.teacher, "is a quantised student, not a full-precision teacher");
+  const ViTConfig& tc = teacher.params.cfg;
+  if (tc.img_size != cfg.run.data.transform.img_size || tc.in_chans != cfg.run.data.transform.in_chans)
+    throw Error::input(cfg.teacher, "expects " + std::to_string(tc.in_chans) + "x" + std::to_string(tc.img_size) +
+                                        " inputs, the config's data gives " + std::to_string(cfg.run.data.transform.in_chans) +
+                                        "x" + std::to_string(cfg.run.data.transform.img_size));
+  TrainData data = open_train_data(cfg.run);
+  make_dirs(out_dir);
+  auto backend = make_backend("onednn");
+  auto eval_with = [&](const ViTParams& p, const QuantPlan* plan, const std::string& label) {
+    ViTRunner runner(p, *backend, false, plan);
+    return evaluate([&](const TensorView& x) { return runner.forward(x); }, *data.eval, false, label);
+  };
+
+  DistillOutcome out;
+  {
+    EvalResult t = eval_with(teacher.params, nullptr, "  teacher " + data.eval_set->name() + "/" + data.eval_set->split());
+    out.teacher_top1 = t.top1();
+    out.teacher_top5 = t.top5();
+    out.teacher_params = teacher.params.count();
+    std::fprintf(stderr, "teacher %s: top-1 %.2f%%, %lld parameters\n", cfg.teacher.c_str(), out.teacher_top1,
+                 static_cast<long long>(out.teacher_params));
+  }
+
+  // Finished students by name: weights and plan (teachers and initialisers of later stages).
+  struct Done {
+    ViTParams params;
+    QuantPlan plan;
+  };
+  std::map<std::string, Done> done;
+
+  for (const StudentConfig& sc : cfg.students) {
+    const std::string dir = (fs::path(out_dir) / sc.name).string();
+    const std::string final_path = (fs::path(dir) / (sc.name + ".safetensors")).string();
+    const ViTParams& src_teacher = sc.from == "teacher" ? teacher.params : done.at(sc.from).params;
+    const QuantPlan* src_plan = sc.from == "teacher" ? nullptr : &done.at(sc.from).plan;
+    // Architecture: the teacher's (of this stage), with the student's overrides.
+    ViTConfig arch;
+    {
+      JsonReader m(sc.model, "config", "/students/" + sc.name + "/model");
+      arch = read_vit_config(m, src_teacher.cfg);
+    }
+    QuantPlan plan = read_quant_section(sc.quant, arch.depth, "config", "/students/" + sc.name + "/quant");
+    ViTParams params(arch);
+    params.init_random(cfg.run.seed);
+    const std::string init = sc.init == "teacher" ? sc.from : sc.init;
+    int copied = 0;
+    if (init != "scratch") copied = init_from(params, init == "teacher" ? teacher.params : done.at(init).params);
+
+    StudentResult res;
+    res.name = sc.name;
+    res.spec = plan.spec.name();
+    res.from = sc.from;
+    Timer timer;
+    if (resume && fs::exists(final_path)) {
+      LoadedViT prev = load_vit(final_path);
+      if (prev.params.count() != params.count()) throw Error::input(final_path, "does not match this student's architecture");
+      std::copy(prev.params.flat.data(), prev.params.flat.data() + params.count(), params.flat.data());
+      std::fprintf(stderr, "%s: already finished, kept (%s)\n", sc.name.c_str(), final_path.c_str());
+      res.history = prev.metadata.count("history") ? parse_json_text(prev.metadata["history"], final_path) : nlohmann::json::array();
+    } else {
+      std::fprintf(stderr, "%s: %s, %lld parameters, distilled from %s (%s), init %s (%d tensors copied)\n",
+                   sc.name.c_str(), plan.spec.name().c_str(), static_cast<long long>(params.count()), sc.from.c_str(),
+                   sc.distill.kind.c_str(), init.c_str(), copied);
+      DistillObjective objective(src_teacher, src_plan, sc.distill, static_cast<float>(sc.train.label_smoothing));
+      auto eval_backend = make_backend("onednn");
+      ViTRunner eval_model(params, *eval_backend, false, &plan);
+      EvalFn eval = [&](const ViTParams&) {
+        EvalResult r = evaluate([&](const TensorView& x) { return eval_model.forward(x); }, *data.eval, false,
+                                "  eval " + data.eval_set->name() + "/" + data.eval_set->split());
+        return EvalScores{r.top1(), r.top5()};
+      };
+      TrainerOptions o;
+      o.train = sc.train;
+      o.out_dir = dir;
+      o.final_name = sc.name;
+      o.resume = resume && fs::exists(fs::path(dir) / "checkpoint.safetensors");
+      o.progress = progress;
+      o.plan = &plan;
+      o.objective = &objective;
+      o.metadata["recipe"] = to_json(cfg).dump();
+      o.metadata["student"] = sc.name;
+      o.metadata["teacher"] = sc.from == "teacher" ? cfg.teacher : sc.from;
+      o.metadata["dataset"] = cfg.run.data.dataset.name;
+      o.metadata["class_names"] = nlohmann::json(data.train_set->class_names()).dump();
+      o.metadata["transform"] = to_json(cfg.run.data)["transform"].dump();
+      o.metadata["bitbench"] = std::string(kVersion) + " (git " + kGitRevision + ")";
+      Trainer trainer(params, *data.train, eval, o);
+      TrainOutcome r = trainer.run();
+      if (r.interrupted) {
+        out.interrupted = true;
+        return out;
+      }
+      res.best_top1 = r.best_top1;
+      res.stopped_early = r.stopped_early;
+      res.epochs_run = static_cast<int>(r.history.size());
+      res.history = nlohmann::json::array();
+      for (const auto& h : r.history) res.history.push_back(to_json(h));
+    }
+    res.path = final_path;
+    res.packed_path = (fs::path(dir) / (sc.name + ".packed.safetensors")).string();
+    write_packed_student(res.packed_path, params, plan,
+                         {{"student", sc.name}, {"bitbench", std::string(kVersion) + " (git " + kGitRevision + ")"}});
+    PackedStudent packed = read_packed_student(res.packed_path);  // also checks the file round-trips
+    res.packed_bytes = packed.packed_bytes;
+    res.fp32_bytes = packed.fp32_bytes;
+    res.params = params.count();
+    res.quantized_weights = quantized_weight_count(params, plan);
+    res.ternary_zeros = ternary_zero_fraction(params, plan);
+    EvalResult e = eval_with(params, &plan, "  " + sc.name + " " + data.eval_set->name() + "/" + data.eval_set->split());
+    res.top1 = e.top1();
+    res.top5 = e.top5();
+    if (res.best_top1 == 0) res.best_top1 = res.top1;
+    res.minutes = timer.seconds() / 60;
+    std::fprintf(stderr, "%s: top-1 %.2f%% (teacher %.2f%%, %+.2f points), %.1f min\n", sc.name.c_str(), res.top1,
+                 out.teacher_top1, res.top1 - out.teacher_top1, res.minutes);
+    out.students.push_back(res);
+    done.emplace(sc.name, Done{std::move(params), plan});
+  }
+
+  nlohmann::json summary = {{"teacher", {{"path", cfg.teacher}, {"top1", out.teacher_top1}, {"top5", out.teacher_top5},
+                                         {"params", out.teacher_params}}},
+                            {"students", nlohmann::json::array()}};
+  for (const auto& s : out.students)
+    summary["students"].push_back({{"name", s.name},
+                                   {"spec", s.spec},
+                                   {"from", s.from},
+                                   {"path", s.path},
+                                   {"packed_path", s.packed_path},
+                                   {"top1", s.top1},
+                                   {"top5", s.top5},
+                                   {"best_top1", s.best_top1},
+                                   {"top1_minus_teacher", s.top1 - out.teacher_top1},
+                                   {"params", s.params},
+                                   {"quantized_weights", s.quantized_weights},
+                                   {"ternary_zero_fraction", s.ternary_zeros},
+                                   {"packed_bytes", s.packed_bytes},
+                                   {"fp32_bytes", s.fp32_bytes},
+                                   {"epochs_run", s.epochs_run},
+                                   {"stopped_early", s.stopped_early},
+                                   {"minutes", s.minutes},
+                                   {"history", s.history}});
+  out.summary_path = (fs::path(out_dir) / "students.json").string();
+  write_file_atomic(out.summary_path, summary.dump(2) + "\n");
+  return out;
+}
+
+}  // namespace bb

@@ -1,0 +1,138 @@
+#include "models/packed.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/json_reader.hpp"
+#include "models/safetensors.hpp"
+
+namespace bb {
+namespace {
+
+// The planned Linear weights: name → (spec, N, K).
+struct Planned {
+  QuantSpec spec;
+  int64_t N, K;
+};
+std::map<std::string, Planned> planned_weights(const ViTConfig& c, const QuantPlan& plan) {
+  std::map<std::string, Planned> m;
+  const int64_t D = c.embed_dim, Hm = c.mlp_hidden;
+  const int64_t NK[4][2] = {{3 * D, D}, {D, D}, {Hm, D}, {D, Hm}};
+  for (size_t l = 0; l < plan.blocks.size(); ++l)
+    for (int i = 0; i < 4; ++i)
+      if (plan.blocks[l][i].w != WeightFormat::kF32)
+        m["blocks." + std::to_string(l) + "." + kBlockLinearNames[i] + ".weight"] = {plan.blocks[l][i], NK[i][0], NK[i][1]};
+  if (plan.patch_embed.w != WeightFormat::kF32) m["patch_embed.proj.weight"] = {plan.patch_embed, D, c.patch_dim()};
+  if (plan.head.w != WeightFormat::kF32) {
+    m["head.weight"] = {plan.head, c.num_classes, D};
+    if (c.distilled) m["head_dist.weight"] = {plan.head, c.num_classes, D};
+  }
+  return m;
+}
+
+}  // namespace
+
+PackedFormat storage_format(WeightFormat w) {
+  switch (w) {
+    case WeightFormat::kTernary: return PackedFormat::kTq1;
+    case WeightFormat::kBinary: return PackedFormat::kB1;
+    case WeightFormat::kInt2: return PackedFormat::kQ2;
+    case WeightFormat::kInt4: return PackedFormat::kQ4;
+    case WeightFormat::kInt8: return PackedFormat::kQ8;
+    case WeightFormat::kF32: break;
+  }
+  throw Error::usage("fp32 weights are not packed");
+}
+
+void write_packed_student(const std::string& path, const ViTParams& p, const QuantPlan& plan,
+                          const std::map<std::string, std::string>& extra_metadata) {
+  const auto planned = planned_weights(p.cfg, plan);
+  std::vector<TensorToWrite> out;
+  std::vector<std::vector<uint8_t>> bytes;  // keeps packed data alive until written
+  std::vector<std::vector<float>> scales;
+  bytes.reserve(planned.size());
+  scales.reserve(planned.size());
+  nlohmann::json packing = nlohmann::json::object();
+  for (const auto& e : p.entries) {
+    auto it = planned.find(e.name);
+    if (it == planned.end()) {
+      out.push_back({e.name, e.shape, DType::F32, p.data(e)});
+      continue;
+    }
+    const auto& [spec, N, K] = it->second;
+    const WeightQuantTraits& wt = weight_traits(spec.w);
+    const PackedFormatTraits& pt = packed_traits(storage_format(spec.w));
+    std::vector<int8_t> codes(static_cast<size_t>(N * K));
+    scales.emplace_back(static_cast<size_t>(wt.per_row ? N : 1));
+    wt.codes(p.data(e), N, K, codes.data(), scales.back().data());
+    const int64_t rb = row_bytes(pt, K);
+    bytes.emplace_back(static_cast<size_t>(N * rb));
+    for (int64_t n = 0; n < N; ++n) pt.pack(codes.data() + n * K, K, bytes.back().data() + n * rb);
+    out.push_back({e.name, {N, rb}, DType::U8, bytes.back().data()});
+    out.push_back({e.name + ".scale", {static_cast<int64_t>(scales.back().size())}, DType::F32, scales.back().data()});
+    packing[e.name] = {{"format", pt.name}, {"shape", {N, K}}, {"spec", spec.name()}};
+  }
+  std::map<std::string, std::string> meta = extra_metadata;
+  meta["format"] = "bitbench-packed";
+  meta["config"] = to_json(p.cfg).dump();
+  meta["num_heads"] = std::to_string(p.cfg.num_heads);
+  meta["quant"] = to_json(plan).dump();
+  meta["packing"] = packing.dump();
+  write_safetensors(path, out, meta);
+}
+
+PackedStudent read_packed_student(const std::string& path) {
+  SafetensorsFile f = SafetensorsFile::read(path);
+  const auto& meta = f.metadata();
+  auto need = [&](const char* key) -> const std::string& {
+    auto it = meta.find(key);
+    if (it == meta.end()) throw Error::input(path, std::string("not a packed bitbench student (no __metadata__.") + key + ")");
+    return it->second;
+  };
+  if (need("format") != "bitbench-packed") throw Error::input(path, "not a packed bitbench student (format is \"" + need("format") + "\")");
+  nlohmann::json cj = parse_json_text(need("config"), path + " (__metadata__.config)");
+  JsonReader cr(cj, path, "/__metadata__/config");
+  ViTConfig cfg = read_vit_config(cr);
+  QuantPlan plan;
+  try {
+    plan = quant_plan_from_json(parse_json_text(need("quant"), path + " (__metadata__.quant)"), cfg.depth);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error::input(path, std::string("__metadata__.quant is malformed: ") + e.what());
+  } catch (const Error& e) {
+    throw Error::input(path, std::string("__metadata__.quant: ") + e.what());
+  }
+  plan.weights_quantized = true;
+  PackedStudent s{ViTParams(cfg), plan, {}, meta, 0, 0};
+  const auto planned = planned_weights(cfg, plan);
+  for (const auto& e : s.params.entries) {
+    const TensorInfo* t = f.find(e.name);
+    if (!t) throw Error::input(path, "tensor " + e.name + " is missing");
+    auto it = planned.find(e.name);
+    if (it == planned.end()) {
+      if (t->shape != e.shape) throw Error::input(path, "tensor " + e.name + " is " + shape_str(t->shape) + ", expected " + shape_str(e.shape));
+      f.to_f32(*t, s.params.data(e));
+      s.fp32_bytes += e.numel * 4;
+      continue;
+    }
+    const auto& [spec, N, K] = it->second;
+    const WeightQuantTraits& wt = weight_traits(spec.w);
+    const PackedFormatTraits& pt = packed_traits(storage_format(spec.w));
+    const int64_t rb = row_bytes(pt, K), ns = wt.per_row ? N : 1;
+    if (t->dtype != DType::U8 || t->shape != std::vector<int64_t>{N, rb})
+      throw Error::input(path, "packed tensor " + e.name + " is " + dtype_name(t->dtype) + " " + shape_str(t->shape) +
+                                   ", expected U8 " + shape_str({N, rb}) + " (" + pt.name + ")");
+    const TensorInfo* st = f.find(e.name + ".scale");
+    if (!st || st->shape != std::vector<int64_t>{ns}) throw Error::input(path, "scale tensor " + e.name + ".scale is missing or not [" + std::to_string(ns) + "]");
+    PackedLayer layer{e.name, pt.format, N, K, std::vector<int8_t>(static_cast<size_t>(N * K)), f.to_f32(*st)};
+    const uint8_t* raw = f.raw(*t);
+    for (int64_t n = 0; n < N; ++n) pt.unpack(raw + n * rb, K, layer.codes.data() + n * K);
+    float* w = s.params.data(e);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) w[n * K + k] = static_cast<float>(layer.codes[n * K + k]) * layer.scales[wt.per_row ? n : 0];
+    s.packed_bytes += N * rb + ns * 4;
+    s.layers.push_back(std::move(layer));
+  }
+  return s;
+}
+
+}  // namespace bb

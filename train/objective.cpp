@@ -1,0 +1,121 @@
+#include "train/objective.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "models/layers.hpp"
+
+namespace bb {
+
+float CrossEntropyObjective::step(const Batch& b, ViTRunner& student, const TensorView& logits, StepGrads& g) {
+  const int64_t B = b.size(), K = student.config().num_classes;
+  probs_.resize(static_cast<size_t>(B * K));
+  g.dlogits.resize(static_cast<size_t>(B * K));
+  g.has_dist = false;
+  return cross_entropy(logits.data(), b.labels.data(), probs_.data(), g.dlogits.data(), B, K, smoothing_);
+}
+
+float soft_distill_loss(const float* s, const float* t, float* ds, int64_t B, int64_t K, float temperature, float weight) {
+  const double T = temperature;
+  double loss = 0;
+  std::vector<double> ps(static_cast<size_t>(K)), pt(static_cast<size_t>(K));
+  auto softmax = [&](const float* x, std::vector<double>& p) {
+    double mx = x[0];
+    for (int64_t k = 1; k < K; ++k) mx = std::max(mx, double(x[k]));
+    double sum = 0;
+    for (int64_t k = 0; k < K; ++k) sum += (p[static_cast<size_t>(k)] = std::exp((x[k] - mx) / T));
+    for (auto& v : p) v /= sum;
+  };
+  for (int64_t b = 0; b < B; ++b) {
+    softmax(s + b * K, ps);
+    softmax(t + b * K, pt);
+    for (int64_t k = 0; k < K; ++k) {
+      const double q = pt[static_cast<size_t>(k)], p = ps[static_cast<size_t>(k)];
+      if (q > 0) loss += q * (std::log(q) - std::log(std::max(p, 1e-300)));
+      // d/ds_k of T² KL = T (p_k - q_k); mean over the batch.
+      if (ds) ds[b * K + k] += static_cast<float>(weight * T * (p - q) / static_cast<double>(B));
+    }
+  }
+  return static_cast<float>(T * T * loss / static_cast<double>(B));
+}
+
+DistillObjective::DistillObjective(const ViTParams& teacher, const QuantPlan* teacher_plan, DistillConfig cfg,
+                                   float smoothing)
+    : teacher_(teacher),
+      backend_(make_backend("onednn")),
+      runner_(teacher, *backend_, false, teacher_plan),
+      cfg_(std::move(cfg)),
+      smoothing_(smoothing) {
+  if (cfg_.kind != "soft" && cfg_.kind != "hard" && cfg_.kind != "none")
+    throw Error::usage("distillation kind must be soft, hard or none, not \"" + cfg_.kind + "\"");
+}
+
+float DistillObjective::step(const Batch& b, ViTRunner& student, const TensorView& logits, StepGrads& g) {
+  const ViTConfig& sc = student.config();
+  const int64_t B = b.size(), K = sc.num_classes;
+  const bool dist_token = sc.distilled;
+  const float alpha = static_cast<float>(cfg_.alpha);
+  probs_.resize(static_cast<size_t>(B * K));
+  tmp_.resize(static_cast<size_t>(B * K));
+  g.dlogits.assign(static_cast<size_t>(B * K), 0.0f);
+  g.has_dist = dist_token;
+  if (dist_token) g.dlogits_dist.assign(static_cast<size_t>(B * K), 0.0f);
+
+  // The class head (or the only head): CE on the labels.
+  const TensorView cls = dist_token ? student.logits_cls() : logits;
+  const float ce_weight = cfg_.kind == "none" ? 1.0f : 1.0f - alpha;
+  float loss = ce_weight * cross_entropy(cls.data(), b.labels.data(), probs_.data(), tmp_.data(), B, K, smoothing_);
+  for (size_t i = 0; i < tmp_.size(); ++i) g.dlogits[i] = ce_weight * tmp_[i];
+  if (cfg_.kind == "none" && cfg_.hidden_mse <= 0) return loss;
+
+  // The teacher on the same images.
+  if (cfg_.hidden_mse > 0) runner_.capture(&taps_);
+  TensorView t = runner_.forward(b.images);
+  if (t.dim(1) != K) throw Error::usage("teacher has " + std::to_string(t.dim(1)) + " classes, the student " + std::to_string(K));
+
+  if (cfg_.kind != "none") {
+    const TensorView head = dist_token ? student.logits_dist() : logits;
+    float* dhead = dist_token ? g.dlogits_dist.data() : g.dlogits.data();
+    const float w = alpha;
+    if (cfg_.kind == "soft") {
+      loss += w * soft_distill_loss(head.data(), t.data(), dhead, B, K, static_cast<float>(cfg_.temperature), w);
+    } else {
+      hard_.resize(static_cast<size_t>(B));
+      for (int64_t i = 0; i < B; ++i) hard_[static_cast<size_t>(i)] = static_cast<int>(std::max_element(t.data() + i * K, t.data() + (i + 1) * K) - (t.data() + i * K));
+      loss += w * cross_entropy(head.data(), hard_.data(), probs_.data(), tmp_.data(), B, K, 0.0f);
+      for (size_t i = 0; i < tmp_.size(); ++i) dhead[i] += w * tmp_[i];
+    }
+  }
+
+  if (cfg_.hidden_mse > 0) {
+    const ViTConfig& tc = teacher_.cfg;
+    if (tc.embed_dim != sc.embed_dim || tc.tokens() != sc.tokens())
+      throw Error::usage("hidden-state distillation needs the teacher's width and token count (teacher " +
+                         std::to_string(tc.embed_dim) + " x " + std::to_string(tc.tokens()) + ", student " +
+                         std::to_string(sc.embed_dim) + " x " + std::to_string(sc.tokens()) + ")");
+    const int64_t n = B * sc.tokens() * sc.embed_dim;
+    const int Ls = sc.depth, Lt = tc.depth;
+    g.dblock.resize(static_cast<size_t>(Ls));
+    g.dblock_ptrs.assign(static_cast<size_t>(Ls), nullptr);
+    const double beta = cfg_.hidden_mse / Ls;
+    for (int l = 0; l < Ls; ++l) {
+      const int tl = (l + 1) * Lt / Ls - 1;  // teacher block at the same relative depth
+      const float* hs = student.block_output(l);
+      const float* ht = taps_[static_cast<size_t>(tl) + 1].data();
+      auto& d = g.dblock[static_cast<size_t>(l)];
+      d.resize(static_cast<size_t>(n));
+      double sq = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double diff = double(hs[i]) - ht[i];
+        sq += diff * diff;
+        d[static_cast<size_t>(i)] = static_cast<float>(beta * 2 * diff / static_cast<double>(n));
+      }
+      loss += static_cast<float>(beta * sq / static_cast<double>(n));
+      g.dblock_ptrs[static_cast<size_t>(l)] = d.data();
+    }
+  }
+  return loss;
+}
+
+}  // namespace bb
