@@ -1,0 +1,228 @@
+// Distillation and student export: the KD gradient by finite differences, a
+// tiny student's loss falling, packed formats on odd row lengths, a packed
+// export reloading to the fake-quant weights (and logits), a two-stage chain
+// end to end, the adaptive schedule's early stop, and config errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "core/json_reader.hpp"
+#include "core/rng.hpp"
+#include "datasets/fixtures.hpp"
+#include "eval/distill.hpp"
+#include "kernels/quant_formats.hpp"
+#include "models/checkpoint.hpp"
+#include "models/layers.hpp"
+#include "models/packed.hpp"
+#include "models/vit.hpp"
+#include "train/adamw.hpp"
+#include "test_util.hpp"
+
+namespace bb {
+namespace {
+
+ViTConfig tiny(int depth = 2) {
+  ViTConfig c;
+  c.img_size = 12; c.patch_size = 4; c.in_chans = 1; c.embed_dim = 16; c.depth = depth; c.num_heads = 2;
+  c.mlp_hidden = 32; c.num_classes = 10;
+  return c;
+}
+
+TEST(SoftDistill, GradientMatchesFiniteDifferences) {
+  const int64_t B = 3, K = 5;
+  Rng r(1);
+  std::vector<float> s(B * K), t(B * K), ds(B * K, 0.0f);
+  for (auto& v : s) v = static_cast<float>(2 * r.normal());
+  for (auto& v : t) v = static_cast<float>(2 * r.normal());
+  const float loss = soft_distill_loss(s.data(), t.data(), ds.data(), B, K, 4.0f, 1.0f);
+  EXPECT_GT(loss, 0.0f);
+  EXPECT_NEAR(soft_distill_loss(t.data(), t.data(), nullptr, B, K, 4.0f, 1.0f), 0.0f, 1e-6f);  // KL(p‖p) = 0
+  for (size_t i = 0; i < s.size(); ++i) {
+    const float keep = s[i];
+    s[i] = keep + 1e-2f;
+    const double up = soft_distill_loss(s.data(), t.data(), nullptr, B, K, 4.0f, 1.0f);
+    s[i] = keep - 1e-2f;
+    const double down = soft_distill_loss(s.data(), t.data(), nullptr, B, K, 4.0f, 1.0f);
+    s[i] = keep;
+    EXPECT_NEAR((up - down) / 2e-2, ds[i], 2e-3 + 2e-2 * std::fabs(ds[i])) << i;
+  }
+}
+
+TEST(PackedFormats, RoundTripOnOddRowLengths) {
+  for (PackedFormat f : {PackedFormat::kTq1, PackedFormat::kTq2, PackedFormat::kB1, PackedFormat::kQ2, PackedFormat::kQ4,
+                         PackedFormat::kQ8}) {
+    const PackedFormatTraits& t = packed_traits(f);
+    SCOPED_TRACE(t.name);
+    EXPECT_EQ(&packed_traits(std::string(t.name)), &t);
+    for (int64_t K : {1, 4, 5, 7, 13, 64, 65}) {
+      Rng r(static_cast<uint64_t>(K));
+      std::vector<int8_t> codes(static_cast<size_t>(K)), back(codes.size());
+      for (auto& c : codes) {
+        c = static_cast<int8_t>(t.min_code + static_cast<int>(r.below(static_cast<uint64_t>(t.max_code - t.min_code + 1))));
+        if (f == PackedFormat::kB1 && c == 0) c = 1;  // binary holds ±1 only
+      }
+      std::vector<uint8_t> bytes(static_cast<size_t>(row_bytes(t, K)), 0xAA);
+      t.pack(codes.data(), K, bytes.data());
+      t.unpack(bytes.data(), K, back.data());
+      EXPECT_EQ(codes, back) << "K " << K;
+    }
+  }
+  EXPECT_EQ(row_bytes(packed_traits(PackedFormat::kTq1), 13), 3);  // 5 per byte
+  EXPECT_EQ(row_bytes(packed_traits(PackedFormat::kB1), 13), 2);
+  EXPECT_THROW(packed_traits("q3"), Error);
+}
+
+TEST(PackedExport, ReloadsToTheFakeQuantWeightsAndLogits) {
+  test::TempDir dir;
+  ViTConfig c = tiny();
+  c.num_classes = 7;  // head rows not a multiple of anything
+  ViTParams p(c);
+  p.init_random(5);
+  Tensor x(Shape{2, 1, 12, 12});
+  Rng r(6);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  auto be = make_backend("onednn");
+  for (const char* spec : {"W1.58A8", "W1A8", "W2A8", "W4A8", "W8A8", "W1A1"}) {
+    SCOPED_TRACE(spec);
+    QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
+    plan.blocks[0] = {parse_quant_spec("W8A8"), parse_quant_spec("W8A8"), parse_quant_spec("W8A8"), parse_quant_spec("W8A8")};
+    plan.head = parse_quant_spec("W4A8");
+    const std::string path = dir / (std::string(spec) + ".packed.safetensors");
+    write_packed_student(path, p, plan);
+    PackedStudent s = read_packed_student(path);
+    EXPECT_EQ(to_json(s.plan), to_json(plan));
+    EXPECT_EQ(static_cast<int>(s.layers.size()), 4 * c.depth + 1);
+    for (const PackedLayer& l : s.layers) {
+      const ParamEntry* e = p.find(l.name);
+      ASSERT_NE(e, nullptr) << l.name;
+      const QuantSpec sp = l.name == "head.weight" ? plan.head : plan.blocks[l.name[7] - '0'][0];
+      std::vector<int8_t> codes(static_cast<size_t>(l.N * l.K));
+      std::vector<float> wq(codes.size()), scales(static_cast<size_t>(l.N));
+      fake_quant_weights(weight_traits(sp.w), p.data(*e), l.N, l.K, codes.data(), wq.data(), scales.data());
+      const float* got = s.params.data(*s.params.find(l.name));
+      for (size_t i = 0; i < wq.size(); ++i) ASSERT_EQ(got[i], wq[i]) << l.name << " " << i;
+    }
+    ViTRunner fake(p, *be, false, &plan), packed(s.params, *be, false, &s.plan);
+    TensorView a = fake.forward(x.view());
+    std::vector<float> la(a.data(), a.data() + a.numel());
+    TensorView b = packed.forward(x.view());
+    for (int64_t i = 0; i < b.numel(); ++i) EXPECT_NEAR(b.data()[i], la[static_cast<size_t>(i)], 1e-5f);
+    // Packed weights are a fraction of fp32 ones.
+    EXPECT_LT(s.packed_bytes, quantized_weight_count(p, plan) * 4 / 3);
+  }
+  // A corrupt packed file names itself.
+  test::write_text(dir / "bad.safetensors", "not a safetensors file");
+  try {
+    read_packed_student(dir / "bad.safetensors");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.safetensors"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Distill, TinyStudentLossFallsOnAFixedBatch) {
+  ViTConfig c = tiny();
+  ViTParams teacher(c), student(c);
+  teacher.init_random(1);
+  student.init_random(2);
+  QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1.58A8"));
+  DistillConfig dc;
+  dc.hidden_mse = 0.5;
+  DistillObjective obj(teacher, nullptr, dc, 0.0f);
+  auto be = make_backend("onednn");
+  ViTRunner run(student, *be, true, &plan);
+  Tensor x(Shape{16, 1, 12, 12});
+  Rng r(3);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  Batch b;
+  b.images = x.view();
+  for (int i = 0; i < 16; ++i) b.labels.push_back(i % 10);
+  AdamW opt(student.count(), weight_decay_mask(student));
+  TrainConfig tc;
+  std::vector<float> grads(static_cast<size_t>(student.count()));
+  StepGrads g;
+  float first = 0, last = 0;
+  for (int step = 0; step < 40; ++step) {
+    TensorView logits = run.forward(x.view());
+    last = obj.step(b, run, logits, g);
+    if (step == 0) first = last;
+    std::fill(grads.begin(), grads.end(), 0.0f);
+    run.backward(g.dlogits.data(), grads.data(), nullptr, &g.dblock_ptrs);
+    opt.step(student.flat.data(), grads.data(), 3e-3, tc);
+  }
+  EXPECT_LT(last, 0.7f * first) << "first " << first << " last " << last;
+}
+
+class DistillRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_mnist_fixture(data_ / "m", 200, 100, false, 12);
+    ViTParams t(tiny());
+    t.init_random(9);
+    save_vit(data_ / "teacher.safetensors", t);
+  }
+  std::string config(const std::string& students, const std::string& train = R"({"epochs": 1, "lr": 0.002})") {
+    return R"({"name": "d", "seed": 1, "dataset": {"name": "mnist", "data_dir": ")" + (data_ / "m") + R"("},
+      "transform": {"img_size": 12}, "loader": {"batch_size": 32, "eval_batch_size": 50},
+      "teacher": ")" + (data_ / "teacher.safetensors") + R"(", "train": )" + train + R"(, "students": )" + students + "}";
+  }
+  DistillRunConfig parse(const std::string& j) { return parse_distill_config(parse_json_text(j, "d.json"), "d.json"); }
+  test::TempDir data_;
+};
+
+TEST_F(DistillRun, TwoStageChainWritesBothStudentsAndTheSummary) {
+  test::TempDir out;
+  DistillRunConfig c = parse(config(R"([{"quant": {"spec": "W8A8"}},
+                                         {"quant": {"spec": "W1.58A8"}, "from": "student_w8a8"}])"));
+  DistillOutcome r = run_distillation(c, out.str(), false, false);
+  ASSERT_EQ(r.students.size(), 2u);
+  EXPECT_EQ(r.students[1].from, "student_w8a8");
+  EXPECT_GT(r.students[1].ternary_zeros, 0.0);
+  EXPECT_LT(r.students[1].ternary_zeros, 1.0);
+  for (const auto& s : r.students) {
+    EXPECT_TRUE(std::filesystem::exists(s.path)) << s.path;
+    EXPECT_TRUE(std::filesystem::exists(s.packed_path)) << s.packed_path;
+    LoadedViT m = load_vit(s.path);
+    EXPECT_NE(m.metadata.at("quant").find(s.spec), std::string::npos);
+  }
+  EXPECT_EQ(load_vit(r.students[1].path).metadata.at("teacher"), "student_w8a8");
+  nlohmann::json summary = parse_json_file(r.summary_path);
+  EXPECT_EQ(summary["students"].size(), 2u);
+  EXPECT_EQ(summary["students"][0]["name"], "student_w8a8");
+}
+
+TEST_F(DistillRun, EarlyStopEndsTrainingAndIsRecorded) {
+  test::TempDir out;
+  // lr 0: nothing ever improves after the first epoch.
+  DistillRunConfig c = parse(config(R"([{"quant": {"spec": "W1A8"}}])",
+                                    R"({"epochs": 6, "lr": 1e-12, "min_lr": 0, "warmup_epochs": 0,
+                                        "early_stop_patience": 2, "plateau_patience": 1})"));
+  DistillOutcome r = run_distillation(c, out.str(), false, false);
+  ASSERT_EQ(r.students.size(), 1u);
+  EXPECT_TRUE(r.students[0].stopped_early);
+  EXPECT_EQ(r.students[0].epochs_run, 3);
+  EXPECT_LT(r.students[0].history.back()["lr_scale"].get<double>(), 1.0);
+}
+
+TEST_F(DistillRun, ConfigErrorsNameThePath) {
+  auto error_of = [&](const std::string& students) {
+    try {
+      parse(config(students));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of(R"([{"quant": {"spec": "W3A8"}}])").find("/students/0/quant/spec"), std::string::npos);
+  EXPECT_NE(error_of(R"([{"quant": {"spec": "W1A8"}, "colour": 1}])").find("colour"), std::string::npos);
+  EXPECT_NE(error_of(R"([{"from": "nobody"}])").find("/students/0/from"), std::string::npos);
+  EXPECT_NE(error_of(R"([{"quant": {"blocks": {"x": "W8A8"}}}])").find("/students/0/quant/blocks/x"), std::string::npos);
+  EXPECT_NE(error_of(R"([])").find("/students"), std::string::npos);
+  EXPECT_NE(error_of(R"([{}, {}])").find("used twice"), std::string::npos);
+  EXPECT_NE(error_of(R"([{"train": {"epochs": "two"}}])").find("/students/0/train/epochs"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bb
