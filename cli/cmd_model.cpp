@@ -20,6 +20,7 @@
 #include "eval/evaluator.hpp"
 #include "kernels/backend.hpp"
 #include "models/checkpoint.hpp"
+#include "models/packed.hpp"
 #include "models/vit.hpp"
 
 namespace bb::cli {
@@ -47,7 +48,7 @@ struct InfoArgs {
 
 void run_info(const InfoArgs& a) {
   SafetensorsFile f = SafetensorsFile::read(a.file);
-  LoadedViT m = load_vit(f);
+  LoadedModel m = load_model(a.file);
   int64_t params = m.params.count();
   uint64_t file_bytes = std::filesystem::file_size(a.file);
   if (a.json) {
@@ -58,6 +59,7 @@ void run_info(const InfoArgs& a) {
     j["param_count"] = params;
     j["file_bytes"] = file_bytes;
     j["fp32_bytes"] = params * 4;
+    j["quant"] = m.quant_name();
     j["metadata"] = f.metadata();
     nlohmann::json t = nlohmann::json::array();
     for (const auto& info : f.tensors())
@@ -71,6 +73,7 @@ void run_info(const InfoArgs& a) {
   std::cout << "tokens       " << m.params.cfg.tokens() << " (" << m.params.cfg.num_patches() << " patches + "
             << m.params.cfg.num_prefix() << " prefix)\n";
   std::printf("params       %lld (%.3f M)\n", static_cast<long long>(params), static_cast<double>(params) / 1e6);
+  std::cout << "quant        " << m.quant_name() << (m.config_source == "packed" ? " (packed)" : m.plan ? " (latent weights, fake-quant forward)" : "") << "\n";
   std::printf("bytes        %llu on disk, %lld as fp32 in memory\n", static_cast<unsigned long long>(file_bytes),
               static_cast<long long>(params * 4));
   for (const auto& [k, v] : f.metadata())
@@ -101,7 +104,7 @@ void run_validate(const ValidateArgs& a) {
   check_output_path(a.logits_out, "--logits-out");
   if (!a.logits_out.empty() && std::filesystem::path(a.logits_out).extension() != ".npy")
     throw Error::usage("--logits-out " + a.logits_out + ": logits are written in NumPy format; name a .npy file");
-  LoadedViT m = load_vit(a.checkpoint, model_config_from_flags(a.model, a.model_config));
+  LoadedModel m = load_model(a.checkpoint, model_config_from_flags(a.model, a.model_config));
   const ViTConfig& mc = m.params.cfg;
 
   DataConfig dc;
@@ -134,7 +137,7 @@ void run_validate(const ValidateArgs& a) {
   o.limit = a.limit;
   Loader loader(*ds, dc.transform, dc.augment, o);
   auto backend = make_backend(a.backend);
-  ViTRunner runner(m.params, *backend);
+  ViTRunner runner(m.params, *backend, false, m.plan_ptr());  // students: the fake-quant forward
   EvalResult r = evaluate([&](const TensorView& x) { return runner.forward(x); }, loader, !a.logits_out.empty(),
                           "validate " + ds->name() + "/" + split);
 
@@ -145,6 +148,7 @@ void run_validate(const ValidateArgs& a) {
   res["top5"] = std::round(r.top5() * 1e4) / 1e4;
   res["top5_err"] = std::round((100 - r.top5()) * 1e4) / 1e4;
   res["param_count"] = std::round(static_cast<double>(m.params.count()) / 1e4) / 100;  // millions, as timm
+  res["quant"] = m.quant_name();
   res["img_size"] = dc.transform.img_size;
   res["crop_pct"] = dc.transform.crop_pct;
   res["interpolation"] = dc.transform.interpolation;
@@ -189,7 +193,7 @@ struct PredictArgs {
 };
 
 void run_predict(const PredictArgs& a) {
-  LoadedViT m = load_vit(a.checkpoint, model_config_from_flags(a.model, a.model_config));
+  LoadedModel m = load_model(a.checkpoint, model_config_from_flags(a.model, a.model_config));
   const ViTConfig& mc = m.params.cfg;
   // Preprocessing and class names: the checkpoint's data set when it names one, else --dataset, else ImageNet's.
   std::string ds_name = a.dataset;
@@ -212,7 +216,7 @@ void run_predict(const PredictArgs& a) {
   for (int64_t i = 0; i < n; ++i)
     eval_transform(decode_image_file(a.images[static_cast<size_t>(i)]), dc.transform, x.data() + i * per);
   auto backend = make_backend("onednn");
-  ViTRunner runner(m.params, *backend);
+  ViTRunner runner(m.params, *backend, false, m.plan_ptr());
   TensorView logits = runner.forward(x.view());
   const int K = mc.num_classes;
   for (int64_t i = 0; i < n; ++i) {

@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
+#include "models/checkpoint.hpp"
 #include "models/safetensors.hpp"
 
 namespace bb {
@@ -133,6 +134,26 @@ PackedStudent read_packed_student(const std::string& path) {
     s.layers.push_back(std::move(layer));
   }
   return s;
+}
+
+LoadedModel load_model(const std::string& path, const std::optional<ViTConfig>& config) {
+  SafetensorsFile f = SafetensorsFile::read(path);
+  if (auto it = f.metadata().find("format"); it != f.metadata().end() && it->second == "bitbench-packed") {
+    PackedStudent s = read_packed_student(path);
+    return {std::move(s.params), s.plan, s.metadata, "packed"};
+  }
+  LoadedViT m = load_vit(f, config);
+  LoadedModel out{std::move(m.params), std::nullopt, m.metadata, m.config_source};
+  if (auto it = m.metadata.find("quant"); it != m.metadata.end()) {
+    try {
+      out.plan = quant_plan_from_json(parse_json_text(it->second, path + " (__metadata__.quant)"), out.params.cfg.depth);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error::input(path, std::string("__metadata__.quant is malformed: ") + e.what());
+    } catch (const Error& e) {
+      throw Error::input(path, std::string("__metadata__.quant: ") + e.what());
+    }
+  }
+  return out;
 }
 
 }  // namespace bb

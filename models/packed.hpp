@@ -7,6 +7,7 @@
 // ("bitbench-packed"), "config", "quant" (the plan) and "packing" (per packed
 // tensor: format name and logical [N, K] shape).
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,5 +42,18 @@ struct PackedStudent {
 
 // Reads and checks a packed file (names, shapes, byte counts); Error(Input) naming the file otherwise.
 PackedStudent read_packed_student(const std::string& path);
+
+// Any model file bitbench runs: a teacher / fp32 checkpoint, a student's
+// latent weights (quant plan in metadata: the fake-quant forward), or a packed
+// student (dequantised codes). config: as load_vit (ignored for packed files).
+struct LoadedModel {
+  ViTParams params;
+  std::optional<QuantPlan> plan;  // set for students
+  std::map<std::string, std::string> metadata;
+  std::string config_source;      // "argument", "metadata", "inferred" or "packed"
+  std::string quant_name() const { return plan ? plan->spec.name() : "FP32"; }
+  const QuantPlan* plan_ptr() const { return plan ? &*plan : nullptr; }
+};
+LoadedModel load_model(const std::string& path, const std::optional<ViTConfig>& config = std::nullopt);
 
 }  // namespace bb

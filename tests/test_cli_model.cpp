@@ -175,5 +175,45 @@ TEST(CliTrain, BadConfigIsRefusedBeforeAnyOutput) {
   EXPECT_FALSE(std::filesystem::exists(d / "out"));
 }
 
+TEST(CliDistill, TeacherToPackedStudentThatValidates) {
+  test::TempDir d;
+  auto t = test::run_bitbench("train --config " + fixture_config(d, 1) + " --out " + (d / "t"));
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  test::write_text(d / "s.json", R"({"name": "s", "dataset": {"name": "mnist", "data_dir": ")" + (d / "m") + R"("},
+    "transform": {"img_size": 12}, "loader": {"batch_size": 16}, "train": {"epochs": 1},
+    "students": [{"quant": {"spec": "W1.58A8"}}]})");
+  auto r = test::run_bitbench("distill --config " + (d / "s.json") + " --teacher " + (d / "t/teacher.safetensors") +
+                              " --out " + (d / "out"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("student_w1.58a8"), std::string::npos) << r.out;
+  const std::string packed = d / "out/student_w1.58a8/student_w1.58a8.packed.safetensors";
+  double top1[2];
+  int i = 0;
+  for (const std::string& ckpt : {d / "out/student_w1.58a8/student_w1.58a8.safetensors", packed}) {
+    auto v = test::run_bitbench("validate --dataset mnist --data-dir " + (d / "m") + " --checkpoint " + ckpt +
+                                " --results-file " + (d / "v.json"));
+    ASSERT_EQ(v.exit_code, 0) << v.err;
+    auto res = nlohmann::json::parse(test::read_bytes(d / "v.json"));
+    EXPECT_EQ(res["quant"], "W1.58A8");
+    top1[i++] = res["top1"].get<double>();
+  }
+  EXPECT_EQ(top1[0], top1[1]);  // latent weights (fake quant) and packed codes agree
+  auto info = test::run_bitbench("model info " + packed);
+  EXPECT_NE(info.out.find("W1.58A8 (packed)"), std::string::npos) << info.out;
+}
+
+TEST(CliDistill, MissingTeacherIsOneClearError) {
+  test::TempDir d;
+  fixture_config(d, 1);
+  test::write_text(d / "s.json", R"({"dataset": {"name": "mnist", "data_dir": ")" + (d / "m") + R"("},
+    "transform": {"img_size": 12}, "students": [{"quant": {"spec": "W1A8"}}]})");
+  auto r = test::run_bitbench("distill --config " + (d / "s.json") + " --teacher " + (d / "nope.safetensors") +
+                              " --out " + (d / "out"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(test::count_lines(r.err), 2) << r.err;  // the "distilling ..." line and the error
+  EXPECT_NE(r.err.find("nope.safetensors: teacher checkpoint not found"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(d / "out"));
+}
+
 }  // namespace
 }  // namespace bb
