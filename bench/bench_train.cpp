@@ -2,9 +2,13 @@
 // clip, AdamW) of the Fashion-MNIST teacher config's model at batch 128, with 1
 // and 2 threads, on a fixed batch (data loading is measured by bench_datasets).
 // Counters split the step into forward, backward and optimizer milliseconds.
+// The same for BitNet students (BitLinear fake-quant, straight-through
+// backward, soft distillation from a teacher whose forward runs in the step).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 
 #include "core/rng.hpp"
 #include "core/threads.hpp"
@@ -14,41 +18,54 @@
 #include "models/layers.hpp"
 #include "models/vit.hpp"
 #include "train/adamw.hpp"
+#include "train/objective.hpp"
 
 namespace {
 
 using namespace bb;
 
-void BM_TrainStep(benchmark::State& state, ViTConfig c) {
+void BM_TrainStep(benchmark::State& state, ViTConfig c, const char* spec = nullptr) {
   const int64_t B = state.range(0);
   set_num_threads(static_cast<int>(state.range(1)));
   TrainConfig tc;
   ViTParams p(c);
   p.init_random(0);
   auto be = make_backend("onednn");
-  ViTRunner model(p, *be, true);
+  // A student: BitLinear blocks at `spec`, distilled from a teacher of the same shape (its forward is part of the step).
+  std::optional<QuantPlan> plan;
+  if (spec) plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
+  ViTRunner model(p, *be, true, plan ? &*plan : nullptr);
+  ViTParams teacher(c);
+  teacher.init_random(1);
+  std::unique_ptr<Objective> objective;
+  if (spec) objective = std::make_unique<DistillObjective>(teacher, nullptr, DistillConfig{}, 0.0f);
+  else objective = std::make_unique<CrossEntropyObjective>(0.1f);
+  StepGrads g;
+  Batch batch;
   AdamW opt(p.count(), weight_decay_mask(p));
   Tensor x(Shape{B, c.in_chans, c.img_size, c.img_size});
   Rng r(1);
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
   std::vector<int> labels(static_cast<size_t>(B));
   for (auto& l : labels) l = static_cast<int>(r.below(static_cast<uint64_t>(c.num_classes)));
-  std::vector<float> probs(static_cast<size_t>(B * c.num_classes)), dl(probs.size()), grads(static_cast<size_t>(p.count()));
+  batch.images = x.view();
+  batch.labels = labels;
+  std::vector<float> grads(static_cast<size_t>(p.count()));
   // Warm-up: oneDNN primitives and the activation arena are created on the first step.
   {
     TensorView logits = model.forward(x.view());
-    cross_entropy(logits.data(), labels.data(), probs.data(), dl.data(), B, c.num_classes, 0.1f);
-    model.backward(dl.data(), grads.data());
+    objective->step(batch, model, logits, g);
+    model.backward(g.dlogits.data(), grads.data());
   }
   double fwd = 0, bwd = 0, upd = 0;
   for (auto _ : state) {
     Timer t;
     TensorView logits = model.forward(x.view());
-    cross_entropy(logits.data(), labels.data(), probs.data(), dl.data(), B, c.num_classes, 0.1f);
+    objective->step(batch, model, logits, g);  // loss (and the teacher's forward for students)
     fwd += t.seconds();
     t.reset();
     std::fill(grads.begin(), grads.end(), 0.0f);
-    model.backward(dl.data(), grads.data());
+    model.backward(g.dlogits.data(), grads.data());
     bwd += t.seconds();
     t.reset();
     clip_grad_norm(grads.data(), p.count(), 1.0);
@@ -85,6 +102,13 @@ BENCHMARK_CAPTURE(BM_TrainStep, dim64_patch4, [] {
   c.embed_dim = 64; c.depth = 4; c.num_heads = 4; c.mlp_hidden = 128;
   return c;
 }())->ArgNames({"batch", "threads"})->Args({128, 2})->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Students of the teacher config's model: W1.58A8 and W1A8 BitLinear blocks,
+// soft distillation (the teacher's forward counted in fwd_ms).
+BENCHMARK_CAPTURE(BM_TrainStep, fmnist_student_w1_58a8, teacher(), "W1.58A8")
+    ->ArgNames({"batch", "threads"})->Args({128, 2})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_TrainStep, fmnist_student_w1a8, teacher(), "W1A8")
+    ->ArgNames({"batch", "threads"})->Args({128, 2})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -148,7 +148,6 @@ void run_validate(const ValidateArgs& a) {
   res["top5"] = std::round(r.top5() * 1e4) / 1e4;
   res["top5_err"] = std::round((100 - r.top5()) * 1e4) / 1e4;
   res["param_count"] = std::round(static_cast<double>(m.params.count()) / 1e4) / 100;  // millions, as timm
-  res["quant"] = m.quant_name();
   res["img_size"] = dc.transform.img_size;
   res["crop_pct"] = dc.transform.crop_pct;
   res["interpolation"] = dc.transform.interpolation;
@@ -158,6 +157,7 @@ void run_validate(const ValidateArgs& a) {
   res["dataset"] = ds->name();
   res["split"] = split;
   res["backend"] = a.backend;
+  res["quant"] = m.quant_name();
   res["batch_size"] = a.batch_size;
   res["threads"] = num_threads();
   res["checkpoint"] = a.checkpoint;
