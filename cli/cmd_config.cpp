@@ -2,6 +2,8 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "core/json_reader.hpp"
+#include "eval/distill.hpp"
 #include "eval/run_config.hpp"
 
 namespace bb::cli {
@@ -14,14 +16,25 @@ void add_config_commands(CLI::App& app) {
   auto* show = config->add_subcommand("show", "Print the fully resolved config (built-in defaults without FILE)");
   show->add_option("FILE", show_file, "Config file (JSON)");
   show->callback([] {
-    RunConfig c = show_file.empty() ? default_run_config() : load_run_config(show_file);
-    std::cout << to_json(c).dump(2) << "\n";
+    if (show_file.empty()) {
+      std::cout << to_json(default_run_config()).dump(2) << "\n";
+      return;
+    }
+    const nlohmann::json j = parse_json_file(show_file);
+    if (is_distill_config(j))  // a distillation config: its own sections, resolved per student
+      std::cout << to_json(parse_distill_config(j, show_file)).dump(2) << "\n";
+    else
+      std::cout << to_json(parse_run_config(j, show_file)).dump(2) << "\n";
   });
 
   auto* check = config->add_subcommand("check", "Validate a config; prints OK or the first problem with its JSON path");
   check->add_option("FILE", check_file, "Config file (JSON)")->required();
   check->callback([] {
-    load_run_config(check_file);
+    const nlohmann::json j = parse_json_file(check_file);
+    if (is_distill_config(j))
+      parse_distill_config(j, check_file);
+    else
+      parse_run_config(j, check_file);
     std::cout << check_file << ": OK\n";
   });
 }

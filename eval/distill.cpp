@@ -166,7 +166,7 @@ DistillRunConfig parse_distill_config(const nlohmann::json& j, const std::string
   const nlohmann::json students = own.contains("students") ? own["students"] : nlohmann::json();
   own.erase("students");
   JsonReader r(own, file);
-  c.teacher = "runs/fashion_mnist_teacher/teacher/fashion_mnist_teacher.safetensors";
+  c.teacher = "runs/fashion_mnist_teacher/teacher/teacher.safetensors";
   r.read("teacher", c.teacher);
   c.distill = read_distill_section(r.object("distill"), DistillConfig{});
   if (!students.is_array() || students.empty())
@@ -186,6 +186,8 @@ DistillRunConfig parse_distill_config(const nlohmann::json& j, const std::string
   r.finish();
   return c;
 }
+
+bool is_distill_config(const nlohmann::json& j) { return j.is_object() && j.contains("students"); }
 
 DistillRunConfig load_distill_config(const std::string& path) { return parse_distill_config(parse_json_file(path), path); }
 

@@ -51,6 +51,8 @@ struct DistillRunConfig {
   std::vector<StudentConfig> students;
 };
 
+// A distillation config is one with a "students" array.
+bool is_distill_config(const nlohmann::json& j);
 DistillRunConfig load_distill_config(const std::string& path);
 DistillRunConfig parse_distill_config(const nlohmann::json& j, const std::string& file);
 nlohmann::json to_json(const DistillRunConfig& c);

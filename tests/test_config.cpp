@@ -5,6 +5,7 @@
 
 #include "core/file_io.hpp"
 #include "core/json_reader.hpp"
+#include "eval/distill.hpp"
 #include "eval/run_config.hpp"
 #include "test_util.hpp"
 
@@ -97,7 +98,14 @@ TEST(Config, ShippedConfigsAreValid) {
   for (const auto& e : std::filesystem::directory_iterator(std::string(BITBENCH_SOURCE_DIR) + "/configs")) {
     if (e.path().extension() != ".json") continue;
     SCOPED_TRACE(e.path().string());
-    EXPECT_NO_THROW(load_run_config(e.path().string()));
+    const nlohmann::json j = parse_json_file(e.path().string());
+    if (is_distill_config(j)) {
+      DistillRunConfig d;
+      EXPECT_NO_THROW(d = load_distill_config(e.path().string()));
+      EXPECT_FALSE(d.students.empty());
+    } else {
+      EXPECT_NO_THROW(load_run_config(e.path().string()));
+    }
   }
 }
 
