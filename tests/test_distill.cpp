@@ -6,8 +6,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
+#include "core/interrupt.hpp"
 #include "core/json_reader.hpp"
 #include "core/rng.hpp"
 #include "datasets/fixtures.hpp"
@@ -16,6 +20,7 @@
 #include "models/checkpoint.hpp"
 #include "models/layers.hpp"
 #include "models/packed.hpp"
+#include "models/safetensors.hpp"
 #include "models/vit.hpp"
 #include "train/adamw.hpp"
 #include "test_util.hpp"
@@ -191,6 +196,45 @@ TEST_F(DistillRun, TwoStageChainWritesBothStudentsAndTheSummary) {
   nlohmann::json summary = parse_json_file(r.summary_path);
   EXPECT_EQ(summary["students"].size(), 2u);
   EXPECT_EQ(summary["students"][0]["name"], "student_w8a8");
+}
+
+std::vector<uint8_t> tensor_bytes(const std::string& path) {
+  SafetensorsFile f = SafetensorsFile::read(path);
+  std::vector<uint8_t> all;
+  for (const auto& t : f.tensors()) all.insert(all.end(), f.raw(t), f.raw(t) + (t.end - t.begin));
+  return all;
+}
+
+TEST_F(DistillRun, InterruptedChainResumesToTheSameStudents) {
+  test::TempDir full, cut;
+  const std::string students = R"([{"quant": {"spec": "W1.58A8"}}, {"quant": {"spec": "W1A8"}, "from": "student_w1.58a8"}])";
+  DistillRunConfig c = parse(config(students, R"({"epochs": 2, "lr": 0.002, "checkpoint_every": 1})"));
+  DistillOutcome r = run_distillation(c, full.str(), false, false);
+  ASSERT_FALSE(r.interrupted);
+  // Interrupt inside the second student's first epoch, as Ctrl-C would.
+  std::atomic<bool> stop{false};
+  std::thread watcher([&] {
+    for (int i = 0; i < 4000 && !stop; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (std::filesystem::exists(cut / "student_w1a8/checkpoint.safetensors")) {
+        request_interrupt();
+        break;
+      }
+    }
+  });
+  DistillOutcome first = run_distillation(c, cut.str(), false, false);
+  stop = true;
+  watcher.join();
+  clear_interrupt();
+  ASSERT_TRUE(first.interrupted);
+  EXPECT_FALSE(std::filesystem::exists(cut / "student_w1a8/student_w1a8.safetensors"));
+  DistillOutcome second = run_distillation(c, cut.str(), true, false);
+  ASSERT_FALSE(second.interrupted);
+  ASSERT_EQ(second.students.size(), 2u);
+  for (const char* f : {"student_w1.58a8/student_w1.58a8.safetensors", "student_w1a8/student_w1a8.safetensors",
+                        "student_w1a8/student_w1a8.packed.safetensors"})
+    EXPECT_EQ(tensor_bytes(full / f), tensor_bytes(cut / f)) << f;
+  EXPECT_EQ(second.students[1].top1, r.students[1].top1);
 }
 
 TEST_F(DistillRun, EarlyStopEndsTrainingAndIsRecorded) {
