@@ -85,7 +85,7 @@ StudentConfig read_student(const nlohmann::json& node, const std::string& file, 
   {
     r.object("quant");
     s.quant = node.contains("quant") ? node["quant"] : nlohmann::json::object();
-    read_quant_section(s.quant, 12, file, path + "/quant");  // checks names and types now
+    read_quant_section(s.quant, 64, file, path + "/quant");  // names and types now; block indices against the real depth at run time
   }
   {
     s.model = node.contains("model") ? node["model"] : nlohmann::json::object();
@@ -145,7 +145,9 @@ QuantPlan read_quant_section(const nlohmann::json& j, int depth, const std::stri
       } catch (const Error& e) {
         throw Error::config(file, at, e.what());
       }
-      if (i < depth) p.blocks[static_cast<size_t>(i)] = {s, s, s, s};
+      if (i >= depth)
+        throw Error::config(file, at, "block " + k + " is beyond the model's depth (" + std::to_string(depth) + ")");
+      p.blocks[static_cast<size_t>(i)] = {s, s, s, s};
     }
     r.object("blocks");
   }

@@ -264,6 +264,9 @@ TEST_F(DistillRun, ConfigErrorsNameThePath) {
   EXPECT_NE(error_of(R"([{"from": "nobody"}])").find("/students/0/from"), std::string::npos);
   EXPECT_NE(error_of(R"([{"quant": {"blocks": {"x": "W8A8"}}}])").find("/students/0/quant/blocks/x"), std::string::npos);
   EXPECT_NE(error_of(R"([])").find("/students"), std::string::npos);
+  EXPECT_THROW(read_quant_section(nlohmann::json::parse(R"({"blocks": {"2": "W8A8"}})"), 2, "d.json", "/q"), Error);
+  EXPECT_EQ(read_quant_section(nlohmann::json::parse(R"({"blocks": {"1": "W8A8"}})"), 2, "d.json", "/q").blocks[1][0].name(),
+            "W8A8");
   EXPECT_NE(error_of(R"([{}, {}])").find("used twice"), std::string::npos);
   EXPECT_NE(error_of(R"([{"train": {"epochs": "two"}}])").find("/students/0/train/epochs"), std::string::npos);
 }
