@@ -198,13 +198,6 @@ TEST_F(DistillRun, TwoStageChainWritesBothStudentsAndTheSummary) {
   EXPECT_EQ(summary["students"][0]["name"], "student_w8a8");
 }
 
-std::vector<uint8_t> tensor_bytes(const std::string& path) {
-  SafetensorsFile f = SafetensorsFile::read(path);
-  std::vector<uint8_t> all;
-  for (const auto& t : f.tensors()) all.insert(all.end(), f.raw(t), f.raw(t) + (t.end - t.begin));
-  return all;
-}
-
 TEST_F(DistillRun, InterruptedChainResumesToTheSameStudents) {
   test::TempDir full, cut;
   const std::string students = R"([{"quant": {"spec": "W1.58A8"}}, {"quant": {"spec": "W1A8"}, "from": "student_w1.58a8"}])";
@@ -233,7 +226,7 @@ TEST_F(DistillRun, InterruptedChainResumesToTheSameStudents) {
   ASSERT_EQ(second.students.size(), 2u);
   for (const char* f : {"student_w1.58a8/student_w1.58a8.safetensors", "student_w1a8/student_w1a8.safetensors",
                         "student_w1a8/student_w1a8.packed.safetensors"})
-    EXPECT_EQ(tensor_bytes(full / f), tensor_bytes(cut / f)) << f;
+    EXPECT_EQ(test::tensor_bytes(full / f), test::tensor_bytes(cut / f)) << f;
   EXPECT_EQ(second.students[1].top1, r.students[1].top1);
 }
 

@@ -84,12 +84,6 @@ class TrainTest : public ::testing::Test {
       "loader": {"batch_size": 32, "eval_batch_size": 50, "workers": 2}})";
     return parse_run_config(parse_json_text(j, "t.json"), "t.json");
   }
-  static std::vector<uint8_t> weights(const std::string& path) {
-    SafetensorsFile f = SafetensorsFile::read(path);
-    std::vector<uint8_t> all;
-    for (const auto& t : f.tensors()) all.insert(all.end(), f.raw(t), f.raw(t) + (t.end - t.begin));
-    return all;
-  }
   test::TempDir data_;
 };
 
@@ -111,7 +105,7 @@ TEST_F(TrainTest, SameSeedGivesBitIdenticalWeights) {
   test::TempDir a, b;
   train_teacher(config(2), a.str(), false, false);
   train_teacher(config(2), b.str(), false, false);
-  EXPECT_EQ(weights(a / "teacher.safetensors"), weights(b / "teacher.safetensors"));
+  EXPECT_EQ(test::tensor_bytes(a / "teacher.safetensors"), test::tensor_bytes(b / "teacher.safetensors"));
 }
 
 TEST_F(TrainTest, ResumedRunEndsWithTheSameWeights) {
@@ -140,7 +134,7 @@ TEST_F(TrainTest, ResumedRunEndsWithTheSameWeights) {
   TrainOutcome second = train_teacher(c, cut.str(), true, false);
   ASSERT_FALSE(second.interrupted);
   EXPECT_EQ(second.steps, r.steps);
-  EXPECT_EQ(weights(full / "teacher.safetensors"), weights(cut / "teacher.safetensors"));
+  EXPECT_EQ(test::tensor_bytes(full / "teacher.safetensors"), test::tensor_bytes(cut / "teacher.safetensors"));
   ASSERT_EQ(second.history.size(), r.history.size());
   for (size_t i = 0; i < r.history.size(); ++i) {
     EXPECT_EQ(second.history[i].train_loss, r.history[i].train_loss) << i;

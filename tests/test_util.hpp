@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "models/safetensors.hpp"
 
 namespace bb::test {
 
@@ -32,6 +33,15 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Every tensor's raw bytes of a safetensors file, in file order (metadata
+// excluded): for bit-identity checks of weights.
+inline std::vector<uint8_t> tensor_bytes(const std::string& path) {
+  SafetensorsFile f = SafetensorsFile::read(path);
+  std::vector<uint8_t> all;
+  for (const auto& t : f.tensors()) all.insert(all.end(), f.raw(t), f.raw(t) + (t.end - t.begin));
+  return all;
+}
 
 inline void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
   std::ofstream f(path, std::ios::binary);
