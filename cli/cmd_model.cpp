@@ -19,6 +19,8 @@
 #include "datasets/transforms.hpp"
 #include "eval/evaluator.hpp"
 #include "kernels/backend.hpp"
+#include "kernels/bit_gemm.hpp"
+#include "models/int_engine.hpp"
 #include "models/checkpoint.hpp"
 #include "models/packed.hpp"
 #include "models/vit.hpp"
@@ -136,8 +138,19 @@ void run_validate(const ValidateArgs& a) {
   o.workers = a.workers;
   o.limit = a.limit;
   Loader loader(*ds, dc.transform, dc.augment, o);
-  auto backend = make_backend(a.backend);
-  ViTRunner runner(m.params, *backend, false, m.plan_ptr());  // students: the fake-quant forward
+  // bitkernels / onednn-int8: a student's quantised Linears on integer
+  // kernels, the rest on oneDNN fp32; reference / onednn: the fake-quant forward.
+  const bool integer = a.backend == "bitkernels" || a.backend == "onednn-int8";
+  std::optional<IntModel> engine;
+  if (integer) {
+    if (!m.plan)
+      throw Error::usage("--backend " + a.backend + " runs BitNet students; " + a.checkpoint +
+                         " is an fp32 model (use --backend onednn)");
+    engine = build_int_model(a.backend == "bitkernels" ? IntEngineKind::kBitKernels : IntEngineKind::kOnednnInt8,
+                             m.params, *m.plan, m.packed_layers.empty() ? nullptr : &m.packed_layers);
+  }
+  auto backend = make_backend(integer ? "onednn" : a.backend);
+  ViTRunner runner(m.params, *backend, false, m.plan_ptr(), engine ? &*engine : nullptr);
   EvalResult r = evaluate([&](const TensorView& x) { return runner.forward(x); }, loader, !a.logits_out.empty(),
                           "validate " + ds->name() + "/" + split);
 
@@ -158,6 +171,8 @@ void run_validate(const ValidateArgs& a) {
   res["split"] = split;
   res["backend"] = a.backend;
   res["quant"] = m.quant_name();
+  if (a.backend == "bitkernels") res["kernel_path"] = bit_gemm_path();
+  if (engine) res["engine_weight_bytes"] = engine->weight_bytes();
   res["batch_size"] = a.batch_size;
   res["threads"] = num_threads();
   res["checkpoint"] = a.checkpoint;
@@ -276,7 +291,7 @@ void add_model_commands(CLI::App& app) {
   val->add_option("--std", v.std, "Per-channel std (default: the data set's)")->expected(1, 3);
   val->add_option("--limit", v.limit, "Evaluate a seeded subset of N images (0 = all)")->check(CLI::NonNegativeNumber);
   val->add_option("--workers", v.workers, "Loader threads")->check(CLI::Range(0, 256))->capture_default_str();
-  val->add_option("--backend", v.backend, "Matrix backend")->check(CLI::IsMember({"reference", "onednn"}))->capture_default_str();
+  val->add_option("--backend", v.backend, "Matrix backend: reference, onednn (fp32; students fake-quant), bitkernels (students on bitbench's packed bit kernels), onednn-int8 (students on oneDNN s8s8)")->check(CLI::IsMember({"reference", "onednn", "bitkernels", "onednn-int8"}))->capture_default_str();
   val->add_option("--results-file", v.results_file, "Write the result fields to this file");
   val->add_option("--results-format", v.results_format, "json or csv")->check(CLI::IsMember({"json", "csv"}))->capture_default_str();
   val->add_option("--logits-out", v.logits_out, "Write logits [N, classes] float32 as a NumPy .npy file");

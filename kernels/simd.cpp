@@ -48,9 +48,10 @@ const char* isa_name(Isa isa) {
 }
 
 Isa parse_isa(const std::string& name) {
+  if (name == "scalar") return Isa::kGeneric;
   for (Isa i : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512})
     if (name == isa_name(i)) return i;
-  throw Error::usage("unknown ISA \"" + name + "\" (known: generic, avx2, avx512)");
+  throw Error::usage("unknown ISA \"" + name + "\" (known: generic or scalar, avx2, avx512)");
 }
 
 }  // namespace bb

@@ -140,7 +140,7 @@ LoadedModel load_model(const std::string& path, const std::optional<ViTConfig>& 
   SafetensorsFile f = SafetensorsFile::read(path);
   if (auto it = f.metadata().find("format"); it != f.metadata().end() && it->second == "bitbench-packed") {
     PackedStudent s = read_packed_student(path);
-    return {std::move(s.params), s.plan, s.metadata, "packed"};
+    return {std::move(s.params), s.plan, s.metadata, "packed", std::move(s.layers)};
   }
   LoadedViT m = load_vit(f, config);
   LoadedModel out{std::move(m.params), std::nullopt, m.metadata, m.config_source};

@@ -51,6 +51,7 @@ struct LoadedModel {
   std::optional<QuantPlan> plan;  // set for students
   std::map<std::string, std::string> metadata;
   std::string config_source;      // "argument", "metadata", "inferred" or "packed"
+  std::vector<PackedLayer> packed_layers;  // a packed file's codes (the integer engine runs them as stored)
   std::string quant_name() const { return plan ? plan->spec.name() : "FP32"; }
   const QuantPlan* plan_ptr() const { return plan ? &*plan : nullptr; }
 };

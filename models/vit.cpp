@@ -9,9 +9,11 @@
 
 namespace bb {
 
-ViTRunner::ViTRunner(const ViTParams& params, Backend& backend, bool training, const QuantPlan* plan)
-    : p_(params), be_(backend), training_(training) {
+ViTRunner::ViTRunner(const ViTParams& params, Backend& backend, bool training, const QuantPlan* plan,
+                     IntModel* engine)
+    : p_(params), be_(backend), training_(training), engine_(engine) {
   if (plan && plan->any()) plan_ = *plan;
+  if (engine_ && training_) throw Error::usage("the integer engine runs inference only");
   setup_quant();
 }
 
@@ -40,6 +42,15 @@ void ViTRunner::setup_quant() {
   init(qpatch_, plan_.patch_embed, D, c.patch_dim());
   init(qhead_, plan_.head, K, D);
   init(qhead_dist_, plan_.head, K, D);
+  if (engine_) {
+    if (!engine_->blocks.empty() && engine_->blocks.size() != qblocks_.size())
+      throw Error::usage("integer engine and model differ in depth");
+    for (size_t l = 0; l < engine_->blocks.size(); ++l)
+      for (size_t i = 0; i < 4; ++i) qblocks_[l][i].engine = engine_->blocks[l][i].get();
+    qpatch_.engine = engine_->patch.get();
+    qhead_.engine = engine_->head.get();
+    qhead_dist_.engine = engine_->head_dist.get();
+  }
   ones_.assign(static_cast<size_t>(std::max<int64_t>({D, Hm, c.patch_dim()})), 1.0f);
   zeros_.assign(ones_.size(), 0.0f);
 }
@@ -52,6 +63,7 @@ void ViTRunner::qlinear(QLinear& q, const float* x, const float* w, const float*
     layernorm_forward(x, ones_.data(), zeros_.data(), sub_, M, K, static_cast<float>(p_.cfg.ln_eps), q.sub_mean, q.sub_rstd);
     src = sub_;
   }
+  if (q.engine) return q.engine->forward(src, b, y, M, int_acts_);
   act_traits(q.spec.a).fake_quant(src, M, K, q.xq);                                                 // [M, K]
   if (plan_.weights_quantized) return be_.linear(q.xq, w, b, y, M, N, K);
   fake_quant_weights(weight_traits(q.spec.w), w, N, K, q.codes.data(), q.wq.data(), q.scales.data());  // [N, K]

@@ -10,6 +10,7 @@
 
 #include "core/tensor.hpp"
 #include "kernels/backend.hpp"
+#include "models/int_engine.hpp"
 #include "models/quant.hpp"
 #include "models/vit_params.hpp"
 
@@ -19,7 +20,10 @@ class ViTRunner {
  public:
   // With a quant plan, every Linear it names is a BitLinear: (SubLN) →
   // activation fake-quant → weight fake-quant → matmul (see quant.hpp).
-  ViTRunner(const ViTParams& params, Backend& backend, bool training = false, const QuantPlan* plan = nullptr);
+  // With an integer engine (inference only) those Linears run on its integer
+  // kernels instead (int_engine.hpp); everything else stays on the backend.
+  ViTRunner(const ViTParams& params, Backend& backend, bool training = false, const QuantPlan* plan = nullptr,
+            IntModel* engine = nullptr);
 
   // images [B, C, S, S] → logits [B, classes]; the view lives in the arena
   // until the next call. DeiT distilled: mean of head and head_dist.
@@ -68,6 +72,7 @@ class ViTRunner {
     std::vector<float> wq, scales;    // [N, K], [N]
     float* xq = nullptr;              // [M, K]
     float *sub_mean = nullptr, *sub_rstd = nullptr;  // [M] (SubLN)
+    IntLinear* engine = nullptr;      // set: runs on the integer engine
   };
   void reserve(int64_t B);
   void setup_quant();
@@ -79,6 +84,8 @@ class ViTRunner {
   Backend& be_;
   bool training_;
   QuantPlan plan_;                              // empty blocks when fp32
+  IntModel* engine_;                            // null: fake-quant forward
+  BitActs int_acts_;                            // the engine's quantised input (scratch)
   std::vector<std::array<QLinear, 4>> qblocks_;  // per block: qkv, proj, fc1, fc2
   QLinear qpatch_, qhead_, qhead_dist_;
   std::vector<float> ones_, zeros_;             // SubLN: unit weight, zero bias

@@ -1,0 +1,150 @@
+// The bit GEMMs beside oneDNN on the shapes of real ViTs. Every bit-kernel
+// benchmark first times oneDNN fp32 and oneDNN int8 (u8s8, weights reordered
+// once, per-column output scales) on the same shape and thread count in this
+// process, then itself, and reports GOP/s (2·M·N·K per call) and the ratios
+// x_fp32 / x_int8 (oneDNN time / bit-kernel time; above 1 = faster).
+// The activation quantiser (absmax + round + pack, one pass) is timed apart
+// (BM_QuantizeActs): bit_gemm takes already quantised activations, as oneDNN
+// int8 takes u8 ones.
+//   M: 1, 16, 197, 16·197 tokens; (K, N): DeiT-Tiny qkv/proj/fc1/fc2
+//   (192,576) (192,192) (192,768) (768,192) and DeiT-Small qkv/fc2 (384,1152) (1536,384).
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "core/threads.hpp"
+#include "kernels/bit_gemm.hpp"
+#include "kernels/onednn_matmul.hpp"
+#include "kernels/simd.hpp"
+
+namespace {
+
+using namespace bb;
+
+// Seconds per call of fn, over at least 0.2 s after one warm-up call.
+template <class F>
+double seconds_per_call(F&& fn) {
+  fn();
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  int64_t n = 0;
+  double el = 0;
+  do {
+    fn();
+    ++n;
+    el = std::chrono::duration<double>(clock::now() - t0).count();
+  } while (el < 0.2);
+  return el / static_cast<double>(n);
+}
+
+struct Peers {
+  double f32_s, int8_s;
+};
+
+// oneDNN's time on a shape, measured once per process.
+Peers onednn_peers(int64_t M, int64_t K, int64_t N, int threads) {
+  static std::map<std::tuple<int64_t, int64_t, int64_t, int>, Peers> cache;
+  auto key = std::make_tuple(M, K, N, threads);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  Rng r(1);
+  std::vector<float> wf(static_cast<size_t>(N * K)), xf(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
+  std::vector<int8_t> w8(wf.size());
+  std::vector<uint8_t> x8(xf.size());
+  for (size_t i = 0; i < wf.size(); ++i) {
+    wf[i] = static_cast<float>(r.normal());
+    w8[i] = static_cast<int8_t>(static_cast<int>(r.below(255)) - 127);
+  }
+  for (size_t i = 0; i < xf.size(); ++i) {
+    xf[i] = static_cast<float>(r.normal());
+    x8[i] = static_cast<uint8_t>(r.below(256));
+  }
+  std::vector<float> scales(static_cast<size_t>(N), 0.01f);
+  OnednnMatmul f32(OnednnMatmulType::kF32, wf.data(), nullptr, M, N, K);
+  OnednnMatmul i8(OnednnMatmulType::kU8S8, w8.data(), scales.data(), M, N, K);
+  Peers p{seconds_per_call([&] { f32.run(xf.data(), y.data()); }), seconds_per_call([&] { i8.run(x8.data(), y.data()); })};
+  cache[key] = p;
+  return p;
+}
+
+void set_gops(benchmark::State& state, int64_t M, int64_t K, int64_t N) {
+  state.counters["GOP/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * 2.0 * static_cast<double>(M * N * K) / 1e9,
+                                               benchmark::Counter::kIsRate);
+}
+
+// args: M, K, N, threads
+void BM_BitGemm(benchmark::State& state, BitWeights kind, int act_bits) {
+  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
+  const int threads = static_cast<int>(state.range(3));
+  set_num_threads(threads);
+  const Peers peers = onednn_peers(M, K, N, threads);
+  const BitWeightTraits& t = bit_weight_traits(kind);
+  Rng r(2);
+  std::vector<int8_t> codes(static_cast<size_t>(N * K));
+  for (auto& c : codes) {
+    int v = t.min_code + static_cast<int>(r.below(static_cast<uint64_t>(t.max_code - t.min_code + 1)));
+    c = static_cast<int8_t>(kind == BitWeights::kBinary && v == 0 ? 1 : v);
+  }
+  std::vector<float> scales(static_cast<size_t>(N), 0.01f), x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
+  for (auto& v : x) v = static_cast<float>(r.normal());
+  BitMatrix w = pack_bit_matrix(kind, codes.data(), N, K, scales.data(), true);
+  BitActs a;
+  quantize_acts(x.data(), M, K, act_bits, a);
+  bit_gemm(a, w, nullptr, y.data());
+  for (auto _ : state) {
+    bit_gemm(a, w, nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_gops(state, M, K, N);
+  const double t_ours = seconds_per_call([&] { bit_gemm(a, w, nullptr, y.data()); });
+  state.counters["x_fp32"] = peers.f32_s / t_ours;
+  state.counters["x_int8"] = peers.int8_s / t_ours;
+  state.counters["onednn_fp32_GOP/s"] = 2.0 * static_cast<double>(M * N * K) / peers.f32_s / 1e9;
+  state.counters["onednn_int8_GOP/s"] = 2.0 * static_cast<double>(M * N * K) / peers.int8_s / 1e9;
+  state.SetLabel(bit_gemm_path());
+  set_num_threads(0);
+}
+
+void BM_QuantizeActs(benchmark::State& state) {
+  const int64_t M = state.range(0), K = state.range(1);
+  set_num_threads(static_cast<int>(state.range(2)));
+  Rng r(3);
+  std::vector<float> x(static_cast<size_t>(M * K));
+  for (auto& v : x) v = static_cast<float>(r.normal());
+  BitActs a;
+  for (auto _ : state) {
+    quantize_acts(x.data(), M, K, 8, a);
+    benchmark::DoNotOptimize(a.q.data());
+  }
+  state.counters["GB/s in"] = benchmark::Counter(static_cast<double>(state.iterations()) * 4.0 * static_cast<double>(M * K) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+  set_num_threads(0);
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "K", "N", "threads"});
+  for (int threads : {1, 2})
+    for (int64_t M : {1, 16, 197, 16 * 197})
+      for (auto [K, N] : {std::pair<int64_t, int64_t>{192, 576}, {192, 192}, {192, 768}, {768, 192}, {384, 1152}, {1536, 384}})
+        b->Args({M, K, N, threads});
+  b->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
+BENCHMARK_CAPTURE(BM_BitGemm, w1_58a8, BitWeights::kTernary, 8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w1a8, BitWeights::kBinary, 8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w2a8, BitWeights::kInt2, 8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w4a8, BitWeights::kInt4, 8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w8a8, BitWeights::kInt8, 8)->Apply(shapes);
+BENCHMARK(BM_QuantizeActs)
+    ->ArgNames({"M", "K", "threads"})
+    ->ArgsProduct({{1, 16, 197, 16 * 197}, {192, 768, 1536}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,529 @@
+#include "kernels/bit_gemm.hpp"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "core/error.hpp"
+#include "kernels/cpu_features.hpp"
+#include "kernels/simd.hpp"
+
+// GCC 12's AVX-512 shift and convert intrinsics pass an "undefined" source
+// operand that -Wmaybe-uninitialized reports (a known false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#define BB_TARGET_VNNI __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma")))
+
+namespace bb {
+namespace {
+
+const BitWeightTraits kBitTraits[] = {
+    // kind               name       bits offset ushift min  max
+    {BitWeights::kTernary, "ternary", 2, 1, 0, -1, 1},
+    {BitWeights::kBinary, "binary", 1, 1, 1, -1, 1},
+    {BitWeights::kInt2, "int2", 2, 2, 0, -2, 1},
+    {BitWeights::kInt4, "int4", 4, 8, 0, -8, 7},
+    {BitWeights::kInt8, "int8", 8, 128, 0, -128, 127},
+};
+
+// --- activations -----------------------------------------------------------------
+
+constexpr float kEps = 1e-5f;  // models/quant.cpp's, so the codes agree exactly
+
+// Rows of x [M, K] → codes q [M, Kp]; the same arithmetic as the fake quantiser.
+template <int Q>
+BB_INLINE void qacts_kbit_rows(const float* __restrict x, int64_t M, int64_t K, int64_t Kp, int8_t* __restrict q,
+                               float* mul, int32_t* sum) {
+  for (int64_t m = 0; m < M; ++m) {
+    const float* xr = x + m * K;
+    int8_t* qr = q + m * Kp;
+    float mx = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const float a = xr[k] < 0 ? -xr[k] : xr[k];
+      mx = a > mx ? a : mx;
+    }
+    const float s = static_cast<float>(Q) / (mx > kEps ? mx : kEps);
+    int32_t acc = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      float v = (xr[k] * s + 12582912.0f) - 12582912.0f;  // round half to even
+      v = v < -Q - 1.0f ? -Q - 1.0f : v;
+      v = v > Q ? static_cast<float>(Q) : v;
+      const int32_t c = static_cast<int32_t>(v);
+      qr[k] = static_cast<int8_t>(c);
+      acc += c;
+    }
+    for (int64_t k = K; k < Kp; ++k) qr[k] = 0;
+    mul[m] = 1.0f / s;
+    sum[m] = acc;
+  }
+}
+BB_INLINE void qacts8_body(const float* x, int64_t M, int64_t K, int64_t Kp, int8_t* q, float* mul, int32_t* sum) {
+  qacts_kbit_rows<127>(x, M, K, Kp, q, mul, sum);
+}
+BB_INLINE void qacts4_body(const float* x, int64_t M, int64_t K, int64_t Kp, int8_t* q, float* mul, int32_t* sum) {
+  qacts_kbit_rows<7>(x, M, K, Kp, q, mul, sum);
+}
+BB_INLINE void qacts2_body(const float* x, int64_t M, int64_t K, int64_t Kp, int8_t* q, float* mul, int32_t* sum) {
+  qacts_kbit_rows<1>(x, M, K, Kp, q, mul, sum);
+}
+// Binary: code = sign (x > 0 → +1), one step = mean|x| (summed in order, as the fake quantiser).
+BB_INLINE void qacts1_body(const float* __restrict x, int64_t M, int64_t K, int64_t Kp, int8_t* __restrict q,
+                           float* mul, int32_t* sum) {
+  for (int64_t m = 0; m < M; ++m) {
+    const float* xr = x + m * K;
+    int8_t* qr = q + m * Kp;
+    float s = 0;
+    for (int64_t k = 0; k < K; ++k) s += xr[k] < 0 ? -xr[k] : xr[k];
+    int32_t acc = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const int32_t c = xr[k] > 0 ? 1 : -1;
+      qr[k] = static_cast<int8_t>(c);
+      acc += c;
+    }
+    for (int64_t k = K; k < Kp; ++k) qr[k] = 0;
+    mul[m] = s / static_cast<float>(K);
+    sum[m] = acc;
+  }
+}
+#define BB_QACTS(name) \
+  BB_MULTIVERSION(name, (const float* x, int64_t M, int64_t K, int64_t Kp, int8_t* q, float* mul, int32_t* sum), \
+                  (x, M, K, Kp, q, mul, sum))
+BB_QACTS(qacts8)
+BB_QACTS(qacts4)
+BB_QACTS(qacts2)
+BB_QACTS(qacts1)
+#undef BB_QACTS
+
+// --- the GEMM ----------------------------------------------------------------------
+
+struct GemmArgs {
+  const BitActs* a;
+  const BitMatrix* w;
+  const float* bias;  // [N] or null
+  float* y;           // [M, N] (float output) or null
+  int32_t* acc;       // [M, N] (integer output) or null
+  int offset;         // subtracted as offset · Σa (0 where the kernel multiplies signed codes directly)
+};
+
+// Writes one row m × block b of 16 raw dot products (scalar; the AVX2 and generic paths).
+void epilogue_scalar(const GemmArgs& g, const int32_t* lanes, int64_t m, int64_t b) {
+  const int64_t N = g.w->N, n0 = b * 16, nc = std::min<int64_t>(16, N - n0);
+  const int32_t corr = g.offset * g.a->sum[static_cast<size_t>(m)];
+  if (g.acc) {
+    for (int64_t c = 0; c < nc; ++c) g.acc[m * N + n0 + c] = lanes[c] - corr;
+    return;
+  }
+  const float am = g.a->mul[static_cast<size_t>(m)];
+  const float* sc = g.w->scale.data() + n0;
+  for (int64_t c = 0; c < nc; ++c)
+    g.y[m * N + n0 + c] = static_cast<float>(lanes[c] - corr) * sc[c] * am + (g.bias ? g.bias[n0 + c] : 0.0f);
+}
+
+using UnpackFn = void (*)(const BitMatrix& w, int64_t b0, int nt, bool signed_q8, uint8_t* panel);
+using TileFn = void (*)(const uint8_t* panel, int64_t Kq, const GemmArgs& g, int64_t m0, int64_t b0);
+
+// Panel: blocks b0..b0+nt-1 unpacked to one byte per weight, [Kq][nt][64].
+void unpack_panel_generic(const BitMatrix& w, int64_t b0, int nt, bool signed_q8, uint8_t* panel) {
+  const int bits = w.t->bits, cpb = 8 / bits, sh0 = w.t->ushift;
+  const unsigned mask = (1u << bits) - 1;
+  const int64_t vecs = w.vectors_per_block();
+  for (int j = 0; j < nt; ++j) {
+    const uint8_t* src = w.data.data() + (b0 + j) * vecs * 64;
+    for (int64_t v = 0; v < vecs; ++v)
+      for (int i = 0; i < cpb; ++i) {
+        uint8_t* dst = panel + ((v * cpb + i) * nt + j) * 64;
+        for (int e = 0; e < 64; ++e) {
+          const unsigned u = ((src[v * 64 + e] >> (i * bits)) & mask) << sh0;
+          dst[e] = static_cast<uint8_t>(signed_q8 ? u ^ 0x80u : u);
+        }
+      }
+  }
+}
+
+template <int MT>
+void tile_generic(const uint8_t* panel, int64_t Kq, const GemmArgs& g, int64_t m0, int64_t b0) {
+  const int64_t lda = g.a->Kp;
+  const int8_t* a = g.a->row(m0);
+  int32_t acc[MT][16] = {};
+  for (int64_t kq = 0; kq < Kq; ++kq) {
+    const uint8_t* wp = panel + kq * 64;
+    for (int r = 0; r < MT; ++r) {
+      const int8_t* ar = a + r * lda + kq * 4;
+      for (int c = 0; c < 16; ++c)
+        acc[r][c] += wp[c * 4] * ar[0] + wp[c * 4 + 1] * ar[1] + wp[c * 4 + 2] * ar[2] + wp[c * 4 + 3] * ar[3];
+    }
+  }
+  for (int r = 0; r < MT; ++r) epilogue_scalar(g, acc[r], m0 + r, b0);
+}
+
+// AVX2: a block is two ymm halves; vpmaddubsw + vpmaddwd. Offset codes stay
+// below 16, so the int16 pair sums cannot saturate; int8 weights (u up to 255
+// would) multiply as |w| · sign(a, w) instead (signed_q8 panel, offset 0).
+BB_TARGET_AVX2 void unpack_panel_avx2(const BitMatrix& w, int64_t b0, int nt, bool signed_q8, uint8_t* panel) {
+  const int bits = w.t->bits, cpb = 8 / bits, sh0 = w.t->ushift;
+  const __m256i mask = _mm256_set1_epi8(static_cast<char>(((1u << bits) - 1) << sh0));
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(signed_q8 ? 0x80 : 0));
+  const int64_t vecs = w.vectors_per_block();
+  for (int j = 0; j < nt; ++j) {
+    const uint8_t* src = w.data.data() + (b0 + j) * vecs * 64;
+    for (int64_t v = 0; v < vecs; ++v)
+      for (int h = 0; h < 2; ++h) {
+        const __m256i p = _mm256_load_si256(reinterpret_cast<const __m256i*>(src + v * 64 + h * 32));
+        for (int i = 0; i < cpb; ++i) {
+          const int sh = i * bits - sh0;
+          __m256i x = sh > 0 ? _mm256_srl_epi16(p, _mm_cvtsi32_si128(sh)) : sh < 0 ? _mm256_slli_epi16(p, 1) : p;
+          x = _mm256_xor_si256(_mm256_and_si256(x, mask), flip);
+          _mm256_store_si256(reinterpret_cast<__m256i*>(panel + ((v * cpb + i) * nt + j) * 64 + h * 32), x);
+        }
+      }
+  }
+}
+
+template <int MT, bool kSigned>
+BB_TARGET_AVX2 void tile_avx2(const uint8_t* panel, int64_t Kq, const GemmArgs& g, int64_t m0, int64_t b0) {
+  const int64_t lda = g.a->Kp;
+  const int8_t* a = g.a->row(m0);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc[MT][2];
+  for (int r = 0; r < MT; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+  for (int64_t kq = 0; kq < Kq; ++kq) {
+    const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(panel + kq * 64));
+    const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(panel + kq * 64 + 32));
+    const __m256i u0 = kSigned ? _mm256_abs_epi8(w0) : w0, u1 = kSigned ? _mm256_abs_epi8(w1) : w1;
+#pragma GCC unroll 8
+    for (int r = 0; r < MT; ++r) {
+      int32_t v;
+      std::memcpy(&v, a + r * lda + kq * 4, 4);
+      const __m256i av = _mm256_set1_epi32(v);
+      const __m256i a0 = kSigned ? _mm256_sign_epi8(av, w0) : av, a1 = kSigned ? _mm256_sign_epi8(av, w1) : av;
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(u0, a0), ones));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(u1, a1), ones));
+    }
+  }
+  for (int r = 0; r < MT; ++r) {
+    alignas(32) int32_t lanes[16];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc[r][0]);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + 8), acc[r][1]);
+    epilogue_scalar(g, lanes, m0 + r, b0);
+  }
+}
+
+// AVX-512 VNNI: one vpdpbusd multiplies a block's 16 × 4 unsigned codes by
+// four broadcast activations. Tiles of MT rows × NT blocks keep MT · NT
+// accumulators in registers.
+BB_TARGET_VNNI void unpack_panel_vnni(const BitMatrix& w, int64_t b0, int nt, bool, uint8_t* panel) {
+  const int bits = w.t->bits, cpb = 8 / bits, sh0 = w.t->ushift;
+  const __m512i mask = _mm512_set1_epi8(static_cast<char>(((1u << bits) - 1) << sh0));
+  const int64_t vecs = w.vectors_per_block();
+  for (int j = 0; j < nt; ++j) {
+    const uint8_t* src = w.data.data() + (b0 + j) * vecs * 64;
+    for (int64_t v = 0; v < vecs; ++v) {
+      const __m512i p = _mm512_load_si512(src + v * 64);
+      for (int i = 0; i < cpb; ++i) {
+        const int sh = i * bits - sh0;
+        __m512i x = sh > 0 ? _mm512_srl_epi16(p, _mm_cvtsi32_si128(sh)) : sh < 0 ? _mm512_slli_epi16(p, 1) : p;
+        _mm512_store_si512(panel + ((v * cpb + i) * nt + j) * 64, _mm512_and_si512(x, mask));
+      }
+    }
+  }
+}
+
+BB_TARGET_VNNI void epilogue_vnni(const GemmArgs& g, __m512i lanes, int64_t m, int64_t b) {
+  const int64_t N = g.w->N, n0 = b * 16, nc = std::min<int64_t>(16, N - n0);
+  const __mmask16 k = nc >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << nc) - 1);
+  const __m512i v = _mm512_sub_epi32(lanes, _mm512_set1_epi32(g.offset * g.a->sum[static_cast<size_t>(m)]));
+  if (g.acc) return _mm512_mask_storeu_epi32(g.acc + m * N + n0, k, v);
+  __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, v), _mm512_loadu_ps(g.w->scale.data() + n0)),
+                           _mm512_set1_ps(g.a->mul[static_cast<size_t>(m)]));
+  if (g.bias) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(k, g.bias + n0));
+  _mm512_mask_storeu_ps(g.y + m * N + n0, k, y);
+}
+
+// acc += u8 w · s8 (four activations broadcast from memory). Inline asm:
+// GCC 12 copies every accumulator around the intrinsic's destructive form.
+BB_TARGET_VNNI BB_INLINE __m512i dpbusd_bcast(__m512i acc, __m512i w, const int8_t* a4) {
+  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*reinterpret_cast<const int32_t*>(a4)));
+  return acc;
+}
+
+template <int MT, int NT>
+BB_TARGET_VNNI void tile_vnni(const uint8_t* panel, int64_t Kq, const GemmArgs& g, int64_t m0, int64_t b0) {
+  const int64_t lda = g.a->Kp;
+  const int8_t* a = g.a->row(m0);
+  __m512i acc[MT][NT];
+#pragma GCC unroll 8
+  for (int r = 0; r < MT; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NT; ++j) acc[r][j] = _mm512_setzero_si512();
+  for (int64_t kq = 0; kq < Kq; ++kq) {
+    __m512i w[NT];
+#pragma GCC unroll 4
+    for (int j = 0; j < NT; ++j) w[j] = _mm512_load_si512(panel + (kq * NT + j) * 64);
+#pragma GCC unroll 8
+    for (int r = 0; r < MT; ++r)
+#pragma GCC unroll 4
+      for (int j = 0; j < NT; ++j) acc[r][j] = dpbusd_bcast(acc[r][j], w[j], a + r * lda + kq * 4);
+  }
+  // Unrolled too, or GCC keeps acc in memory and stores it every iteration.
+#pragma GCC unroll 8
+  for (int r = 0; r < MT; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NT; ++j) epilogue_vnni(g, acc[r][j], m0 + r, b0 + j);
+}
+
+// Few rows (M < 4): straight from the packed weights, no panel. Field i of a
+// stored vector is masked in place (not shifted), so it holds u · 2^(i·bits);
+// each field accumulates apart and is shifted back once at the end (exact: a
+// sum of multiples of 2^s shifted right by s). One AND per vpdpbusd.
+// Column blocks per call: about 16 accumulators (MT · NT · CPB), at most 4 blocks.
+template <int CPB>
+constexpr int gemv_nt(int mt) {
+  return 16 / (CPB * mt) < 1 ? 1 : 16 / (CPB * mt) > 4 ? 4 : 16 / (CPB * mt);
+}
+template <int CPB, int MT>
+BB_TARGET_VNNI void gemv_vnni(const GemmArgs& g, int64_t m0, int64_t b0) {
+  constexpr int kBits = 8 / CPB;
+  constexpr int NT = gemv_nt<CPB>(MT);
+  const BitMatrix& w = *g.w;
+  const int nt = static_cast<int>(std::min<int64_t>(NT, w.blocks - b0));
+  const int64_t lda = g.a->Kp, vecs = w.vectors_per_block();
+  const int8_t* a = g.a->row(m0);
+  const uint8_t* src = w.data.data() + b0 * vecs * 64;
+  __m512i acc[MT][NT][CPB];
+#pragma GCC unroll 4
+  for (int r = 0; r < MT; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NT; ++j)
+#pragma GCC unroll 8
+      for (int i = 0; i < CPB; ++i) acc[r][j][i] = _mm512_setzero_si512();
+  for (int64_t v = 0; v < vecs; ++v) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NT; ++j) {
+      if (j >= nt) break;
+      const __m512i p = _mm512_load_si512(src + (j * vecs + v) * 64);
+#pragma GCC unroll 8
+      for (int i = 0; i < CPB; ++i) {
+        const __m512i x = _mm512_and_si512(p, _mm512_set1_epi8(static_cast<char>(((1u << kBits) - 1) << (i * kBits))));
+#pragma GCC unroll 4
+        for (int r = 0; r < MT; ++r) acc[r][j][i] = dpbusd_bcast(acc[r][j][i], x, a + r * lda + (v * CPB + i) * 4);
+      }
+    }
+  }
+  const __m128i ushift = _mm_cvtsi32_si128(w.t->ushift);
+#pragma GCC unroll 4
+  for (int r = 0; r < MT; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NT; ++j) {
+      if (j >= nt) break;
+      __m512i sum = acc[r][j][0];
+#pragma GCC unroll 8
+      for (int i = 1; i < CPB; ++i) sum = _mm512_add_epi32(sum, _mm512_srai_epi32(acc[r][j][i], i * kBits));
+      epilogue_vnni(g, _mm512_sll_epi32(sum, ushift), m0 + r, b0 + j);
+    }
+}
+using GemvFn = void (*)(const GemmArgs& g, int64_t m0, int64_t b0);
+#define BB_GEMV_ROW(CPB) {&gemv_vnni<CPB, 1>, &gemv_vnni<CPB, 2>, &gemv_vnni<CPB, 3>}
+const GemvFn kGemvTiles[4][3] = {BB_GEMV_ROW(1), BB_GEMV_ROW(2), BB_GEMV_ROW(4), BB_GEMV_ROW(8)};
+#undef BB_GEMV_ROW
+int gemv_row(int cpb) { return cpb == 1 ? 0 : cpb == 2 ? 1 : cpb == 4 ? 2 : 3; }
+int gemv_blocks(int cpb, int mt) {
+  switch (cpb) {
+    case 1: return gemv_nt<1>(mt);
+    case 2: return gemv_nt<2>(mt);
+    case 4: return gemv_nt<4>(mt);
+    default: return gemv_nt<8>(mt);
+  }
+}
+
+#define BB_VNNI_ROW(MT) {&tile_vnni<MT, 1>, &tile_vnni<MT, 2>, &tile_vnni<MT, 3>, &tile_vnni<MT, 4>}
+const TileFn kVnniTiles[6][4] = {BB_VNNI_ROW(1), BB_VNNI_ROW(2), BB_VNNI_ROW(3),
+                                 BB_VNNI_ROW(4), BB_VNNI_ROW(5), BB_VNNI_ROW(6)};
+#undef BB_VNNI_ROW
+const TileFn kAvx2Tiles[2][4] = {{&tile_avx2<1, false>, &tile_avx2<2, false>, &tile_avx2<3, false>, &tile_avx2<4, false>},
+                                 {&tile_avx2<1, true>, &tile_avx2<2, true>, &tile_avx2<3, true>, &tile_avx2<4, true>}};
+const TileFn kGenericTiles[4] = {&tile_generic<1>, &tile_generic<2>, &tile_generic<3>, &tile_generic<4>};
+
+enum class Path { kGeneric, kAvx2, kVnni };
+Path current_path() {
+  const Isa isa = active_isa();
+  if (isa == Isa::kAvx512 && cpu_features().avx512vnni) return Path::kVnni;
+  return isa == Isa::kGeneric ? Path::kGeneric : Path::kAvx2;
+}
+
+void run_gemm(GemmArgs g) {
+  const BitActs& a = *g.a;
+  const BitMatrix& w = *g.w;
+  if (a.K != w.K || a.Kp != w.Kp)
+    throw Error::usage("bit_gemm: activations have K = " + std::to_string(a.K) + ", weights " + std::to_string(w.K));
+  const int64_t M = a.M, Kq = w.Kp / 4;
+  if (M == 0 || w.N == 0) return;
+  const Path path = current_path();
+  // Tile shape: few rows → more column blocks per tile, so enough accumulators run side by side.
+  int NT = 1, MT = 4;
+  if (path == Path::kVnni) {
+    NT = 2;  // M < 4 takes gemv_vnni
+    MT = 6;
+  }
+  const bool signed_q8 = path == Path::kAvx2 && w.t->kind == BitWeights::kInt8;
+  if (!signed_q8) g.offset = w.t->offset;
+  const UnpackFn unpack = path == Path::kVnni   ? unpack_panel_vnni
+                          : path == Path::kAvx2 ? unpack_panel_avx2
+                                                : unpack_panel_generic;
+  const int64_t panels = (w.blocks + NT - 1) / NT;
+  // Few panels for the threads: split the rows too (each part unpacks its panel itself).
+  const int64_t threads = omp_get_max_threads();
+  int64_t mparts = 1;
+  if (panels < 2 * threads) mparts = std::min<int64_t>((M + MT - 1) / MT, (2 * threads + panels - 1) / panels);
+  const int64_t mstep = ((M + mparts - 1) / mparts + MT - 1) / MT * MT;
+  mparts = (M + mstep - 1) / mstep;
+  const bool parallel = M * w.N * w.Kp > (1 << 18);  // below, a parallel region costs more than it saves
+  if (path == Path::kVnni && M < 4) {
+    const int cpb = 8 / w.t->bits, mt = static_cast<int>(M), nt = gemv_blocks(cpb, mt);
+    const GemvFn fn = kGemvTiles[gemv_row(cpb)][mt - 1];
+    const int64_t tiles = (w.blocks + nt - 1) / nt;
+#pragma omp parallel for schedule(static) if (parallel && tiles > 1)
+    for (int64_t t = 0; t < tiles; ++t) fn(g, 0, t * nt);
+    return;
+  }
+  const size_t panel_bytes = static_cast<size_t>(Kq * NT * 64);
+#pragma omp parallel for schedule(static) if (parallel && panels * mparts > 1)
+  for (int64_t t = 0; t < panels * mparts; ++t) {
+    thread_local AlignedBytes scratch;
+    if (scratch.size() < panel_bytes) scratch.resize(panel_bytes);
+    const int64_t p = t / mparts, mp = t % mparts;
+    const int64_t b0 = p * NT;
+    const int nt = static_cast<int>(std::min<int64_t>(NT, w.blocks - b0));
+    unpack(w, b0, nt, signed_q8, scratch.data());
+    const int64_t m_end = std::min(M, (mp + 1) * mstep);
+    for (int64_t m0 = mp * mstep; m0 < m_end; m0 += MT) {
+      const int mt = static_cast<int>(std::min<int64_t>(MT, m_end - m0));
+      if (path == Path::kVnni) {
+        kVnniTiles[mt - 1][nt - 1](scratch.data(), Kq, g, m0, b0);
+      } else {
+        const TileFn tile = path == Path::kAvx2 ? kAvx2Tiles[signed_q8][mt - 1] : kGenericTiles[mt - 1];
+        tile(scratch.data(), Kq, g, m0, b0);  // NT is 1 on these paths
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const BitWeightTraits& bit_weight_traits(BitWeights k) { return kBitTraits[static_cast<int>(k)]; }
+
+void AlignedBytes::resize(size_t n) {
+  if (n <= cap_) {
+    n_ = n;
+    return;
+  }
+  const size_t bytes = (n + 63) / 64 * 64;
+  auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
+  if (!p) throw Error::usage("out of memory allocating " + std::to_string(bytes) + " bytes");
+  p_.reset(p);
+  n_ = n;
+  cap_ = bytes;
+}
+
+BitMatrix pack_bit_matrix(BitWeights kind, const int8_t* codes, int64_t N, int64_t K, const float* scales,
+                          bool per_row) {
+  BitMatrix w;
+  w.t = &bit_weight_traits(kind);
+  const BitWeightTraits& t = *w.t;
+  w.N = N;
+  w.K = K;
+  w.Kp = bit_padded_k(K);
+  w.blocks = (N + 15) / 16;
+  const int cpb = 8 / t.bits;
+  const int64_t vecs = w.vectors_per_block();
+  w.data.resize(static_cast<size_t>(w.blocks * vecs * 64));
+  std::memset(w.data.data(), 0, w.data.size());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) {
+      const int c = codes[n * K + k];
+      if (c < t.min_code || c > t.max_code || (kind == BitWeights::kBinary && c == 0))
+        throw Error::usage(std::string("pack_bit_matrix: code ") + std::to_string(c) + " at [" + std::to_string(n) +
+                           ", " + std::to_string(k) + "] is outside the " + t.name + " format");
+      const unsigned u = static_cast<unsigned>(c + t.offset) >> t.ushift;
+      const int64_t kq = k / 4, v = kq / cpb, i = kq % cpb;
+      w.data.data()[((n / 16) * vecs + v) * 64 + (n % 16) * 4 + k % 4] |= static_cast<uint8_t>(u << (i * t.bits));
+    }
+  w.scale.assign(static_cast<size_t>(w.blocks * 16), 0.0f);
+  for (int64_t n = 0; n < N; ++n) w.scale[static_cast<size_t>(n)] = scales[per_row ? n : 0];
+  return w;
+}
+
+void unpack_bit_matrix(const BitMatrix& w, int8_t* codes) {
+  const BitWeightTraits& t = *w.t;
+  const int cpb = 8 / t.bits;
+  const unsigned mask = (1u << t.bits) - 1;
+  const int64_t vecs = w.vectors_per_block();
+  for (int64_t n = 0; n < w.N; ++n)
+    for (int64_t k = 0; k < w.K; ++k) {
+      const int64_t kq = k / 4, v = kq / cpb, i = kq % cpb;
+      const unsigned byte = w.data.data()[((n / 16) * vecs + v) * 64 + (n % 16) * 4 + k % 4];
+      codes[n * w.K + k] = static_cast<int8_t>(static_cast<int>(((byte >> (i * t.bits)) & mask) << t.ushift) - t.offset);
+    }
+}
+
+void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out) {
+  using Fn = void (*)(const float*, int64_t, int64_t, int64_t, int8_t*, float*, int32_t*);
+  Fn fn = bits == 8 ? qacts8 : bits == 4 ? qacts4 : bits == 2 ? qacts2 : bits == 1 ? qacts1 : nullptr;
+  if (!fn) throw Error::usage("quantize_acts: " + std::to_string(bits) + "-bit activations are not supported (8, 4, 2, 1)");
+  out.M = M;
+  out.K = K;
+  out.Kp = bit_padded_k(K);
+  out.bits = bits;
+  out.q.resize(static_cast<size_t>(M * out.Kp));
+  out.mul.resize(static_cast<size_t>(M));
+  out.sum.resize(static_cast<size_t>(M));
+  int8_t* q = reinterpret_cast<int8_t*>(out.q.data());
+  constexpr int64_t kRows = 16;
+#pragma omp parallel for schedule(static) if (M > kRows)
+  for (int64_t m = 0; m < M; m += kRows)
+    fn(x + m * K, std::min(kRows, M - m), K, out.Kp, q + m * out.Kp, out.mul.data() + m, out.sum.data() + m);
+}
+
+void set_acts(const int8_t* a, int64_t M, int64_t K, BitActs& out) {
+  out.M = M;
+  out.K = K;
+  out.Kp = bit_padded_k(K);
+  out.bits = 8;
+  out.q.resize(static_cast<size_t>(M * out.Kp));
+  std::memset(out.q.data(), 0, out.q.size());
+  out.mul.assign(static_cast<size_t>(M), 1.0f);
+  out.sum.assign(static_cast<size_t>(M), 0);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k) {
+      if (a[m * K + k] == -128) throw Error::usage("set_acts: activation codes are limited to [-127, 127]");
+      reinterpret_cast<int8_t*>(out.q.data())[m * out.Kp + k] = a[m * K + k];
+      out.sum[static_cast<size_t>(m)] += a[m * K + k];
+    }
+}
+
+void bit_gemm(const BitActs& a, const BitMatrix& w, const float* bias, float* y) {
+  run_gemm({&a, &w, bias, y, nullptr, 0});
+}
+
+void bit_gemm_i32(const BitActs& a, const BitMatrix& w, int32_t* acc) { run_gemm({&a, &w, nullptr, nullptr, acc, 0}); }
+
+void bit_gemm_reference(const int8_t* a, const int8_t* codes, int64_t M, int64_t N, int64_t K, int32_t* acc) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      int32_t s = 0;
+      for (int64_t k = 0; k < K; ++k) s += a[m * K + k] * codes[n * K + k];
+      acc[m * N + n] = s;
+    }
+}
+
+const char* bit_gemm_path() {
+  switch (current_path()) {
+    case Path::kVnni: return "avx512-vnni";
+    case Path::kAvx2: return "avx2";
+    default: return "generic";
+  }
+}
+
+}  // namespace bb

@@ -1,0 +1,61 @@
+#pragma once
+// The student inference engine: every quantised Linear of a student runs on
+// integer kernels, its weight codes packed once at load, its input quantised
+// per token on the fly (the same codes as the fake-quant forward), its output
+// scaled once after integer accumulation. Two engines:
+//   bitkernels   — bitbench's packed bit GEMMs (kernels/bit_gemm.hpp)
+//   onednn-int8  — oneDNN's s8s8 matmul on the same codes (the independent peer)
+// Everything else (patch embedding and head unless quantised, attention,
+// LayerNorm, GELU) stays fp32 on the runner's backend.
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/bit_gemm.hpp"
+#include "kernels/onednn_matmul.hpp"
+#include "models/packed.hpp"
+#include "models/quant.hpp"
+#include "models/vit_params.hpp"
+
+namespace bb {
+
+enum class IntEngineKind { kBitKernels, kOnednnInt8 };
+const char* int_engine_name(IntEngineKind k);  // "bitkernels", "onednn-int8"
+
+// Whether a layer's spec runs on integer kernels (quantised weights and activations).
+bool int_engine_supports(const QuantSpec& s);
+
+class IntLinear {
+ public:
+  // codes [N, K] of spec.w's format; scales [N] (per row) or [1].
+  IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* codes, const float* scales, int64_t N, int64_t K);
+  // y[M, N] = x[M, K] · W^T + b (b may be null); acts is scratch.
+  void forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts);
+  int64_t weight_bytes() const;  // packed codes + scales as the kernels hold them
+
+ private:
+  IntEngineKind kind_;
+  int act_bits_;
+  int64_t N_, K_;
+  BitMatrix bit_;                           // bitkernels
+  std::vector<int8_t> codes_;               // onednn-int8: [N, Kp] s8, zero padded
+  std::vector<float> scales_;               // onednn-int8: [N]
+  std::map<int64_t, OnednnMatmul> onednn_;  // onednn-int8: one primitive per row count
+};
+
+struct IntModel {
+  IntEngineKind kind = IntEngineKind::kBitKernels;
+  std::vector<std::array<std::unique_ptr<IntLinear>, 4>> blocks;  // null where a Linear stays fp32
+  std::unique_ptr<IntLinear> patch, head, head_dist;
+  int64_t weight_bytes() const;
+};
+
+// From a student's latent weights (quantised here, as the fake-quant forward
+// does) or, with packed layers given, from a packed file's codes. Error(Usage)
+// when a quantised layer cannot run on integer kernels (e.g. W1.58A32).
+IntModel build_int_model(IntEngineKind kind, const ViTParams& p, const QuantPlan& plan,
+                         const std::vector<PackedLayer>* packed = nullptr);
+
+}  // namespace bb

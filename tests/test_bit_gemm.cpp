@@ -1,0 +1,212 @@
+// The packed bit GEMMs: every weight format under every ISA path this CPU can
+// run (generic, AVX2, AVX-512 VNNI) equals the plain integer reference exactly
+// on odd shapes (M 1, 3, 197; K not a multiple of 8/32/64; N 1, 5, 192), the
+// packing round-trips, the float epilogue applies the scales, and the fused
+// activation quantiser reproduces the fake quantiser of training.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "kernels/bit_gemm.hpp"
+#include "kernels/cpu_features.hpp"
+#include "kernels/simd.hpp"
+#include "models/quant.hpp"
+
+namespace bb {
+namespace {
+
+constexpr BitWeights kAll[] = {BitWeights::kTernary, BitWeights::kBinary, BitWeights::kInt2, BitWeights::kInt4,
+                               BitWeights::kInt8};
+
+std::vector<int8_t> random_codes(const BitWeightTraits& t, int64_t n, uint64_t seed) {
+  Rng r(seed);
+  std::vector<int8_t> c(static_cast<size_t>(n));
+  const int span = t.max_code - t.min_code + 1;
+  for (auto& v : c) {
+    int x = t.min_code + static_cast<int>(r.next_u64() % static_cast<uint64_t>(span));
+    if (t.kind == BitWeights::kBinary && x == 0) x = 1;
+    v = static_cast<int8_t>(x);
+  }
+  return c;
+}
+
+std::vector<int8_t> random_acts(int64_t n, int lo, int hi, uint64_t seed) {
+  Rng r(seed);
+  std::vector<int8_t> a(static_cast<size_t>(n));
+  for (auto& v : a) v = static_cast<int8_t>(lo + static_cast<int>(r.next_u64() % static_cast<uint64_t>(hi - lo + 1)));
+  return a;
+}
+
+// Runs body under each bit-GEMM path the CPU has, then restores the best.
+template <class F>
+void for_each_path(F&& body) {
+  for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512}) {
+    set_isa_limit(isa);
+    if (active_isa() != isa) continue;
+    SCOPED_TRACE(bit_gemm_path());
+    body();
+  }
+  set_isa_limit(Isa::kAvx512);
+}
+
+TEST(BitGemm, PathsFollowTheIsaLimit) {
+  set_isa_limit(Isa::kGeneric);
+  EXPECT_STREQ(bit_gemm_path(), "generic");
+  set_isa_limit(Isa::kAvx512);
+  if (active_isa() == Isa::kAvx512 && cpu_features().avx512vnni) {
+    EXPECT_STREQ(bit_gemm_path(), "avx512-vnni");
+  }
+  EXPECT_EQ(parse_isa("scalar"), Isa::kGeneric);
+}
+
+TEST(BitGemm, PackUnpackRoundTrips) {
+  for (BitWeights k : kAll) {
+    const BitWeightTraits& t = bit_weight_traits(k);
+    for (auto [N, K] : {std::pair<int64_t, int64_t>{1, 1}, {5, 33}, {17, 100}, {33, 7}}) {
+      SCOPED_TRACE(std::string(t.name) + " N " + std::to_string(N) + " K " + std::to_string(K));
+      auto codes = random_codes(t, N * K, 7 + static_cast<uint64_t>(N * K));
+      const float s = 0.5f;
+      BitMatrix w = pack_bit_matrix(k, codes.data(), N, K, &s, false);
+      EXPECT_EQ(w.Kp % kBitKAlign, 0);
+      EXPECT_EQ(w.data.size(), static_cast<size_t>(w.blocks * w.Kp * t.bits * 16 / 8));
+      std::vector<int8_t> back(codes.size());
+      unpack_bit_matrix(w, back.data());
+      EXPECT_EQ(back, codes);
+      EXPECT_EQ(w.scale[static_cast<size_t>(N - 1)], 0.5f);
+    }
+  }
+}
+
+TEST(BitGemm, CodesOutsideTheFormatAreRefused) {
+  const int8_t two = 2, zero = 0, nine = 9;
+  const float s = 1;
+  EXPECT_THROW(pack_bit_matrix(BitWeights::kTernary, &two, 1, 1, &s, false), Error);
+  EXPECT_THROW(pack_bit_matrix(BitWeights::kBinary, &zero, 1, 1, &s, false), Error);
+  EXPECT_THROW(pack_bit_matrix(BitWeights::kInt4, &nine, 1, 1, &s, false), Error);
+  BitActs a;
+  const int8_t bad = -128;
+  EXPECT_THROW(set_acts(&bad, 1, 1, a), Error);
+}
+
+// Every path, every format, odd shapes: exact integer equality with the reference.
+TEST(BitGemm, EveryPathEqualsTheReferenceOnOddShapes) {
+  const int64_t Ms[] = {1, 3, 197}, Ks[] = {1, 7, 33, 100, 200}, Ns[] = {1, 5, 192};
+  for_each_path([&] {
+    for (BitWeights kind : kAll) {
+      const BitWeightTraits& t = bit_weight_traits(kind);
+      for (int64_t M : Ms)
+        for (int64_t K : Ks)
+          for (int64_t N : Ns) {
+            SCOPED_TRACE(std::string(t.name) + " M " + std::to_string(M) + " K " + std::to_string(K) + " N " +
+                         std::to_string(N));
+            auto codes = random_codes(t, N * K, static_cast<uint64_t>(M * 1000 + K * 10 + N));
+            auto acts = random_acts(M * K, -127, 127, static_cast<uint64_t>(M + K + N));
+            std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size(), -1);
+            bit_gemm_reference(acts.data(), codes.data(), M, N, K, want.data());
+            const float s = 1;
+            BitMatrix w = pack_bit_matrix(kind, codes.data(), N, K, &s, false);
+            BitActs a;
+            set_acts(acts.data(), M, K, a);
+            bit_gemm_i32(a, w, got.data());
+            ASSERT_EQ(got, want);
+          }
+    }
+  });
+}
+
+// The extremes of each range, where saturating int16 pair sums (AVX2) would show.
+TEST(BitGemm, ExtremeCodesDoNotSaturate) {
+  for_each_path([&] {
+    for (BitWeights kind : kAll) {
+      const BitWeightTraits& t = bit_weight_traits(kind);
+      SCOPED_TRACE(t.name);
+      const int64_t M = 4, N = 18, K = 300;
+      std::vector<int8_t> codes(static_cast<size_t>(N * K)), acts(static_cast<size_t>(M * K));
+      for (int64_t i = 0; i < N * K; ++i) codes[static_cast<size_t>(i)] = static_cast<int8_t>((i / K) % 2 ? t.max_code : t.min_code);
+      for (int64_t i = 0; i < M * K; ++i) acts[static_cast<size_t>(i)] = static_cast<int8_t>(i / K % 2 ? 127 : -127);
+      std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size());
+      bit_gemm_reference(acts.data(), codes.data(), M, N, K, want.data());
+      const float s = 1;
+      BitMatrix w = pack_bit_matrix(kind, codes.data(), N, K, &s, false);
+      BitActs a;
+      set_acts(acts.data(), M, K, a);
+      bit_gemm_i32(a, w, got.data());
+      EXPECT_EQ(got, want);
+    }
+  });
+}
+
+// Float output: acc · w_scale[n] · a_mul[m] + bias[n], per-row scales.
+TEST(BitGemm, FloatOutputAppliesScalesAndBias) {
+  const int64_t M = 5, N = 37, K = 70;
+  Rng r(3);
+  std::vector<float> x(static_cast<size_t>(M * K)), bias(static_cast<size_t>(N)), scales(static_cast<size_t>(N));
+  for (auto& v : x) v = static_cast<float>(r.normal());
+  for (auto& v : bias) v = static_cast<float>(r.normal());
+  for (auto& v : scales) v = static_cast<float>(0.01 + r.uniform());
+  auto codes = random_codes(bit_weight_traits(BitWeights::kTernary), N * K, 11);
+  BitMatrix w = pack_bit_matrix(BitWeights::kTernary, codes.data(), N, K, scales.data(), true);
+  for_each_path([&] {
+    BitActs a;
+    quantize_acts(x.data(), M, K, 8, a);
+    std::vector<float> y(static_cast<size_t>(M * N));
+    bit_gemm(a, w, bias.data(), y.data());
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double acc = 0;
+        for (int64_t k = 0; k < K; ++k) acc += a.row(m)[k] * codes[static_cast<size_t>(n * K + k)];
+        const double want = acc * scales[static_cast<size_t>(n)] * a.mul[static_cast<size_t>(m)] + bias[static_cast<size_t>(n)];
+        EXPECT_NEAR(y[static_cast<size_t>(m * N + n)], want, 1e-5 * (1 + std::fabs(want)));
+      }
+  });
+}
+
+// The fused quantiser's codes times its step are the fake quantiser's values, bit for bit.
+TEST(BitGemm, QuantizeActsMatchesTheFakeQuantiser) {
+  const int64_t M = 7, K = 45;
+  Rng r(5);
+  std::vector<float> x(static_cast<size_t>(M * K));
+  for (auto& v : x) v = static_cast<float>(3 * r.normal());
+  for (int k = 0; k < 5; ++k) x[static_cast<size_t>(3 * K + k)] = 0;  // a tie-free zero run
+  for (int64_t k = 0; k < K; ++k) x[static_cast<size_t>(6 * K + k)] = 0;  // an all-zero row (ε)
+  const std::pair<ActFormat, int> formats[] = {
+      {ActFormat::kInt8, 8}, {ActFormat::kInt4, 4}, {ActFormat::kInt2, 2}, {ActFormat::kBinary, 1}};
+  for_each_path([&] {
+    for (auto [fmt, bits] : formats) {
+      SCOPED_TRACE(bits);
+      std::vector<float> xq(x.size());
+      act_traits(fmt).fake_quant(x.data(), M, K, xq.data());
+      BitActs a;
+      quantize_acts(x.data(), M, K, bits, a);
+      for (int64_t m = 0; m < M; ++m) {
+        int32_t sum = 0;
+        for (int64_t k = 0; k < K; ++k) {
+          const int c = a.row(m)[k];
+          sum += c;
+          ASSERT_EQ(static_cast<float>(c) * a.mul[static_cast<size_t>(m)], xq[static_cast<size_t>(m * K + k)])
+              << "row " << m << " k " << k;
+        }
+        for (int64_t k = K; k < a.Kp; ++k) ASSERT_EQ(a.row(m)[k], 0);
+        EXPECT_EQ(a.sum[static_cast<size_t>(m)], sum);
+      }
+    }
+  });
+}
+
+TEST(BitGemm, MismatchedShapesAreRefused) {
+  const int8_t c[4] = {1, 0, -1, 1};
+  const float s = 1;
+  BitMatrix w = pack_bit_matrix(BitWeights::kTernary, c, 1, 4, &s, false);
+  BitActs a;
+  const int8_t x[3] = {1, 2, 3};
+  set_acts(x, 1, 3, a);
+  int32_t acc;
+  EXPECT_THROW(bit_gemm_i32(a, w, &acc), Error);
+}
+
+}  // namespace
+}  // namespace bb
