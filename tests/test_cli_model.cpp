@@ -1,6 +1,9 @@
 // bitbench model info / validate / predict end to end on the PyTorch reference model.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "core/npy.hpp"
@@ -198,6 +201,29 @@ TEST(CliDistill, TeacherToPackedStudentThatValidates) {
     top1[i++] = res["top1"].get<double>();
   }
   EXPECT_EQ(top1[0], top1[1]);  // latent weights (fake quant) and packed codes agree
+  // The packed student on integer kernels: the fake-quant forward's predictions.
+  NpyArray logits[3];
+  int j = 0;
+  for (const char* be : {"onednn", "bitkernels", "onednn-int8"}) {
+    auto v = test::run_bitbench("validate --dataset mnist --data-dir " + (d / "m") + " --checkpoint " + packed +
+                                " --backend " + be + " --logits-out " + (d / "l.npy") + " --results-file " + (d / "v.json"));
+    ASSERT_EQ(v.exit_code, 0) << v.err;
+    auto res = nlohmann::json::parse(test::read_bytes(d / "v.json"));
+    EXPECT_EQ(res["backend"], be);
+    logits[j++] = read_npy(d / "l.npy");
+  }
+  const int64_t C = logits[0].shape[1];
+  for (int e = 1; e < 3; ++e)
+    for (int64_t im = 0; im < logits[0].shape[0]; ++im) {
+      const float* a = logits[0].data.data() + im * C;
+      const float* b = logits[e].data.data() + im * C;
+      EXPECT_EQ(std::max_element(a, a + C) - a, std::max_element(b, b + C) - b) << "engine " << e << " image " << im;
+      for (int64_t c = 0; c < C; ++c) EXPECT_NEAR(a[c], b[c], 1e-3f * (1 + std::fabs(a[c])));
+    }
+  auto fp = test::run_bitbench("validate --dataset mnist --data-dir " + (d / "m") + " --checkpoint " +
+                               (d / "t/teacher.safetensors") + " --backend bitkernels");
+  EXPECT_NE(fp.exit_code, 0);
+  EXPECT_NE(fp.err.find("fp32 model"), std::string::npos) << fp.err;
   auto info = test::run_bitbench("model info " + packed);
   EXPECT_NE(info.out.find("W1.58A8 (packed)"), std::string::npos) << info.out;
 }

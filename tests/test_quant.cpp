@@ -11,8 +11,11 @@
 #include "core/rng.hpp"
 #include "kernels/backend.hpp"
 #include "models/checkpoint.hpp"
+#include "models/int_engine.hpp"
+#include "models/packed.hpp"
 #include "models/quant.hpp"
 #include "models/vit.hpp"
+#include "test_util.hpp"
 
 namespace bb {
 namespace {
@@ -149,6 +152,94 @@ TEST(Reference, TernaryAndBinaryFakeQuantLogitsMatchPyTorch) {
       EXPECT_GT(std::fabs(fp.forward(images.view()).data()[0] - out.data()[0]), 1e-3f);
     }
   }
+}
+
+// ------------------------------------------------------------ integer engines
+
+float max_abs_diff(const float* a, const float* b, int64_t n) {
+  float d = 0;
+  for (int64_t i = 0; i < n; ++i) d = std::max(d, std::fabs(a[i] - b[i]));
+  return d;
+}
+
+// The students on integer kernels (bitbench's and oneDNN's s8s8) against
+// PyTorch's fake-quant logits, with the same tolerance as the fake-quant forward.
+TEST(IntEngine, StudentsOnIntegerKernelsMatchPyTorch) {
+  LoadedViT m = load_vit(kRef + "model.safetensors");
+  NpyArray input = read_npy(kRef + "input.npy");
+  Tensor images(Shape{3, 3, 16, 16});
+  std::memcpy(images.data(), input.data.data(), input.data.size() * 4);
+  for (auto [spec, file] : {std::pair<const char*, const char*>{"W1.58A8", "logits_ternary.npy"}, {"W1A8", "logits_binary.npy"}}) {
+    NpyArray want = read_npy(kRef + file);
+    QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec(spec));
+    for (IntEngineKind kind : {IntEngineKind::kBitKernels, IntEngineKind::kOnednnInt8}) {
+      SCOPED_TRACE(std::string(spec) + " " + int_engine_name(kind));
+      IntModel engine = build_int_model(kind, m.params, plan);
+      auto be = make_backend("onednn");
+      ViTRunner run(m.params, *be, false, &plan, &engine);
+      TensorView out = run.forward(images.view());
+      const float diff = max_abs_diff(out.data(), want.data.data(), 21);
+      EXPECT_LE(diff, 5e-2f);
+      std::printf("[ %s %s ] max |logit - PyTorch| = %.3g\n", spec, int_engine_name(kind), diff);
+      for (int64_t b = 0; b < 3; ++b) {
+        const float* o = out.data() + b * 7;
+        const float* w = want.data.data() + b * 7;
+        EXPECT_EQ(std::max_element(o, o + 7) - o, std::max_element(w, w + 7) - w) << "row " << b;
+      }
+    }
+  }
+}
+
+// Every spec the integer kernels take, SubLN included: both engines agree with
+// each other (same integer sums), stay close to the fake-quant forward (only
+// float rounding of the quantisers' inputs differs), and the packed file runs
+// to exactly the logits of the latent weights it was written from.
+TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
+  LoadedViT m = load_vit(kRef + "model.safetensors");
+  Tensor images(Shape{4, 3, 16, 16});
+  Rng r(9);
+  for (int64_t i = 0; i < images.numel(); ++i) images[i] = static_cast<float>(r.normal());
+  const int64_t n = 4 * 7;
+  test::TempDir dir;
+  for (const char* name : {"W1.58A8", "W1A8", "W1A2", "W1A1", "W2A2", "W4A4", "W8A8", "W1.58A8+subln"}) {
+    SCOPED_TRACE(name);
+    const std::string sname(name);
+    QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec(sname.substr(0, sname.find('+'))));
+    plan.subln = sname.find("subln") != std::string::npos;
+    plan.head = plan.spec;  // the head too: a quantised layer with few rows
+    auto be = make_backend("onednn");
+    ViTRunner fake(m.params, *be, false, &plan);
+    std::vector<float> want(fake.forward(images.view()).data(), fake.forward(images.view()).data() + n);
+    float scale = 0;
+    for (float v : want) scale = std::max(scale, std::fabs(v));
+    IntModel bits = build_int_model(IntEngineKind::kBitKernels, m.params, plan);
+    IntModel dnn = build_int_model(IntEngineKind::kOnednnInt8, m.params, plan);
+    ViTRunner rb(m.params, *be, false, &plan, &bits), rd(m.params, *be, false, &plan, &dnn);
+    std::vector<float> got_b(rb.forward(images.view()).data(), rb.forward(images.view()).data() + n);
+    const float* got_d = rd.forward(images.view()).data();
+    EXPECT_LE(max_abs_diff(got_b.data(), got_d, n), 1e-4f * (1 + scale));
+    const float diff = max_abs_diff(got_b.data(), want.data(), n);
+    std::printf("[ %s ] max |bitkernels - fake quant| = %.3g (logits up to %.3g)\n", name, diff, scale);
+    EXPECT_LE(diff, 1e-3f * (1 + scale));
+    // The packed export: same codes, so the same logits bit for bit.
+    const std::string path = dir / "s.packed.safetensors";
+    write_packed_student(path, m.params, plan);
+    LoadedModel pk = load_model(path);
+    IntModel from_file = build_int_model(IntEngineKind::kBitKernels, pk.params, *pk.plan, &pk.packed_layers);
+    ViTRunner rp(pk.params, *be, false, pk.plan_ptr(), &from_file);
+    const float* got_p = rp.forward(images.view()).data();
+    EXPECT_EQ(max_abs_diff(got_b.data(), got_p, n), 0.0f);
+  }
+}
+
+TEST(IntEngine, LayersWithFloatActivationsAndTrainingAreRefused) {
+  LoadedViT m = load_vit(kRef + "model.safetensors");
+  QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec("W1.58A32"));
+  EXPECT_THROW(build_int_model(IntEngineKind::kBitKernels, m.params, plan), Error);
+  plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec("W1.58A8"));
+  IntModel e = build_int_model(IntEngineKind::kBitKernels, m.params, plan);
+  auto be = make_backend("onednn");
+  EXPECT_THROW(ViTRunner(m.params, *be, true, &plan, &e), Error);
 }
 
 // ------------------------------------------------------------ STE through the model
