@@ -4,12 +4,17 @@
 // 2·M·N·K for every linear and both attention products).
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cmath>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "core/rng.hpp"
 #include "core/threads.hpp"
 #include "kernels/backend.hpp"
+#include "kernels/bit_gemm.hpp"
+#include "models/int_engine.hpp"
 #include "models/vit.hpp"
 
 namespace {
@@ -53,6 +58,55 @@ BENCHMARK_CAPTURE(BM_VitForward, deit_tiny_reference, "deit_tiny_patch16_224", "
     ->ArgNames({"batch", "threads"})->Args({1, 1})->Args({1, 2})->Args({64, 2})->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK_CAPTURE(BM_VitForward, fmnist_tiny_onednn, "vit_fmnist_tiny_patch4_28", "onednn")->Apply(args);
 BENCHMARK_CAPTURE(BM_VitForward, fmnist_tiny_reference, "vit_fmnist_tiny_patch4_28", "reference")->Apply(args);
+
+// A BitNet student's forward: its quantised Linears (every block's qkv, proj,
+// fc1, fc2) on an integer engine or the fake-quant forward, the rest on oneDNN
+// fp32. Compare with BM_VitForward/*_onednn (the fp32 teacher) at the same
+// batch and threads; x_teacher = teacher time / student time, both measured
+// here in this process.
+void BM_StudentForward(benchmark::State& state, const char* preset, const char* spec, const char* engine) {
+  const int64_t B = state.range(0);
+  const int threads = static_cast<int>(state.range(1));
+  set_num_threads(threads);
+  ViTConfig c = vit_preset(preset);
+  ViTParams p(c);
+  p.init_random(1);
+  QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
+  const std::string e(engine);
+  std::optional<IntModel> im;
+  if (e != "fake-quant")
+    im = build_int_model(e == "bitkernels" ? IntEngineKind::kBitKernels : IntEngineKind::kOnednnInt8, p, plan);
+  auto be = make_backend("onednn");
+  ViTRunner run(p, *be, false, &plan, im ? &*im : nullptr);
+  ViTRunner teacher(p, *be);
+  Tensor x(Shape{B, c.in_chans, c.img_size, c.img_size});
+  Rng r(2);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  run.forward(x.view());
+  teacher.forward(x.view());
+  for (auto _ : state) benchmark::DoNotOptimize(run.forward(x.view()).data());
+  auto per_call = [&](ViTRunner& m) {
+    const auto t0 = std::chrono::steady_clock::now();
+    int n = 0;
+    double el = 0;
+    for (; el < 0.3; ++n) {
+      benchmark::DoNotOptimize(m.forward(x.view()).data());
+      el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    return el / n;
+  };
+  const double t_teacher = per_call(teacher), t_student = per_call(run);
+  state.counters["images/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(B), benchmark::Counter::kIsRate);
+  state.counters["x_teacher"] = t_teacher / t_student;
+  if (e == "bitkernels") state.SetLabel(bit_gemm_path());
+  set_num_threads(0);
+}
+BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1_58a8_bitkernels, "deit_tiny_patch16_224", "W1.58A8", "bitkernels")->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1_58a8_onednn_int8, "deit_tiny_patch16_224", "W1.58A8", "onednn-int8")->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1_58a8_fake_quant, "deit_tiny_patch16_224", "W1.58A8", "fake-quant")->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1a8_bitkernels, "deit_tiny_patch16_224", "W1A8", "bitkernels")->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, fmnist_tiny_w1_58a8_bitkernels, "vit_fmnist_tiny_patch4_28", "W1.58A8", "bitkernels")->Apply(args);
 
 // Attention alone, forward + backward: the per-head fused kernel against the
 // batched oneDNN matmuls (fused disabled), at the two shapes bitbench trains

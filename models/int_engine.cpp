@@ -37,6 +37,11 @@ IntLinear::IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* co
                      int64_t K)
     : kind_(kind), act_bits_(act_bits(spec.a)), N_(N), K_(K) {
   const bool per_row = weight_traits(spec.w).per_row;
+  if (kind == IntEngineKind::kBitKernels && spec.w == WeightFormat::kBinary && spec.a == ActFormat::kBinary) {
+    xnor_ = true;
+    sign_ = pack_sign_matrix(codes, N, K, scales, per_row);
+    return;
+  }
   if (kind == IntEngineKind::kBitKernels) {
     bit_ = pack_bit_matrix(kernel_weights(spec.w), codes, N, K, scales, per_row);
     return;
@@ -49,6 +54,10 @@ IntLinear::IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* co
 }
 
 void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts) {
+  if (xnor_) {
+    quantize_signs(x, M, K_, signs_);
+    return xnor_gemm(signs_, sign_, b, y);
+  }
   quantize_acts(x, M, K_, act_bits_, acts);  // [M, Kp] codes, per-row step and sum
   if (kind_ == IntEngineKind::kBitKernels) return bit_gemm(acts, bit_, b, y);
   auto it = onednn_.find(M);
@@ -63,6 +72,7 @@ void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, Bit
 }
 
 int64_t IntLinear::weight_bytes() const {
+  if (xnor_) return sign_.bytes();
   if (kind_ == IntEngineKind::kBitKernels) return bit_.bytes();
   return static_cast<int64_t>(codes_.size() + scales_.size() * sizeof(float));
 }

@@ -3,7 +3,8 @@
 // integer kernels, its weight codes packed once at load, its input quantised
 // per token on the fly (the same codes as the fake-quant forward), its output
 // scaled once after integer accumulation. Two engines:
-//   bitkernels   — bitbench's packed bit GEMMs (kernels/bit_gemm.hpp)
+//   bitkernels   — bitbench's packed bit GEMMs (kernels/bit_gemm.hpp; W1A1 on
+//                  XNOR-popcount, kernels/xnor_gemm.hpp)
 //   onednn-int8  — oneDNN's s8s8 matmul on the same codes (the independent peer)
 // Everything else (patch embedding and head unless quantised, attention,
 // LayerNorm, GELU) stays fp32 on the runner's backend.
@@ -15,6 +16,7 @@
 
 #include "kernels/bit_gemm.hpp"
 #include "kernels/onednn_matmul.hpp"
+#include "kernels/xnor_gemm.hpp"
 #include "models/packed.hpp"
 #include "models/quant.hpp"
 #include "models/vit_params.hpp"
@@ -40,6 +42,9 @@ class IntLinear {
   int act_bits_;
   int64_t N_, K_;
   BitMatrix bit_;                           // bitkernels
+  bool xnor_ = false;                       // bitkernels W1A1: XNOR-popcount instead
+  SignMatrix sign_;
+  SignActs signs_;
   std::vector<int8_t> codes_;               // onednn-int8: [N, Kp] s8, zero padded
   std::vector<float> scales_;               // onednn-int8: [N]
   std::map<int64_t, OnednnMatmul> onednn_;  // onednn-int8: one primitive per row count

@@ -14,6 +14,7 @@
 #include "kernels/bit_gemm.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/simd.hpp"
+#include "kernels/xnor_gemm.hpp"
 #include "models/quant.hpp"
 
 namespace bb {
@@ -206,6 +207,66 @@ TEST(BitGemm, MismatchedShapesAreRefused) {
   set_acts(x, 1, 3, a);
   int32_t acc;
   EXPECT_THROW(bit_gemm_i32(a, w, &acc), Error);
+}
+
+// --- W1A1: XNOR + popcount --------------------------------------------------------
+
+std::vector<int8_t> random_signs(int64_t n, uint64_t seed) {
+  Rng r(seed);
+  std::vector<int8_t> v(static_cast<size_t>(n));
+  for (auto& x : v) x = r.next_u64() & 1 ? 1 : -1;
+  return v;
+}
+
+TEST(XnorGemm, EveryPathEqualsTheReferenceOnOddShapes) {
+  const int64_t Ms[] = {1, 3, 197}, Ks[] = {1, 63, 64, 65, 200, 513}, Ns[] = {1, 5, 33, 192};
+  for_each_path([&] {
+    SCOPED_TRACE(xnor_gemm_path());
+    for (int64_t M : Ms)
+      for (int64_t K : Ks)
+        for (int64_t N : Ns) {
+          SCOPED_TRACE("M " + std::to_string(M) + " K " + std::to_string(K) + " N " + std::to_string(N));
+          auto w = random_signs(N * K, static_cast<uint64_t>(N * 7 + K));
+          auto x = random_signs(M * K, static_cast<uint64_t>(M * 13 + K));
+          std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size(), -1);
+          bit_gemm_reference(x.data(), w.data(), M, N, K, want.data());
+          const float s = 1;
+          SignMatrix sm = pack_sign_matrix(w.data(), N, K, &s, false);
+          SignActs a;
+          set_signs(x.data(), M, K, a);
+          xnor_gemm_i32(a, sm, got.data());
+          ASSERT_EQ(got, want);
+        }
+  });
+}
+
+TEST(XnorGemm, FloatOutputMatchesTheFakeQuantisedProduct) {
+  const int64_t M = 6, N = 41, K = 130;
+  Rng r(8);
+  std::vector<float> x(static_cast<size_t>(M * K)), bias(static_cast<size_t>(N)), scales(static_cast<size_t>(N));
+  for (auto& v : x) v = static_cast<float>(r.normal());
+  for (auto& v : bias) v = static_cast<float>(r.normal());
+  for (auto& v : scales) v = static_cast<float>(0.01 + r.uniform());
+  auto w = random_signs(N * K, 4);
+  SignMatrix sm = pack_sign_matrix(w.data(), N, K, scales.data(), true);
+  std::vector<float> xq(x.size());
+  act_traits(ActFormat::kBinary).fake_quant(x.data(), M, K, xq.data());
+  for_each_path([&] {
+    SignActs a;
+    quantize_signs(x.data(), M, K, a);
+    std::vector<float> y(static_cast<size_t>(M * N));
+    xnor_gemm(a, sm, bias.data(), y.data());
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        double want = 0;
+        for (int64_t k = 0; k < K; ++k) want += static_cast<double>(xq[static_cast<size_t>(m * K + k)]) * w[static_cast<size_t>(n * K + k)];
+        want = want * scales[static_cast<size_t>(n)] + bias[static_cast<size_t>(n)];
+        EXPECT_NEAR(y[static_cast<size_t>(m * N + n)], want, 1e-4 * (1 + std::fabs(want)));
+      }
+  });
+  const int8_t zero = 0;
+  const float one = 1;
+  EXPECT_THROW(pack_sign_matrix(&zero, 1, 1, &one, false), Error);
 }
 
 }  // namespace

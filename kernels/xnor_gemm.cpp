@@ -1,0 +1,209 @@
+#include "kernels/xnor_gemm.hpp"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "core/error.hpp"
+#include "kernels/cpu_features.hpp"
+#include "kernels/simd.hpp"
+
+// GCC 12's AVX-512 intrinsics pass an "undefined" source operand that
+// -Wmaybe-uninitialized reports (a known false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#define BB_TARGET_VPOPCNT \
+  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,avx2,fma,popcnt")))
+#define BB_TARGET_POPCNT __attribute__((target("avx2,fma,popcnt")))
+
+namespace bb {
+namespace {
+
+struct XArgs {
+  const SignActs* a;
+  const SignMatrix* w;
+  const float* bias;
+  float* y;
+  int32_t* acc;
+};
+
+constexpr int64_t kPanel = 32;  // output columns per panel (Np is a multiple)
+
+void store_one(const XArgs& g, int64_t m, int64_t n, int64_t pc) {
+  const int64_t N = g.w->N;
+  const int32_t dot = static_cast<int32_t>(g.w->K - 2 * pc);
+  if (g.acc) {
+    g.acc[m * N + n] = dot;
+    return;
+  }
+  g.y[m * N + n] = static_cast<float>(dot) * g.w->scale[static_cast<size_t>(n)] * g.a->mul[static_cast<size_t>(m)] +
+                   (g.bias ? g.bias[n] : 0.0f);
+}
+
+// Rows [m0, m1) × one panel of 32 columns, 64-bit popcount per word.
+BB_INLINE void panel_scalar_body(const XArgs& g, int64_t m0, int64_t m1, int64_t n0) {
+  const SignMatrix& w = *g.w;
+  const int64_t nc = std::min(kPanel, w.N - n0);
+  for (int64_t m = m0; m < m1; ++m) {
+    int64_t pc[kPanel] = {};
+    const uint64_t* ar = g.a->words.data() + m * w.Kw;
+    for (int64_t kw = 0; kw < w.Kw; ++kw) {
+      const uint64_t aw = ar[kw];
+      const uint64_t* wr = w.word_row(kw) + n0;
+      for (int64_t c = 0; c < kPanel; ++c) pc[c] += __builtin_popcountll(aw ^ wr[c]);
+    }
+    for (int64_t c = 0; c < nc; ++c) store_one(g, m, n0 + c, pc[c]);
+  }
+}
+BB_TARGET_POPCNT void panel_popcnt(const XArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
+void panel_generic(const XArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
+
+// AVX-512: MT rows × 4 zmm of 8 columns; vpxorq + vpopcntq + vpaddq per 512 products.
+template <int MT>
+BB_TARGET_VPOPCNT void tile_vpopcnt(const XArgs& g, int64_t m0, int64_t n0) {
+  const SignMatrix& w = *g.w;
+  __m512i acc[MT][4];
+#pragma GCC unroll 4
+  for (int r = 0; r < MT; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_si512();
+  const uint64_t* a = g.a->words.data() + m0 * w.Kw;
+  for (int64_t kw = 0; kw < w.Kw; ++kw) {
+    const uint64_t* wr = w.word_row(kw) + n0;
+    __m512i wv[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) wv[j] = _mm512_load_si512(wr + 8 * j);
+#pragma GCC unroll 4
+    for (int r = 0; r < MT; ++r) {
+      const __m512i av = _mm512_set1_epi64(static_cast<long long>(a[r * w.Kw + kw]));
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_add_epi64(acc[r][j], _mm512_popcnt_epi64(_mm512_xor_si512(av, wv[j])));
+    }
+  }
+  const int64_t N = w.N;
+  const __m256i kk = _mm256_set1_epi32(static_cast<int32_t>(w.K));
+#pragma GCC unroll 4
+  for (int r = 0; r < MT; ++r) {
+    const int64_t m = m0 + r;
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const int64_t n = n0 + 8 * j, nc = std::min<int64_t>(8, N - n);
+      if (nc <= 0) break;
+      const __mmask8 k = static_cast<__mmask8>(nc >= 8 ? 0xFF : (1u << nc) - 1);
+      const __m256i dot = _mm256_sub_epi32(kk, _mm256_slli_epi32(_mm512_cvtepi64_epi32(acc[r][j]), 1));
+      if (g.acc) {
+        _mm256_mask_storeu_epi32(g.acc + m * N + n, k, dot);
+        continue;
+      }
+      __m256 y = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(dot), _mm256_loadu_ps(w.scale.data() + n)),
+                               _mm256_set1_ps(g.a->mul[static_cast<size_t>(m)]));
+      if (g.bias) y = _mm256_add_ps(y, _mm256_maskz_loadu_ps(k, g.bias + n));
+      _mm256_mask_storeu_ps(g.y + m * N + n, k, y);
+    }
+  }
+}
+using TileFn = void (*)(const XArgs&, int64_t, int64_t);
+const TileFn kTiles[4] = {&tile_vpopcnt<1>, &tile_vpopcnt<2>, &tile_vpopcnt<3>, &tile_vpopcnt<4>};
+
+enum class Path { kGeneric, kPopcnt, kVpopcnt };
+Path current_path() {
+  const Isa isa = active_isa();
+  if (isa == Isa::kAvx512 && cpu_features().avx512vpopcntdq) return Path::kVpopcnt;
+  return isa == Isa::kGeneric ? Path::kGeneric : Path::kPopcnt;
+}
+
+void run(const XArgs& g) {
+  const SignActs& a = *g.a;
+  const SignMatrix& w = *g.w;
+  if (a.K != w.K) throw Error::usage("xnor_gemm: activations have K = " + std::to_string(a.K) + ", weights " + std::to_string(w.K));
+  const int64_t M = a.M, panels = w.Np / kPanel;
+  if (M == 0 || w.N == 0) return;
+  const Path path = current_path();
+  constexpr int64_t kRows = 64;  // rows per task: the panel stays in L1 across them
+  const int64_t mparts = (M + kRows - 1) / kRows;
+  const bool parallel = M * w.N * w.Kw * 64 > (1 << 20);
+#pragma omp parallel for schedule(static) if (parallel && panels * mparts > 1)
+  for (int64_t t = 0; t < panels * mparts; ++t) {
+    const int64_t n0 = (t / mparts) * kPanel, m0 = (t % mparts) * kRows, m1 = std::min(M, m0 + kRows);
+    if (path == Path::kVpopcnt) {
+      for (int64_t m = m0; m < m1; m += 4) kTiles[std::min<int64_t>(4, m1 - m) - 1](g, m, n0);
+    } else if (path == Path::kPopcnt) {
+      panel_popcnt(g, m0, m1, n0);
+    } else {
+      panel_generic(g, m0, m1, n0);
+    }
+  }
+}
+
+}  // namespace
+
+SignMatrix pack_sign_matrix(const int8_t* codes, int64_t N, int64_t K, const float* scales, bool per_row) {
+  SignMatrix w;
+  w.N = N;
+  w.K = K;
+  w.Kw = (K + 63) / 64;
+  w.Np = (N + kPanel - 1) / kPanel * kPanel;
+  w.words.resize(static_cast<size_t>(w.Kw * w.Np) * 8);
+  std::memset(w.words.data(), 0, w.words.size());
+  auto* words = reinterpret_cast<uint64_t*>(w.words.data());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) {
+      const int c = codes[n * K + k];
+      if (c != 1 && c != -1)
+        throw Error::usage("pack_sign_matrix: code " + std::to_string(c) + " at [" + std::to_string(n) + ", " +
+                           std::to_string(k) + "] is not ±1");
+      if (c > 0) words[(k / 64) * w.Np + n] |= uint64_t{1} << (k % 64);
+    }
+  w.scale.assign(static_cast<size_t>(w.Np), 0.0f);
+  for (int64_t n = 0; n < N; ++n) w.scale[static_cast<size_t>(n)] = scales[per_row ? n : 0];
+  return w;
+}
+
+void quantize_signs(const float* x, int64_t M, int64_t K, SignActs& out) {
+  out.M = M;
+  out.K = K;
+  out.Kw = (K + 63) / 64;
+  out.words.assign(static_cast<size_t>(M * out.Kw), 0);
+  out.mul.resize(static_cast<size_t>(M));
+#pragma omp parallel for schedule(static) if (M * K > 65536)
+  for (int64_t m = 0; m < M; ++m) {
+    const float* xr = x + m * K;
+    uint64_t* wr = out.words.data() + m * out.Kw;
+    float s = 0;  // summed in order, as the fake quantiser
+    for (int64_t k = 0; k < K; ++k) s += xr[k] < 0 ? -xr[k] : xr[k];
+    for (int64_t k = 0; k < K; ++k)
+      if (xr[k] > 0) wr[k / 64] |= uint64_t{1} << (k % 64);
+    out.mul[static_cast<size_t>(m)] = s / static_cast<float>(K);
+  }
+}
+
+void set_signs(const int8_t* a, int64_t M, int64_t K, SignActs& out) {
+  out.M = M;
+  out.K = K;
+  out.Kw = (K + 63) / 64;
+  out.words.assign(static_cast<size_t>(M * out.Kw), 0);
+  out.mul.assign(static_cast<size_t>(M), 1.0f);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k) {
+      const int c = a[m * K + k];
+      if (c != 1 && c != -1) throw Error::usage("set_signs: activation codes must be ±1");
+      if (c > 0) out.words[static_cast<size_t>(m * out.Kw + k / 64)] |= uint64_t{1} << (k % 64);
+    }
+}
+
+void xnor_gemm(const SignActs& a, const SignMatrix& w, const float* bias, float* y) { run({&a, &w, bias, y, nullptr}); }
+void xnor_gemm_i32(const SignActs& a, const SignMatrix& w, int32_t* acc) { run({&a, &w, nullptr, nullptr, acc}); }
+
+const char* xnor_gemm_path() {
+  switch (current_path()) {
+    case Path::kVpopcnt: return "avx512-vpopcntdq";
+    case Path::kPopcnt: return "popcnt";
+    default: return "generic";
+  }
+}
+
+}  // namespace bb
