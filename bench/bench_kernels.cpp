@@ -21,6 +21,7 @@
 #include "kernels/bit_gemm.hpp"
 #include "kernels/onednn_matmul.hpp"
 #include "kernels/simd.hpp"
+#include "kernels/xnor_gemm.hpp"
 
 namespace {
 
@@ -109,6 +110,33 @@ void BM_BitGemm(benchmark::State& state, BitWeights kind, int act_bits) {
   set_num_threads(0);
 }
 
+// W1A1 on XNOR-popcount, same shapes and peers.
+void BM_XnorGemm(benchmark::State& state) {
+  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
+  const int threads = static_cast<int>(state.range(3));
+  set_num_threads(threads);
+  const Peers peers = onednn_peers(M, K, N, threads);
+  Rng r(4);
+  std::vector<int8_t> codes(static_cast<size_t>(N * K));
+  for (auto& c : codes) c = r.below(2) ? 1 : -1;
+  std::vector<float> scales(static_cast<size_t>(N), 0.01f), x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
+  for (auto& v : x) v = static_cast<float>(r.normal());
+  SignMatrix w = pack_sign_matrix(codes.data(), N, K, scales.data(), true);
+  SignActs a;
+  quantize_signs(x.data(), M, K, a);
+  xnor_gemm(a, w, nullptr, y.data());
+  for (auto _ : state) {
+    xnor_gemm(a, w, nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_gops(state, M, K, N);
+  const double t_ours = seconds_per_call([&] { xnor_gemm(a, w, nullptr, y.data()); });
+  state.counters["x_fp32"] = peers.f32_s / t_ours;
+  state.counters["x_int8"] = peers.int8_s / t_ours;
+  state.SetLabel(xnor_gemm_path());
+  set_num_threads(0);
+}
+
 void BM_QuantizeActs(benchmark::State& state) {
   const int64_t M = state.range(0), K = state.range(1);
   set_num_threads(static_cast<int>(state.range(2)));
@@ -139,6 +167,7 @@ BENCHMARK_CAPTURE(BM_BitGemm, w1a8, BitWeights::kBinary, 8)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_BitGemm, w2a8, BitWeights::kInt2, 8)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_BitGemm, w4a8, BitWeights::kInt4, 8)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_BitGemm, w8a8, BitWeights::kInt8, 8)->Apply(shapes);
+BENCHMARK(BM_XnorGemm)->Apply(shapes);
 BENCHMARK(BM_QuantizeActs)
     ->ArgNames({"M", "K", "threads"})
     ->ArgsProduct({{1, 16, 197, 16 * 197}, {192, 768, 1536}, {1, 2}})
