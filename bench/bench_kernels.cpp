@@ -19,6 +19,7 @@
 #include "core/rng.hpp"
 #include "core/threads.hpp"
 #include "kernels/bit_gemm.hpp"
+#include "kernels/bitserial_gemm.hpp"
 #include "kernels/onednn_matmul.hpp"
 #include "kernels/simd.hpp"
 #include "kernels/xnor_gemm.hpp"
@@ -137,6 +138,40 @@ void BM_XnorGemm(benchmark::State& state) {
   set_num_threads(0);
 }
 
+// Bit-serial WkAk from bit planes (compare with BM_BitGemm at the same widths).
+void BM_BitserialGemm(benchmark::State& state, BitWeights kind, int act_bits) {
+  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
+  const int threads = static_cast<int>(state.range(3));
+  set_num_threads(threads);
+  const Peers peers = onednn_peers(M, K, N, threads);
+  const BitWeightTraits& t = bit_weight_traits(kind);
+  Rng r(5);
+  std::vector<int8_t> codes(static_cast<size_t>(N * K));
+  for (auto& c : codes) {
+    int v = t.min_code + static_cast<int>(r.below(static_cast<uint64_t>(t.max_code - t.min_code + 1)));
+    c = static_cast<int8_t>(kind == BitWeights::kBinary && v == 0 ? 1 : v);
+  }
+  std::vector<float> scales(static_cast<size_t>(N), 0.01f), x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
+  for (auto& v : x) v = static_cast<float>(r.normal());
+  PlaneMatrix w = pack_plane_matrix(codes.data(), N, K, t.min_code, t.max_code, kind == BitWeights::kBinary,
+                                    scales.data(), true);
+  BitActs a;
+  quantize_acts(x.data(), M, K, act_bits, a);
+  PlaneActs pa;
+  planes_from_acts(a, pa);
+  bitserial_gemm(pa, w, nullptr, y.data());
+  for (auto _ : state) {
+    bitserial_gemm(pa, w, nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_gops(state, M, K, N);
+  const double t_ours = seconds_per_call([&] { bitserial_gemm(pa, w, nullptr, y.data()); });
+  state.counters["x_fp32"] = peers.f32_s / t_ours;
+  state.counters["x_int8"] = peers.int8_s / t_ours;
+  state.SetLabel(bitserial_gemm_path());
+  set_num_threads(0);
+}
+
 void BM_QuantizeActs(benchmark::State& state) {
   const int64_t M = state.range(0), K = state.range(1);
   set_num_threads(static_cast<int>(state.range(2)));
@@ -168,6 +203,9 @@ BENCHMARK_CAPTURE(BM_BitGemm, w2a8, BitWeights::kInt2, 8)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_BitGemm, w4a8, BitWeights::kInt4, 8)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_BitGemm, w8a8, BitWeights::kInt8, 8)->Apply(shapes);
 BENCHMARK(BM_XnorGemm)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w1a2, BitWeights::kBinary, 2)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitserialGemm, w1a2, BitWeights::kBinary, 2)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitserialGemm, w2a2, BitWeights::kInt2, 2)->Apply(shapes);
 BENCHMARK(BM_QuantizeActs)
     ->ArgNames({"M", "K", "threads"})
     ->ArgsProduct({{1, 16, 197, 16 * 197}, {192, 768, 1536}, {1, 2}})

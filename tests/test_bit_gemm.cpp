@@ -14,6 +14,7 @@
 #include "kernels/bit_gemm.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/simd.hpp"
+#include "kernels/bitserial_gemm.hpp"
 #include "kernels/xnor_gemm.hpp"
 #include "models/quant.hpp"
 
@@ -267,6 +268,51 @@ TEST(XnorGemm, FloatOutputMatchesTheFakeQuantisedProduct) {
   const int8_t zero = 0;
   const float one = 1;
   EXPECT_THROW(pack_sign_matrix(&zero, 1, 1, &one, false), Error);
+}
+
+// --- bit-serial WkAk ------------------------------------------------------------------
+
+TEST(BitserialGemm, EveryPathEqualsTheReferenceForEachWeightAndActivationWidth) {
+  struct W {
+    BitWeights kind;
+    bool binary;
+  };
+  const W weights[] = {{BitWeights::kTernary, false}, {BitWeights::kBinary, true}, {BitWeights::kInt2, false},
+                       {BitWeights::kInt4, false}};
+  const std::pair<int, int> acts[] = {{4, 8}, {2, 2}, {1, 1}};  // bits, -min code
+  const int64_t Ms[] = {1, 3, 37}, Ks[] = {1, 65, 200}, Ns[] = {1, 5, 33};
+  for_each_path([&] {
+    SCOPED_TRACE(bitserial_gemm_path());
+    for (const W& wt : weights) {
+      const BitWeightTraits& t = bit_weight_traits(wt.kind);
+      for (auto [bits, lo] : acts)
+        for (int64_t M : Ms)
+          for (int64_t K : Ks)
+            for (int64_t N : Ns) {
+              SCOPED_TRACE(std::string(t.name) + " A" + std::to_string(bits) + " M " + std::to_string(M) + " K " +
+                           std::to_string(K) + " N " + std::to_string(N));
+              auto codes = random_codes(t, N * K, static_cast<uint64_t>(N + K * 3));
+              auto x = bits == 1 ? random_signs(M * K, static_cast<uint64_t>(M + K))
+                                 : random_acts(M * K, -lo, lo - 1, static_cast<uint64_t>(M * 5 + K));
+              std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size(), -1);
+              bit_gemm_reference(x.data(), codes.data(), M, N, K, want.data());
+              const float s = 1;
+              PlaneMatrix w = pack_plane_matrix(codes.data(), N, K, t.min_code, t.max_code, wt.binary, &s, false);
+              BitActs a;
+              set_acts(x.data(), M, K, a);
+              a.bits = bits;
+              PlaneActs pa;
+              planes_from_acts(a, pa);
+              bitserial_gemm_i32(pa, w, got.data());
+              ASSERT_EQ(got, want);
+            }
+    }
+  });
+  BitActs a8;
+  const int8_t one = 1;
+  set_acts(&one, 1, 1, a8);
+  PlaneActs pa;
+  EXPECT_THROW(planes_from_acts(a8, pa), Error);  // 8-bit activations are not bit-serial
 }
 
 }  // namespace

@@ -1,0 +1,230 @@
+#include "kernels/bitserial_gemm.hpp"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "core/error.hpp"
+#include "kernels/cpu_features.hpp"
+#include "kernels/simd.hpp"
+
+// GCC 12's AVX-512 intrinsics pass an "undefined" source operand that
+// -Wmaybe-uninitialized reports (a known false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#define BB_TARGET_VPOPCNT \
+  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,avx2,fma,popcnt")))
+#define BB_TARGET_POPCNT __attribute__((target("avx2,fma,popcnt")))
+
+namespace bb {
+namespace {
+
+constexpr int64_t kPanel = 32;  // output columns per panel (Np is a multiple)
+
+struct SArgs {
+  const PlaneActs* a;
+  const PlaneMatrix* w;
+  const float* bias;
+  float* y;
+  int32_t* acc;
+};
+
+// Σ ua·uw → Σ a·w, then the scales.
+void store_one(const SArgs& g, int64_t m, int64_t n, int64_t uu) {
+  const PlaneCode ca = g.a->code, cw = g.w->code;
+  const int64_t dot = static_cast<int64_t>(ca.s) * cw.s * uu -
+                      static_cast<int64_t>(ca.s) * cw.o * g.a->usum[static_cast<size_t>(m)] -
+                      static_cast<int64_t>(ca.o) * cw.s * g.w->usum[static_cast<size_t>(n)] +
+                      g.w->K * ca.o * cw.o;
+  const int64_t N = g.w->N;
+  if (g.acc) {
+    g.acc[m * N + n] = static_cast<int32_t>(dot);
+    return;
+  }
+  g.y[m * N + n] = static_cast<float>(dot) * g.w->scale[static_cast<size_t>(n)] * g.a->mul[static_cast<size_t>(m)] +
+                   (g.bias ? g.bias[n] : 0.0f);
+}
+
+BB_INLINE void panel_scalar_body(const SArgs& g, int64_t m0, int64_t m1, int64_t n0) {
+  const PlaneActs& a = *g.a;
+  const PlaneMatrix& w = *g.w;
+  const int64_t nc = std::min(kPanel, w.N - n0);
+  for (int64_t m = m0; m < m1; ++m) {
+    int64_t uu[kPanel] = {};
+    for (int b = 0; b < a.code.planes; ++b)
+      for (int c = 0; c < w.code.planes; ++c) {
+        int64_t pc[kPanel] = {};
+        const uint64_t* ar = a.words.data() + (m * a.code.planes + b) * a.Kw;
+        for (int64_t kw = 0; kw < w.Kw; ++kw) {
+          const uint64_t* wr = w.word_row(c, kw) + n0;
+          for (int64_t j = 0; j < kPanel; ++j) pc[j] += __builtin_popcountll(ar[kw] & wr[j]);
+        }
+        for (int64_t j = 0; j < kPanel; ++j) uu[j] += pc[j] << (b + c);
+      }
+    for (int64_t j = 0; j < nc; ++j) store_one(g, m, n0 + j, uu[j]);
+  }
+}
+BB_TARGET_POPCNT void panel_popcnt(const SArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
+void panel_generic(const SArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
+
+// AVX-512: MT rows × 4 zmm (32 columns); per plane pair the popcounts are
+// summed over K first, then shifted into place once.
+template <int MT>
+BB_TARGET_VPOPCNT void tile_vpopcnt(const SArgs& g, int64_t m0, int64_t n0) {
+  const PlaneActs& a = *g.a;
+  const PlaneMatrix& w = *g.w;
+  __m512i uu[MT][4];
+  for (int r = 0; r < MT; ++r)
+    for (int j = 0; j < 4; ++j) uu[r][j] = _mm512_setzero_si512();
+  for (int b = 0; b < a.code.planes; ++b)
+    for (int c = 0; c < w.code.planes; ++c) {
+      __m512i pc[MT][4];
+#pragma GCC unroll 4
+      for (int r = 0; r < MT; ++r)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) pc[r][j] = _mm512_setzero_si512();
+      for (int64_t kw = 0; kw < w.Kw; ++kw) {
+        const uint64_t* wr = w.word_row(c, kw) + n0;
+        __m512i wv[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) wv[j] = _mm512_load_si512(wr + 8 * j);
+#pragma GCC unroll 4
+        for (int r = 0; r < MT; ++r) {
+          const __m512i av =
+              _mm512_set1_epi64(static_cast<long long>(a.words[static_cast<size_t>(((m0 + r) * a.code.planes + b) * a.Kw + kw)]));
+#pragma GCC unroll 4
+          for (int j = 0; j < 4; ++j) pc[r][j] = _mm512_add_epi64(pc[r][j], _mm512_popcnt_epi64(_mm512_and_si512(av, wv[j])));
+        }
+      }
+      const __m128i sh = _mm_cvtsi32_si128(b + c);
+#pragma GCC unroll 4
+      for (int r = 0; r < MT; ++r)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) uu[r][j] = _mm512_add_epi64(uu[r][j], _mm512_sll_epi64(pc[r][j], sh));
+    }
+  alignas(64) int64_t lanes[32];
+  for (int r = 0; r < MT; ++r) {
+    for (int j = 0; j < 4; ++j) _mm512_store_si512(lanes + 8 * j, uu[r][j]);
+    const int64_t nc = std::min(kPanel, w.N - n0);
+    for (int64_t j = 0; j < nc; ++j) store_one(g, m0 + r, n0 + j, lanes[j]);
+  }
+}
+using TileFn = void (*)(const SArgs&, int64_t, int64_t);
+const TileFn kTiles[2] = {&tile_vpopcnt<1>, &tile_vpopcnt<2>};
+
+enum class Path { kGeneric, kPopcnt, kVpopcnt };
+Path current_path() {
+  const Isa isa = active_isa();
+  if (isa == Isa::kAvx512 && cpu_features().avx512vpopcntdq) return Path::kVpopcnt;
+  return isa == Isa::kGeneric ? Path::kGeneric : Path::kPopcnt;
+}
+
+void run(const SArgs& g) {
+  const PlaneActs& a = *g.a;
+  const PlaneMatrix& w = *g.w;
+  if (a.K != w.K)
+    throw Error::usage("bitserial_gemm: activations have K = " + std::to_string(a.K) + ", weights " + std::to_string(w.K));
+  const int64_t M = a.M, panels = w.Np / kPanel;
+  if (M == 0 || w.N == 0) return;
+  const Path path = current_path();
+  constexpr int64_t kRows = 32;
+  const int64_t mparts = (M + kRows - 1) / kRows;
+  const bool parallel = M * w.N * w.Kw * 64 > (1 << 19);
+#pragma omp parallel for schedule(static) if (parallel && panels * mparts > 1)
+  for (int64_t t = 0; t < panels * mparts; ++t) {
+    const int64_t n0 = (t / mparts) * kPanel, m0 = (t % mparts) * kRows, m1 = std::min(M, m0 + kRows);
+    if (path == Path::kVpopcnt) {
+      for (int64_t m = m0; m < m1; m += 2) kTiles[std::min<int64_t>(2, m1 - m) - 1](g, m, n0);
+    } else if (path == Path::kPopcnt) {
+      panel_popcnt(g, m0, m1, n0);
+    } else {
+      panel_generic(g, m0, m1, n0);
+    }
+  }
+}
+
+int planes_for(int span) {  // bits to hold 0..span
+  int p = 0;
+  while ((1 << p) <= span) ++p;
+  return std::max(p, 1);
+}
+
+}  // namespace
+
+PlaneMatrix pack_plane_matrix(const int8_t* codes, int64_t N, int64_t K, int min_code, int max_code, bool binary,
+                              const float* scales, bool per_row) {
+  PlaneMatrix w;
+  w.N = N;
+  w.K = K;
+  w.Kw = (K + 63) / 64;
+  w.Np = (N + kPanel - 1) / kPanel * kPanel;
+  w.code = binary ? PlaneCode{1, 2, 1} : PlaneCode{planes_for(max_code - min_code), 1, -min_code};
+  if (w.code.planes > 4) throw Error::usage("pack_plane_matrix: bit-serial weights take at most 4 bits");
+  w.words.resize(static_cast<size_t>(w.code.planes * w.Kw * w.Np) * 8);
+  std::memset(w.words.data(), 0, w.words.size());
+  w.usum.assign(static_cast<size_t>(w.Np), 0);
+  auto* words = reinterpret_cast<uint64_t*>(w.words.data());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) {
+      const int c = codes[n * K + k];
+      if (c < min_code || c > max_code || (binary && c != 1 && c != -1))
+        throw Error::usage("pack_plane_matrix: code " + std::to_string(c) + " at [" + std::to_string(n) + ", " +
+                           std::to_string(k) + "] is outside [" + std::to_string(min_code) + ", " +
+                           std::to_string(max_code) + "]");
+      const int u = (c + w.code.o) / w.code.s;
+      w.usum[static_cast<size_t>(n)] += u;
+      for (int p = 0; p < w.code.planes; ++p)
+        if ((u >> p) & 1) words[(p * w.Kw + k / 64) * w.Np + n] |= uint64_t{1} << (k % 64);
+    }
+  w.scale.assign(static_cast<size_t>(w.Np), 0.0f);
+  for (int64_t n = 0; n < N; ++n) w.scale[static_cast<size_t>(n)] = scales[per_row ? n : 0];
+  return w;
+}
+
+void planes_from_acts(const BitActs& a, PlaneActs& out) {
+  switch (a.bits) {
+    case 4: out.code = {4, 1, 8}; break;
+    case 2: out.code = {2, 1, 2}; break;
+    case 1: out.code = {1, 2, 1}; break;
+    default: throw Error::usage("bit-serial activations take 1, 2 or 4 bits, not " + std::to_string(a.bits));
+  }
+  out.M = a.M;
+  out.K = a.K;
+  out.Kw = (a.K + 63) / 64;
+  const int P = out.code.planes;
+  out.words.assign(static_cast<size_t>(a.M * P * out.Kw), 0);
+  out.usum.assign(static_cast<size_t>(a.M), 0);
+  out.mul = a.mul;
+#pragma omp parallel for schedule(static) if (a.M * a.K > 65536)
+  for (int64_t m = 0; m < a.M; ++m) {
+    const int8_t* q = a.row(m);
+    uint64_t* wr = out.words.data() + m * P * out.Kw;
+    int32_t s = 0;
+    for (int64_t k = 0; k < a.K; ++k) {
+      const int u = (q[k] + out.code.o) / out.code.s;
+      s += u;
+      for (int p = 0; p < P; ++p)
+        if ((u >> p) & 1) wr[p * out.Kw + k / 64] |= uint64_t{1} << (k % 64);
+    }
+    out.usum[static_cast<size_t>(m)] = s;
+  }
+}
+
+void bitserial_gemm(const PlaneActs& a, const PlaneMatrix& w, const float* bias, float* y) {
+  run({&a, &w, bias, y, nullptr});
+}
+void bitserial_gemm_i32(const PlaneActs& a, const PlaneMatrix& w, int32_t* acc) { run({&a, &w, nullptr, nullptr, acc}); }
+
+const char* bitserial_gemm_path() {
+  switch (current_path()) {
+    case Path::kVpopcnt: return "avx512-vpopcntdq";
+    case Path::kPopcnt: return "popcnt";
+    default: return "generic";
+  }
+}
+
+}  // namespace bb
