@@ -35,7 +35,7 @@ std::atomic<int>& current() {
 Isa active_isa() { return static_cast<Isa>(current().load(std::memory_order_relaxed)); }
 
 void set_isa_limit(Isa limit) {
-  const Isa best = detect();
+  static const Isa best = initial();  // BITBENCH_ISA caps what a limit can raise back to
   current().store(static_cast<int>(static_cast<int>(limit) < static_cast<int>(best) ? limit : best));
 }
 

@@ -12,7 +12,9 @@ namespace bb {
 enum class Isa { kGeneric = 0, kAvx2 = 1, kAvx512 = 2 };
 
 // The best ISA this CPU supports, lowered by set_isa_limit (tests run every
-// path on one machine; BITBENCH_ISA=generic|avx2|avx512 does the same at start-up).
+// path on one machine; BITBENCH_ISA=generic|scalar|avx2|avx512 does the same
+// at start-up and also caps later set_isa_limit calls, so a forced run of the
+// test suite stays on the forced path).
 Isa active_isa();
 void set_isa_limit(Isa limit);
 const char* isa_name(Isa isa);

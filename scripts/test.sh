@@ -10,6 +10,12 @@ jobs="$(nproc)"
 echo "== release build"
 bash scripts/build.sh release
 (cd build && ctest --output-on-failure -j "$jobs")
+# The kernel-level suites once more with the dispatch forced down, as a CPU
+# without AVX-512 (or without AVX2) would run them.
+for isa in avx2 scalar; do
+  echo "== release kernel suites forced to BITBENCH_ISA=$isa"
+  (cd build && BITBENCH_ISA="$isa" ctest --output-on-failure -j "$jobs" -L '^(kernels|bit_gemm|quant|models)$')
+done
 
 if [ "${BITBENCH_SKIP_ASAN:-0}" != "1" ]; then
   echo "== ASan + UBSan build"
