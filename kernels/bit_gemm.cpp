@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "kernels/cpu_features.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/simd.hpp"
 
 // GCC 12's AVX-512 shift and convert intrinsics pass an "undefined" source
@@ -256,7 +257,7 @@ BB_TARGET_VNNI void unpack_panel_vnni(const BitMatrix& w, int64_t b0, int nt, bo
   }
 }
 
-BB_TARGET_VNNI void epilogue_vnni(const GemmArgs& g, __m512i lanes, int64_t m, int64_t b) {
+BB_TARGET_VNNI BB_INLINE void epilogue_vnni(const GemmArgs& g, __m512i lanes, int64_t m, int64_t b) {
   const int64_t N = g.w->N, n0 = b * 16, nc = std::min<int64_t>(16, N - n0);
   const __mmask16 k = nc >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << nc) - 1);
   const __m512i v = _mm512_sub_epi32(lanes, _mm512_set1_epi32(g.offset * g.a->sum[static_cast<size_t>(m)]));
@@ -267,10 +268,10 @@ BB_TARGET_VNNI void epilogue_vnni(const GemmArgs& g, __m512i lanes, int64_t m, i
   _mm512_mask_storeu_ps(g.y + m * N + n0, k, y);
 }
 
-// acc += u8 w · s8 (four activations broadcast from memory). Inline asm:
-// GCC 12 copies every accumulator around the intrinsic's destructive form.
-BB_TARGET_VNNI BB_INLINE __m512i dpbusd_bcast(__m512i acc, __m512i w, const int8_t* a4) {
-  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*reinterpret_cast<const int32_t*>(a4)));
+// acc += u8 w · s8 a (a: four activations broadcast). Inline asm: GCC 12
+// copies every accumulator around the intrinsic's destructive form.
+BB_TARGET_VNNI BB_INLINE __m512i dpbusd(__m512i acc, __m512i w, __m512i a) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(w), "v"(a));
   return acc;
 }
 
@@ -288,9 +289,13 @@ BB_TARGET_VNNI void tile_vnni(const uint8_t* panel, int64_t Kq, const GemmArgs& 
 #pragma GCC unroll 4
     for (int j = 0; j < NT; ++j) w[j] = _mm512_load_si512(panel + (kq * NT + j) * 64);
 #pragma GCC unroll 8
-    for (int r = 0; r < MT; ++r)
+    for (int r = 0; r < MT; ++r) {
+      int32_t v;  // one register broadcast per row, shared by the NT blocks
+      std::memcpy(&v, a + r * lda + kq * 4, 4);
+      const __m512i av = _mm512_set1_epi32(v);
 #pragma GCC unroll 4
-      for (int j = 0; j < NT; ++j) acc[r][j] = dpbusd_bcast(acc[r][j], w[j], a + r * lda + kq * 4);
+      for (int j = 0; j < NT; ++j) acc[r][j] = dpbusd(acc[r][j], w[j], av);
+    }
   }
   // Unrolled too, or GCC keeps acc in memory and stores it every iteration.
 #pragma GCC unroll 8
@@ -325,15 +330,22 @@ BB_TARGET_VNNI void gemv_vnni(const GemmArgs& g, int64_t m0, int64_t b0) {
 #pragma GCC unroll 8
       for (int i = 0; i < CPB; ++i) acc[r][j][i] = _mm512_setzero_si512();
   for (int64_t v = 0; v < vecs; ++v) {
+    __m512i p[NT];
 #pragma GCC unroll 4
-    for (int j = 0; j < NT; ++j) {
-      if (j >= nt) break;
-      const __m512i p = _mm512_load_si512(src + (j * vecs + v) * 64);
+    for (int j = 0; j < NT; ++j) p[j] = _mm512_load_si512(src + (std::min(j, nt - 1) * vecs + v) * 64);
 #pragma GCC unroll 8
-      for (int i = 0; i < CPB; ++i) {
-        const __m512i x = _mm512_and_si512(p, _mm512_set1_epi8(static_cast<char>(((1u << kBits) - 1) << (i * kBits))));
+    for (int i = 0; i < CPB; ++i) {
+      const __m512i mask = _mm512_set1_epi8(static_cast<char>(((1u << kBits) - 1) << (i * kBits)));
+      __m512i x[NT];
 #pragma GCC unroll 4
-        for (int r = 0; r < MT; ++r) acc[r][j][i] = dpbusd_bcast(acc[r][j][i], x, a + r * lda + (v * CPB + i) * 4);
+      for (int j = 0; j < NT; ++j) x[j] = _mm512_and_si512(p[j], mask);
+#pragma GCC unroll 4
+      for (int r = 0; r < MT; ++r) {
+        int32_t av4;  // one register broadcast, shared by the NT blocks
+        std::memcpy(&av4, a + r * lda + (v * CPB + i) * 4, 4);
+        const __m512i av = _mm512_set1_epi32(av4);
+#pragma GCC unroll 4
+        for (int j = 0; j < NT; ++j) acc[r][j][i] = dpbusd(acc[r][j][i], x[j], av);
       }
     }
   }
@@ -389,7 +401,7 @@ void run_gemm(GemmArgs g) {
   // Tile shape: few rows → more column blocks per tile, so enough accumulators run side by side.
   int NT = 1, MT = 4;
   if (path == Path::kVnni) {
-    NT = 2;  // M < 4 takes gemv_vnni (NT 4 measured slower at K 192)
+    NT = 4;  // M < 4 takes gemv_vnni; 6 × 4 accumulators measured best
     MT = 6;
   }
   const bool signed_q8 = path == Path::kAvx2 && w.t->kind == BitWeights::kInt8;
@@ -409,13 +421,11 @@ void run_gemm(GemmArgs g) {
     const int cpb = 8 / w.t->bits, mt = static_cast<int>(M), nt = gemv_blocks(cpb, mt);
     const GemvFn fn = kGemvTiles[gemv_row(cpb)][mt - 1];
     const int64_t tiles = (w.blocks + nt - 1) / nt;
-#pragma omp parallel for schedule(static) if (parallel && tiles > 1)
-    for (int64_t t = 0; t < tiles; ++t) fn(g, 0, t * nt);
+    parallel_tasks(tiles, parallel, [&](int64_t t) { fn(g, 0, t * nt); });
     return;
   }
   const size_t panel_bytes = static_cast<size_t>(Kq * NT * 64);
-#pragma omp parallel for schedule(static) if (parallel && panels * mparts > 1)
-  for (int64_t t = 0; t < panels * mparts; ++t) {
+  parallel_tasks(panels * mparts, parallel, [&](int64_t t) {
     thread_local AlignedBytes scratch;
     if (scratch.size() < panel_bytes) scratch.resize(panel_bytes);
     const int64_t p = t / mparts, mp = t % mparts;
@@ -432,7 +442,7 @@ void run_gemm(GemmArgs g) {
         tile(scratch.data(), Kq, g, m0, b0);  // NT is 1 on these paths
       }
     }
-  }
+  });
 }
 
 }  // namespace
@@ -506,9 +516,10 @@ void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out)
   out.sum.resize(static_cast<size_t>(M));
   int8_t* q = reinterpret_cast<int8_t*>(out.q.data());
   constexpr int64_t kRows = 16;
-#pragma omp parallel for schedule(static) if (M > kRows)
-  for (int64_t m = 0; m < M; m += kRows)
+  parallel_tasks((M + kRows - 1) / kRows, M * K > 16384, [&](int64_t t) {
+    const int64_t m = t * kRows;
     fn(x + m * K, std::min(kRows, M - m), K, out.Kp, q + m * out.Kp, out.mul.data() + m, out.sum.data() + m);
+  });
 }
 
 void set_acts(const int8_t* a, int64_t M, int64_t K, BitActs& out) {

@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "kernels/cpu_features.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/simd.hpp"
 
 // GCC 12's AVX-512 intrinsics pass an "undefined" source operand that
@@ -126,8 +127,7 @@ void run(const XArgs& g) {
   constexpr int64_t kRows = 64;  // rows per task: the panel stays in L1 across them
   const int64_t mparts = (M + kRows - 1) / kRows;
   const bool parallel = M * w.N * w.Kw * 64 > (1 << 20);
-#pragma omp parallel for schedule(static) if (parallel && panels * mparts > 1)
-  for (int64_t t = 0; t < panels * mparts; ++t) {
+  parallel_tasks(panels * mparts, parallel, [&](int64_t t) {
     const int64_t n0 = (t / mparts) * kPanel, m0 = (t % mparts) * kRows, m1 = std::min(M, m0 + kRows);
     if (path == Path::kVpopcnt) {
       for (int64_t m = m0; m < m1; m += 4) kTiles[std::min<int64_t>(4, m1 - m) - 1](g, m, n0);
@@ -136,7 +136,7 @@ void run(const XArgs& g) {
     } else {
       panel_generic(g, m0, m1, n0);
     }
-  }
+  });
 }
 
 }  // namespace
