@@ -78,98 +78,77 @@ void set_gops(benchmark::State& state, int64_t M, int64_t K, int64_t N) {
                                                benchmark::Counter::kIsRate);
 }
 
-// args: M, K, N, threads
-void BM_BitGemm(benchmark::State& state, BitWeights kind, int act_bits) {
-  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
-  const int threads = static_cast<int>(state.range(3));
-  set_num_threads(threads);
-  const Peers peers = onednn_peers(M, K, N, threads);
+// One benchmark's problem (args: M, K, N, threads): random codes of a weight
+// format, fp32 activations, per-column scales, the output.
+struct Problem {
+  int64_t M, K, N;
+  std::vector<int8_t> codes;    // [N, K]
+  std::vector<float> scales, x, y;  // [N], [M, K], [M, N]
+};
+Problem make_problem(benchmark::State& state, BitWeights kind, uint64_t seed) {
+  Problem p{state.range(0), state.range(1), state.range(2), {}, {}, {}, {}};
+  set_num_threads(static_cast<int>(state.range(3)));
   const BitWeightTraits& t = bit_weight_traits(kind);
-  Rng r(2);
-  std::vector<int8_t> codes(static_cast<size_t>(N * K));
-  for (auto& c : codes) {
+  Rng r(seed);
+  p.codes.resize(static_cast<size_t>(p.N * p.K));
+  for (auto& c : p.codes) {
     int v = t.min_code + static_cast<int>(r.below(static_cast<uint64_t>(t.max_code - t.min_code + 1)));
     c = static_cast<int8_t>(kind == BitWeights::kBinary && v == 0 ? 1 : v);
   }
-  std::vector<float> scales(static_cast<size_t>(N), 0.01f), x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
-  for (auto& v : x) v = static_cast<float>(r.normal());
-  BitMatrix w = pack_bit_matrix(kind, codes.data(), N, K, scales.data(), true);
-  BitActs a;
-  quantize_acts(x.data(), M, K, act_bits, a);
-  bit_gemm(a, w, nullptr, y.data());
-  for (auto _ : state) {
-    bit_gemm(a, w, nullptr, y.data());
-    benchmark::DoNotOptimize(y.data());
-  }
-  set_gops(state, M, K, N);
-  const double t_ours = seconds_per_call([&] { bit_gemm(a, w, nullptr, y.data()); });
+  p.scales.assign(static_cast<size_t>(p.N), 0.01f);
+  p.x.resize(static_cast<size_t>(p.M * p.K));
+  for (auto& v : p.x) v = static_cast<float>(r.normal());
+  p.y.resize(static_cast<size_t>(p.M * p.N));
+  return p;
+}
+
+// The timed loop, then GOP/s, oneDNN's figures on the same shape and threads, and the ratios.
+template <class Run>
+void time_kernel(benchmark::State& state, const Problem& p, Run&& run, const char* label) {
+  const Peers peers = onednn_peers(p.M, p.K, p.N, static_cast<int>(state.range(3)));
+  run();
+  for (auto _ : state) run();
+  set_gops(state, p.M, p.K, p.N);
+  const double ops = 2.0 * static_cast<double>(p.M * p.N * p.K), t_ours = seconds_per_call(run);
   state.counters["x_fp32"] = peers.f32_s / t_ours;
   state.counters["x_int8"] = peers.int8_s / t_ours;
-  state.counters["onednn_fp32_GOP/s"] = 2.0 * static_cast<double>(M * N * K) / peers.f32_s / 1e9;
-  state.counters["onednn_int8_GOP/s"] = 2.0 * static_cast<double>(M * N * K) / peers.int8_s / 1e9;
-  state.SetLabel(bit_gemm_path());
+  state.counters["onednn_fp32_GOP/s"] = ops / peers.f32_s / 1e9;
+  state.counters["onednn_int8_GOP/s"] = ops / peers.int8_s / 1e9;
+  state.SetLabel(label);
   set_num_threads(0);
+}
+
+void BM_BitGemm(benchmark::State& state, BitWeights kind, int act_bits) {
+  Problem p = make_problem(state, kind, 2);
+  BitMatrix w = pack_bit_matrix(kind, p.codes.data(), p.N, p.K, p.scales.data(), true);
+  BitActs a;
+  quantize_acts(p.x.data(), p.M, p.K, act_bits, a);
+  time_kernel(state, p, [&] { bit_gemm(a, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); },
+              bit_gemm_path());
 }
 
 // W1A1 on XNOR-popcount, same shapes and peers.
 void BM_XnorGemm(benchmark::State& state) {
-  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
-  const int threads = static_cast<int>(state.range(3));
-  set_num_threads(threads);
-  const Peers peers = onednn_peers(M, K, N, threads);
-  Rng r(4);
-  std::vector<int8_t> codes(static_cast<size_t>(N * K));
-  for (auto& c : codes) c = r.below(2) ? 1 : -1;
-  std::vector<float> scales(static_cast<size_t>(N), 0.01f), x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
-  for (auto& v : x) v = static_cast<float>(r.normal());
-  SignMatrix w = pack_sign_matrix(codes.data(), N, K, scales.data(), true);
+  Problem p = make_problem(state, BitWeights::kBinary, 4);
+  SignMatrix w = pack_sign_matrix(p.codes.data(), p.N, p.K, p.scales.data(), true);
   SignActs a;
-  quantize_signs(x.data(), M, K, a);
-  xnor_gemm(a, w, nullptr, y.data());
-  for (auto _ : state) {
-    xnor_gemm(a, w, nullptr, y.data());
-    benchmark::DoNotOptimize(y.data());
-  }
-  set_gops(state, M, K, N);
-  const double t_ours = seconds_per_call([&] { xnor_gemm(a, w, nullptr, y.data()); });
-  state.counters["x_fp32"] = peers.f32_s / t_ours;
-  state.counters["x_int8"] = peers.int8_s / t_ours;
-  state.SetLabel(xnor_gemm_path());
-  set_num_threads(0);
+  quantize_signs(p.x.data(), p.M, p.K, a);
+  time_kernel(state, p, [&] { xnor_gemm(a, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); },
+              xnor_gemm_path());
 }
 
 // Bit-serial WkAk from bit planes (compare with BM_BitGemm at the same widths).
 void BM_BitserialGemm(benchmark::State& state, BitWeights kind, int act_bits) {
-  const int64_t M = state.range(0), K = state.range(1), N = state.range(2);
-  const int threads = static_cast<int>(state.range(3));
-  set_num_threads(threads);
-  const Peers peers = onednn_peers(M, K, N, threads);
+  Problem p = make_problem(state, kind, 5);
   const BitWeightTraits& t = bit_weight_traits(kind);
-  Rng r(5);
-  std::vector<int8_t> codes(static_cast<size_t>(N * K));
-  for (auto& c : codes) {
-    int v = t.min_code + static_cast<int>(r.below(static_cast<uint64_t>(t.max_code - t.min_code + 1)));
-    c = static_cast<int8_t>(kind == BitWeights::kBinary && v == 0 ? 1 : v);
-  }
-  std::vector<float> scales(static_cast<size_t>(N), 0.01f), x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
-  for (auto& v : x) v = static_cast<float>(r.normal());
-  PlaneMatrix w = pack_plane_matrix(codes.data(), N, K, t.min_code, t.max_code, kind == BitWeights::kBinary,
-                                    scales.data(), true);
+  PlaneMatrix w = pack_plane_matrix(p.codes.data(), p.N, p.K, t.min_code, t.max_code, kind == BitWeights::kBinary,
+                                    p.scales.data(), true);
   BitActs a;
-  quantize_acts(x.data(), M, K, act_bits, a);
+  quantize_acts(p.x.data(), p.M, p.K, act_bits, a);
   PlaneActs pa;
   planes_from_acts(a, pa);
-  bitserial_gemm(pa, w, nullptr, y.data());
-  for (auto _ : state) {
-    bitserial_gemm(pa, w, nullptr, y.data());
-    benchmark::DoNotOptimize(y.data());
-  }
-  set_gops(state, M, K, N);
-  const double t_ours = seconds_per_call([&] { bitserial_gemm(pa, w, nullptr, y.data()); });
-  state.counters["x_fp32"] = peers.f32_s / t_ours;
-  state.counters["x_int8"] = peers.int8_s / t_ours;
-  state.SetLabel(bitserial_gemm_path());
-  set_num_threads(0);
+  time_kernel(state, p, [&] { bitserial_gemm(pa, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); },
+              bitserial_gemm_path());
 }
 
 void BM_QuantizeActs(benchmark::State& state) {

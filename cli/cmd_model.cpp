@@ -19,8 +19,6 @@
 #include "datasets/transforms.hpp"
 #include "eval/evaluator.hpp"
 #include "kernels/backend.hpp"
-#include "kernels/bit_gemm.hpp"
-#include "kernels/xnor_gemm.hpp"
 #include "models/int_engine.hpp"
 #include "models/checkpoint.hpp"
 #include "models/packed.hpp"
@@ -172,8 +170,7 @@ void run_validate(const ValidateArgs& a) {
   res["split"] = split;
   res["backend"] = a.backend;
   res["quant"] = m.quant_name();
-  if (a.backend == "bitkernels")  // the path of the plan's main spec (W1A1: XNOR-popcount)
-    res["kernel_path"] = m.plan->spec == parse_quant_spec("W1A1") ? xnor_gemm_path() : bit_gemm_path();
+  if (a.backend == "bitkernels") res["kernel_path"] = engine->kernel_paths();
   if (engine) res["engine_weight_bytes"] = engine->weight_bytes();
   res["batch_size"] = a.batch_size;
   res["threads"] = num_threads();

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "kernels/cpu_features.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/simd.hpp"
+#include "kernels/xnor_gemm.hpp"
 
 // GCC 12's AVX-512 intrinsics pass an "undefined" source operand that
 // -Wmaybe-uninitialized reports (a known false positive).
@@ -117,12 +117,7 @@ BB_TARGET_VPOPCNT void tile_vpopcnt(const SArgs& g, int64_t m0, int64_t n0) {
 using TileFn = void (*)(const SArgs&, int64_t, int64_t);
 const TileFn kTiles[2] = {&tile_vpopcnt<1>, &tile_vpopcnt<2>};
 
-enum class Path { kGeneric, kPopcnt, kVpopcnt };
-Path current_path() {
-  const Isa isa = active_isa();
-  if (isa == Isa::kAvx512 && cpu_features().avx512vpopcntdq) return Path::kVpopcnt;
-  return isa == Isa::kGeneric ? Path::kGeneric : Path::kPopcnt;
-}
+using Path = PopcountPath;
 
 void run(const SArgs& g) {
   const PlaneActs& a = *g.a;
@@ -131,7 +126,7 @@ void run(const SArgs& g) {
     throw Error::usage("bitserial_gemm: activations have K = " + std::to_string(a.K) + ", weights " + std::to_string(w.K));
   const int64_t M = a.M, panels = w.Np / kPanel;
   if (M == 0 || w.N == 0) return;
-  const Path path = current_path();
+  const Path path = popcount_path();
   constexpr int64_t kRows = 32;
   const int64_t mparts = (M + kRows - 1) / kRows;
   const bool parallel = M * w.N * w.Kw * 64 > (1 << 19);
@@ -219,12 +214,6 @@ void bitserial_gemm(const PlaneActs& a, const PlaneMatrix& w, const float* bias,
 }
 void bitserial_gemm_i32(const PlaneActs& a, const PlaneMatrix& w, int32_t* acc) { run({&a, &w, nullptr, nullptr, acc}); }
 
-const char* bitserial_gemm_path() {
-  switch (current_path()) {
-    case Path::kVpopcnt: return "avx512-vpopcntdq";
-    case Path::kPopcnt: return "popcnt";
-    default: return "generic";
-  }
-}
+const char* bitserial_gemm_path() { return xnor_gemm_path(); }  // the same popcount dispatch
 
 }  // namespace bb

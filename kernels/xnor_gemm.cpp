@@ -110,12 +110,7 @@ BB_TARGET_VPOPCNT void tile_vpopcnt(const XArgs& g, int64_t m0, int64_t n0) {
 using TileFn = void (*)(const XArgs&, int64_t, int64_t);
 const TileFn kTiles[4] = {&tile_vpopcnt<1>, &tile_vpopcnt<2>, &tile_vpopcnt<3>, &tile_vpopcnt<4>};
 
-enum class Path { kGeneric, kPopcnt, kVpopcnt };
-Path current_path() {
-  const Isa isa = active_isa();
-  if (isa == Isa::kAvx512 && cpu_features().avx512vpopcntdq) return Path::kVpopcnt;
-  return isa == Isa::kGeneric ? Path::kGeneric : Path::kPopcnt;
-}
+using Path = PopcountPath;
 
 void run(const XArgs& g) {
   const SignActs& a = *g.a;
@@ -123,7 +118,7 @@ void run(const XArgs& g) {
   if (a.K != w.K) throw Error::usage("xnor_gemm: activations have K = " + std::to_string(a.K) + ", weights " + std::to_string(w.K));
   const int64_t M = a.M, panels = w.Np / kPanel;
   if (M == 0 || w.N == 0) return;
-  const Path path = current_path();
+  const Path path = popcount_path();
   constexpr int64_t kRows = 64;  // rows per task: the panel stays in L1 across them
   const int64_t mparts = (M + kRows - 1) / kRows;
   const bool parallel = M * w.N * w.Kw * 64 > (1 << 20);
@@ -198,8 +193,14 @@ void set_signs(const int8_t* a, int64_t M, int64_t K, SignActs& out) {
 void xnor_gemm(const SignActs& a, const SignMatrix& w, const float* bias, float* y) { run({&a, &w, bias, y, nullptr}); }
 void xnor_gemm_i32(const SignActs& a, const SignMatrix& w, int32_t* acc) { run({&a, &w, nullptr, nullptr, acc}); }
 
+PopcountPath popcount_path() {
+  const Isa isa = active_isa();
+  if (isa == Isa::kAvx512 && cpu_features().avx512vpopcntdq) return PopcountPath::kVpopcnt;
+  return isa == Isa::kGeneric ? PopcountPath::kGeneric : PopcountPath::kPopcnt;
+}
+
 const char* xnor_gemm_path() {
-  switch (current_path()) {
+  switch (popcount_path()) {
     case Path::kVpopcnt: return "avx512-vpopcntdq";
     case Path::kPopcnt: return "popcnt";
     default: return "generic";

@@ -38,6 +38,9 @@ void set_signs(const int8_t* a, int64_t M, int64_t K, SignActs& out);
 // y[M, N] = (K − 2·popcount) · scale[n] · mul[m] + bias[n]; acc variant: the exact dot products.
 void xnor_gemm(const SignActs& a, const SignMatrix& w, const float* bias, float* y);
 void xnor_gemm_i32(const SignActs& a, const SignMatrix& w, int32_t* acc);
+// Which popcount the popcount kernels (this one and bitserial_gemm.hpp) use now.
+enum class PopcountPath { kGeneric, kPopcnt, kVpopcnt };
+PopcountPath popcount_path();
 // "avx512-vpopcntdq", "popcnt" (scalar 64-bit popcount, the AVX2 level) or "generic".
 const char* xnor_gemm_path();
 

@@ -1,5 +1,6 @@
 #include "models/int_engine.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.hpp"
@@ -75,6 +76,26 @@ int64_t IntLinear::weight_bytes() const {
   if (xnor_) return sign_.bytes();
   if (kind_ == IntEngineKind::kBitKernels) return bit_.bytes();
   return static_cast<int64_t>(codes_.size() + scales_.size() * sizeof(float));
+}
+
+const char* IntLinear::kernel_path() const {
+  if (kind_ == IntEngineKind::kOnednnInt8) return "onednn-s8s8";
+  return xnor_ ? xnor_gemm_path() : bit_gemm_path();
+}
+
+std::string IntModel::kernel_paths() const {
+  std::vector<std::string> seen;
+  auto add = [&](const std::unique_ptr<IntLinear>& l) {
+    if (l && std::find(seen.begin(), seen.end(), l->kernel_path()) == seen.end()) seen.push_back(l->kernel_path());
+  };
+  add(patch);
+  for (const auto& b : blocks)
+    for (const auto& l : b) add(l);
+  add(head);
+  add(head_dist);
+  std::string s;
+  for (const auto& p : seen) s += (s.empty() ? "" : "+") + p;
+  return s;
 }
 
 int64_t IntModel::weight_bytes() const {

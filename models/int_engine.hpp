@@ -36,6 +36,7 @@ class IntLinear {
   // y[M, N] = x[M, K] · W^T + b (b may be null); acts is scratch.
   void forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts);
   int64_t weight_bytes() const;  // packed codes + scales as the kernels hold them
+  const char* kernel_path() const;  // the kernel and ISA path this layer runs on now
 
  private:
   IntEngineKind kind_;
@@ -55,6 +56,9 @@ struct IntModel {
   std::vector<std::array<std::unique_ptr<IntLinear>, 4>> blocks;  // null where a Linear stays fp32
   std::unique_ptr<IntLinear> patch, head, head_dist;
   int64_t weight_bytes() const;
+  // The distinct kernel paths its layers run on, in layer order, joined by "+"
+  // (e.g. "avx512-vnni"; a W1A1 model "avx512-vpopcntdq").
+  std::string kernel_paths() const;
 };
 
 // From a student's latent weights (quantised here, as the fake-quant forward

@@ -30,6 +30,14 @@ std::vector<float> wq_of(WeightFormat f, const std::vector<float>& w, int64_t N,
   return wq;
 }
 
+// The reference model's input batch [3, 3, 16, 16].
+Tensor reference_input() {
+  NpyArray input = read_npy(kRef + "input.npy");
+  Tensor images(Shape{3, 3, 16, 16});
+  std::memcpy(images.data(), input.data.data(), input.data.size() * 4);
+  return images;
+}
+
 TEST(QuantSpec, NamesParseBothWaysAndBadOnesAreRefused) {
   for (const char* n : {"W1.58A8", "W1A8", "W2A8", "W4A8", "W8A8", "W1A4", "W1A2", "W1A1", "FP32", "W1.58A32"})
     EXPECT_EQ(parse_quant_spec(n).name(), n);
@@ -127,9 +135,7 @@ TEST(SteClip, OnlySaturatedTernaryCodesLoseTheirGradient) {
 
 TEST(Reference, TernaryAndBinaryFakeQuantLogitsMatchPyTorch) {
   LoadedViT m = load_vit(kRef + "model.safetensors");
-  NpyArray input = read_npy(kRef + "input.npy");
-  Tensor images(Shape{3, 3, 16, 16});
-  std::memcpy(images.data(), input.data.data(), input.data.size() * 4);
+  Tensor images = reference_input();
   for (auto [spec, file] : {std::pair<const char*, const char*>{"W1.58A8", "logits_ternary.npy"}, {"W1A8", "logits_binary.npy"}}) {
     NpyArray want = read_npy(kRef + file);
     QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec(spec));
@@ -166,9 +172,7 @@ float max_abs_diff(const float* a, const float* b, int64_t n) {
 // PyTorch's fake-quant logits, with the same tolerance as the fake-quant forward.
 TEST(IntEngine, StudentsOnIntegerKernelsMatchPyTorch) {
   LoadedViT m = load_vit(kRef + "model.safetensors");
-  NpyArray input = read_npy(kRef + "input.npy");
-  Tensor images(Shape{3, 3, 16, 16});
-  std::memcpy(images.data(), input.data.data(), input.data.size() * 4);
+  Tensor images = reference_input();
   for (auto [spec, file] : {std::pair<const char*, const char*>{"W1.58A8", "logits_ternary.npy"}, {"W1A8", "logits_binary.npy"}}) {
     NpyArray want = read_npy(kRef + file);
     QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec(spec));
