@@ -39,16 +39,38 @@ BB_INLINE float erf_approx(float x) {
   return x < 0 ? -y : y;
 }
 
+// Sum and maximum of x[0, n) as 16-wide vector reductions (plain loops would
+// stay scalar: float addition may not be reordered without -ffast-math). The
+// order is fixed by n alone, so results do not depend on the ISA's width.
+BB_INLINE float sum_vec(const float* x, int64_t n) {
+  f32x16 acc = {};
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) acc += BB_LOAD16(x + j);
+  float s = 0;
+  for (int l = 0; l < 16; ++l) s += acc[l];
+  for (; j < n; ++j) s += x[j];
+  return s;
+}
+BB_INLINE float max_vec(const float* x, int64_t n) {
+  float mx = x[0];
+  int64_t j = 0;
+  if (n >= 16) {
+    f32x16 m = BB_LOAD16(x);
+    for (j = 16; j + 16 <= n; j += 16) {
+      const f32x16 v = BB_LOAD16(x + j);
+      m = v > m ? v : m;
+    }
+    for (int l = 0; l < 16; ++l) mx = m[l] > mx ? m[l] : mx;
+  }
+  for (; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  return mx;
+}
+
 // Softmax of s[0, n) in place.
 BB_INLINE void softmax_inplace(float* s, int64_t n) {
-  float mx = s[0];
-  for (int64_t j = 1; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
-  float sum = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    s[j] = exp_approx(s[j] - mx);
-    sum += s[j];
-  }
-  const float inv = 1.0f / sum;
+  const float mx = max_vec(s, n);
+  for (int64_t j = 0; j < n; ++j) s[j] = exp_approx(s[j] - mx);
+  const float inv = 1.0f / sum_vec(s, n);
   for (int64_t j = 0; j < n; ++j) s[j] *= inv;
 }
 

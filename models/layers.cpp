@@ -40,12 +40,9 @@ BB_INLINE void layernorm_rows_body(const float* __restrict x, const float* __res
   for (int64_t n = 0; n < rows; ++n) {
     const float* xi = x + n * D;
     float* oi = out + n * D;
-    float mean = 0;
-    for (int64_t d = 0; d < D; ++d) mean += xi[d];
-    mean /= static_cast<float>(D);
-    float var = 0;
-    for (int64_t d = 0; d < D; ++d) var += (xi[d] - mean) * (xi[d] - mean);
-    var /= static_cast<float>(D);
+    const float mean = sum_vec(xi, D) / static_cast<float>(D);
+    for (int64_t d = 0; d < D; ++d) oi[d] = (xi[d] - mean) * (xi[d] - mean);  // oi as scratch
+    const float var = sum_vec(oi, D) / static_cast<float>(D);
     const float rstd = 1.0f / std::sqrt(var + eps);
     for (int64_t d = 0; d < D; ++d) oi[d] = (xi[d] - mean) * rstd * w[d] + b[d];
     if (mean_out) mean_out[n] = mean;
