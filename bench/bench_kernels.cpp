@@ -20,6 +20,7 @@
 #include "core/threads.hpp"
 #include "kernels/bit_gemm.hpp"
 #include "kernels/bitserial_gemm.hpp"
+#include "kernels/lut_gemv.hpp"
 #include "kernels/onednn_matmul.hpp"
 #include "kernels/simd.hpp"
 #include "kernels/xnor_gemm.hpp"
@@ -151,6 +152,22 @@ void BM_BitserialGemm(benchmark::State& state, BitWeights kind, int act_bits) {
               bitserial_gemm_path());
 }
 
+// The ternary lookup-table GEMV (W1.58A8), with bit_gemm timed on the same
+// problem: x_bit_gemm = bit_gemm time / table time (above 1: the table wins).
+void BM_LutGemv(benchmark::State& state) {
+  Problem p = make_problem(state, BitWeights::kTernary, 2);
+  LutMatrix w = pack_lut_matrix(p.codes.data(), p.N, p.K, p.scales.data(), true);
+  BitMatrix wb = pack_bit_matrix(BitWeights::kTernary, p.codes.data(), p.N, p.K, p.scales.data(), true);
+  BitActs a;
+  quantize_acts(p.x.data(), p.M, p.K, 8, a);
+  auto lut = [&] { lut_gemv(a, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); };
+  const double t_bit = seconds_per_call([&] { bit_gemm(a, wb, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); });
+  time_kernel(state, p, lut, lut_gemv_path());
+  set_num_threads(static_cast<int>(state.range(3)));
+  state.counters["x_bit_gemm"] = t_bit / seconds_per_call(lut);
+  set_num_threads(0);
+}
+
 void BM_QuantizeActs(benchmark::State& state) {
   const int64_t M = state.range(0), K = state.range(1);
   set_num_threads(static_cast<int>(state.range(2)));
@@ -185,6 +202,11 @@ BENCHMARK(BM_XnorGemm)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_BitGemm, w1a2, BitWeights::kBinary, 2)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_BitserialGemm, w1a2, BitWeights::kBinary, 2)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_BitserialGemm, w2a2, BitWeights::kInt2, 2)->Apply(shapes);
+BENCHMARK(BM_LutGemv)
+    ->ArgNames({"M", "K", "N", "threads"})
+    ->ArgsProduct({{1, 4, 8}, {192, 768}, {192, 576, 768}, {1}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_QuantizeActs)
     ->ArgNames({"M", "K", "threads"})
     ->ArgsProduct({{1, 16, 197, 16 * 197}, {192, 768, 1536}, {1, 2}})

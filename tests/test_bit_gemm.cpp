@@ -15,6 +15,7 @@
 #include "kernels/cpu_features.hpp"
 #include "kernels/simd.hpp"
 #include "kernels/bitserial_gemm.hpp"
+#include "kernels/lut_gemv.hpp"
 #include "kernels/xnor_gemm.hpp"
 #include "models/quant.hpp"
 
@@ -118,6 +119,47 @@ TEST(BitGemm, EveryPathEqualsTheReferenceOnOddShapes) {
           }
     }
   });
+}
+
+// The lookup-table GEMV: exact on odd shapes (K odd, N around its 64-column
+// blocks, K long enough to cross the int16 flush) under each path, extremes included.
+TEST(LutGemv, EveryPathEqualsTheReferenceOnOddShapes) {
+  const int64_t Ms[] = {1, 3, 8}, Ks[] = {1, 7, 33, 200, 777}, Ns[] = {1, 5, 64, 65, 192};
+  const BitWeightTraits& t = bit_weight_traits(BitWeights::kTernary);
+  for (Isa isa : {Isa::kGeneric, Isa::kAvx512}) {
+    set_isa_limit(isa);
+    if (active_isa() != isa) continue;
+    SCOPED_TRACE(lut_gemv_path());
+    for (int64_t M : Ms)
+      for (int64_t K : Ks)
+        for (int64_t N : Ns) {
+          SCOPED_TRACE("M " + std::to_string(M) + " K " + std::to_string(K) + " N " + std::to_string(N));
+          auto codes = random_codes(t, N * K, static_cast<uint64_t>(M * 1000 + K * 10 + N));
+          auto acts = random_acts(M * K, -127, 127, static_cast<uint64_t>(M + K + N));
+          if (K == 777)  // all at the extremes: every pair product is ±254
+            for (int64_t i = 0; i < M * K; ++i) {
+              acts[static_cast<size_t>(i)] = 127;
+              if (i < N * K) codes[static_cast<size_t>(i)] = 1;
+            }
+          std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size(), -1);
+          bit_gemm_reference(acts.data(), codes.data(), M, N, K, want.data());
+          const float s = 1;
+          LutMatrix w = pack_lut_matrix(codes.data(), N, K, &s, false);
+          BitActs a;
+          set_acts(acts.data(), M, K, a);
+          lut_gemv_i32(a, w, got.data());
+          ASSERT_EQ(got, want);
+          std::vector<float> y(want.size()), yb(want.size());
+          BitMatrix wb = pack_bit_matrix(BitWeights::kTernary, codes.data(), N, K, &s, false);
+          lut_gemv(a, w, nullptr, y.data());
+          bit_gemm(a, wb, nullptr, yb.data());
+          ASSERT_EQ(y, yb);
+        }
+  }
+  set_isa_limit(Isa::kAvx512);
+  const int8_t bad = 2;
+  const float s = 1;
+  EXPECT_THROW(pack_lut_matrix(&bad, 1, 1, &s, false), Error);
 }
 
 // The extremes of each range, where saturating int16 pair sums (AVX2) would show.
