@@ -63,7 +63,8 @@ BENCHMARK_CAPTURE(BM_VitForward, fmnist_tiny_reference, "vit_fmnist_tiny_patch4_
 // fc1, fc2) on an integer engine or the fake-quant forward, the rest on oneDNN
 // fp32. Compare with BM_VitForward/*_onednn (the fp32 teacher) at the same
 // batch and threads; x_teacher = teacher time / student time, both measured
-// here in this process.
+// here in this process; *_ms counters: each one's forward split by part
+// (ForwardProfile: linear, attention, norm, gelu, other).
 void BM_StudentForward(benchmark::State& state, const char* preset, const char* spec, const char* engine) {
   const int64_t B = state.range(0);
   const int threads = static_cast<int>(state.range(1));
@@ -96,6 +97,21 @@ void BM_StudentForward(benchmark::State& state, const char* preset, const char* 
     return el / n;
   };
   const double t_teacher = per_call(teacher), t_student = per_call(run);
+  // Where each spends its time (ms per forward): the profile behind x_teacher.
+  auto profile = [&](ViTRunner& m, const std::string& prefix) {
+    ForwardProfile f;
+    m.profile(&f);
+    per_call(m);
+    m.profile(nullptr);
+    const double k = 1e3 / static_cast<double>(f.calls);
+    state.counters[prefix + "linear_ms"] = f.linear * k;
+    state.counters[prefix + "attention_ms"] = f.attention * k;
+    state.counters[prefix + "norm_ms"] = f.norm * k;
+    state.counters[prefix + "gelu_ms"] = f.gelu * k;
+    state.counters[prefix + "other_ms"] = f.other() * k;
+  };
+  profile(run, "");
+  profile(teacher, "teacher_");
   state.counters["images/s"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(B), benchmark::Counter::kIsRate);
   state.counters["x_teacher"] = t_teacher / t_student;

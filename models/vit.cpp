@@ -1,6 +1,7 @@
 #include "models/vit.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -55,14 +56,38 @@ void ViTRunner::setup_quant() {
   zeros_.assign(ones_.size(), 0.0f);
 }
 
+namespace {
+// Adds the seconds between construction and destruction to *slot (null: nothing, no clock read).
+class Timed {
+ public:
+  explicit Timed(double* slot) : slot_(slot) {
+    if (slot_) t0_ = std::chrono::steady_clock::now();
+  }
+  ~Timed() {
+    if (slot_) *slot_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  }
+  Timed(const Timed&) = delete;
+  Timed& operator=(const Timed&) = delete;
+
+ private:
+  double* slot_;
+  std::chrono::steady_clock::time_point t0_;
+};
+}  // namespace
+
 void ViTRunner::qlinear(QLinear& q, const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N,
                         int64_t K) {
-  if (!q.spec.quantized()) return be_.linear(x, w, b, y, M, N, K);
+  if (!q.spec.quantized()) {
+    Timed t(prof_ ? &prof_->linear : nullptr);
+    return be_.linear(x, w, b, y, M, N, K);
+  }
   const float* src = x;
   if (plan_.subln) {  // LayerNorm without affine parameters, statistics saved for backward
+    Timed t(prof_ ? &prof_->norm : nullptr);
     layernorm_forward(x, ones_.data(), zeros_.data(), sub_, M, K, static_cast<float>(p_.cfg.ln_eps), q.sub_mean, q.sub_rstd);
     src = sub_;
   }
+  Timed t(prof_ ? &prof_->linear : nullptr);
   if (q.engine) return q.engine->forward(src, b, y, M, int_acts_);
   act_traits(q.spec.a).fake_quant(src, M, K, q.xq);                                                 // [M, K]
   if (plan_.weights_quantized) return be_.linear(q.xq, w, b, y, M, N, K);
@@ -190,6 +215,9 @@ TensorView ViTRunner::forward(const TensorView& images) {
     throw Error::usage("model expects images [B, " + std::to_string(c.in_chans) + ", " + std::to_string(c.img_size) +
                        ", " + std::to_string(c.img_size) + "], got " + images.shape().str());
   reserve(B);
+  Timed total(prof_ ? &prof_->total : nullptr);
+  if (prof_) ++prof_->calls;
+  auto part = [this](double ForwardProfile::*f) { return prof_ ? &(prof_->*f) : nullptr; };
   const int64_t T = c.tokens(), D = c.embed_dim, Np = c.num_patches(), H = c.num_heads, Dh = c.head_dim();
   const int64_t Hm = c.mlp_hidden, K = c.num_classes, BT = B * T;
   const float eps = static_cast<float>(c.ln_eps);
@@ -214,15 +242,27 @@ TensorView ViTRunner::forward(const TensorView& images) {
     auto& q = qblocks_[static_cast<size_t>(l)];
     float* next = l + 1 < c.depth ? acts_[static_cast<size_t>(l) + 1].x_in : x_out_;
     // x_mid = x_in + proj(attn(norm1(x_in)))
-    layernorm_forward(a.x_in, w.norm1_w, w.norm1_b, a.ln1, BT, D, eps, a.mean1, a.rstd1);  // [BT, D]
+    {
+      Timed t(part(&ForwardProfile::norm));
+      layernorm_forward(a.x_in, w.norm1_w, w.norm1_b, a.ln1, BT, D, eps, a.mean1, a.rstd1);  // [BT, D]
+    }
     qlinear(q[kQkv], a.ln1, w.qkv_w, w.qkv_b, a.qkv, BT, 3 * D, D);                      // [BT, 3D]
-    be_.attention(a.qkv, a.probs, a.att, B, T, H, Dh, scale);                            // [BT, D]
+    {
+      Timed t(part(&ForwardProfile::attention));
+      be_.attention(a.qkv, a.probs, a.att, B, T, H, Dh, scale);  // [BT, D]
+    }
     qlinear(q[kProj], a.att, w.proj_w, w.proj_b, tmp_, BT, D, D);                        // [BT, D]
     add(a.x_in, tmp_, a.x_mid, BT * D);
     // next = x_mid + fc2(gelu(fc1(norm2(x_mid))))
-    layernorm_forward(a.x_mid, w.norm2_w, w.norm2_b, a.ln2, BT, D, eps, a.mean2, a.rstd2);  // [BT, D]
+    {
+      Timed t(part(&ForwardProfile::norm));
+      layernorm_forward(a.x_mid, w.norm2_w, w.norm2_b, a.ln2, BT, D, eps, a.mean2, a.rstd2);  // [BT, D]
+    }
     qlinear(q[kFc1], a.ln2, w.fc1_w, w.fc1_b, a.fc1, BT, Hm, D);                          // [BT, Hm]
-    gelu_forward(a.fc1, a.gelu, BT * Hm);
+    {
+      Timed t(part(&ForwardProfile::gelu));
+      gelu_forward(a.fc1, a.gelu, BT * Hm);
+    }
     qlinear(q[kFc2], a.gelu, w.fc2_w, w.fc2_b, tmp_, BT, D, Hm);  // [BT, D]
     add(a.x_mid, tmp_, next, BT * D);
     tap(static_cast<size_t>(l) + 1, next);
@@ -240,7 +280,10 @@ TensorView ViTRunner::forward(const TensorView& images) {
     layernorm_forward(pool_in_, p_.norm_w, p_.norm_b, pooled_, B, D, eps, meanf_, rstdf_);  // [B, D]
     qlinear(qhead_, pooled_, p_.head_w, p_.head_b, logits, B, K, D);                       // [B, K]
   } else {
-    layernorm_forward(x_out_, p_.norm_w, p_.norm_b, lnf_, BT, D, eps, meanf_, rstdf_);  // [BT, D]
+    {
+      Timed t(part(&ForwardProfile::norm));
+      layernorm_forward(x_out_, p_.norm_w, p_.norm_b, lnf_, BT, D, eps, meanf_, rstdf_);  // [BT, D]
+    }
     tap(static_cast<size_t>(c.depth) + 1, lnf_);
     for (int64_t b = 0; b < B; ++b) {
       std::memcpy(pooled_ + b * D, lnf_ + b * T * D, static_cast<size_t>(D) * sizeof(float));  // cls token

@@ -16,6 +16,17 @@
 
 namespace bb {
 
+// Where forward() spends its time, seconds summed over the calls made while
+// it is attached (ViTRunner::profile). linear: every Linear (patch embedding,
+// the blocks', the head) with its SubLN-free activation quantiser; norm: the
+// LayerNorms, SubLN included; attention: q·kᵀ, softmax, ·v; other: the rest
+// (patchify, tokens, residual adds, pooling) = total − the named parts.
+struct ForwardProfile {
+  double total = 0, linear = 0, norm = 0, attention = 0, gelu = 0;
+  int64_t calls = 0;
+  double other() const { return total - linear - norm - attention - gelu; }
+};
+
 class ViTRunner {
  public:
   // With a quant plan, every Linear it names is a BitLinear: (SubLN) →
@@ -47,6 +58,8 @@ class ViTRunner {
   // embedding, [1..depth] after each block, [depth+1] after the final norm
   // (token pooling) — each [B, T, D]. For tests against reference vectors.
   void capture(std::vector<Tensor>* taps) { taps_ = taps; }
+  // When set, forward() adds its per-part times to *p (null detaches).
+  void profile(ForwardProfile* p) { prof_ = p; }
   int64_t arena_floats() const { return arena_.numel(); }
   const ViTConfig& config() const { return p_.cfg; }
   Backend& backend() { return be_; }
@@ -106,6 +119,7 @@ class ViTRunner {
   float *dx_ = nullptr, *dln_ = nullptr, *dqkv_ = nullptr, *dprobs_ = nullptr, *datt_ = nullptr, *dhid_ = nullptr;
   float *dpemb_ = nullptr, *dpooled_ = nullptr;
   std::vector<Tensor>* taps_ = nullptr;
+  ForwardProfile* prof_ = nullptr;
 };
 
 }  // namespace bb
