@@ -63,35 +63,37 @@ BB_INLINE void panel_scalar_body(const XArgs& g, int64_t m0, int64_t m1, int64_t
 BB_TARGET_POPCNT void panel_popcnt(const XArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
 void panel_generic(const XArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
 
-// AVX-512: MT rows × 4 zmm of 8 columns; vpxorq + vpopcntq + vpaddq per 512 products.
+// AVX-512: MT rows × 4 zmm of 8 columns; vpxorq + vpopcntq + vpaddq per 512
+// products. Everything the epilogue reads is a local restrict pointer: through
+// g the compiler reloaded the fields after every float store.
 template <int MT>
-BB_TARGET_VPOPCNT void tile_vpopcnt(const XArgs& g, int64_t m0, int64_t n0) {
-  const SignMatrix& w = *g.w;
+BB_TARGET_VPOPCNT BB_INLINE void tile_vpopcnt(const uint64_t* __restrict a, const uint64_t* __restrict w, int64_t Kw,
+                                              int64_t Np, int64_t K, int64_t N, int64_t m, int64_t n0,
+                                              const float* __restrict scale, const float* __restrict mul,
+                                              const float* __restrict bias, float* __restrict y, int32_t* __restrict acc_out) {
   __m512i acc[MT][4];
 #pragma GCC unroll 4
   for (int r = 0; r < MT; ++r)
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_si512();
-  const uint64_t* a = g.a->words.data() + m0 * w.Kw;
-  for (int64_t kw = 0; kw < w.Kw; ++kw) {
-    const uint64_t* wr = w.word_row(kw) + n0;
+  for (int64_t kw = 0; kw < Kw; ++kw) {
+    const uint64_t* wr = w + kw * Np + n0;
     __m512i wv[4];
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) wv[j] = _mm512_load_si512(wr + 8 * j);
 #pragma GCC unroll 4
     for (int r = 0; r < MT; ++r) {
-      const __m512i av = _mm512_set1_epi64(static_cast<long long>(a[r * w.Kw + kw]));
+      const __m512i av = _mm512_set1_epi64(static_cast<long long>(a[(m + r) * Kw + kw]));
 #pragma GCC unroll 4
       for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_add_epi64(acc[r][j], _mm512_popcnt_epi64(_mm512_xor_si512(av, wv[j])));
     }
   }
   // Epilogue on 16 columns at a time (two accumulators narrowed into one
   // zmm): at K = 192 it costs as much as the three popcount steps otherwise.
-  const int64_t N = w.N;
-  const __m512i kk = _mm512_set1_epi32(static_cast<int32_t>(w.K));
+  const __m512i kk = _mm512_set1_epi32(static_cast<int32_t>(K));
 #pragma GCC unroll 4
   for (int r = 0; r < MT; ++r) {
-    const int64_t m = m0 + r;
+    const __m512 vm = _mm512_set1_ps(acc_out ? 0.0f : mul[m + r]);
 #pragma GCC unroll 2
     for (int j = 0; j < 4; j += 2) {
       const int64_t n = n0 + 8 * j, nc = std::min<int64_t>(16, N - n);
@@ -100,19 +102,35 @@ BB_TARGET_VPOPCNT void tile_vpopcnt(const XArgs& g, int64_t m0, int64_t n0) {
       const __m512i pc = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(acc[r][j])),
                                             _mm512_cvtepi64_epi32(acc[r][j + 1]), 1);
       const __m512i dot = _mm512_sub_epi32(kk, _mm512_slli_epi32(pc, 1));
-      if (g.acc) {
-        _mm512_mask_storeu_epi32(g.acc + m * N + n, k, dot);
+      if (acc_out) {
+        _mm512_mask_storeu_epi32(acc_out + (m + r) * N + n, k, dot);
         continue;
       }
-      __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dot), _mm512_loadu_ps(w.scale.data() + n)),
-                               _mm512_set1_ps(g.a->mul[static_cast<size_t>(m)]));
-      if (g.bias) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(k, g.bias + n));
-      _mm512_mask_storeu_ps(g.y + m * N + n, k, y);
+      __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dot), _mm512_loadu_ps(scale + n)), vm);
+      if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, bias + n));
+      _mm512_mask_storeu_ps(y + (m + r) * N + n, k, v);
     }
   }
 }
-using TileFn = void (*)(const XArgs&, int64_t, int64_t);
-const TileFn kTiles[4] = {&tile_vpopcnt<1>, &tile_vpopcnt<2>, &tile_vpopcnt<3>, &tile_vpopcnt<4>};
+
+// Rows [m0, m1) × the panel at n0, four rows at a time.
+BB_TARGET_VPOPCNT void rows_vpopcnt(const XArgs& g, int64_t m0, int64_t m1, int64_t n0) {
+  const SignMatrix& w = *g.w;
+  const uint64_t* a = g.a->words.data();
+  const uint64_t* wd = w.word_row(0);
+  const float *scale = w.scale.data(), *mul = g.a->mul.data(), *bias = g.bias;
+  float* y = g.y;
+  int32_t* acc = g.acc;
+  const int64_t Kw = w.Kw, Np = w.Np, K = w.K, N = w.N;
+  int64_t m = m0;
+  for (; m + 4 <= m1; m += 4) tile_vpopcnt<4>(a, wd, Kw, Np, K, N, m, n0, scale, mul, bias, y, acc);
+  switch (m1 - m) {
+    case 3: return tile_vpopcnt<3>(a, wd, Kw, Np, K, N, m, n0, scale, mul, bias, y, acc);
+    case 2: return tile_vpopcnt<2>(a, wd, Kw, Np, K, N, m, n0, scale, mul, bias, y, acc);
+    case 1: return tile_vpopcnt<1>(a, wd, Kw, Np, K, N, m, n0, scale, mul, bias, y, acc);
+    default: return;
+  }
+}
 
 using Path = PopcountPath;
 
@@ -129,7 +147,7 @@ void run(const XArgs& g) {
   parallel_tasks(panels * mparts, parallel, [&](int64_t t) {
     const int64_t n0 = (t / mparts) * kPanel, m0 = (t % mparts) * kRows, m1 = std::min(M, m0 + kRows);
     if (path == Path::kVpopcnt) {
-      for (int64_t m = m0; m < m1; m += 4) kTiles[std::min<int64_t>(4, m1 - m) - 1](g, m, n0);
+      rows_vpopcnt(g, m0, m1, n0);
     } else if (path == Path::kPopcnt) {
       panel_popcnt(g, m0, m1, n0);
     } else {
