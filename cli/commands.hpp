@@ -10,6 +10,7 @@ void add_config_commands(CLI::App& app);
 void add_model_commands(CLI::App& app);  // model info, validate, predict
 void add_train_commands(CLI::App& app);
 void add_distill_commands(CLI::App& app);
+void add_run_commands(CLI::App& app, int argc, char** argv);  // run, report, compare
 
 // Refuses (Error naming the folder) an output path whose folder is missing,
 // so a command fails before doing any work rather than after it.

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   bb::cli::add_model_commands(app);
   bb::cli::add_train_commands(app);
   bb::cli::add_distill_commands(app);
+  bb::cli::add_run_commands(app, argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -44,6 +44,8 @@ class JsonReader {
   void read(const char* key, std::vector<double>& out, size_t min_len, size_t max_len, Range range = {});
   // Child object; absent key -> reader over an empty object (all defaults).
   JsonReader object(const char* key);
+  // The raw value of a key the caller validates itself (null when absent); marks it known.
+  const nlohmann::json* raw(const char* key) { return take(key); }
   // Unknown keys -> one error listing them and the keys that are known.
   void finish() const;
 

@@ -34,7 +34,10 @@ EvalResult evaluate(const ModelFn& model, Loader& loader, bool keep_logits, cons
       r.top1_correct += in_top_k(row, K, y, 1);
       r.top5_correct += in_top_k(row, K, y, std::min(5, K));
     }
-    if (keep_logits) r.logits.insert(r.logits.end(), out.data(), out.data() + out.numel());
+    if (keep_logits) {
+      r.logits.insert(r.logits.end(), out.data(), out.data() + out.numel());
+      r.labels.insert(r.labels.end(), b->labels.begin(), b->labels.end());
+    }
     r.count += b->size();
     bar.advance(b->size());
   }

@@ -17,6 +17,7 @@ struct EvalResult {
   double model_seconds = 0;  // time inside the model
   int num_classes = 0;
   std::vector<float> logits;  // [count, num_classes] in loader order, when kept
+  std::vector<int> labels;    // [count] in loader order, when logits are kept
   double top1() const { return count ? 100.0 * static_cast<double>(top1_correct) / static_cast<double>(count) : 0; }
   double top5() const { return count ? 100.0 * static_cast<double>(top5_correct) / static_cast<double>(count) : 0; }
   double images_per_second() const { return seconds > 0 ? static_cast<double>(count) / seconds : 0; }

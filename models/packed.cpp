@@ -143,7 +143,7 @@ LoadedModel load_model(const std::string& path, const std::optional<ViTConfig>& 
     return {std::move(s.params), s.plan, s.metadata, "packed", std::move(s.layers)};
   }
   LoadedViT m = load_vit(f, config);
-  LoadedModel out{std::move(m.params), std::nullopt, m.metadata, m.config_source};
+  LoadedModel out{std::move(m.params), std::nullopt, m.metadata, m.config_source, {}};
   if (auto it = m.metadata.find("quant"); it != m.metadata.end()) {
     try {
       out.plan = quant_plan_from_json(parse_json_text(it->second, path + " (__metadata__.quant)"), out.params.cfg.depth);

@@ -1,0 +1,126 @@
+#include "eval/bench_config.hpp"
+
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "core/json_reader.hpp"
+
+namespace bb {
+namespace fs = std::filesystem;
+namespace {
+
+const char* const kBackends[] = {"bitkernels", "onednn-int8", "fake-quant"};
+
+std::string relative_to(const std::string& file, const std::string& p) {
+  if (p.empty() || fs::path(p).is_absolute()) return p;
+  return (fs::path(file).parent_path() / p).lexically_normal().string();
+}
+
+std::vector<int> read_int_list(const nlohmann::json& j, const std::string& file, const std::string& path, int lo, int hi) {
+  if (!j.is_array() || j.empty()) throw Error::config(file, path, "must be a non-empty array of integers");
+  std::vector<int> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    if (!j[i].is_number_integer() || j[i].get<int64_t>() < lo || j[i].get<int64_t>() > hi)
+      throw Error::config(file, path + "/" + std::to_string(i),
+                          "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                              describe_json(j[i]));
+    out.push_back(j[i].get<int>());
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_bench_config(const nlohmann::json& j) { return j.is_object() && j.contains("teacher") && j["teacher"].is_object(); }
+
+BenchConfig parse_bench_config(const nlohmann::json& j, const std::string& file) {
+  if (!j.is_object()) throw Error::config(file, "", "must be a JSON object");
+  nlohmann::json rest = j, own = nlohmann::json::object();
+  for (const char* k : {"teacher", "students", "baselines", "eval", "latency"})
+    if (rest.contains(k)) {
+      own[k] = rest[k];
+      rest.erase(k);
+    }
+  BenchConfig c;
+  c.run = parse_run_config(rest, file);
+  JsonReader r(own, file);
+  {
+    JsonReader t = r.object("teacher");
+    t.read("checkpoint", c.teacher_checkpoint);
+    t.read("train", c.teacher_train);
+    t.finish();
+    if (c.teacher_checkpoint.empty() && c.teacher_train.empty())
+      throw Error::config(file, "/teacher", "needs a \"checkpoint\" or a \"train\" config");
+  }
+  {
+    JsonReader s = r.object("students");
+    s.read("distill", c.students_distill);
+    if (const nlohmann::json* p = s.raw("checkpoints")) {
+      const auto& ck = *p;
+      if (!ck.is_object()) throw Error::config(file, "/students/checkpoints", "must be an object of name: file");
+      for (auto& [name, v] : ck.items()) {
+        if (!v.is_string()) throw Error::config(file, "/students/checkpoints/" + name, "must be a file name, got " + describe_json(v));
+        c.student_checkpoints[name] = relative_to(file, v.get<std::string>());
+      }
+    }
+    if (const nlohmann::json* p = s.raw("backends")) {
+      const auto& b = *p;
+      if (!b.is_array() || b.empty()) throw Error::config(file, "/students/backends", "must be a non-empty array");
+      c.student_backends.clear();
+      for (size_t i = 0; i < b.size(); ++i) {
+        const std::string at = "/students/backends/" + std::to_string(i);
+        if (!b[i].is_string()) throw Error::config(file, at, "must be a string, got " + describe_json(b[i]));
+        const std::string v = b[i].get<std::string>();
+        bool ok = false;
+        for (const char* k : kBackends) ok = ok || v == k;
+        if (!ok) throw Error::config(file, at, "\"" + v + "\" is not one of bitkernels, onednn-int8, fake-quant");
+        c.student_backends.push_back(v);
+      }
+    }
+    s.finish();
+    if (c.students_distill.empty() && c.student_checkpoints.empty())
+      throw Error::config(file, "/students", "needs a \"distill\" config or \"checkpoints\"");
+  }
+  {
+    JsonReader b = r.object("baselines");
+    b.read("int8_ptq", c.int8_ptq);
+    b.finish();
+  }
+  {
+    JsonReader e = r.object("eval");
+    e.read("limit", c.eval_limit, 0, INT64_MAX);
+    e.finish();
+  }
+  {
+    JsonReader l = r.object("latency");
+    if (const nlohmann::json* p = l.raw("batch_sizes")) c.latency_batches = read_int_list(*p, file, "/latency/batch_sizes", 1, 4096);
+    if (const nlohmann::json* p = l.raw("threads")) c.latency_threads = read_int_list(*p, file, "/latency/threads", 0, 1024);
+    l.read("warmup", c.latency.warmup, 0, 1000);
+    l.read("min_runs", c.latency.min_runs, 2, 1000000);
+    l.read("max_seconds", c.latency.max_seconds, Range{0.0, 3600.0});
+    l.read("settle", c.latency.settle, Range{0.0, 1.0});
+    l.finish();
+  }
+  r.finish();
+  c.teacher_checkpoint = relative_to(file, c.teacher_checkpoint);
+  c.teacher_train = relative_to(file, c.teacher_train);
+  c.students_distill = relative_to(file, c.students_distill);
+  return c;
+}
+
+BenchConfig load_bench_config(const std::string& path) { return parse_bench_config(parse_json_file(path), path); }
+
+nlohmann::json to_json(const BenchConfig& c) {
+  nlohmann::json j = to_json(c.run);
+  j.erase("model");
+  j.erase("train");
+  j["teacher"] = {{"checkpoint", c.teacher_checkpoint}, {"train", c.teacher_train}};
+  j["students"] = {{"distill", c.students_distill}, {"checkpoints", c.student_checkpoints}, {"backends", c.student_backends}};
+  j["baselines"] = {{"int8_ptq", c.int8_ptq}};
+  j["eval"] = {{"limit", c.eval_limit}};
+  j["latency"] = {{"batch_sizes", c.latency_batches}, {"threads", c.latency_threads}, {"warmup", c.latency.warmup},
+                  {"min_runs", c.latency.min_runs}, {"max_seconds", c.latency.max_seconds}, {"settle", c.latency.settle}};
+  return j;
+}
+
+}  // namespace bb

@@ -1,0 +1,50 @@
+#pragma once
+// The config of `bitbench run`: which data, which teacher and students, which
+// backends and baselines, and how latency is measured.
+//
+//   {
+//     "name": "fashion_mnist_default", "seed": 0, "threads": 0,
+//     "dataset": {...}, "transform": {...}, "loader": {"eval_batch_size": 256, "workers": 1},
+//     "teacher":  {"checkpoint": "../models/zoo/x.safetensors",    // shipped weights ("" = train)
+//                  "train": "fashion_mnist_teacher.json"},         // its recipe (--from-scratch, or no checkpoint)
+//     "students": {"distill": "fashion_mnist_default_students.json",  // their recipe
+//                  "checkpoints": {"student_w1.58a8": "../models/zoo/y.packed.safetensors"},
+//                  "backends": ["bitkernels", "onednn-int8"]},
+//     "baselines": {"int8_ptq": true},                  // the teacher quantised W8A8 after training, on oneDNN int8
+//     "eval":     {"limit": 0},                         // images of the eval split (0 = all)
+//     "latency":  {"batch_sizes": [1, 64], "threads": [1, 0], "warmup": 3, "min_runs": 10,
+//                  "max_seconds": 1.0, "settle": 0.01}
+//   }
+//
+// Relative paths are relative to the config file's folder. The data, transform
+// and loader sections are those of every other config (run_config.hpp).
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "eval/latency.hpp"
+#include "eval/run_config.hpp"
+
+namespace bb {
+
+struct BenchConfig {
+  RunConfig run;  // name, seed, threads, data, loader (its eval side)
+  std::string teacher_checkpoint, teacher_train;
+  std::string students_distill;
+  std::map<std::string, std::string> student_checkpoints;
+  std::vector<std::string> student_backends = {"bitkernels"};
+  bool int8_ptq = true;
+  int64_t eval_limit = 0;
+  std::vector<int> latency_batches = {1, 64};
+  std::vector<int> latency_threads = {1, 0};  // 0 = all cores
+  LatencyOptions latency;
+};
+
+BenchConfig load_bench_config(const std::string& path);
+BenchConfig parse_bench_config(const nlohmann::json& j, const std::string& file);
+nlohmann::json to_json(const BenchConfig& c);
+// A bench config is one with a "teacher" object (a distillation config names its teacher by a string).
+bool is_bench_config(const nlohmann::json& j);
+
+}  // namespace bb

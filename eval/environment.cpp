@@ -1,0 +1,80 @@
+#include "eval/environment.hpp"
+
+#include <dnnl.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+
+#include <fstream>
+#include <thread>
+
+#include "core/threads.hpp"
+#include "core/version.hpp"
+#include "kernels/bit_gemm.hpp"
+#include "kernels/cpu_features.hpp"
+#include "kernels/simd.hpp"
+#include "kernels/xnor_gemm.hpp"
+
+namespace bb {
+namespace {
+
+std::string os_name() {
+  std::ifstream f("/etc/os-release");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("PRETTY_NAME=", 0) == 0) {
+      std::string v = line.substr(12);
+      if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
+      return v;
+    }
+  return "unknown";
+}
+
+}  // namespace
+
+bool reset_peak_rss() {
+  std::ofstream f("/proc/self/clear_refs");
+  if (!f) return false;
+  f << "5";
+  f.flush();
+  return static_cast<bool>(f);
+}
+
+int64_t peak_rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // "VmHWM:   1234 kB"
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<int64_t>(u.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+nlohmann::ordered_json capture_environment(const std::string& command_line) {
+  nlohmann::ordered_json e;
+  const CpuFeatures& f = cpu_features();
+  e["cpu"] = f.model;
+  e["cpu_flags"] = f.flags();
+  e["cores"] = std::thread::hardware_concurrency();
+  e["threads"] = num_threads();
+  utsname u{};
+  uname(&u);
+  e["os"] = os_name();
+  e["kernel"] = std::string(u.sysname) + " " + u.release + " " + u.machine;
+  e["compiler"] = std::string("gcc ") + __VERSION__;
+#ifdef NDEBUG
+  e["build"] = "release";
+#else
+  e["build"] = "debug";
+#endif
+  const dnnl_version_t* v = dnnl_version();
+  e["onednn"] = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  e["isa"] = isa_name(active_isa());
+  e["bit_gemm_path"] = bit_gemm_path();
+  e["xnor_gemm_path"] = xnor_gemm_path();
+  e["bitbench"] = kVersion;
+  e["git_revision"] = kGitRevision;
+  e["command_line"] = command_line;
+  return e;
+}
+
+}  // namespace bb

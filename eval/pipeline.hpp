@@ -1,0 +1,41 @@
+#pragma once
+// `bitbench run`: data set → teacher (shipped or trained) → students (shipped
+// or distilled) → baselines → every model × backend evaluated (accuracy,
+// fidelity to the teacher, latency, memory) → report.json (+ md/csv/html via
+// reports/). Each stage's output lands in <out>/stages/ under a hash of its
+// inputs: an unchanged config reuses finished stages, an interrupted run
+// resumes where it stopped (training resumes from its checkpoint).
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "datasets/dataset_config.hpp"
+#include "eval/bench_config.hpp"
+
+namespace bb {
+
+struct RunOptions {
+  std::string out_dir;        // the run folder
+  bool from_scratch = false;  // train teacher and students even where the config ships checkpoints
+  bool quick = false;         // smoke run: 1 000 eval images, short latency runs, 1 epoch where it trains
+  bool progress = true;
+  std::string command_line;
+  std::string export_zoo;     // when set: copy the run's teacher and students there, tagged (models/zoo)
+};
+
+struct RunOutcome {
+  nlohmann::ordered_json report;  // empty when interrupted
+  bool interrupted = false;
+};
+
+RunOutcome run_benchmark(const BenchConfig& cfg, const RunOptions& o);
+
+// Shipped checkpoints record the top-1 they reach on this fixed subset of the
+// eval split (seeded, seed 0) with `backend`; the zoo test measures it again.
+inline constexpr int64_t kZooSubset = 1000;
+double zoo_subset_top1(const std::string& path, const std::string& backend, const DataConfig& data, int64_t limit);
+
+// 64-bit FNV-1a of bytes, as 16 hex digits (stage keys, file identities).
+std::string fnv1a_hex(const std::string& bytes);
+std::string file_hash(const std::string& path);
+
+}  // namespace bb

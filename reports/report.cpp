@@ -1,0 +1,543 @@
+#include "reports/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+
+// GCC 12 reports `"literal" + std::string` temporaries as overlapping memcpy
+// (-Wrestrict false positive, GCC PR 105329).
+#pragma GCC diagnostic ignored "-Wrestrict"
+
+namespace bb {
+namespace {
+
+using J = nlohmann::ordered_json;
+
+std::string fmt(double v, int prec) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
+  return buf;
+}
+std::string num(const J& v, int prec) { return v.is_number() ? fmt(v.get<double>(), prec) : "–"; }
+
+// ---- the headline points every table and plot uses
+
+struct Headline {
+  int b_lo = 0, t_lo = 0, b_hi = 0, t_hi = 0;  // latency at (b_lo, t_lo); throughput at (b_hi, t_hi)
+};
+
+Headline headline(const J& r) {
+  Headline h;
+  std::set<int> batches, threads;
+  for (const auto& m : r["models"])
+    for (const auto& l : m["latency"]) {
+      batches.insert(l["batch"].get<int>());
+      threads.insert(l["threads"].get<int>());
+    }
+  if (batches.empty()) return h;
+  h.b_lo = *batches.begin();
+  h.b_hi = *batches.rbegin();
+  h.t_lo = *threads.begin();
+  h.t_hi = *threads.rbegin();
+  return h;
+}
+
+const J* latency_at(const J& m, int batch, int threads) {
+  for (const auto& l : m["latency"])
+    if (l["batch"].get<int>() == batch && l["threads"].get<int>() == threads) return &l;
+  return nullptr;
+}
+
+const J* teacher_of(const J& r) {
+  for (const auto& m : r["models"])
+    if (m["role"] == "teacher") return &m;
+  return nullptr;
+}
+
+struct Row {
+  std::string model, precision, backend, bits, size_mb, top1, top5, delta, agreement, latency, ips, speedup;
+};
+
+std::vector<Row> result_rows(const J& r) {
+  const Headline h = headline(r);
+  const J* t = teacher_of(r);
+  const J* tl = t ? latency_at(*t, h.b_lo, h.t_lo) : nullptr;
+  std::vector<Row> rows;
+  for (const auto& m : r["models"]) {
+    Row w;
+    w.model = m["name"].get<std::string>();
+    w.precision = m["precision"].get<std::string>();
+    w.backend = m["backend"].get<std::string>();
+    w.bits = num(m["bits_per_weight"]["nominal"], 2);
+    w.size_mb = fmt(m["size_bytes"].get<double>() / 1e6, 3);
+    w.top1 = num(m["accuracy"]["top1"], 2);
+    w.top5 = num(m["accuracy"]["top5"], 2);
+    w.delta = t ? fmt(m["accuracy"]["top1"].get<double>() - (*t)["accuracy"]["top1"].get<double>(), 2) : "–";
+    if (m["role"] == "teacher") w.delta = "–";
+    w.agreement = m.contains("fidelity") ? fmt(m["fidelity"]["agreement"].get<double>(), 2) : "–";
+    const J* l = latency_at(m, h.b_lo, h.t_lo);
+    const J* hi = latency_at(m, h.b_hi, h.t_hi);
+    w.latency = l ? num((*l)["p50_ms"], 3) : "–";
+    w.ips = hi ? num((*hi)["images_per_s"], 1) : "–";
+    w.speedup = l && tl ? fmt((*tl)["p50_ms"].get<double>() / (*l)["p50_ms"].get<double>(), 2) + "×" : "–";
+    rows.push_back(w);
+  }
+  return rows;
+}
+
+std::string human_bytes(double b) {
+  if (b >= 1e9) return fmt(b / 1e9, 2) + " GB";
+  if (b >= 1e6) return fmt(b / 1e6, 2) + " MB";
+  if (b >= 1e3) return fmt(b / 1e3, 1) + " kB";
+  return fmt(b, 0) + " B";
+}
+
+std::string html_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) switch (c) {
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '&': o += "&amp;"; break;
+      case '"': o += "&quot;"; break;
+      default: o += c;
+    }
+  return o;
+}
+
+// ---- SVG plots (inline, no scripts, no network)
+
+struct Pt {
+  double x, y;
+  std::string label;
+};
+
+struct Axis {
+  double lo, hi;
+  bool log;
+  double map(double v, double a, double b) const {
+    const double u = log ? std::log10(v) : v;
+    return hi > lo ? a + (u - lo) / (hi - lo) * (b - a) : (a + b) / 2;
+  }
+};
+
+Axis axis_for(std::vector<double> v, bool log) {
+  if (log)
+    for (double& x : v) x = std::log10(std::max(x, 1e-12));
+  if (v.empty()) return {0, 1, log};
+  double lo = *std::min_element(v.begin(), v.end()), hi = *std::max_element(v.begin(), v.end());
+  const double pad = hi > lo ? 0.08 * (hi - lo) : (log ? 0.5 : std::max(1.0, std::fabs(lo) * 0.05));
+  return {lo - pad, hi + pad, log};
+}
+
+constexpr int kW = 560, kH = 360, kL = 64, kR = 20, kT = 34, kB = 50;
+
+std::string svg_frame(const std::string& title, const std::string& xl, const std::string& yl, const Axis& ax, const Axis& ay) {
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kW << "\" height=\"" << kH << "\" viewBox=\"0 0 " << kW << " " << kH
+    << "\" role=\"img\"><title>" << html_escape(title) << "</title>";
+  s << "<text x=\"" << kW / 2 << "\" y=\"20\" text-anchor=\"middle\" font-weight=\"bold\">" << html_escape(title) << "</text>";
+  s << "<rect x=\"" << kL << "\" y=\"" << kT << "\" width=\"" << kW - kL - kR << "\" height=\"" << kH - kT - kB
+    << "\" fill=\"none\" stroke=\"#888\"/>";
+  for (int i = 0; i <= 4; ++i) {
+    const double u = ax.lo + (ax.hi - ax.lo) * i / 4, px = kL + (kW - kL - kR) * i / 4.0;
+    const double v = ax.log ? std::pow(10, u) : u;
+    s << "<line x1=\"" << px << "\" y1=\"" << kH - kB << "\" x2=\"" << px << "\" y2=\"" << kH - kB + 5 << "\" stroke=\"#888\"/>";
+    s << "<text x=\"" << px << "\" y=\"" << kH - kB + 18 << "\" text-anchor=\"middle\" font-size=\"11\">" << fmt(v, v < 10 ? 2 : 0) << "</text>";
+    const double w = ay.lo + (ay.hi - ay.lo) * i / 4, py = kH - kB - (kH - kT - kB) * i / 4.0;
+    s << "<line x1=\"" << kL - 5 << "\" y1=\"" << py << "\" x2=\"" << kL << "\" y2=\"" << py << "\" stroke=\"#888\"/>";
+    s << "<text x=\"" << kL - 8 << "\" y=\"" << py + 4 << "\" text-anchor=\"end\" font-size=\"11\">" << fmt(w, 1) << "</text>";
+  }
+  s << "<text x=\"" << (kL + kW - kR) / 2 << "\" y=\"" << kH - 10 << "\" text-anchor=\"middle\" font-size=\"12\">" << html_escape(xl) << "</text>";
+  s << "<text x=\"14\" y=\"" << (kT + kH - kB) / 2 << "\" text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 14 "
+    << (kT + kH - kB) / 2 << ")\">" << html_escape(yl) << "</text>";
+  return s.str();
+}
+
+const char* const kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+
+// Scatter with labels; front (indices into pts, in x order) drawn as a dashed line.
+std::string scatter_svg(const std::string& title, const std::string& xl, const std::string& yl, const std::vector<Pt>& pts,
+                        bool logx, const std::vector<size_t>& front) {
+  std::vector<double> xs, ys;
+  for (const auto& p : pts) {
+    xs.push_back(p.x);
+    ys.push_back(p.y);
+  }
+  const Axis ax = axis_for(xs, logx), ay = axis_for(ys, false);
+  std::ostringstream s;
+  s << svg_frame(title, xl, yl, ax, ay);
+  auto X = [&](double v) { return ax.map(v, kL, kW - kR); };
+  auto Y = [&](double v) { return ay.map(v, kH - kB, kT); };
+  if (front.size() > 1) {
+    s << "<polyline fill=\"none\" stroke=\"#d62728\" stroke-dasharray=\"5,4\" points=\"";
+    for (size_t i : front) s << X(pts[i].x) << "," << Y(pts[i].y) << " ";
+    s << "\"><title>Pareto front</title></polyline>";
+  }
+  for (size_t i = 0; i < pts.size(); ++i) {
+    const bool on_front = std::find(front.begin(), front.end(), i) != front.end();
+    s << "<circle cx=\"" << X(pts[i].x) << "\" cy=\"" << Y(pts[i].y) << "\" r=\"" << (on_front ? 6 : 4) << "\" fill=\""
+      << kColors[i % 8] << "\"><title>" << html_escape(pts[i].label) << "</title></circle>";
+    s << "<text x=\"" << X(pts[i].x) + 7 << "\" y=\"" << Y(pts[i].y) - 6 << "\" font-size=\"10\">" << html_escape(pts[i].label) << "</text>";
+  }
+  s << "</svg>";
+  return s.str();
+}
+
+// Points not beaten by another that is both faster (lower x) and at least as accurate, in x order.
+std::vector<size_t> pareto_front(const std::vector<Pt>& pts) {
+  std::vector<size_t> idx(pts.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return pts[a].x < pts[b].x || (pts[a].x == pts[b].x && pts[a].y > pts[b].y); });
+  std::vector<size_t> f;
+  double best = -1e300;
+  for (size_t i : idx)
+    if (pts[i].y > best) {
+      f.push_back(i);
+      best = pts[i].y;
+    }
+  return f;
+}
+
+struct Series {
+  std::string name;
+  std::vector<std::pair<double, double>> xy;
+};
+
+std::string lines_svg(const std::string& title, const std::string& xl, const std::string& yl, const std::vector<Series>& ss) {
+  std::vector<double> xs, ys;
+  for (const auto& s : ss)
+    for (auto [x, y] : s.xy) {
+      xs.push_back(x);
+      ys.push_back(y);
+    }
+  const Axis ax = axis_for(xs, false), ay = axis_for(ys, false);
+  std::ostringstream o;
+  o << svg_frame(title, xl, yl, ax, ay);
+  for (size_t k = 0; k < ss.size(); ++k) {
+    o << "<polyline fill=\"none\" stroke-width=\"2\" stroke=\"" << kColors[k % 8] << "\" points=\"";
+    for (auto [x, y] : ss[k].xy) o << ax.map(x, kL, kW - kR) << "," << ay.map(y, kH - kB, kT) << " ";
+    o << "\"><title>" << html_escape(ss[k].name) << "</title></polyline>";
+    o << "<text x=\"" << kL + 8 << "\" y=\"" << kT + 14 + 14 * static_cast<int>(k) << "\" font-size=\"11\" fill=\"" << kColors[k % 8]
+      << "\">" << html_escape(ss[k].name) << "</text>";
+  }
+  o << "</svg>";
+  return o.str();
+}
+
+std::string heatmap_svg(const std::string& title, const J& confusion, const std::vector<std::string>& names) {
+  const size_t K = confusion.size();
+  const int cell = K <= 12 ? 30 : std::max(4, 360 / static_cast<int>(K)), left = 110, top = 40;
+  const int w = left + cell * static_cast<int>(K) + 20, h = top + cell * static_cast<int>(K) + 60;
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h << "\" role=\"img\"><title>" << html_escape(title)
+    << "</title><text x=\"" << w / 2 << "\" y=\"20\" text-anchor=\"middle\" font-weight=\"bold\">" << html_escape(title) << "</text>";
+  for (size_t i = 0; i < K; ++i) {
+    double row = 0;
+    for (const auto& v : confusion[i]) row += v.get<double>();
+    for (size_t j = 0; j < K; ++j) {
+      const double v = confusion[i][j].get<double>(), f = row > 0 ? v / row : 0;
+      const int shade = static_cast<int>(255 * (1 - f));
+      s << "<rect x=\"" << left + cell * static_cast<int>(j) << "\" y=\"" << top + cell * static_cast<int>(i) << "\" width=\"" << cell
+        << "\" height=\"" << cell << "\" fill=\"rgb(" << shade << "," << shade << ",255)\"><title>true "
+        << html_escape(i < names.size() ? names[i] : std::to_string(i)) << ", predicted "
+        << html_escape(j < names.size() ? names[j] : std::to_string(j)) << ": " << static_cast<int64_t>(v) << "</title></rect>";
+    }
+    if (K <= 30)
+      s << "<text x=\"" << left - 4 << "\" y=\"" << top + cell * static_cast<int>(i) + cell / 2 + 4 << "\" text-anchor=\"end\" font-size=\"10\">"
+        << html_escape(i < names.size() ? names[i] : std::to_string(i)) << "</text>";
+  }
+  s << "<text x=\"" << left + cell * static_cast<int>(K) / 2 << "\" y=\"" << h - 20
+    << "\" text-anchor=\"middle\" font-size=\"12\">predicted class (rows: true class, shade: row fraction)</text></svg>";
+  return s.str();
+}
+
+// ---- shared text blocks
+
+std::vector<std::pair<std::string, std::string>> environment_lines(const J& r) {
+  const J& e = r["environment"];
+  std::vector<std::pair<std::string, std::string>> out;
+  auto str = [&](const char* k) { return e.contains(k) ? (e[k].is_string() ? e[k].get<std::string>() : e[k].dump()) : std::string("–"); };
+  out.push_back({"CPU", str("cpu") + " (" + str("cpu_flags") + ")"});
+  out.push_back({"Cores / threads", str("cores") + " / " + str("threads")});
+  out.push_back({"OS", str("os") + ", " + str("kernel")});
+  out.push_back({"Compiler", str("compiler") + " (" + str("build") + ")"});
+  out.push_back({"oneDNN", str("onednn")});
+  out.push_back({"Kernel paths", "ISA " + str("isa") + ", bit GEMM " + str("bit_gemm_path") + ", XNOR " + str("xnor_gemm_path")});
+  out.push_back({"bitbench", str("bitbench") + " (git " + str("git_revision") + ")"});
+  out.push_back({"Command", str("command_line")});
+  out.push_back({"Seed", str("seed")});
+  out.push_back({"Config hash", r["config_hash"].get<std::string>()});
+  out.push_back({"Created", r["created_utc"].get<std::string>()});
+  return out;
+}
+
+std::string headline_note(const J& r) {
+  const Headline h = headline(r);
+  return "Latency: p50 at batch " + std::to_string(h.b_lo) + " on " + std::to_string(h.t_lo) + " thread(s); images/s at batch " +
+         std::to_string(h.b_hi) + " on " + std::to_string(h.t_hi) + " thread(s); speed-up = the fp32 teacher's p50 over the model's "
+         "at batch " + std::to_string(h.b_lo) + ", " + std::to_string(h.t_lo) + " thread(s). Bits/W: the quantised layers' nominal "
+         "weight bits (patch embedding and head stay fp32). Size: the checkpoint file (the PTQ baseline: its int8 weights in memory).";
+}
+
+const char* const kHeader[] = {"Model", "Precision", "Backend", "Bits/W", "Size MB", "Top-1", "Top-5", "Δ top-1 vs teacher",
+                               "Agreement", "Latency b=1 ms", "Images/s b=64", "Speed-up vs fp32"};
+
+std::vector<std::string> row_cells(const Row& w) {
+  return {w.model, w.precision, w.backend, w.bits, w.size_mb, w.top1, w.top5, w.delta, w.agreement, w.latency, w.ips, w.speedup};
+}
+
+std::string md_row(const std::vector<std::string>& cells) {
+  std::string s = "|";
+  for (const auto& c : cells) s += " " + c + " |";
+  return s + "\n";
+}
+
+std::string header_label(const J& r, size_t i) {
+  const Headline h = headline(r);
+  if (i == 9) return "Latency b=" + std::to_string(h.b_lo) + " ms";
+  if (i == 10) return "Images/s b=" + std::to_string(h.b_hi);
+  return kHeader[i];
+}
+
+}  // namespace
+
+std::string render_markdown(const J& r) {
+  std::ostringstream s;
+  const J& d = r["dataset"];
+  s << "# bitbench results: " << r["name"].get<std::string>() << "\n\n";
+  s << d["name"].get<std::string>() << " / " << d["split"].get<std::string>() << ", " << d["count"].get<int64_t>()
+    << " images" << (r["run"]["quick"].get<bool>() ? " (quick run)" : "") << ".\n\n";
+  std::vector<std::string> head;
+  for (size_t i = 0; i < std::size(kHeader); ++i) head.push_back(header_label(r, i));
+  s << md_row(head);
+  s << md_row(std::vector<std::string>(head.size(), "---"));
+  for (const Row& w : result_rows(r)) s << md_row(row_cells(w));
+  s << "\n" << headline_note(r) << "\n\n";
+
+  s << "## Latency, every measured point\n\n| Model | Backend | Batch | Threads | p50 ms | p90 ms | p99 ms | mean ms | std ms | images/s | runs |\n"
+       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  for (const auto& m : r["models"])
+    for (const auto& l : m["latency"])
+      s << md_row({m["name"].get<std::string>(), m["backend"].get<std::string>(), l["batch"].dump(), l["threads"].dump(),
+                   num(l["p50_ms"], 3), num(l["p90_ms"], 3), num(l["p99_ms"], 3), num(l["mean_ms"], 3), num(l["std_ms"], 3),
+                   num(l["images_per_s"], 1), l["runs"].dump() + (l["settled"].get<bool>() ? "" : " (cap)")});
+
+  s << "\n## Memory\n\n| Model | Backend | Params | Quantised | Bits/W quantised layers (in memory) | Bits/W model (disk) | "
+       "Weights on disk | Weights in memory | Activation arena | Peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  for (const auto& m : r["models"])
+    s << md_row({m["name"].get<std::string>(), m["backend"].get<std::string>(), m["params"].dump(), m["quantized_params"].dump(),
+                 num(m["bits_per_weight"]["quantized_layers_memory"], 2), num(m["bits_per_weight"]["model_disk"], 2),
+                 human_bytes(m["weight_bytes"]["disk"].get<double>()), human_bytes(m["weight_bytes"]["memory"].get<double>()),
+                 human_bytes(m["activation_bytes"].get<double>()), human_bytes(m["peak_rss_bytes"].get<double>())});
+
+  s << "\n## Fidelity and per-class accuracy\n\n| Model | Backend | macro-F1 | Agreement | KL(teacher ‖ model) | per-class top-1 |\n"
+       "| --- | --- | --- | --- | --- | --- |\n";
+  for (const auto& m : r["models"]) {
+    std::string pc;
+    for (const auto& v : m["accuracy"]["per_class"]) pc += (pc.empty() ? "" : " ") + num(v, 1);
+    s << md_row({m["name"].get<std::string>(), m["backend"].get<std::string>(), num(m["accuracy"]["macro_f1"], 2),
+                 m.contains("fidelity") ? num(m["fidelity"]["agreement"], 2) : "–",
+                 m.contains("fidelity") ? fmt(m["fidelity"]["kl_teacher"].get<double>(), 5) : "–", pc});
+  }
+
+  const J& p = r["projection"];
+  s << "\n## Weight memory projection (same format traits)\n\n" << p["note"].get<std::string>() << "\n\n| Model | Params |";
+  for (const auto& f : p["formats"]) s << " " << f["name"].get<std::string>() << " |";
+  s << "\n| --- | --- |";
+  for (size_t i = 0; i < p["formats"].size(); ++i) s << " --- |";
+  s << "\n";
+  for (const auto& m : p["models"]) {
+    s << "| " << m["name"].get<std::string>() << " | " << fmt(m["params"].get<double>() / 1e6, 1) << " M |";
+    for (const auto& f : p["formats"]) {
+      const std::string k = f["name"].get<std::string>();
+      s << " " << human_bytes(m["bytes"][k].get<double>()) << " (" << human_bytes(m["bytes_rest_fp16"][k].get<double>()) << ") |";
+    }
+    s << "\n";
+  }
+  s << "\nIn parentheses: the rest in fp16.\n\n## Environment\n\n";
+  for (const auto& [k, v] : environment_lines(r)) s << "- " << k << ": " << v << "\n";
+  return s.str();
+}
+
+std::string render_csv(const J& r) {
+  auto cell = [](std::string v) {
+    if (v.find_first_of(",\"\n") != std::string::npos) {
+      std::string q = "\"";
+      for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return q + "\"";
+    }
+    return v;
+  };
+  const Headline h = headline(r);
+  const J* t = teacher_of(r);
+  const J* tl = t ? latency_at(*t, h.b_lo, h.t_lo) : nullptr;
+  const J& tr = r["config"]["transform"];
+  std::ostringstream s;
+  s << "model,backend,precision,top1,top1_err,top5,top5_err,macro_f1,agreement,kl_teacher,param_count,quantized_params,"
+       "bits_per_weight,size_bytes,img_size,crop_pct,interpolation,latency_batch,latency_threads,latency_p50_ms,"
+       "throughput_batch,throughput_threads,samples_per_sec,speedup_vs_fp32,kernel_path\n";
+  for (const auto& m : r["models"]) {
+    const double top1 = m["accuracy"]["top1"].get<double>(), top5 = m["accuracy"]["top5"].get<double>();
+    const J* l = latency_at(m, h.b_lo, h.t_lo);
+    const J* hi = latency_at(m, h.b_hi, h.t_hi);
+    std::vector<std::string> c = {m["name"].get<std::string>(), m["backend"].get<std::string>(), m["precision"].get<std::string>(),
+                                  fmt(top1, 4), fmt(100 - top1, 4), fmt(top5, 4), fmt(100 - top5, 4),
+                                  num(m["accuracy"]["macro_f1"], 4),
+                                  m.contains("fidelity") ? num(m["fidelity"]["agreement"], 4) : "",
+                                  m.contains("fidelity") ? fmt(m["fidelity"]["kl_teacher"].get<double>(), 6) : "",
+                                  fmt(m["params"].get<double>() / 1e6, 4), m["quantized_params"].dump(),
+                                  num(m["bits_per_weight"]["nominal"], 2), m["size_bytes"].dump(),
+                                  tr["img_size"].dump(), tr["crop_pct"].dump(), tr["interpolation"].get<std::string>(),
+                                  std::to_string(h.b_lo), std::to_string(h.t_lo), l ? num((*l)["p50_ms"], 4) : "",
+                                  std::to_string(h.b_hi), std::to_string(h.t_hi), hi ? num((*hi)["images_per_s"], 2) : "",
+                                  l && tl ? fmt((*tl)["p50_ms"].get<double>() / (*l)["p50_ms"].get<double>(), 3) : "",
+                                  m["kernel_path"].get<std::string>()};
+    for (size_t i = 0; i < c.size(); ++i) s << (i ? "," : "") << cell(c[i]);
+    s << "\n";
+  }
+  return s.str();
+}
+
+std::string render_html(const J& r) {
+  std::ostringstream s;
+  const std::string name = r["name"].get<std::string>();
+  s << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>bitbench: " << html_escape(name) << "</title>\n"
+    << "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}"
+       "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+       "th{background:#f0f0f0}.plots svg{margin:0.5em;border:1px solid #eee}#errors{color:#b00}</style></head>\n<body>\n"
+    << "<pre id=\"errors\"></pre>\n<script>window.onerror=function(m){document.getElementById('errors').textContent+=m+'\\n';};</script>\n";
+  const J& d = r["dataset"];
+  s << "<h1>bitbench results: " << html_escape(name) << "</h1>\n<p>" << html_escape(d["name"].get<std::string>()) << " / "
+    << html_escape(d["split"].get<std::string>()) << ", " << d["count"].get<int64_t>() << " images"
+    << (r["run"]["quick"].get<bool>() ? " (quick run)" : "") << ".</p>\n<table id=\"results\"><tr>";
+  for (size_t i = 0; i < std::size(kHeader); ++i) s << "<th>" << html_escape(header_label(r, i)) << "</th>";
+  s << "</tr>\n";
+  for (const Row& w : result_rows(r)) {
+    s << "<tr>";
+    for (const auto& c : row_cells(w)) s << "<td>" << html_escape(c) << "</td>";
+    s << "</tr>\n";
+  }
+  s << "</table>\n<p>" << html_escape(headline_note(r)) << "</p>\n<h2>Plots</h2>\n<div class=\"plots\">\n";
+
+  const Headline h = headline(r);
+  std::vector<Pt> size_pts, lat_pts;
+  for (const auto& m : r["models"]) {
+    const std::string label = m["name"].get<std::string>() + " (" + m["backend"].get<std::string>() + ")";
+    const double top1 = m["accuracy"]["top1"].get<double>();
+    size_pts.push_back({m["size_bytes"].get<double>() / 1e6, top1, label});
+    if (const J* l = latency_at(m, h.b_lo, h.t_lo)) lat_pts.push_back({(*l)["p50_ms"].get<double>(), top1, label});
+  }
+  s << scatter_svg("Top-1 vs model size", "size (MB, log scale)", "top-1 (%)", size_pts, true, {}) << "\n";
+  s << scatter_svg("Top-1 vs latency (batch " + std::to_string(h.b_lo) + ", " + std::to_string(h.t_lo) + " thread(s)); dashed: Pareto front",
+                   "p50 latency (ms)", "top-1 (%)", lat_pts, false, pareto_front(lat_pts))
+    << "\n";
+  std::vector<Series> curves;
+  std::set<std::string> seen;
+  for (const auto& m : r["models"]) {
+    if (!m.contains("history") || !m["history"].is_array() || m["history"].empty() || seen.count(m["name"].get<std::string>())) continue;
+    Series sr{m["name"].get<std::string>(), {}};
+    for (const auto& e : m["history"])
+      if (e.contains("epoch") && e.contains("eval_top1")) sr.xy.push_back({e["epoch"].get<double>(), e["eval_top1"].get<double>()});
+    if (!sr.xy.empty()) {
+      seen.insert(sr.name);
+      curves.push_back(sr);
+    }
+  }
+  if (!curves.empty()) s << lines_svg("Training curves (held-out top-1 per epoch)", "epoch", "top-1 (%)", curves) << "\n";
+  const J* best = nullptr;
+  for (const auto& m : r["models"])
+    if (m["role"] == "student" && (!best || m["accuracy"]["top1"].get<double>() > (*best)["accuracy"]["top1"].get<double>())) best = &m;
+  if (best)
+    s << heatmap_svg("Confusion matrix: " + (*best)["name"].get<std::string>() + " (" + (*best)["backend"].get<std::string>() + ")",
+                     (*best)["accuracy"]["confusion"], d["class_names"].get<std::vector<std::string>>())
+      << "\n";
+  s << "</div>\n<h2>Environment</h2>\n<table>";
+  for (const auto& [k, v] : environment_lines(r)) s << "<tr><th>" << html_escape(k) << "</th><td>" << html_escape(v) << "</td></tr>";
+  s << "</table>\n<p>Every figure is in report.json beside this page (schema: reports/report.schema.json).</p>\n"
+    << "<script>document.body.setAttribute('data-rendered', 'ok');</script>\n</body></html>\n";
+  return s.str();
+}
+
+void write_report_files(const J& r, const std::string& dir, bool with_json) {
+  namespace fs = std::filesystem;
+  // Render everything first: a failure leaves the folder as it was.
+  const std::string md = render_markdown(r), csv = render_csv(r), html = render_html(r);
+  if (with_json) write_file_atomic((fs::path(dir) / "report.json").string(), r.dump(2) + "\n");
+  write_file_atomic((fs::path(dir) / "report.md").string(), md);
+  write_file_atomic((fs::path(dir) / "results.csv").string(), csv);
+  write_file_atomic((fs::path(dir) / "report.html").string(), html);
+}
+
+J read_report(const std::string& path) {
+  J r;
+  try {
+    r = J::parse(read_file_text(path, 1ull << 30));
+  } catch (const J::parse_error& e) {
+    throw Error::input(path, std::string("is not valid JSON: ") + e.what());
+  }
+  if (!r.is_object() || !r.contains("schema_version") || !r["schema_version"].is_number_integer() || !r.contains("models") ||
+      !r["models"].is_array())
+    throw Error::input(path, "is not a bitbench report.json (no schema_version / models)");
+  if (r["schema_version"].get<int>() > kReportSchemaVersion)
+    throw Error::input(path, "has schema_version " + r["schema_version"].dump() + ", newer than this bitbench reads (" +
+                                 std::to_string(kReportSchemaVersion) + ")");
+  try {  // the renderers' assumptions, checked once here so a damaged report gets one clear error
+    (void)render_markdown(r);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error::input(path, std::string("does not have the report layout: ") + e.what());
+  }
+  return r;
+}
+
+Comparison compare_reports(const J& a, const J& b, double max_top1_drop, double max_slowdown_pct) {
+  Comparison c;
+  const Headline ha = headline(a), hb = headline(b);
+  std::ostringstream s;
+  s << "| Model | Backend | Top-1 A | Top-1 B | Δ top-1 | p50 A ms | p50 B ms | Δ latency | verdict |\n"
+       "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  for (const auto& ma : a["models"]) {
+    const J* mb = nullptr;
+    for (const auto& m : b["models"])
+      if (m["name"] == ma["name"] && m["backend"] == ma["backend"]) mb = &m;
+    const std::string model = ma["name"].get<std::string>(), backend = ma["backend"].get<std::string>();
+    const double ta = ma["accuracy"]["top1"].get<double>();
+    if (!mb) {
+      s << md_row({model, backend, fmt(ta, 2), "–", "–", "–", "–", "–", "MISSING in B"});
+      c.crossed = true;
+      continue;
+    }
+    const double tb = (*mb)["accuracy"]["top1"].get<double>(), dt = tb - ta;
+    std::string verdict = "ok";
+    if (max_top1_drop >= 0 && -dt > max_top1_drop) {
+      verdict = "TOP-1 DROP";
+      c.crossed = true;
+    }
+    const J* la = latency_at(ma, ha.b_lo, ha.t_lo);
+    const J* lb = latency_at(*mb, ha.b_lo, ha.t_lo);
+    (void)hb;
+    std::string pa = "–", pb = "–", dl = "–";
+    if (la && lb) {
+      const double xa = (*la)["p50_ms"].get<double>(), xb = (*lb)["p50_ms"].get<double>(), pct = 100.0 * (xb - xa) / xa;
+      pa = fmt(xa, 3);
+      pb = fmt(xb, 3);
+      dl = (pct >= 0 ? "+" : "") + fmt(pct, 1) + "%";
+      if (max_slowdown_pct >= 0 && pct > max_slowdown_pct) {
+        verdict = verdict == "ok" ? "SLOWER" : verdict + ", SLOWER";
+        c.crossed = true;
+      }
+    }
+    s << md_row({model, backend, fmt(ta, 2), fmt(tb, 2), (dt >= 0 ? "+" : "") + fmt(dt, 2), pa, pb, dl, verdict});
+  }
+  c.text = s.str();
+  return c;
+}
+
+}  // namespace bb
