@@ -110,6 +110,7 @@ class Pipeline {
 
   RunOutcome run() {
     Timer total;
+    preflight();
     make_dirs(o_.out_dir);
     make_dirs(stage_dir("eval"));
     set_num_threads(cfg_.run.threads);
@@ -123,6 +124,30 @@ class Pipeline {
   }
 
  private:
+  // Everything a stage will read is checked before the run folder is made:
+  // a missing file or a broken recipe fails with nothing written.
+  void preflight() const {
+    const bool train_teacher = o_.from_scratch || cfg_.teacher_checkpoint.empty();
+    if (train_teacher) {
+      if (cfg_.teacher_train.empty())
+        throw Error::usage("the config ships no teacher checkpoint and names no /teacher/train recipe to train one");
+      load_run_config(cfg_.teacher_train);
+    } else if (!fs::exists(cfg_.teacher_checkpoint)) {
+      throw Error::input(cfg_.teacher_checkpoint, "teacher checkpoint not found (or run with --from-scratch to train one)");
+    }
+    if (o_.from_scratch || cfg_.student_checkpoints.empty()) {
+      if (cfg_.students_distill.empty())
+        throw Error::usage("the config ships no student checkpoints and names no /students/distill recipe");
+      load_distill_config(cfg_.students_distill);
+    } else {
+      for (const auto& [name, path] : cfg_.student_checkpoints)
+        if (!fs::exists(path)) throw Error::input(path, "student checkpoint not found (or run with --from-scratch to distill it)");
+    }
+    open_dataset(cfg_.run.data.dataset, cfg_.run.data.dataset.eval_split);
+    if (!o_.export_zoo.empty() && !o_.from_scratch)
+      throw Error::usage("--export-zoo needs --from-scratch (the zoo holds what this run trains)");
+  }
+
   std::string stage_dir(const std::string& name) const { return (fs::path(o_.out_dir) / "stages" / name).string(); }
 
   RunOutcome interrupted() {
@@ -209,7 +234,8 @@ class Pipeline {
     const std::string key = fnv1a_hex(students_recipe_.dump() + file_hash(teacher_path_));
     const std::string dir = stage_dir("students-" + key), done = (fs::path(dir) / "done.json").string();
     if (fs::exists(done)) {
-      for (const auto& s : parse_json_file(done).at("students"))
+      const nlohmann::json finished = parse_json_file(done);  // kept alive: the loop iterates into it
+      for (const auto& s : finished.at("students"))
         students_.push_back({s.at("name").get<std::string>(), s.at("path").get<std::string>(), s.at("history")});
       students_trained_ = true;
       note_stage("students", "reused", dir, key, t.seconds());
@@ -247,7 +273,8 @@ class Pipeline {
     }
     std::vector<ModelSpec> specs;
     specs.push_back({"teacher", "teacher", "onednn", teacher_path_, false, teacher_history_});
-    if (cfg_.int8_ptq) specs.push_back({"teacher_w8a8_ptq", "baseline", "onednn-int8", teacher_path_, true, {}});
+    if (cfg_.int8_ptq)
+      specs.push_back({"teacher_w8a8_ptq", "baseline", "onednn-int8", teacher_path_, true, nlohmann::json::array()});
     for (const Student& s : students_)
       for (const std::string& b : cfg_.student_backends) specs.push_back({s.name, "student", b, s.path, false, s.history});
     teacher_hash_ = file_hash(teacher_path_);

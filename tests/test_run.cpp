@@ -1,0 +1,234 @@
+// `bitbench run` end to end on a tiny synthetic data set: every report file
+// and the schema (scripts/check_report.sh, which also renders the HTML in
+// headless Chromium), reuse of finished stages, resume after Ctrl-C, `report`
+// re-rendering, `compare` gating; plus the metrics and latency meters by hand.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "datasets/fixtures.hpp"
+#include "eval/bench_config.hpp"
+#include "eval/latency.hpp"
+#include "eval/metrics.hpp"
+#include "eval/projection.hpp"
+#include "reports/report.hpp"
+#include "test_util.hpp"
+
+namespace bb {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string text_of(const std::string& path) {
+  auto b = test::read_bytes(path);
+  return std::string(b.begin(), b.end());
+}
+
+// ---- metrics by hand
+
+TEST(Metrics, TopKConfusionF1AndFidelityByHand) {
+  // 4 images, 3 classes. Predictions (argmax): 0, 1, 1, 2; labels 0, 1, 2, 2.
+  const float logits[] = {3, 1, 0,  0, 2, 1,  0, 5, 4,  1, 0, 2};
+  const int labels[] = {0, 1, 2, 2};
+  ClassificationMetrics m = classification_metrics(logits, labels, 4, 3);
+  EXPECT_DOUBLE_EQ(m.top1, 75.0);
+  EXPECT_DOUBLE_EQ(m.top5, 100.0);
+  const std::vector<int64_t> want = {1, 0, 0, 0, 1, 0, 0, 1, 1};
+  EXPECT_EQ(m.confusion, want);
+  EXPECT_DOUBLE_EQ(m.per_class_accuracy[0], 100.0);
+  EXPECT_DOUBLE_EQ(m.per_class_accuracy[2], 50.0);
+  // F1: class 0 = 1, class 1 = 2·1/(1+2) = 2/3, class 2 = 2·1/(2+1) = 2/3.
+  EXPECT_NEAR(m.macro_f1, 100.0 * (1 + 2.0 / 3 + 2.0 / 3) / 3, 1e-9);
+  EXPECT_FALSE(m.has_teacher);
+  // Against itself: full agreement, zero KL; against a teacher that disagrees on one image, positive KL.
+  ClassificationMetrics self = classification_metrics(logits, labels, 4, 3, logits);
+  EXPECT_DOUBLE_EQ(self.agreement, 100.0);
+  EXPECT_NEAR(self.kl_teacher, 0.0, 1e-12);
+  float other[12];
+  std::copy(logits, logits + 12, other);
+  other[0] = -3;  // image 0 now predicts class 1
+  ClassificationMetrics vs = classification_metrics(logits, labels, 4, 3, other);
+  EXPECT_DOUBLE_EQ(vs.agreement, 75.0);
+  EXPECT_GT(vs.kl_teacher, 0.0);
+}
+
+TEST(Latency, PercentilesAndSettling) {
+  std::vector<double> v = {5, 1, 4, 2, 3};
+  EXPECT_DOUBLE_EQ(percentile(v, 50), 3);
+  EXPECT_DOUBLE_EQ(percentile(v, 90), 5);
+  EXPECT_DOUBLE_EQ(percentile(v, 0), 1);
+  int calls = 0;
+  LatencyOptions o;
+  o.warmup = 2;
+  o.min_runs = 5;
+  o.max_seconds = 5;
+  o.settle = 0.5;  // loose: settles at min_runs
+  LatencyStats s = measure_latency([&] { ++calls; }, 4, 1, o);
+  EXPECT_EQ(calls, 2 + s.runs);
+  EXPECT_GE(s.runs, 5);
+  EXPECT_LE(s.p50_ms, s.p99_ms);
+  EXPECT_GT(s.images_per_s, 0);
+}
+
+TEST(Projection, FormatsOrderTheBytesAndViTBHasItsParameterCount) {
+  auto p = weight_memory_projection();
+  bool found = false;
+  for (const auto& m : p["models"]) {
+    const auto& b = m["bytes"];
+    EXPECT_GT(b["fp32"].get<double>(), b["int8"].get<double>());
+    EXPECT_GT(b["W1.58 (2-bit)"].get<double>(), b["W1.58 (base-3)"].get<double>());
+    EXPECT_GT(b["W1.58 (base-3)"].get<double>(), b["W1"].get<double>());
+    if (m["name"] == "ViT-B/16") {
+      found = true;
+      EXPECT_NEAR(m["params"].get<double>(), 86.57e6, 0.05e6);  // timm's vit_base_patch16_224
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(BenchConfig, ErrorsNameTheFileAndPath) {
+  test::TempDir d;
+  test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {"checkpoints": {"s": 3}}})");
+  test::expect_error([&] { load_bench_config(d / "c.json"); }, {"c.json", "/students/checkpoints/s", "file name"});
+  test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {"distill": "s.json"},
+                                     "latency": {"batch_sizes": [1, 0]}})");
+  test::expect_error([&] { load_bench_config(d / "c.json"); }, {"c.json", "/latency/batch_sizes/1"});
+  test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {"distill": "s.json"}, "extra": 1})");
+  test::expect_error([&] { load_bench_config(d / "c.json"); }, {"c.json", "extra"});
+  test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {"distill": "s.json"}})");
+  BenchConfig c = load_bench_config(d / "c.json");
+  EXPECT_EQ(c.teacher_checkpoint, d / "t.safetensors");  // relative to the config's folder
+  EXPECT_EQ(c.students_distill, d / "s.json");
+}
+
+// ---- the pipeline through the CLI
+
+// A teacher recipe, a one-student distillation recipe and the bench config on a 12×12 synthetic MNIST.
+std::string write_fixture(const test::TempDir& d, int student_epochs) {
+  write_mnist_fixture(d / "m", 240, 60, false, 12);
+  const std::string data = R"("dataset": {"name": "mnist", "data_dir": ")" + (d / "m") + R"("}, "transform": {"img_size": 12})";
+  test::write_text(d / "teacher.json", "{\"name\": \"t\", " + data + R"(,
+    "model": {"img_size": 12, "patch_size": 4, "embed_dim": 16, "depth": 1, "num_heads": 2, "mlp_hidden": 16},
+    "train": {"epochs": 2}, "loader": {"batch_size": 16}})");
+  test::write_text(d / "students.json", "{\"name\": \"s\", " + data + R"(, "loader": {"batch_size": 16},
+    "train": {"epochs": )" + std::to_string(student_epochs) + R"(, "checkpoint_every": 5},
+    "students": [{"quant": {"spec": "W1.58A8"}}]})");
+  test::write_text(d / "bench.json", "{\"name\": \"tiny\", " + data + R"(, "loader": {"eval_batch_size": 32, "workers": 0},
+    "teacher": {"train": "teacher.json"}, "students": {"distill": "students.json", "backends": ["bitkernels", "fake-quant"]},
+    "latency": {"batch_sizes": [1, 4], "threads": [1], "warmup": 1, "min_runs": 3, "max_seconds": 0.05}})");
+  return d / "bench.json";
+}
+
+TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
+  test::TempDir d;
+  const std::string cfg = write_fixture(d, 1), out = d / "run";
+  auto r = test::run_bitbench("run " + cfg + " --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("| Model | Precision |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("report.html"), std::string::npos) << r.out;
+  auto rep = nlohmann::json::parse(text_of(out + "/report.json"));
+  EXPECT_EQ(rep["schema_version"], kReportSchemaVersion);
+  ASSERT_EQ(rep["models"].size(), 4u);  // teacher, PTQ baseline, the student on two backends
+  EXPECT_EQ(rep["models"][0]["role"], "teacher");
+  EXPECT_EQ(rep["models"][1]["precision"], "W8A8");
+  for (const auto& m : rep["models"]) {
+    SCOPED_TRACE(m["name"].get<std::string>() + "/" + m["backend"].get<std::string>());
+    EXPECT_EQ(m["accuracy"]["count"], 60);
+    int64_t total = 0;
+    for (const auto& row : m["accuracy"]["confusion"])
+      for (const auto& v : row) total += v.get<int64_t>();
+    EXPECT_EQ(total, 60);
+    EXPECT_EQ(m["latency"].size(), 2u);
+    EXPECT_GT(m["peak_rss_bytes"].get<int64_t>(), 0);
+    if (m["role"] != "teacher") {
+      EXPECT_TRUE(m.contains("fidelity"));
+    }
+  }
+  // The student's two backends run the same codes: same predictions.
+  EXPECT_EQ(rep["models"][2]["accuracy"]["confusion"], rep["models"][3]["accuracy"]["confusion"]);
+  EXPECT_EQ(rep["models"][0]["history"].size(), 2u);  // the teacher's two epochs
+  EXPECT_EQ(test::count_lines(text_of(out + "/results.csv")), 5);
+  for (const auto& f : test::list_files(out)) EXPECT_EQ(f.find(".tmp."), std::string::npos) << f;
+
+  // Schema and rendering, as a reader meets them.
+  const std::string check = std::string(BITBENCH_SOURCE_DIR) + "/scripts/check_report.sh " + out + " 2>&1";
+  EXPECT_EQ(std::system(check.c_str()), 0);
+
+  // Unchanged config: every stage is reused and the figures are those of the first run.
+  auto again = test::run_bitbench("run " + cfg + " --out " + out + " --no-table");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto rep2 = nlohmann::json::parse(text_of(out + "/report.json"));
+  for (const auto& s : rep2["stages"]) EXPECT_EQ(s["status"], "reused") << s.dump();
+  EXPECT_EQ(rep2["models"], rep["models"]);
+
+  // `report` re-renders the same files from report.json.
+  const std::string md = text_of(out + "/report.md");
+  fs::remove(out + "/report.md");
+  fs::remove(out + "/report.html");
+  auto re = test::run_bitbench("report " + out);
+  ASSERT_EQ(re.exit_code, 0) << re.err;
+  EXPECT_EQ(text_of(out + "/report.md"), md);
+  EXPECT_TRUE(fs::exists(out + "/report.html"));
+
+  // compare: identical passes; a crafted regression exits 3.
+  auto same = test::run_bitbench("compare " + out + "/report.json " + out + "/report.json --max-top1-drop 0 --max-slowdown 0");
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  auto worse = rep;
+  worse["models"][2]["accuracy"]["top1"] = rep["models"][2]["accuracy"]["top1"].get<double>() - 5;
+  test::write_text(d / "worse.json", worse.dump());
+  auto drop = test::run_bitbench("compare " + out + "/report.json " + (d / "worse.json") + " --max-top1-drop 1");
+  EXPECT_EQ(drop.exit_code, 3) << drop.out << drop.err;
+  EXPECT_NE(drop.out.find("TOP-1 DROP"), std::string::npos) << drop.out;
+  EXPECT_EQ(test::run_bitbench("compare " + out + "/report.json " + (d / "worse.json") + " --max-top1-drop 6").exit_code, 0);
+  auto slow = rep;
+  for (auto& l : slow["models"][3]["latency"]) l["p50_ms"] = l["p50_ms"].get<double>() * 2;
+  test::write_text(d / "slow.json", slow.dump());
+  auto slower = test::run_bitbench("compare " + out + "/report.json " + (d / "slow.json") + " --max-slowdown 50");
+  EXPECT_EQ(slower.exit_code, 3) << slower.out;
+  EXPECT_NE(slower.out.find("SLOWER"), std::string::npos) << slower.out;
+  auto bad = test::run_bitbench("compare " + out + "/report.json " + (d / "bench.json"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("bench.json: is not a bitbench report.json"), std::string::npos) << bad.err;
+}
+
+TEST(CliRun, CtrlCDuringDistillationThenResumeReusesTheTeacher) {
+  test::TempDir d;
+  const std::string cfg = write_fixture(d, 60), out = d / "run";
+  // Wait for the students' first checkpoint (the teacher stage is finished by then), then Ctrl-C.
+  std::string script = "BITBENCH_PROGRESS=off " + std::string(BITBENCH_EXE) + " run " + cfg + " --out " + out + " >" +
+                       (d / "stdout") + " 2>" + (d / "stderr") + " & pid=$!; for i in $(seq 1200); do " +
+                       "ls " + out + "/stages/students-*/student_w1.58a8/checkpoint.safetensors >/dev/null 2>&1 && break; " +
+                       "sleep 0.05; done; kill -INT $pid; wait $pid; echo $? >" + (d / "rc");
+  ASSERT_EQ(std::system(("sh -c '" + script + "'").c_str()), 0);
+  const std::string err = text_of(d / "stderr");
+  ASSERT_EQ(std::stoi(text_of(d / "rc")), 130) << err;
+  EXPECT_NE(err.find("run the same command again to resume"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(out + "/report.json"));
+  auto r = test::run_bitbench("run " + cfg + " --out " + out + " --no-table");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rep = nlohmann::json::parse(text_of(out + "/report.json"));
+  EXPECT_EQ(rep["stages"][0]["stage"], "teacher");
+  EXPECT_EQ(rep["stages"][0]["status"], "reused");
+  EXPECT_EQ(rep["stages"][1]["status"], "distilled");
+  // The resumed student trained all its epochs.
+  EXPECT_EQ(rep["models"][2]["history"].size(), 60u);
+}
+
+TEST(CliRun, BadConfigAndMissingCheckpointFailBeforeAnyOutput) {
+  test::TempDir d;
+  test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {"distill": "s.json"}, "latency": {"warmup": "3"}})");
+  auto r = test::run_bitbench("run " + (d / "c.json") + " --out " + (d / "out"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("c.json: /latency/warmup"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d / "out"));
+  test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "gone.safetensors"}, "students": {"distill": "s.json"}})");
+  auto m = test::run_bitbench("run " + (d / "c.json") + " --out " + (d / "out"));
+  EXPECT_EQ(m.exit_code, 2);
+  EXPECT_NE(m.err.find("gone.safetensors: teacher checkpoint not found"), std::string::npos) << m.err;
+  EXPECT_FALSE(fs::exists(d / "out/report.json"));
+}
+
+}  // namespace
+}  // namespace bb
