@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages bitbench needs. Idempotent: when every package is
 # already present it only checks and returns (no apt-get update, no network).
+# --test adds what the tests use beyond the build: python3-jsonschema (report
+# schema check) and chromium (renders report.html headless).
 set -euo pipefail
 
 PACKAGES=(
@@ -14,6 +16,9 @@ PACKAGES=(
   libcli11-dev
   dataset-fashion-mnist
 )
+if [ "${1:-}" = "--test" ]; then
+  PACKAGES+=(python3-jsonschema chromium)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -3,7 +3,7 @@
 # then the ASan + UBSan build (skip the latter with BITBENCH_SKIP_ASAN=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --test
 export BITBENCH_PROGRESS=plain
 jobs="$(nproc)"
 
