@@ -3,6 +3,7 @@
 
 #include "cli/commands.hpp"
 #include "core/json_reader.hpp"
+#include "eval/bench_config.hpp"
 #include "eval/distill.hpp"
 #include "eval/run_config.hpp"
 
@@ -21,7 +22,9 @@ void add_config_commands(CLI::App& app) {
       return;
     }
     const nlohmann::json j = parse_json_file(show_file);
-    if (is_distill_config(j))  // a distillation config: its own sections, resolved per student
+    if (is_bench_config(j))  // a benchmark config (bitbench run)
+      std::cout << to_json(parse_bench_config(j, show_file)).dump(2) << "\n";
+    else if (is_distill_config(j))  // a distillation config: its own sections, resolved per student
       std::cout << to_json(parse_distill_config(j, show_file)).dump(2) << "\n";
     else
       std::cout << to_json(parse_run_config(j, show_file)).dump(2) << "\n";
@@ -31,7 +34,9 @@ void add_config_commands(CLI::App& app) {
   check->add_option("FILE", check_file, "Config file (JSON)")->required();
   check->callback([] {
     const nlohmann::json j = parse_json_file(check_file);
-    if (is_distill_config(j))
+    if (is_bench_config(j))
+      parse_bench_config(j, check_file);
+    else if (is_distill_config(j))
       parse_distill_config(j, check_file);
     else
       parse_run_config(j, check_file);

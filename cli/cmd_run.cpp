@@ -17,7 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct RunArgs {
-  std::string config = "configs/default.json", out, export_zoo;
+  std::string config = "configs/default.json", out, export_zoo, data_dir, teacher;
   bool quick = false, from_scratch = false, no_table = false;
 };
 
@@ -25,7 +25,13 @@ std::string g_command_line;
 
 int run_run(const RunArgs& a) {
   BenchConfig cfg = load_bench_config(a.config);
+  if (!a.data_dir.empty()) {
+    if (!fs::is_directory(a.data_dir)) throw Error::input(a.data_dir, "--data-dir is not a folder");
+    cfg.run.data.dataset.data_dir = a.data_dir;
+  }
+  if (!a.teacher.empty()) cfg.teacher_checkpoint = a.teacher;
   RunOptions o;
+  o.data_dir = a.data_dir;
   o.out_dir = a.out.empty() ? (fs::path("runs") / (cfg.run.name + (a.quick ? "_quick" : ""))).string() : a.out;
   if (fs::exists(o.out_dir) && !fs::is_directory(o.out_dir)) throw Error::usage("--out " + o.out_dir + " is a file, not a folder");
   o.quick = a.quick;
@@ -82,6 +88,8 @@ void add_run_commands(CLI::App& app, int argc, char** argv) {
   run->add_option("--out", r.out, "Run folder (default runs/<config name>); finished stages there are reused");
   run->add_flag("--quick", r.quick, "Smoke run: 1 000 eval images, short latency runs (and 1 epoch where it trains)");
   run->add_flag("--from-scratch", r.from_scratch, "Train the teacher and distill the students even where the config ships checkpoints");
+  run->add_option("--data-dir", r.data_dir, "The data set's folder (overrides the config and its recipes)");
+  run->add_option("--teacher", r.teacher, "Teacher checkpoint (overrides /teacher/checkpoint), e.g. a timm DeiT in safetensors");
   run->add_option("--export-zoo", r.export_zoo, "After a --from-scratch run: write its checkpoints, tagged, into this folder");
   run->add_flag("--no-table", r.no_table, "Do not print the results table");
   run->callback([] {

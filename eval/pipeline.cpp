@@ -175,6 +175,7 @@ class Pipeline {
     if (cfg_.teacher_train.empty())
       throw Error::config("config", "/teacher/train", "is needed to train the teacher (--from-scratch or no checkpoint)");
     RunConfig tc = load_run_config(cfg_.teacher_train);
+    if (!o_.data_dir.empty()) tc.data.dataset.data_dir = o_.data_dir;
     if (o_.quick) quick_recipe(tc.train.epochs, tc.loader.limit_train, tc.loader.limit_eval);
     teacher_recipe_ = to_json(tc);
     const std::string key = fnv1a_hex(teacher_recipe_.dump());
@@ -225,6 +226,7 @@ class Pipeline {
       throw Error::config("config", "/students/distill", "is needed to distill the students (--from-scratch or no checkpoints)");
     DistillRunConfig d = load_distill_config(cfg_.students_distill);
     d.teacher = teacher_path_;
+    if (!o_.data_dir.empty()) d.run.data.dataset.data_dir = o_.data_dir;
     if (o_.quick) {
       quick_recipe(d.run.train.epochs, d.run.loader.limit_train, d.run.loader.limit_eval);
       for (auto& s : d.students) s.train.epochs = 1;

@@ -20,6 +20,7 @@ struct RunOptions {
   bool progress = true;
   std::string command_line;
   std::string export_zoo;     // when set: copy the run's teacher and students there, tagged (models/zoo)
+  std::string data_dir;       // when set: the data set's folder for every stage (overrides the configs')
 };
 
 struct RunOutcome {

@@ -5,6 +5,7 @@
 
 #include "core/file_io.hpp"
 #include "core/json_reader.hpp"
+#include "eval/bench_config.hpp"
 #include "eval/distill.hpp"
 #include "eval/run_config.hpp"
 #include "test_util.hpp"
@@ -99,7 +100,17 @@ TEST(Config, ShippedConfigsAreValid) {
     if (e.path().extension() != ".json") continue;
     SCOPED_TRACE(e.path().string());
     const nlohmann::json j = parse_json_file(e.path().string());
-    if (is_distill_config(j)) {
+    if (is_bench_config(j)) {
+      BenchConfig b;
+      EXPECT_NO_THROW(b = load_bench_config(e.path().string()));
+      // Its recipes are shipped configs too and must load.
+      if (!b.teacher_train.empty()) {
+        EXPECT_NO_THROW(load_run_config(b.teacher_train));
+      }
+      if (!b.students_distill.empty()) {
+        EXPECT_NO_THROW(load_distill_config(b.students_distill));
+      }
+    } else if (is_distill_config(j)) {
       DistillRunConfig d;
       EXPECT_NO_THROW(d = load_distill_config(e.path().string()));
       EXPECT_FALSE(d.students.empty());

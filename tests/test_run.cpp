@@ -12,7 +12,9 @@
 #include "eval/bench_config.hpp"
 #include "eval/latency.hpp"
 #include "eval/metrics.hpp"
+#include "eval/pipeline.hpp"
 #include "eval/projection.hpp"
+#include "models/safetensors.hpp"
 #include "reports/report.hpp"
 #include "test_util.hpp"
 
@@ -228,6 +230,31 @@ TEST(CliRun, BadConfigAndMissingCheckpointFailBeforeAnyOutput) {
   EXPECT_EQ(m.exit_code, 2);
   EXPECT_NE(m.err.find("gone.safetensors: teacher checkpoint not found"), std::string::npos) << m.err;
   EXPECT_FALSE(fs::exists(d / "out/report.json"));
+}
+
+// ---- the shipped checkpoints (models/zoo): each loads and reaches the top-1
+// its metadata records on the fixed 1 000-image subset, on the backend it names.
+TEST(Zoo, ShippedCheckpointsLoadAndReachTheirRecordedTop1) {
+  const std::string src = BITBENCH_SOURCE_DIR;
+  const BenchConfig cfg = load_bench_config(src + "/configs/default.json");
+  std::vector<std::string> files = {cfg.teacher_checkpoint};
+  for (const auto& [name, path] : cfg.student_checkpoints) files.push_back(path);
+  ASSERT_EQ(files.size(), 3u);
+  for (const std::string& rel : files) {
+    const std::string path = fs::path(rel).is_absolute() ? rel : src + "/" + rel;
+    SCOPED_TRACE(path);
+    ASSERT_TRUE(fs::exists(path));
+    const SafetensorsFile f = SafetensorsFile::read(path);
+    ASSERT_TRUE(f.metadata().count("zoo_eval"));
+    ASSERT_TRUE(f.metadata().count("zoo_git_revision"));
+    ASSERT_TRUE(f.metadata().count("zoo_recipe_hash"));
+    const auto e = nlohmann::json::parse(f.metadata().at("zoo_eval"));
+    EXPECT_EQ(e["dataset"], "fashion-mnist");
+    const double got = zoo_subset_top1(path, e["backend"].get<std::string>(), cfg.run.data, e["subset_limit"].get<int64_t>());
+    // Another ISA path may round a logit differently: allow two images of 1 000.
+    EXPECT_NEAR(got, e["subset_top1"].get<double>(), 0.2);
+    EXPECT_GT(got, 85.0);
+  }
 }
 
 }  // namespace
