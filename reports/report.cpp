@@ -334,8 +334,9 @@ std::string render_markdown(const J& r) {
        "Weights on disk | Weights in memory | Activation arena | Peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& m : r["models"])
     s << md_row({m["name"].get<std::string>(), m["backend"].get<std::string>(), m["params"].dump(), m["quantized_params"].dump(),
-                 num(m["bits_per_weight"]["quantized_layers_memory"], 2), num(m["bits_per_weight"]["model_disk"], 2),
-                 human_bytes(m["weight_bytes"]["disk"].get<double>()), human_bytes(m["weight_bytes"]["memory"].get<double>()),
+                 num(m["bits_per_weight"]["quantized_layers_memory"], 2),
+                 m["weight_bytes"]["disk"].get<int64_t>() ? num(m["bits_per_weight"]["model_disk"], 2) : "–",
+                 m["weight_bytes"]["disk"].get<int64_t>() ? human_bytes(m["weight_bytes"]["disk"].get<double>()) : "– (derived)", human_bytes(m["weight_bytes"]["memory"].get<double>()),
                  human_bytes(m["activation_bytes"].get<double>()), human_bytes(m["peak_rss_bytes"].get<double>())});
 
   s << "\n## Fidelity and per-class accuracy\n\n| Model | Backend | macro-F1 | Agreement | KL(teacher ‖ model) | per-class top-1 |\n"
