@@ -4,11 +4,14 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "kernels/cpu_features.hpp"
+#include "kernels/fast_math.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/simd.hpp"
 
@@ -122,6 +125,23 @@ BB_QACTS(qacts4)
 BB_QACTS(qacts2)
 BB_QACTS(qacts1)
 #undef BB_QACTS
+
+// LayerNorm without affine parameters, x [rows, K] → out [rows, K]: the
+// arithmetic of models/layers.cpp's layernorm_rows with weight 1 and bias 0
+// (x·1 + 0 is x up to the sign of a zero, which no quantiser sees), so the
+// fused SubLN quantiser's codes equal the unfused ones (tested).
+BB_INLINE void subln_rows_body(const float* __restrict x, int64_t rows, int64_t K, float eps, float* __restrict out) {
+  for (int64_t n = 0; n < rows; ++n) {
+    const float* xi = x + n * K;
+    float* oi = out + n * K;
+    const float mean = sum_vec(xi, K) / static_cast<float>(K);
+    for (int64_t d = 0; d < K; ++d) oi[d] = (xi[d] - mean) * (xi[d] - mean);
+    const float var = sum_vec(oi, K) / static_cast<float>(K);
+    const float rstd = 1.0f / std::sqrt(var + eps);
+    for (int64_t d = 0; d < K; ++d) oi[d] = (xi[d] - mean) * rstd;
+  }
+}
+BB_MULTIVERSION(subln_rows, (const float* x, int64_t rows, int64_t K, float eps, float* out), (x, rows, K, eps, out))
 
 // --- the GEMM ----------------------------------------------------------------------
 
@@ -503,7 +523,7 @@ void unpack_bit_matrix(const BitMatrix& w, int8_t* codes) {
     }
 }
 
-void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out) {
+void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out, float subln_eps) {
   using Fn = void (*)(const float*, int64_t, int64_t, int64_t, int8_t*, float*, int32_t*);
   Fn fn = bits == 8 ? qacts8 : bits == 4 ? qacts4 : bits == 2 ? qacts2 : bits == 1 ? qacts1 : nullptr;
   if (!fn) throw Error::usage("quantize_acts: " + std::to_string(bits) + "-bit activations are not supported (8, 4, 2, 1)");
@@ -517,8 +537,15 @@ void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out)
   int8_t* q = reinterpret_cast<int8_t*>(out.q.data());
   constexpr int64_t kRows = 16;
   parallel_tasks((M + kRows - 1) / kRows, M * K > 16384, [&](int64_t t) {
-    const int64_t m = t * kRows;
-    fn(x + m * K, std::min(kRows, M - m), K, out.Kp, q + m * out.Kp, out.mul.data() + m, out.sum.data() + m);
+    const int64_t m = t * kRows, rows = std::min(kRows, M - m);
+    const float* src = x + m * K;
+    if (subln_eps >= 0) {  // normalised rows of this task, [rows, K]
+      thread_local std::vector<float> norm;
+      norm.resize(static_cast<size_t>(kRows * K));
+      subln_rows(src, rows, K, subln_eps, norm.data());
+      src = norm.data();
+    }
+    fn(src, rows, K, out.Kp, q + m * out.Kp, out.mul.data() + m, out.sum.data() + m);
   });
 }
 

@@ -81,7 +81,10 @@ struct BitActs {
 };
 // One pass per row: absmax, round, store codes and their sum (the codes equal
 // models/quant.hpp's fake quantiser exactly). bits 8, 4, 2 (kbit) or 1 (binary).
-void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out);
+// subln_eps ≥ 0: each row is first normalised by a LayerNorm without affine
+// parameters (BitNet's SubLN) with that eps, in registers, producing exactly
+// the floats models/layers.cpp's layernorm_forward (weights 1, biases 0) would.
+void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out, float subln_eps = -1);
 // Codes given directly (tests, benchmarks): a [M, K] in [-127, 127] (what the
 // quantiser produces; -128 is refused); mul = 1.
 void set_acts(const int8_t* a, int64_t M, int64_t K, BitActs& out);

@@ -54,12 +54,13 @@ IntLinear::IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* co
   for (int64_t n = 0; n < N; ++n) scales_[static_cast<size_t>(n)] = scales[per_row ? n : 0];
 }
 
-void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts) {
+void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts, float subln_eps) {
   if (xnor_) {
+    if (subln_eps >= 0) throw Error::usage("the XNOR path does not fuse SubLN: normalise the input first");
     quantize_signs(x, M, K_, signs_);
     return xnor_gemm(signs_, sign_, b, y);
   }
-  quantize_acts(x, M, K_, act_bits_, acts);  // [M, Kp] codes, per-row step and sum
+  quantize_acts(x, M, K_, act_bits_, acts, subln_eps);  // [M, Kp] codes, per-row step and sum
   if (kind_ == IntEngineKind::kBitKernels) return bit_gemm(acts, bit_, b, y);
   auto it = onednn_.find(M);
   if (it == onednn_.end())

@@ -33,8 +33,11 @@ class IntLinear {
  public:
   // codes [N, K] of spec.w's format; scales [N] (per row) or [1].
   IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* codes, const float* scales, int64_t N, int64_t K);
-  // y[M, N] = x[M, K] · W^T + b (b may be null); acts is scratch.
-  void forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts);
+  // y[M, N] = x[M, K] · W^T + b (b may be null); acts is scratch. subln_eps ≥ 0:
+  // x is first normalised by SubLN (LayerNorm without affine, that eps), fused
+  // into the activation quantiser where the layer can (fuses_subln()).
+  void forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts, float subln_eps = -1);
+  bool fuses_subln() const { return !xnor_; }
   int64_t weight_bytes() const;  // packed codes + scales as the kernels hold them
   const char* kernel_path() const;  // the kernel and ISA path this layer runs on now
 

@@ -81,6 +81,10 @@ void ViTRunner::qlinear(QLinear& q, const float* x, const float* w, const float*
     Timed t(prof_ ? &prof_->linear : nullptr);
     return be_.linear(x, w, b, y, M, N, K);
   }
+  if (q.engine && plan_.subln && q.engine->fuses_subln()) {  // inference: SubLN inside the quantiser
+    Timed t(prof_ ? &prof_->linear : nullptr);
+    return q.engine->forward(x, b, y, M, int_acts_, static_cast<float>(p_.cfg.ln_eps));
+  }
   const float* src = x;
   if (plan_.subln) {  // LayerNorm without affine parameters, statistics saved for backward
     Timed t(prof_ ? &prof_->norm : nullptr);

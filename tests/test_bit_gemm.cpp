@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "kernels/bitserial_gemm.hpp"
 #include "kernels/lut_gemv.hpp"
 #include "kernels/xnor_gemm.hpp"
+#include "models/layers.hpp"
 #include "models/quant.hpp"
 
 namespace bb {
@@ -239,6 +241,29 @@ TEST(BitGemm, QuantizeActsMatchesTheFakeQuantiser) {
       }
     }
   });
+}
+
+// SubLN fused into the quantiser: the codes, steps and sums of LayerNorm
+// (weight 1, bias 0) followed by the plain quantiser, bit for bit, per path.
+TEST(BitGemm, QuantizeActsWithSubLNEqualsLayerNormThenQuantize) {
+  for (int64_t K : {1, 37, 192}) {
+    const int64_t M = 21;
+    Rng r(static_cast<uint64_t>(K));
+    std::vector<float> x(static_cast<size_t>(M * K)), ln(x.size()), ones(static_cast<size_t>(K), 1.0f), zeros(ones.size(), 0.0f);
+    for (auto& v : x) v = static_cast<float>(3 * r.normal() + 0.5);
+    for_each_path([&] {
+      SCOPED_TRACE("K " + std::to_string(K));
+      layernorm_forward(x.data(), ones.data(), zeros.data(), ln.data(), M, K, 1e-6f, nullptr, nullptr);
+      for (int bits : {8, 4, 2}) {
+        BitActs want, got;
+        quantize_acts(ln.data(), M, K, bits, want);
+        quantize_acts(x.data(), M, K, bits, got, 1e-6f);
+        ASSERT_EQ(0, std::memcmp(want.q.data(), got.q.data(), want.q.size())) << bits << " bits";
+        EXPECT_EQ(want.mul, got.mul);
+        EXPECT_EQ(want.sum, got.sum);
+      }
+    });
+  }
 }
 
 TEST(BitGemm, MismatchedShapesAreRefused) {
