@@ -232,6 +232,43 @@ TEST(CliRun, BadConfigAndMissingCheckpointFailBeforeAnyOutput) {
   EXPECT_FALSE(fs::exists(d / "out/report.json"));
 }
 
+// The ImageNet path of configs/imagenet_deit_tiny.json in miniature: a user's
+// timm-named checkpoint (the shared PyTorch reference ViT, no bitbench
+// metadata) given with --teacher, a flat ImageNet val folder with Kaggle
+// labels, students distilled on a train ImageFolder, timm's eval transform.
+TEST(CliRun, UsersTimmCheckpointOnImageNetLayout) {
+  test::TempDir d;
+  const std::string ref = std::string(BITBENCH_SOURCE_DIR) + "/../shared/reference/vit_random_small/model.safetensors";
+  std::vector<std::string> synsets;
+  for (int c = 0; c < 7; ++c) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "n%08d", 1000000 + c * 37);  // the val fixture's synsets
+    synsets.push_back(buf);
+  }
+  write_image_folder_fixture(d / "in/train", synsets, 4, 24, 20, "jpg");
+  write_imagenet_val_fixture(d / "in/val", 21, 7, "kaggle", 24, 20);
+  const std::string data = R"("dataset": {"name": "imagenet", "data_dir": "/nonexistent", "eval_split": "val"},
+    "transform": {"img_size": 16, "crop_pct": 0.875, "interpolation": "bicubic"})";
+  test::write_text(d / "students.json", "{\"name\": \"s\", " + data + R"(, "augment": {"random_resized_crop": true, "hflip": 0.5},
+    "loader": {"batch_size": 8, "eval_batch_size": 8, "workers": 0}, "train": {"epochs": 1},
+    "students": [{"quant": {"spec": "W1.58A8", "subln": true}}]})");
+  test::write_text(d / "bench.json", "{\"name\": \"in\", " + data + R"(, "loader": {"eval_batch_size": 8, "workers": 0},
+    "teacher": {"checkpoint": "missing.safetensors"}, "students": {"distill": "students.json"},
+    "latency": {"batch_sizes": [1], "threads": [1], "warmup": 1, "min_runs": 3, "max_seconds": 0.05}})");
+  auto r = test::run_bitbench("run " + (d / "bench.json") + " --teacher " + ref + " --data-dir " + (d / "in") + " --out " +
+                              (d / "run") + " --no-table");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rep = nlohmann::json::parse(text_of(d / "run/report.json"));
+  EXPECT_EQ(rep["dataset"]["name"], "imagenet");
+  EXPECT_EQ(rep["dataset"]["count"], 21);
+  EXPECT_EQ(rep["config"]["transform"]["interpolation"], "bicubic");
+  ASSERT_EQ(rep["models"].size(), 3u);
+  EXPECT_EQ(rep["models"][0]["checkpoint"], ref);
+  EXPECT_EQ(rep["models"][0]["params"], nlohmann::json::parse(test::run_bitbench("model info --json " + ref).out)["param_count"]);
+  EXPECT_EQ(rep["models"][2]["precision"], "W1.58A8");
+  EXPECT_EQ(rep["models"][2]["history"].size(), 1u);  // distilled here, on the train folder
+}
+
 // ---- the shipped checkpoints (models/zoo): each loads and reaches the top-1
 // its metadata records on the fixed 1 000-image subset, on the backend it names.
 TEST(Zoo, ShippedCheckpointsLoadAndReachTheirRecordedTop1) {
