@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/dir_lock.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/json_reader.hpp"
@@ -218,6 +219,7 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
                                         "x" + std::to_string(cfg.run.data.transform.img_size));
   TrainData data = open_train_data(cfg.run);
   make_dirs(out_dir);
+  DirLock lock(out_dir);
   auto backend = make_backend("onednn");
   auto eval_with = [&](const ViTParams& p, const QuantPlan* plan, const std::string& label) {
     ViTRunner runner(p, *backend, false, plan);

@@ -9,6 +9,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/dir_lock.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/interrupt.hpp"
@@ -112,6 +113,7 @@ class Pipeline {
     Timer total;
     preflight();
     make_dirs(o_.out_dir);
+    DirLock lock(o_.out_dir);  // one run per folder: stages are shared state
     make_dirs(stage_dir("eval"));
     set_num_threads(cfg_.run.threads);
     if (!teacher_stage()) return interrupted();

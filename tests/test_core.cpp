@@ -5,6 +5,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/dir_lock.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/progress.hpp"
@@ -172,6 +173,24 @@ TEST(FileIo, WriteFailureKeepsPreviousAndNamesPath) {
   test::expect_error([&] { write_file_atomic(missing_dir, std::string("x")); }, {"nope/out.txt"}, ErrorKind::Runtime);
   test::expect_error([&] { read_file_bytes(d / "absent.bin"); }, {"absent.bin", "cannot open"});
   test::expect_error([&] { read_file_bytes(d.str()); }, {"is a directory"});
+}
+
+
+// A folder's lock excludes a second holder (flock: per open file, so even in
+// one process) and is free again once the first is gone.
+TEST(DirLock, SecondHolderIsRefusedUntilTheFirstEnds) {
+  test::TempDir d;
+  {
+    DirLock first(d.str());
+    try {
+      DirLock second(d.str());
+      ADD_FAILURE() << "second lock taken";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Usage);
+      EXPECT_NE(std::string(e.what()).find("in use by another bitbench process"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(DirLock again(d.str()));
 }
 
 }  // namespace

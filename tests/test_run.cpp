@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/dir_lock.hpp"
 #include "datasets/fixtures.hpp"
 #include "eval/bench_config.hpp"
 #include "eval/latency.hpp"
@@ -216,6 +217,17 @@ TEST(CliRun, CtrlCDuringDistillationThenResumeReusesTheTeacher) {
   EXPECT_EQ(rep["stages"][1]["status"], "distilled");
   // The resumed student trained all its epochs.
   EXPECT_EQ(rep["models"][2]["history"].size(), 60u);
+}
+
+TEST(CliRun, ASecondRunOnTheSameFolderIsRefused) {
+  test::TempDir d;
+  const std::string cfg = write_fixture(d, 1), out = d / "run";
+  fs::create_directories(out);
+  DirLock held(out);  // as a run in progress would
+  auto r = test::run_bitbench("run " + cfg + " --out " + out);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("in use by another bitbench process"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out + "/stages"));
 }
 
 TEST(CliRun, BadConfigAndMissingCheckpointFailBeforeAnyOutput) {

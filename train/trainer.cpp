@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/dir_lock.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/interrupt.hpp"
@@ -66,6 +67,7 @@ TrainOutcome Trainer::run() {
   const TrainConfig& tc = o_.train;
   const ViTConfig& cfg = p_.cfg;
   make_dirs(o_.out_dir);
+  DirLock lock(o_.out_dir);  // one process per training folder
   const int64_t steps_per_epoch = loader_.num_batches();
   const int64_t total_steps = steps_per_epoch * tc.epochs;
   const int64_t warmup_steps = std::max<int64_t>(1, std::llround(tc.warmup_epochs * static_cast<double>(steps_per_epoch)));
