@@ -43,6 +43,10 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& name)
     std::string what = e.what();
     auto pos = what.find("parse error");
     throw Error::input_at(name, e.byte, "invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range: a number beyond double (found by fuzz_config)
+    std::string what = e.what();
+    auto pos = what.find(']');
+    throw Error::input(name, "invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
   }
 }
 

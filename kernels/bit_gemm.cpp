@@ -17,7 +17,9 @@
 
 // GCC 12's AVX-512 shift and convert intrinsics pass an "undefined" source
 // operand that -Wmaybe-uninitialized reports (a known false positive).
+#if !defined(__clang__)  // a GCC-only warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #define BB_TARGET_VNNI __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma")))
 

@@ -1,5 +1,7 @@
 #include "kernels/cpu_features.hpp"
 
+#include <cpuid.h>
+
 #include <fstream>
 
 namespace bb {
@@ -14,7 +16,10 @@ CpuFeatures detect() {
   f.avx512vl = __builtin_cpu_supports("avx512vl");
   f.avx512vnni = __builtin_cpu_supports("avx512vnni");
   f.avx512vpopcntdq = __builtin_cpu_supports("avx512vpopcntdq");
-  f.avxvnni = __builtin_cpu_supports("avxvnni");
+  // AVX-VNNI straight from CPUID leaf 7 subleaf 1 (EAX bit 4): clang 14's
+  // __builtin_cpu_supports does not know the name.
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  f.avxvnni = f.avx2 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4)) != 0;
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);)
     if (line.rfind("model name", 0) == 0) {

@@ -11,7 +11,9 @@
 
 // GCC 12's _mm512_broadcast_i32x4 passes an "undefined" source that
 // -Wmaybe-uninitialized reports (the false positive bit_gemm.cpp silences too).
+#if !defined(__clang__)  // a GCC-only warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace bb {
 namespace {

@@ -38,11 +38,18 @@ ViTConfig infer_vit_config(const SafetensorsFile& f) {
   c.num_classes = static_cast<int>(need("head.weight", 2).shape[0]);
   auto it = f.metadata().find("num_heads");
   auto cfg = f.metadata().find("config");
+  // A usable num_heads in metadata.config: a positive integer that fits an int (anything else is ignored here).
+  int cfg_heads = 0;
+  if (cfg != f.metadata().end()) {
+    const nlohmann::json j = nlohmann::json::parse(cfg->second, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("num_heads") && j["num_heads"].is_number_integer() && j["num_heads"].get<int64_t>() > 0 &&
+        j["num_heads"].get<int64_t>() <= 4096)
+      cfg_heads = static_cast<int>(j["num_heads"].get<int64_t>());
+  }
   if (it != f.metadata().end()) {
     c.num_heads = std::atoi(it->second.c_str());
-  } else if (cfg != f.metadata().end() && nlohmann::json::accept(cfg->second) &&
-             nlohmann::json::parse(cfg->second).value("num_heads", 0) > 0) {
-    c.num_heads = nlohmann::json::parse(cfg->second).value("num_heads", 0);
+  } else if (cfg_heads > 0) {
+    c.num_heads = cfg_heads;
   } else {
     if (c.embed_dim % 64 != 0)
       throw Error::input(f.path(), "cannot infer num_heads (embed_dim " + std::to_string(c.embed_dim) +

@@ -100,6 +100,8 @@ SafetensorsFile SafetensorsFile::parse(std::vector<uint8_t> bytes, const std::st
     h = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error::input_at(name, 8 + e.byte, "header is not valid JSON");
+  } catch (const nlohmann::json::exception& e) {  // a number beyond double, ...
+    throw Error::input_at(name, 8, std::string("header is not valid JSON: ") + e.what());
   }
   if (!h.is_object()) throw Error::input_at(name, 8, "header is not a JSON object");
   f.data_start_ = 8 + static_cast<size_t>(n);

@@ -14,7 +14,9 @@
 
 // GCC 12 reports `"literal" + std::string` temporaries as overlapping memcpy
 // (-Wrestrict false positive, GCC PR 105329).
+#if !defined(__clang__)  // a GCC-only warning
 #pragma GCC diagnostic ignored "-Wrestrict"
+#endif
 
 namespace bb {
 namespace {

@@ -134,4 +134,12 @@ TEST(Config, EveryResolvedKeyIsDocumented) {
 }
 
 }  // namespace
+// Found by fuzz_config: a number beyond double made nlohmann throw out_of_range
+// past the JSON error handling (an internal error instead of a clear refusal).
+TEST(Config, NumberOverflowIsAnInputError) {
+  test::TempDir d;
+  test::write_text(d / "c.json", R"({"seed": 12e1200020000000})");
+  test::expect_error([&] { load_run_config(d / "c.json"); }, {"c.json", "invalid JSON", "number overflow"});
+}
+
 }  // namespace bb
