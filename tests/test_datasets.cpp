@@ -259,6 +259,27 @@ TEST(ImageFolder, EmptyClassCorruptJpegAndMissingRoot) {
   test::expect_error([&] { load_image_folder(empty.str()); }, {"no class folders"});
 }
 
+// Hostile layouts: a directory symlink looping back up (and one to the root)
+// cannot trap the walk, and a dangling file symlink fails cleanly when read.
+TEST(ImageFolder, SymlinkLoopsAreNotFollowedAndDanglingLinksFailCleanly) {
+  test::TempDir d;
+  write_image_folder_fixture(d.str(), {"a", "b"}, 2, 16, 16, "png");
+  fs::create_directory_symlink(d / "a", d / "a/loop");
+  fs::create_directory_symlink(d.str(), d / "b/root");
+  fs::create_symlink(d / "nowhere.png", d / "b/dangling.png");
+  auto ds = load_image_folder(d.str());
+  EXPECT_EQ(ds->class_names(), (std::vector<std::string>{"a", "b"}));
+  ASSERT_GE(ds->size(), 4u);
+  EXPECT_LE(ds->size(), 5u);  // the dangling link may be listed; reading it must then fail with its name
+  for (size_t i = 0; i < ds->size(); ++i) {
+    if (ds->origin(i).find("dangling") != std::string::npos) {
+      test::expect_error([&] { ds->image(i); }, {"dangling.png"});
+    } else {
+      EXPECT_EQ(ds->image(i).rows, 16);
+    }
+  }
+}
+
 TEST(ImageFolder, SplitSubfolderIsUsedWhenPresent) {
   test::TempDir d;
   write_image_folder_fixture(d / "train", {"x", "y"}, 2, 8, 8, "png");
