@@ -44,7 +44,10 @@ int run_run(const RunArgs& a) {
                a.from_scratch ? " (from scratch)" : "", o.out_dir.c_str());
   RunOutcome r = run_benchmark(cfg, o);
   if (r.interrupted) return 130;
-  if (!a.no_table) std::cout << render_markdown(r.report).substr(0, render_markdown(r.report).find("\n## ")) << "\n";
+  if (!a.no_table) {
+    const std::string md = render_markdown(r.report);
+    std::cout << md.substr(0, md.find("\n## ")) << "\n";  // the results table, without the detail sections
+  }
   std::printf("report: %s/report.html (also report.json, report.md, results.csv)\n", o.out_dir.c_str());
   return 0;
 }

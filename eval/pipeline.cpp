@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -150,6 +151,13 @@ class Pipeline {
       throw Error::usage("--export-zoo needs --from-scratch (the zoo holds what this run trains)");
   }
 
+  // A file's content hash, read once per run (the teacher's names several stages).
+  const std::string& hash_of(const std::string& path) {
+    auto it = hashes_.find(path);
+    if (it == hashes_.end()) it = hashes_.emplace(path, file_hash(path)).first;
+    return it->second;
+  }
+
   std::string stage_dir(const std::string& name) const { return (fs::path(o_.out_dir) / "stages" / name).string(); }
 
   RunOutcome interrupted() {
@@ -167,15 +175,11 @@ class Pipeline {
   // ---- teacher: shipped, or trained (resumable) under stages/teacher-<hash>
   bool teacher_stage() {
     Timer t;
-    if (!o_.from_scratch && !cfg_.teacher_checkpoint.empty()) {
-      if (!fs::exists(cfg_.teacher_checkpoint))
-        throw Error::input(cfg_.teacher_checkpoint, "teacher checkpoint not found (or run with --from-scratch to train one)");
+    if (!o_.from_scratch && !cfg_.teacher_checkpoint.empty()) {  // preflight() saw the file
       teacher_path_ = cfg_.teacher_checkpoint;
-      note_stage("teacher", "shipped", teacher_path_, file_hash(teacher_path_), t.seconds());
+      note_stage("teacher", "shipped", teacher_path_, hash_of(teacher_path_), t.seconds());
       return true;
     }
-    if (cfg_.teacher_train.empty())
-      throw Error::config("config", "/teacher/train", "is needed to train the teacher (--from-scratch or no checkpoint)");
     RunConfig tc = load_run_config(cfg_.teacher_train);
     if (!o_.data_dir.empty()) tc.data.dataset.data_dir = o_.data_dir;
     if (o_.quick) quick_recipe(tc.train.epochs, tc.loader.limit_train, tc.loader.limit_eval);
@@ -185,7 +189,6 @@ class Pipeline {
     if (fs::exists(done)) {
       teacher_path_ = parse_json_file(done).at("checkpoint").get<std::string>();
       teacher_history_ = read_history(dir);
-      teacher_trained_ = true;
       note_stage("teacher", "reused", teacher_path_, key, t.seconds());
       return true;
     }
@@ -195,7 +198,6 @@ class Pipeline {
     if (r.interrupted) return false;
     teacher_path_ = r.final_path;
     teacher_history_ = read_history(dir);
-    teacher_trained_ = true;
     write_file_atomic(done, nlohmann::json{{"checkpoint", teacher_path_}}.dump(2) + "\n");
     note_stage("teacher", resume ? "trained (resumed)" : "trained", teacher_path_, key, t.seconds());
     return true;
@@ -216,16 +218,13 @@ class Pipeline {
   bool student_stage() {
     Timer t;
     if (!o_.from_scratch && !cfg_.student_checkpoints.empty()) {
-      for (const auto& [name, path] : cfg_.student_checkpoints) {
-        if (!fs::exists(path)) throw Error::input(path, "student checkpoint not found (or run with --from-scratch to distill it)");
+      for (const auto& [name, path] : cfg_.student_checkpoints) {  // preflight() saw the files
         const SafetensorsFile f = SafetensorsFile::read(path);
         students_.push_back({name, path, history_of(f.metadata(), path)});
-        note_stage("student " + name, "shipped", path, file_hash(path), 0);
+        note_stage("student " + name, "shipped", path, hash_of(path), 0);
       }
       return true;
     }
-    if (cfg_.students_distill.empty())
-      throw Error::config("config", "/students/distill", "is needed to distill the students (--from-scratch or no checkpoints)");
     DistillRunConfig d = load_distill_config(cfg_.students_distill);
     d.teacher = teacher_path_;
     if (!o_.data_dir.empty()) d.run.data.dataset.data_dir = o_.data_dir;
@@ -235,13 +234,12 @@ class Pipeline {
     }
     students_recipe_ = to_json(d);
     students_recipe_.erase("teacher");  // a path: the teacher's identity is its content, below
-    const std::string key = fnv1a_hex(students_recipe_.dump() + file_hash(teacher_path_));
+    const std::string key = fnv1a_hex(students_recipe_.dump() + hash_of(teacher_path_));
     const std::string dir = stage_dir("students-" + key), done = (fs::path(dir) / "done.json").string();
     if (fs::exists(done)) {
       const nlohmann::json finished = parse_json_file(done);  // kept alive: the loop iterates into it
       for (const auto& s : finished.at("students"))
         students_.push_back({s.at("name").get<std::string>(), s.at("path").get<std::string>(), s.at("history")});
-      students_trained_ = true;
       note_stage("students", "reused", dir, key, t.seconds());
       return true;
     }
@@ -253,7 +251,6 @@ class Pipeline {
       students_.push_back({s.name, s.packed_path, s.history});
       list.push_back({{"name", s.name}, {"path", s.packed_path}, {"history", s.history}});
     }
-    students_trained_ = true;
     write_file_atomic(done, nlohmann::json{{"students", list}}.dump(2) + "\n");
     note_stage("students", "distilled", dir, key, t.seconds());
     return true;
@@ -281,7 +278,6 @@ class Pipeline {
       specs.push_back({"teacher_w8a8_ptq", "baseline", "onednn-int8", teacher_path_, true, nlohmann::json::array()});
     for (const Student& s : students_)
       for (const std::string& b : cfg_.student_backends) specs.push_back({s.name, "student", b, s.path, false, s.history});
-    teacher_hash_ = file_hash(teacher_path_);
     for (const ModelSpec& m : specs) {
       if (interrupt_requested()) return false;
       models_.push_back(evaluate_cached(m));
@@ -292,7 +288,7 @@ class Pipeline {
   ojson evaluate_cached(const ModelSpec& m) {
     Timer t;
     nlohmann::json key_in = {{"name", m.name},   {"role", m.role},   {"backend", m.backend},       {"ptq", m.ptq},
-                             {"file", file_hash(m.path)}, {"teacher", teacher_hash_}, {"limit", limit_},
+                             {"file", hash_of(m.path)}, {"teacher", hash_of(teacher_path_)}, {"limit", limit_},
                              {"data", to_json(cfg_.run.data)}, {"threads", cfg_.run.threads},
                              {"latency", {cfg_.latency_batches, cfg_.latency_threads, lat_.warmup, lat_.min_runs, lat_.max_seconds, lat_.settle}},
                              {"bitbench", kGitRevision}};
@@ -450,9 +446,8 @@ class Pipeline {
   // Copies the checkpoints this run trained into the zoo folder, tagged with the
   // recipe's hash, the git revision and the top-1 they reach on a fixed subset
   // (the zoo test re-measures it).
+  // preflight() allows it only with --from-scratch, so both were trained (or reused from training stages).
   void export_zoo(const ojson& report) {
-    if (!teacher_trained_ || !students_trained_)
-      throw Error::usage("--export-zoo needs a run that trained its teacher and students (--from-scratch)");
     make_dirs(o_.export_zoo);
     auto top1_of = [&](const std::string& name, const std::string& backend) {
       for (const auto& e : report["models"])
@@ -469,7 +464,7 @@ class Pipeline {
       meta["zoo_git_revision"] = kGitRevision;
       meta["zoo_config"] = cfg_.run.name;
       meta["history"] = history.dump();
-      const double subset_top1 = subset_top1_of(src, backend);
+      const double subset_top1 = zoo_subset_top1(src, backend, cfg_.run.data, kZooSubset);
       meta["zoo_eval"] = nlohmann::json{{"dataset", ds_->name()}, {"split", ds_->split()}, {"backend", backend},
                                         {"top1", top1_of(name, backend)}, {"count", report["dataset"]["count"]},
                                         {"subset_limit", kZooSubset}, {"subset_seed", 0}, {"subset_top1", subset_top1}}
@@ -484,22 +479,17 @@ class Pipeline {
           "bitkernels", s.name, s.history);
   }
 
-  double subset_top1_of(const std::string& path, const std::string& backend) const {
-    return zoo_subset_top1(path, backend, cfg_.run.data, kZooSubset);
-  }
-
   const BenchConfig& cfg_;
   const RunOptions& o_;
   std::string teacher_path_;
   nlohmann::json teacher_history_ = nlohmann::json::array(), teacher_recipe_, students_recipe_;
-  bool teacher_trained_ = false, students_trained_ = false;
   std::vector<Student> students_;
   std::unique_ptr<Dataset> ds_;
   int64_t limit_ = 0;
   LatencyOptions lat_;
-  std::string teacher_hash_;
   std::vector<float> teacher_logits_;
   ojson models_ = ojson::array(), stages_ = ojson::array();
+  std::map<std::string, std::string> hashes_;  // path → file_hash
 };
 
 }  // namespace

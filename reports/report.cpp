@@ -502,7 +502,7 @@ J read_report(const std::string& path) {
 
 Comparison compare_reports(const J& a, const J& b, double max_top1_drop, double max_slowdown_pct) {
   Comparison c;
-  const Headline ha = headline(a), hb = headline(b);
+  const Headline ha = headline(a);
   std::ostringstream s;
   s << "| Model | Backend | Top-1 A | Top-1 B | Δ top-1 | p50 A ms | p50 B ms | Δ latency | verdict |\n"
        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
@@ -525,7 +525,6 @@ Comparison compare_reports(const J& a, const J& b, double max_top1_drop, double 
     }
     const J* la = latency_at(ma, ha.b_lo, ha.t_lo);
     const J* lb = latency_at(*mb, ha.b_lo, ha.t_lo);
-    (void)hb;
     std::string pa = "–", pb = "–", dl = "–";
     if (la && lb) {
       const double xa = (*la)["p50_ms"].get<double>(), xb = (*lb)["p50_ms"].get<double>(), pct = 100.0 * (xb - xa) / xa;
