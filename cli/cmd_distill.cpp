@@ -23,8 +23,6 @@ int run_distill(const DistillArgs& a) {
   if (cfg.run.threads > 0) set_num_threads(cfg.run.threads);
   const std::string out = a.out.empty() ? (std::filesystem::path("runs") / cfg.run.name).string() : a.out;
   install_interrupt_handler();
-  std::fprintf(stderr, "distilling %zu student(s) of %s on %s (%d threads) -> %s\n", cfg.students.size(),
-               cfg.teacher.c_str(), cfg.run.data.dataset.name.c_str(), num_threads(), out.c_str());
   Timer t;
   DistillOutcome r = run_distillation(cfg, out, a.resume);
   if (r.interrupted) {

@@ -40,8 +40,8 @@ int run_run(const RunArgs& a) {
   o.export_zoo = a.export_zoo;
   o.progress = true;
   install_interrupt_handler();
-  std::fprintf(stderr, "bitbench run %s%s%s -> %s\n", a.config.c_str(), a.quick ? " (quick)" : "",
-               a.from_scratch ? " (from scratch)" : "", o.out_dir.c_str());
+  o.banner = "bitbench run " + a.config + (a.quick ? " (quick)" : "") + (a.from_scratch ? " (from scratch)" : "") +
+             " -> " + o.out_dir;
   RunOutcome r = run_benchmark(cfg, o);
   if (r.interrupted) return 130;
   if (!a.no_table) {

@@ -3,6 +3,7 @@
 #include <opencv2/core/utils/logger.hpp>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
 #include <new>
 
@@ -43,6 +44,12 @@ int main(int argc, char** argv) {
   } catch (const bb::Error& e) {
     std::cerr << "bitbench: " << e.what() << "\n";
     return e.exit_code();
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the user named that the filesystem refused (a symlink loop, no
+    // permission): name it, as a bb::Error would.
+    std::cerr << "bitbench: " << (e.path1().empty() ? std::string("filesystem") : e.path1().string()) << ": "
+              << e.code().message() << "\n";
+    return 2;
   } catch (const std::bad_alloc&) {
     std::cerr << "bitbench: out of memory\n";
     return 1;

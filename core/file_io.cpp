@@ -13,11 +13,19 @@ namespace bb {
 namespace {
 
 std::vector<uint8_t> read_all(const std::string& path, uint64_t max_bytes) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw Error::input(path, "cannot open: " + errno_text(errno));
-  if (S_ISDIR(st.st_mode)) throw Error::input(path, "is a directory, expected a file");
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking open, then fstat of what was opened: a FIFO or device posing
+  // as a data file is refused instead of blocking the read forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw Error::input(path, "cannot open: " + errno_text(errno));
+  struct stat st {};
+  const char* refuse = nullptr;
+  if (::fstat(fd, &st) != 0) refuse = "cannot stat";
+  else if (S_ISDIR(st.st_mode)) refuse = "is a directory, expected a file";
+  else if (!S_ISREG(st.st_mode)) refuse = "is not a regular file (a FIFO, socket or device)";
+  if (refuse) {
+    ::close(fd);
+    throw Error::input(path, refuse);
+  }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
     ::close(fd);
     throw Error::input(path, "file is " + std::to_string(st.st_size) + " bytes, above the limit of " +

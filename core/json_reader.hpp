@@ -23,6 +23,10 @@ struct Range {
   std::string str() const;  // "(0, 1]"
 };
 
+// Configs, safetensors headers and metadata nest a few levels; deeper input is
+// refused as it is parsed.
+inline constexpr int kMaxJsonDepth = 64;
+
 // Parses a JSON file; syntax errors name the file and byte offset.
 nlohmann::json parse_json_file(const std::string& path);
 nlohmann::json parse_json_text(const std::string& text, const std::string& name);

@@ -37,11 +37,14 @@ NpyArray read_npy(const std::string& path) {
   std::regex num("\\d+");
   int64_t n = 1;
   for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it) {
+    // Checked before multiplying: a lying header must not overflow the product.
+    constexpr int64_t kMax = int64_t{1} << 40;
+    if (it->length() > 13) throw Error::input(path, "absurd .npy dimension " + it->str());
     int64_t d = std::stoll(it->str());
-    if (d > (int64_t{1} << 40)) throw Error::input(path, "absurd .npy dimension");
+    if (d > kMax) throw Error::input(path, "absurd .npy dimension " + it->str());
     a.shape.push_back(d);
+    if (d != 0 && n > kMax / d) throw Error::input(path, "absurd .npy size (shape product above 2^40)");
     n *= d;
-    if (n > (int64_t{1} << 40)) throw Error::input(path, "absurd .npy size");
   }
   size_t data_at = hstart + hlen;
   if (b.size() - data_at != static_cast<size_t>(n) * 4)

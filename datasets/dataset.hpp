@@ -12,6 +12,11 @@
 
 namespace bb {
 
+// A label file may not name more classes than this (the largest ViT head
+// bitbench builds, vit_config's num_classes limit): the class list is
+// allocated from the largest label it names.
+inline constexpr int kMaxClasses = 1 << 20;
+
 struct ImageShape {
   int height = 0, width = 0, channels = 0;
 };

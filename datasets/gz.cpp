@@ -52,9 +52,8 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& n
 }
 
 std::vector<uint8_t> read_maybe_gz(const std::string& path, uint64_t max_bytes) {
-  std::vector<uint8_t> raw = read_file_bytes(path);
+  std::vector<uint8_t> raw = read_file_bytes(path, max_bytes);
   if (raw.size() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) return gunzip(raw, path, max_bytes);
-  if (raw.size() > max_bytes) throw Error::input(path, "file larger than " + std::to_string(max_bytes) + " bytes");
   return raw;
 }
 

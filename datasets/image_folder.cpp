@@ -112,12 +112,25 @@ bool natural_less(const std::string& a, const std::string& b) {
   return a < b;  // tie-break on exact bytes for a strict order
 }
 
+namespace {
+// Whether an entry is a directory (following a symlink); a link that loops or
+// dangles is an error naming it rather than a filesystem exception.
+bool is_dir(const fs::directory_entry& e) {
+  std::error_code ec;
+  const fs::file_status s = e.status(ec);
+  if (ec && s.type() != fs::file_type::not_found)
+    throw Error::input(e.path().string(), "cannot be read: " + ec.message());
+  if (ec) throw Error::input(e.path().string(), "is a dangling symbolic link");
+  return fs::is_directory(s);
+}
+}  // namespace
+
 std::unique_ptr<Dataset> load_image_folder(const std::string& root, const std::string& name, const std::string& split) {
   if (!fs::is_directory(root)) throw Error::input(root, "no such directory");
   std::vector<std::string> classes;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(root, ec))
-    if (!hidden(e.path()) && e.is_directory()) classes.push_back(e.path().filename().string());
+    if (!hidden(e.path()) && is_dir(e)) classes.push_back(e.path().filename().string());
   if (ec) throw Error::input(root, "cannot list directory: " + ec.message());
   if (classes.empty()) throw Error::input(root, "no class folders (expected root/<class>/<image>)");
   std::sort(classes.begin(), classes.end(), natural_less);
@@ -133,10 +146,11 @@ std::unique_ptr<Dataset> load_image_folder(const std::string& root, const std::s
     for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) throw Error::input(it->path().string(), "cannot list directory: " + ec.message());
       if (hidden(it->path())) {
-        if (it->is_directory()) it.disable_recursion_pending();
+        if (it->is_directory(ec)) it.disable_recursion_pending();
+        ec.clear();
         continue;
       }
-      if (it->is_directory()) continue;
+      if (is_dir(*it)) continue;
       if (has_image_extension(it->path().string()) && it->is_regular_file())
         items.push_back({it->path().string(), static_cast<int>(c)});
       else
@@ -200,7 +214,14 @@ std::unique_ptr<Dataset> load_imagenet_flat(const std::string& dir, const Imagen
   std::vector<std::string> class_names;
   int max_label = -1;
   for (const auto& [file, label] : entries)
-    if (is_integer(label)) max_label = std::max(max_label, std::stoi(label));
+    if (is_integer(label)) {
+      // The class list is allocated from the largest label: bound it first.
+      int l = std::stoi(label);
+      if (l >= kMaxClasses)
+        throw Error::input(label_file, "label " + label + " of " + file + " is above the limit of " +
+                                           std::to_string(kMaxClasses) + " classes");
+      max_label = std::max(max_label, l);
+    }
   if (!synsets.ids.empty()) class_names = synsets.names;
   else
     for (int c = 0; c <= max_label; ++c) class_names.push_back(std::to_string(c));

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/json_reader.hpp"
+#include "core/threads.hpp"
 #include "core/timer.hpp"
 #include "core/version.hpp"
 #include "eval/evaluator.hpp"
@@ -218,6 +219,10 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
                                         " inputs, the config's data gives " + std::to_string(cfg.run.data.transform.in_chans) +
                                         "x" + std::to_string(cfg.run.data.transform.img_size));
   TrainData data = open_train_data(cfg.run);
+  // Said once the inputs loaded, so that a bad input gives one line on stderr.
+  if (progress)
+    std::fprintf(stderr, "distilling %zu student(s) of %s on %s (%d threads) -> %s\n", cfg.students.size(),
+                 cfg.teacher.c_str(), cfg.run.data.dataset.name.c_str(), num_threads(), out_dir.c_str());
   make_dirs(out_dir);
   DirLock lock(out_dir);
   auto backend = make_backend("onednn");

@@ -113,6 +113,7 @@ class Pipeline {
   RunOutcome run() {
     Timer total;
     preflight();
+    if (!o_.banner.empty()) std::fprintf(stderr, "%s\n", o_.banner.c_str());
     make_dirs(o_.out_dir);
     DirLock lock(o_.out_dir);  // one run per folder: stages are shared state
     make_dirs(stage_dir("eval"));
@@ -137,14 +138,18 @@ class Pipeline {
       load_run_config(cfg_.teacher_train);
     } else if (!fs::exists(cfg_.teacher_checkpoint)) {
       throw Error::input(cfg_.teacher_checkpoint, "teacher checkpoint not found (or run with --from-scratch to train one)");
+    } else {
+      (void)load_model(cfg_.teacher_checkpoint);  // a truncated or lying file fails here, before the run folder exists
     }
     if (o_.from_scratch || cfg_.student_checkpoints.empty()) {
       if (cfg_.students_distill.empty())
         throw Error::usage("the config ships no student checkpoints and names no /students/distill recipe");
       load_distill_config(cfg_.students_distill);
     } else {
-      for (const auto& [name, path] : cfg_.student_checkpoints)
+      for (const auto& [name, path] : cfg_.student_checkpoints) {
         if (!fs::exists(path)) throw Error::input(path, "student checkpoint not found (or run with --from-scratch to distill it)");
+        (void)load_model(path);
+      }
     }
     open_dataset(cfg_.run.data.dataset, cfg_.run.data.dataset.eval_split);
     if (!o_.export_zoo.empty() && !o_.from_scratch)

@@ -21,6 +21,7 @@ struct RunOptions {
   std::string command_line;
   std::string export_zoo;     // when set: copy the run's teacher and students there, tagged (models/zoo)
   std::string data_dir;       // when set: the data set's folder for every stage (overrides the configs')
+  std::string banner;         // printed to stderr once the inputs passed their checks (so a bad input gives one line)
 };
 
 struct RunOutcome {

@@ -76,22 +76,19 @@ LoadedViT load_vit(const SafetensorsFile& f, const std::optional<ViTConfig>& con
     source = "inferred";
   }
   check(cfg, f.path());
-  LoadedViT out{ViTParams(cfg), f.metadata(), source};
-  ViTParams& p = out.params;
+  // Names and shapes are matched on the layout alone, before the parameter
+  // buffer exists: a config that lies about its size (in the metadata, or
+  // given by the caller) is refused without allocating for it, so memory stays
+  // bounded by the tensors the file actually holds.
+  const std::vector<ParamEntry> layout = vit_param_layout(cfg);
   std::vector<std::string> missing, misshaped, unexpected;
   std::set<std::string> expected;
-  for (const auto& e : p.entries) {
+  for (const auto& e : layout) {
     expected.insert(e.name);
     const TensorInfo* t = f.find(e.name);
-    if (!t) {
-      missing.push_back(e.name);
-      continue;
-    }
-    if (t->shape != e.shape) {
+    if (!t) missing.push_back(e.name);
+    else if (t->shape != e.shape)
       misshaped.push_back(e.name + " " + shape_str(t->shape) + " (expected " + shape_str(e.shape) + ")");
-      continue;
-    }
-    f.to_f32(*t, p.data(e));
   }
   for (const auto& t : f.tensors())
     if (!expected.count(t.name)) unexpected.push_back(t.name);
@@ -110,6 +107,8 @@ LoadedViT load_vit(const SafetensorsFile& f, const std::optional<ViTConfig>& con
     msg.pop_back();
     throw Error::input(f.path(), msg);
   }
+  LoadedViT out{ViTParams(cfg), f.metadata(), source};
+  for (const auto& e : out.params.entries) f.to_f32(*f.find(e.name), out.params.data(e));
   return out;
 }
 

@@ -103,16 +103,16 @@ PackedStudent read_packed_student(const std::string& path) {
     throw Error::input(path, std::string("__metadata__.quant: ") + e.what());
   }
   plan.weights_quantized = true;
-  PackedStudent s{ViTParams(cfg), plan, {}, meta, 0, 0};
   const auto planned = planned_weights(cfg, plan);
-  for (const auto& e : s.params.entries) {
+  // Every tensor is checked against the layout before anything is allocated
+  // for it: a config that lies about the model's size is refused while memory
+  // is still bounded by the tensors the file holds.
+  for (const auto& e : vit_param_layout(cfg)) {
     const TensorInfo* t = f.find(e.name);
     if (!t) throw Error::input(path, "tensor " + e.name + " is missing");
     auto it = planned.find(e.name);
     if (it == planned.end()) {
       if (t->shape != e.shape) throw Error::input(path, "tensor " + e.name + " is " + shape_str(t->shape) + ", expected " + shape_str(e.shape));
-      f.to_f32(*t, s.params.data(e));
-      s.fp32_bytes += e.numel * 4;
       continue;
     }
     const auto& [spec, N, K] = it->second;
@@ -124,6 +124,21 @@ PackedStudent read_packed_student(const std::string& path) {
                                    ", expected U8 " + shape_str({N, rb}) + " (" + pt.name + ")");
     const TensorInfo* st = f.find(e.name + ".scale");
     if (!st || st->shape != std::vector<int64_t>{ns}) throw Error::input(path, "scale tensor " + e.name + ".scale is missing or not [" + std::to_string(ns) + "]");
+  }
+  PackedStudent s{ViTParams(cfg), plan, {}, meta, 0, 0};
+  for (const auto& e : s.params.entries) {
+    const TensorInfo* t = f.find(e.name);
+    auto it = planned.find(e.name);
+    if (it == planned.end()) {
+      f.to_f32(*t, s.params.data(e));
+      s.fp32_bytes += e.numel * 4;
+      continue;
+    }
+    const auto& [spec, N, K] = it->second;
+    const WeightQuantTraits& wt = weight_traits(spec.w);
+    const PackedFormatTraits& pt = packed_traits(storage_format(spec.w));
+    const int64_t rb = row_bytes(pt, K), ns = wt.per_row ? N : 1;
+    const TensorInfo* st = f.find(e.name + ".scale");
     PackedLayer layer{e.name, pt.format, N, K, std::vector<int8_t>(static_cast<size_t>(N * K)), f.to_f32(*st)};
     const uint8_t* raw = f.raw(*t);
     for (int64_t n = 0; n < N; ++n) pt.unpack(raw + n * rb, K, layer.codes.data() + n * K);

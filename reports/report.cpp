@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "core/json_reader.hpp"
 
 // GCC 12 reports `"literal" + std::string` temporaries as overlapping memcpy
 // (-Wrestrict false positive, GCC PR 105329).
@@ -480,12 +481,7 @@ void write_report_files(const J& r, const std::string& dir, bool with_json) {
 }
 
 J read_report(const std::string& path) {
-  J r;
-  try {
-    r = J::parse(read_file_text(path, 1ull << 30));
-  } catch (const J::parse_error& e) {
-    throw Error::input(path, std::string("is not valid JSON: ") + e.what());
-  }
+  J r = parse_json_text(read_file_text(path, 1ull << 30), path);
   if (!r.is_object() || !r.contains("schema_version") || !r["schema_version"].is_number_integer() || !r.contains("models") ||
       !r["models"].is_array())
     throw Error::input(path, "is not a bitbench report.json (no schema_version / models)");

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors checkpoint idx cifar labels config)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors checkpoint idx cifar labels config npy)
 dir=build-fuzz
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)

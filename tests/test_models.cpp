@@ -8,6 +8,7 @@
 #include "kernels/backend.hpp"
 #include "models/checkpoint.hpp"
 #include "models/layers.hpp"
+#include "models/packed.hpp"
 #include "models/safetensors.hpp"
 #include "models/vit.hpp"
 #include "test_util.hpp"
@@ -337,6 +338,30 @@ TEST(Safetensors, NameAndShapeMismatchesAreListedTogether) {
                       "unexpected 1: blocks.0.ls1.gamma"});
 }
 
+// A checkpoint whose metadata config claims a model far larger than its
+// tensors (here ~3.5e13 parameters: 140 TB as floats) is refused from the
+// layout alone, before the parameter buffer would be allocated.
+TEST(Safetensors, LyingConfigIsRefusedBeforeAllocating) {
+  test::TempDir d;
+  ViTConfig c = vit_preset("vit_fmnist_tiny_patch4_28");
+  c.depth = 1;
+  ViTParams p(c);
+  std::vector<TensorToWrite> t;
+  for (const auto& e : p.entries) t.push_back({e.name, e.shape, DType::F32, p.data(e)});
+  ViTConfig huge = c;
+  huge.embed_dim = 65536;
+  huge.num_heads = 1024;
+  huge.mlp_hidden = 1 << 20;
+  huge.depth = 1024;
+  write_safetensors(d / "m.safetensors", t, {{"format", "bitbench-vit"}, {"config", to_json(huge).dump()}});
+  test::expect_error([&] { load_vit(d / "m.safetensors"); },
+                     {"m.safetensors", "does not match the model config (metadata)", "missing"});
+  test::expect_error([&] { load_model(d / "m.safetensors"); }, {"m.safetensors", "does not match"});
+  write_safetensors(d / "p.safetensors", t,
+                    {{"format", "bitbench-packed"}, {"config", to_json(huge).dump()}, {"quant", "{}"}});
+  test::expect_error([&] { read_packed_student(d / "p.safetensors"); }, {"p.safetensors"});
+}
+
 TEST(Npy, RoundTrip) {
   test::TempDir d;
   std::vector<float> v = {1, 2, 3, 4, 5, 6};
@@ -349,6 +374,18 @@ TEST(Npy, RoundTrip) {
   b.pop_back();
   test::write_bytes(d / "a.npy", b);
   test::expect_error([&] { read_npy(d / "a.npy"); }, {"a.npy", "data bytes"});
+  // A header whose shape product overflows int64 is refused, not multiplied.
+  std::string h = "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776, 16), }";
+  h.resize(118, ' ');
+  h += '\n';
+  std::string f = std::string("\x93NUMPY\x01\x00", 8) + char(h.size() & 255) + char(h.size() >> 8) + h;
+  test::write_text(d / "a.npy", f);
+  test::expect_error([&] { read_npy(d / "a.npy"); }, {"a.npy", "absurd .npy"});
+  h = "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999, ), }";
+  h.resize(118, ' ');
+  h += '\n';
+  test::write_text(d / "a.npy", std::string("\x93NUMPY\x01\x00", 8) + char(h.size() & 255) + char(h.size() >> 8) + h);
+  test::expect_error([&] { read_npy(d / "a.npy"); }, {"a.npy", "absurd .npy dimension"});
 }
 
 }  // namespace

@@ -1,0 +1,133 @@
+// The committed hostile-file corpus (tests/hostile/, written by its
+// make_corpus.py) run through the bitbench executable: truncated, bit-flipped,
+// wrong-magic and lying-header checkpoints, data sets and label files, hostile
+// configs, symlink loops; plus the cases git cannot hold (a FIFO, a file the
+// user may not read, a folder where a file goes), made here.
+//
+// Every case: exit code 2, exactly one stderr line that starts "bitbench: ",
+// names the file and says the problem; no crash; nothing written, neither
+// under the requested output folder nor beside the inputs (the command runs in
+// a copy of the corpus, whose listing must not change).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/file_io.hpp"
+#include "test_util.hpp"
+
+namespace bb {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct HostileCase {
+  std::string name, args;  // args with {h} (the corpus copy) and {out} (an empty folder)
+  std::vector<std::string> expect;
+};
+
+std::vector<HostileCase> committed_cases() {
+  const std::string dir = std::string(BITBENCH_SOURCE_DIR) + "/tests/hostile";
+  const nlohmann::json j = nlohmann::json::parse(read_file_text(dir + "/cases.json"));
+  std::vector<HostileCase> out;
+  for (const auto& c : j) out.push_back({c["name"], c["args"], c["expect"].get<std::vector<std::string>>()});
+  return out;
+}
+
+std::set<std::string> listing(const std::string& dir) {
+  std::set<std::string> s;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) s.insert(e.path().string());
+  return s;
+}
+
+std::string substitute(std::string s, const std::string& h, const std::string& out) {
+  for (auto [key, value] : {std::pair<std::string, std::string>{"{h}", h}, {"{out}", out}})
+    for (size_t p; (p = s.find(key)) != std::string::npos;) s.replace(p, key.size(), value);
+  return s;
+}
+
+// Runs one case in a fresh copy of the corpus (cwd = the copy) and checks the contract.
+void expect_refused(const HostileCase& c, const std::string& as_user = "",
+                    const std::function<void(const std::string&)>& prepare = nullptr) {
+  SCOPED_TRACE(c.name + ": bitbench " + c.args);
+  test::TempDir d;
+  const std::string h = d / "corpus", out = d / "out";
+  fs::copy(std::string(BITBENCH_SOURCE_DIR) + "/tests/hostile", h, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  fs::create_directories(out);
+  if (prepare) prepare(h);
+  const std::set<std::string> before = listing(h);
+  // Plain progress, as in a log: nothing may be printed before the one error line.
+  auto r = test::run_bitbench(substitute(c.args, h, out), "cd " + h + " && BITBENCH_PROGRESS=plain " + as_user);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(test::count_lines(r.err), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("bitbench: ", 0), 0u) << r.err;
+  for (const auto& f : c.expect)
+    EXPECT_NE(r.err.find(substitute(f, h, out)), std::string::npos) << "missing \"" << f << "\" in: " << r.err;
+  EXPECT_TRUE(test::list_files(out).empty()) << "output left behind in " << out;
+  EXPECT_EQ(listing(h), before) << "files written beside the inputs";
+}
+
+class HostileCorpus : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(HostileCorpus, ExitTwoOneLineNamingTheFileNothingWritten) { expect_refused(committed_cases()[GetParam()]); }
+
+INSTANTIATE_TEST_SUITE_P(Cases, HostileCorpus, ::testing::Range<size_t>(0, committed_cases().size()),
+                         [](const ::testing::TestParamInfo<size_t>& p) { return committed_cases()[p.param].name; });
+
+const char* kValidate =
+    "validate --dataset mnist --data-dir {h}/data/mnist_ok --limit 3 --results-file {out}/results.json --checkpoint ";
+
+TEST(Hostile, CorpusCoversEveryKind) {
+  // The kinds the hardening issue lists, each present at least once.
+  std::set<std::string> names;
+  for (const auto& c : committed_cases()) names.insert(c.name);
+  for (const char* n : {"ckpt_truncated", "ckpt_header_bitflip", "ckpt_wrong_magic", "ckpt_lying_offsets", "ckpt_lying_config",
+                        "mnist_truncated", "mnist_lying_count", "mnist_gz_bitflip", "cifar10_truncated",
+                        "imagenet_label_huge", "imagefolder_huge_png", "imagefolder_class_loop", "ckpt_self_loop",
+                        "config_deep_nesting", "config_unknown_key", "config_wrong_type"})
+    EXPECT_TRUE(names.count(n)) << n;
+}
+
+TEST(Hostile, FifoPosingAsACheckpointIsRefusedNotWaitedOn) {
+  expect_refused({"fifo", std::string(kValidate) + "{h}/ckpt/fifo.safetensors", {"fifo.safetensors", "not a regular file"}},
+                 "", [](const std::string& h) { ASSERT_EQ(::mkfifo((h + "/ckpt/fifo.safetensors").c_str(), 0644), 0); });
+}
+
+TEST(Hostile, FolderWhereACheckpointGoes) {
+  expect_refused({"dir", std::string(kValidate) + "{h}/ckpt/dir.safetensors", {"dir.safetensors", "is a directory"}}, "",
+                 [](const std::string& h) { fs::create_directories(h + "/ckpt/dir.safetensors"); });
+}
+
+// Unreadable files: chmod 000 stops everyone but root, so as root the command
+// runs as user "nobody" (setpriv, util-linux) for the permission bits to bite.
+TEST(Hostile, UnreadableCheckpointImageAndConfig) {
+  const std::string as = ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups" : "";
+  auto unreadable = [](const std::string& file, const std::string& copy_from = "") {
+    return [=](const std::string& h) {
+      if (!copy_from.empty()) fs::copy_file(h + "/" + copy_from, h + "/" + file);
+      // Everyone may reach the corpus copy and its temp folder, but not the one file.
+      fs::permissions(fs::path(h).parent_path(), fs::perms::all, fs::perm_options::add);
+      fs::permissions(h, fs::perms::all, fs::perm_options::add);
+      for (const auto& e : fs::recursive_directory_iterator(h))
+        if (!e.is_symlink()) fs::permissions(e.path(), fs::perms::all, fs::perm_options::add);
+      fs::permissions(h + "/" + file, fs::perms::none);
+    };
+  };
+  expect_refused({"unreadable checkpoint", std::string(kValidate) + "{h}/ckpt/unreadable.safetensors",
+                  {"unreadable.safetensors", "Permission denied"}},
+                 as, unreadable("ckpt/unreadable.safetensors", "seed/teacher.safetensors"));
+  expect_refused({"unreadable image", "data inspect --dataset imagefolder --data-dir {h}/data/imagefolder_dangling",
+                  {"a/ok.png", "Permission denied"}},
+                 as, [&](const std::string& h) {
+                   fs::remove(h + "/data/imagefolder_dangling/a/gone.png");
+                   unreadable("data/imagefolder_dangling/a/ok.png")(h);
+                 });
+  expect_refused({"unreadable config", "run {h}/config/unknown_key.json --out {out}/run", {"unknown_key.json", "Permission denied"}},
+                 as, unreadable("config/unknown_key.json"));
+}
+
+}  // namespace
+}  // namespace bb
