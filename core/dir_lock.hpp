@@ -3,6 +3,8 @@
 // for the object's lifetime: two bitbench processes writing the same run or
 // training folder would interleave their atomic renames. The kernel drops the
 // lock when the process ends, however it ends, so a crash never leaves it held.
+// Taking the lock also removes the temporaries ("<file>.tmp.<pid>") that a
+// killed process left below the folder.
 #include <string>
 
 namespace bb {
@@ -16,6 +18,7 @@ class DirLock {
   DirLock& operator=(const DirLock&) = delete;
 
  private:
+  static void remove_stale_temporaries(const std::string& dir);
   int fd_ = -1;
 };
 

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -60,13 +62,44 @@ std::string read_file_text(const std::string& path, uint64_t max_bytes) {
   return std::string(b.begin(), b.end());
 }
 
+namespace {
+
+// Test hook: BITBENCH_FAULT_DISK_FULL_AFTER=N lets this process write N bytes
+// through write_file_atomic, after which every write fails with ENOSPC, as on a
+// disk that filled up mid-file. Unset (the normal case): no limit.
+ssize_t write_some(int fd, const char* data, size_t n) {
+  static int64_t budget = [] {
+    const char* v = std::getenv("BITBENCH_FAULT_DISK_FULL_AFTER");
+    return v ? std::strtoll(v, nullptr, 10) : -1;
+  }();
+  if (budget < 0) return ::write(fd, data, n);
+  if (budget == 0) {
+    errno = ENOSPC;
+    return -1;
+  }
+  ssize_t w = ::write(fd, data, std::min<size_t>(n, static_cast<size_t>(budget)));
+  if (w > 0) budget -= w;
+  return w;
+}
+
+// The rename is durable only once the folder's entry is on disk too.
+void sync_parent_dir(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
 void write_file_atomic(const std::string& path, std::string_view data) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw Error::runtime(path, "cannot create temporary file: " + errno_text(errno));
   size_t put = 0;
   while (put < data.size()) {
-    ssize_t n = ::write(fd, data.data() + put, data.size() - put);
+    ssize_t n = write_some(fd, data.data() + put, data.size() - put);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int e = n < 0 ? errno : ENOSPC;
@@ -86,6 +119,7 @@ void write_file_atomic(const std::string& path, std::string_view data) {
     ::unlink(tmp.c_str());
     throw Error::runtime(path, "rename failed: " + errno_text(e));
   }
+  sync_parent_dir(path);
 }
 
 void write_file_atomic(const std::string& path, const std::vector<uint8_t>& data) {

@@ -15,6 +15,8 @@ std::string read_file_text(const std::string& path, uint64_t max_bytes = UINT64_
 
 // Throws Error(Runtime) naming the path when writing fails (disk full, no
 // permission); the temporary file is removed and any previous <path> is kept.
+// Test hook: with BITBENCH_FAULT_DISK_FULL_AFTER=N in the environment the
+// process may write N bytes this way, then writes fail with ENOSPC.
 void write_file_atomic(const std::string& path, std::string_view data);
 void write_file_atomic(const std::string& path, const std::vector<uint8_t>& data);
 

@@ -169,7 +169,10 @@ TrainOutcome Trainer::run() {
       bar = std::make_unique<Progress>("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(tc.epochs),
                                        loader_.num_samples(), "img");
     if (bar) bar->advance(std::min<int64_t>(first * loader_.num_samples() / std::max<int64_t>(1, steps_per_epoch), loader_.num_samples()));
-    double lr = 0;
+    // The rate of the last step taken: an epoch resumed after its last step
+    // (killed between that step's checkpoint and the epoch's end) runs no
+    // batch, and its record must still say the rate its final step used.
+    double lr = step > 0 ? lr_scale * learning_rate(tc, step - 1, warmup_steps, total_steps) : 0;
     Timer epoch_timer;
     const double seconds_before = part.seconds;
     while (const Batch* b = loader_.next()) {
