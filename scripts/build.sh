@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# Configures and builds one flavour: `release` (build/) or `asan` (build-asan/,
-# AddressSanitizer + UndefinedBehaviorSanitizer). Incremental when run again.
+# Configures and builds one flavour, incrementally when run again:
+#   release  build/       GCC, Release: the binaries, tests and benchmarks
+#   asan     build-asan/  clang, AddressSanitizer + UndefinedBehaviorSanitizer,
+#                         every test plus the libFuzzer targets (fuzz/)
+#   tsan     build-tsan/  clang, ThreadSanitizer: the threaded loader and
+#                         kernel suites only (test_loader, test_kernels, test_bit_gemm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour="${1:-release}"
 jobs="$(nproc)"
+targets=()
+compiler=()
 case "$flavour" in
   release) dir=build;      flags=(-DCMAKE_BUILD_TYPE=Release) ;;
-  asan)    dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DBITBENCH_SANITIZE=ON -DBITBENCH_BUILD_BENCH=OFF) ;;
-  *) echo "usage: scripts/build.sh [release|asan]" >&2; exit 2 ;;
+  asan)    dir=build-asan; compiler=(CC=clang CXX=clang++)
+           flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DBITBENCH_SANITIZE=ON -DBITBENCH_FUZZ=ON -DBITBENCH_BUILD_BENCH=OFF) ;;
+  tsan)    dir=build-tsan; compiler=(CC=clang CXX=clang++)
+           flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DBITBENCH_TSAN=ON -DBITBENCH_BUILD_BENCH=OFF)
+           targets=(--target test_loader test_kernels test_bit_gemm) ;;
+  *) echo "usage: scripts/build.sh [release|asan|tsan]" >&2; exit 2 ;;
 esac
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 if [ ! -f "$dir/CMakeCache.txt" ]; then
-  cmake -S . -B "$dir" "${generator[@]}" "${flags[@]}"
+  env "${compiler[@]}" cmake -S . -B "$dir" "${generator[@]}" "${flags[@]}"
 fi
-cmake --build "$dir" -j "$jobs"
+cmake --build "$dir" -j "$jobs" "${targets[@]}"

@@ -2,7 +2,9 @@
 # Installs the Debian packages bitbench needs. Idempotent: when every package is
 # already present it only checks and returns (no apt-get update, no network).
 # --test adds what the tests use beyond the build: python3-jsonschema (report
-# schema check) and chromium (renders report.html headless).
+# schema check), chromium (renders report.html headless), and clang with its
+# sanitizer/libFuzzer runtimes and OpenMP for the ASan/UBSan, fuzzing and TSan
+# builds.
 set -euo pipefail
 
 PACKAGES=(
@@ -17,7 +19,7 @@ PACKAGES=(
   dataset-fashion-mnist
 )
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(python3-jsonschema chromium)
+  PACKAGES+=(python3-jsonschema chromium clang libclang-rt-14-dev libomp-dev)
 fi
 
 missing=()

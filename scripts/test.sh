@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test: the release build,
-# then the ASan + UBSan build (skip the latter with BITBENCH_SKIP_ASAN=1).
+# Installs what is missing, builds, and runs every test:
+#   1. release build: every suite, then the kernel suites with the ISA forced down;
+#   2. ASan + UBSan build (clang): every suite again, then each libFuzzer target
+#      for BITBENCH_FUZZ_SECONDS (default 30) from its seed corpus;
+#   3. TSan build (clang): the threaded loader and kernel suites.
+# BITBENCH_SKIP_SANITIZERS=1 stops after step 1 (a quick local check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
@@ -16,11 +20,23 @@ for isa in avx2 scalar; do
   echo "== release kernel suites forced to BITBENCH_ISA=$isa"
   (cd build && BITBENCH_ISA="$isa" ctest --output-on-failure -j "$jobs" -L '^(kernels|bit_gemm|quant|models)$')
 done
+[ "${BITBENCH_SKIP_SANITIZERS:-0}" = "1" ] && exit 0
 
-if [ "${BITBENCH_SKIP_ASAN:-0}" != "1" ]; then
-  echo "== ASan + UBSan build"
-  bash scripts/build.sh asan
-  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
-  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  (cd build-asan && ctest --output-on-failure -j "$jobs")
-fi
+echo "== ASan + UBSan build (clang)"
+bash scripts/build.sh asan
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+(cd build-asan && ctest --output-on-failure -j "$jobs")
+
+echo "== libFuzzer targets, ${BITBENCH_FUZZ_SECONDS:-30} s each"
+bash scripts/fuzz.sh "${BITBENCH_FUZZ_SECONDS:-30}"
+
+echo "== TSan build (clang): threaded loader and kernels"
+bash scripts/build.sh tsan
+# Zero reports: any report fails the suite (halt_on_error). tests/tsan.supp
+# names the only third-party internals excused, and why.
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
+for suite in loader kernels bit_gemm; do
+  echo "-- test_$suite (2 threads)"
+  OMP_NUM_THREADS=2 "build-tsan/tests/test_$suite" --gtest_brief=1
+done

@@ -86,7 +86,10 @@ nlohmann::json history_figures(const std::string& path) {
 void kill_and_resume(const std::function<std::string()>& resume_args, double full_seconds, int kills, uint32_t seed,
                      const std::string& watch_dir, const std::string& scratch) {
   std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> when(0.1, 0.6);
+  // Moments within the first 30 % of an uninterrupted run's time: each start
+  // resumes with less work left, and under load (ctest -j) the reference run
+  // may have taken twice as long as this one will.
+  std::uniform_real_distribution<double> when(0.05, 0.3);
   int landed = 0;
   for (int k = 0; k < kills; ++k) {
     const double delay = when(rng) * full_seconds;
@@ -97,7 +100,7 @@ void kill_and_resume(const std::function<std::string()>& resume_args, double ful
     ++landed;
   }
   // The test did its work only if the kills landed mid-run.
-  EXPECT_GE(landed, 2) << "the command finished before most kills (uninterrupted run took " << full_seconds << " s)";
+  EXPECT_GE(landed, 3) << "the command finished before most kills (uninterrupted run took " << full_seconds << " s)";
   run_ok(resume_args());
   expect_all_whole(watch_dir);
   expect_no_temporaries(watch_dir);
@@ -130,7 +133,7 @@ TEST(Crash, TrainKilledAtRandomMomentsResumesToTheSameTeacher) {
       [&] {
         return "train --config " + cfg + " --out " + cut + (fs::exists(cut + "/checkpoint.safetensors") ? " --resume" : "");
       },
-      full, 5, 11, cut, d.str());
+      full, 6, 11, cut, d.str());
   EXPECT_EQ(test::tensor_bytes(ref + "/teacher.safetensors"), test::tensor_bytes(cut + "/teacher.safetensors"));
   EXPECT_EQ(test::tensor_bytes(ref + "/best.safetensors"), test::tensor_bytes(cut + "/best.safetensors"));
   EXPECT_EQ(history_figures(ref + "/history.json"), history_figures(cut + "/history.json"));
@@ -143,7 +146,7 @@ TEST(Crash, DistillKilledAtRandomMomentsResumesToTheSameStudents) {
   const std::string cfg = students_config(d, data), ref = d / "ref", cut = d / "cut";
   const std::string args = "distill --config " + cfg + " --teacher " + teacher + " --out ";
   const double full = run_ok(args + ref);
-  kill_and_resume([&] { return args + cut + (fs::exists(cut) ? " --resume" : ""); }, full, 5, 12, cut, d.str());
+  kill_and_resume([&] { return args + cut + (fs::exists(cut) ? " --resume" : ""); }, full, 6, 12, cut, d.str());
   for (const char* s : {"student_w1.58a8", "student_w1a8"}) {
     SCOPED_TRACE(s);
     for (const std::string& f : {std::string(s) + ".safetensors", std::string(s) + ".packed.safetensors"})
@@ -181,7 +184,7 @@ TEST(Crash, RunKilledAtRandomMomentsResumesToTheSameReport) {
     "latency": {"batch_sizes": [1], "threads": [1], "warmup": 1, "min_runs": 3, "max_seconds": 0.05}})");
   const std::string ref = d / "ref", cut = d / "cut";
   const double full = run_ok("run " + (d / "bench.json") + " --out " + ref + " --no-table");
-  kill_and_resume([&] { return "run " + (d / "bench.json") + " --out " + cut + " --no-table"; }, full, 5, 13, cut,
+  kill_and_resume([&] { return "run " + (d / "bench.json") + " --out " + cut + " --no-table"; }, full, 6, 13, cut,
                   d.str());
   EXPECT_EQ(report_figures(ref + "/report.json"), report_figures(cut + "/report.json"));
   for (const char* f : {"report.md", "results.csv", "report.html"}) EXPECT_TRUE(fs::exists(cut + "/" + f)) << f;

@@ -115,7 +115,8 @@ TEST(VectorOps, SoftmaxRowsMatchesExactOnOddWidths) {
 }
 
 TEST(VectorOps, ColumnSumsMatchPlainSumsAndIgnoreThreadCount) {
-  for (auto [M, N] : {std::pair<int64_t, int64_t>{1, 1}, {1, 7}, {63, 5}, {65, 33}, {300, 192}}) {
+  for (auto [M_, N_] : {std::pair<int64_t, int64_t>{1, 1}, {1, 7}, {63, 5}, {65, 33}, {300, 192}}) {
+    const int64_t M = M_, N = N_;  // plain variables: lambdas capture them (clang 14 cannot capture bindings)
     auto x = randn(static_cast<size_t>(M * N), static_cast<uint64_t>(M + N));
     std::vector<double> want(static_cast<size_t>(N), 0.5);
     for (int64_t m = 0; m < M; ++m)
@@ -141,7 +142,8 @@ TEST(VectorOps, ColumnSumsMatchPlainSumsAndIgnoreThreadCount) {
 class FusedAttention : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t, int64_t>> {};
 
 TEST_P(FusedAttention, MatchesReferenceForwardAndBackward) {
-  const auto [B, T, H, Dh] = GetParam();
+  const auto [B_, T_, H_, Dh_] = GetParam();
+  const int64_t B = B_, T = T_, H = H_, Dh = Dh_;  // captured below (clang 14 cannot capture bindings)
   const int64_t D = H * Dh;
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
   auto qkv = randn(static_cast<size_t>(B * T * 3 * D), 11, 1.5), dout = randn(static_cast<size_t>(B * T * D), 12);
