@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/json_reader.hpp"
@@ -136,6 +137,8 @@ void run_validate(const ValidateArgs& a) {
   o.batch_size = a.batch_size;
   o.workers = a.workers;
   o.limit = a.limit;
+  o.rank = comm::rank();  // under mpirun: each rank validates its shard; rank 0 reports
+  o.ranks = comm::size();
   Loader loader(*ds, dc.transform, dc.augment, o);
   // bitkernels / onednn-int8: a student's quantised Linears on integer
   // kernels, the rest on oneDNN fp32; reference / onednn: the fake-quant forward.
@@ -174,7 +177,9 @@ void run_validate(const ValidateArgs& a) {
   if (engine) res["engine_weight_bytes"] = engine->weight_bytes();
   res["batch_size"] = a.batch_size;
   res["threads"] = num_threads();
+  res["ranks"] = comm::size();
   res["checkpoint"] = a.checkpoint;
+  if (!comm::is_root()) return;  // rank 0 writes and prints the merged result
 
   if (!a.logits_out.empty())
     write_npy(a.logits_out, {r.count, static_cast<int64_t>(r.num_classes)}, r.logits.data());

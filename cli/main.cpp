@@ -3,17 +3,27 @@
 #include <opencv2/core/utils/logger.hpp>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <new>
 
 #include "cli/commands.hpp"
+#include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/threads.hpp"
 #include "core/version.hpp"
 #include "kernels/cpu_features.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+// "bitbench: " on a single process or MPI rank 0; "bitbench [rank R]: " on the
+// others, which report their own errors (a rank may fail alone).
+std::string prefix() {
+  return bb::comm::rank() == 0 ? "bitbench: " : "bitbench [rank " + std::to_string(bb::comm::rank()) + "]: ";
+}
+
+int run_app(int argc, char** argv) {
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   CLI::App app{"bitbench: what a 1-2 bit BitNet ViT student keeps of its full-precision teacher\n"
                "(accuracy, memory, latency), measured on real data and real kernels."};
@@ -39,23 +49,38 @@ int main(int argc, char** argv) {
   } catch (const CLI::RuntimeError& e) {
     return e.get_exit_code();  // a command that chose its exit code (e.g. 130 after Ctrl-C)
   } catch (const CLI::ParseError& e) {
-    std::cerr << "bitbench: " << e.what() << " (see --help)\n";
+    std::cerr << prefix() << e.what() << " (see --help)\n";
     return 2;
   } catch (const bb::Error& e) {
-    std::cerr << "bitbench: " << e.what() << "\n";
+    std::cerr << prefix() << e.what() << "\n";
     return e.exit_code();
   } catch (const std::filesystem::filesystem_error& e) {
     // A path the user named that the filesystem refused (a symlink loop, no
     // permission): name it, as a bb::Error would.
-    std::cerr << "bitbench: " << (e.path1().empty() ? std::string("filesystem") : e.path1().string()) << ": "
+    std::cerr << prefix() << (e.path1().empty() ? std::string("filesystem") : e.path1().string()) << ": "
               << e.code().message() << "\n";
     return 2;
   } catch (const std::bad_alloc&) {
-    std::cerr << "bitbench: out of memory\n";
+    std::cerr << prefix() << "out of memory\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "bitbench: internal error: " << e.what() << "\n";
+    std::cerr << prefix() << "internal error: " << e.what() << "\n";
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bb::comm::init(&argc, &argv);
+  if (bb::comm::rank() != 0) ::setenv("BITBENCH_PROGRESS", "off", 1);  // one progress display: rank 0's
+  const int code = run_app(argc, argv);
+  // Under mpirun a failing rank takes the others down rather than leaving
+  // them blocked in a collective.
+  // (An interrupt, 130, is agreed by every rank at the same step: they all
+  // return it and finalize normally.)
+  if (code != 0 && code != 130 && bb::comm::size() > 1) bb::comm::abort_all(code);
+  bb::comm::finalize();
+  return code;
 }

@@ -30,6 +30,12 @@ Loader::Loader(const Dataset& ds, TransformConfig t, AugmentConfig a, LoaderOpti
       t_.std.size() != static_cast<size_t>(t_.in_chans))
     throw Error::usage("loader: transform is not resolved (img_size, in_chans, mean, std)");
   subset_ = seeded_subset(static_cast<int64_t>(ds_.size()), o_.limit, o_.seed);
+  if (o_.ranks < 1 || o_.rank < 0 || o_.rank >= o_.ranks) throw Error::usage("loader: rank out of range");
+  if (!o_.train && o_.ranks > 1) {
+    const int64_t n = static_cast<int64_t>(subset_.size());
+    const int64_t lo = n * o_.rank / o_.ranks, hi = n * (o_.rank + 1) / o_.ranks;
+    subset_ = std::vector<int64_t>(subset_.begin() + lo, subset_.begin() + hi);
+  }
   size_t nslots = o_.workers == 0 ? 1 : static_cast<size_t>(o_.workers * o_.prefetch);
   slots_.resize(nslots);
   for (auto& s : slots_) s.images = Tensor(Shape{o_.batch_size, t_.in_chans, t_.img_size, t_.img_size});
@@ -77,6 +83,11 @@ void Loader::start_epoch(int epoch, int64_t first_batch) {
 void Loader::fill(Slot& s, int64_t b, int epoch) {
   int64_t begin = b * o_.batch_size;
   int64_t end = std::min<int64_t>(begin + o_.batch_size, static_cast<int64_t>(order_.size()));
+  if (o_.train && o_.ranks > 1) {  // this rank's slice of the global batch
+    const int64_t len = end - begin;
+    end = begin + len * (o_.rank + 1) / o_.ranks;
+    begin = begin + len * o_.rank / o_.ranks;
+  }
   int n = static_cast<int>(end - begin);
   Batch& out = s.batch;
   out.index = b;

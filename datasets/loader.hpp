@@ -34,6 +34,11 @@ struct LoaderOptions {
   bool drop_last = false;
   int64_t limit = 0;  // 0 = all samples
   uint64_t seed = 0;
+  // This process's part when `ranks` processes share the work (MPI): an eval
+  // loader takes a contiguous shard of the samples (rank order = sample
+  // order, so gathered results concatenate); a train loader takes a slice of
+  // every global batch (same batches, same steps on every rank).
+  int rank = 0, ranks = 1;
 };
 
 struct Batch {
@@ -55,9 +60,11 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
+  // Samples per epoch: this rank's shard for eval, the global count for train.
   int64_t num_samples() const { return static_cast<int64_t>(subset_.size()); }
   int64_t num_batches() const;
   const std::vector<int64_t>& subset() const { return subset_; }
+  int ranks() const { return o_.ranks; }
 
   // Starts epoch e (abandoning any batches of the previous epoch not consumed)
   // at batch first_batch: a resumed run skips what it already trained on

@@ -2,8 +2,10 @@
 
 #include <cctype>
 #include <filesystem>
+#include <optional>
 #include <set>
 
+#include "core/comm.hpp"
 #include "core/dir_lock.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -220,11 +222,17 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
                                         "x" + std::to_string(cfg.run.data.transform.img_size));
   TrainData data = open_train_data(cfg.run);
   // Said once the inputs loaded, so that a bad input gives one line on stderr.
-  if (progress)
-    std::fprintf(stderr, "distilling %zu student(s) of %s on %s (%d threads) -> %s\n", cfg.students.size(),
-                 cfg.teacher.c_str(), cfg.run.data.dataset.name.c_str(), num_threads(), out_dir.c_str());
-  make_dirs(out_dir);
-  DirLock lock(out_dir);
+  // Under mpirun every rank trains (data parallel); rank 0 alone writes.
+  const bool root = comm::is_root();
+  if (progress && root)
+    std::fprintf(stderr, "distilling %zu student(s) of %s on %s (%d threads, %d ranks) -> %s\n", cfg.students.size(),
+                 cfg.teacher.c_str(), cfg.run.data.dataset.name.c_str(), num_threads(), comm::size(), out_dir.c_str());
+  std::optional<DirLock> lock;
+  if (root) {
+    make_dirs(out_dir);
+    lock.emplace(out_dir);
+  }
+  comm::barrier();
   auto backend = make_backend("onednn");
   auto eval_with = [&](const ViTParams& p, const QuantPlan* plan, const std::string& label) {
     ViTRunner runner(p, *backend, false, plan);
@@ -237,7 +245,7 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
     out.teacher_top1 = t.top1();
     out.teacher_top5 = t.top5();
     out.teacher_params = teacher.params.count();
-    std::fprintf(stderr, "teacher %s: top-1 %.2f%%, %lld parameters\n", cfg.teacher.c_str(), out.teacher_top1,
+    if (root) std::fprintf(stderr, "teacher %s: top-1 %.2f%%, %lld parameters\n", cfg.teacher.c_str(), out.teacher_top1,
                  static_cast<long long>(out.teacher_params));
   }
 
@@ -275,10 +283,10 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
       LoadedViT prev = load_vit(final_path);
       if (prev.params.count() != params.count()) throw Error::input(final_path, "does not match this student's architecture");
       std::copy(prev.params.flat.data(), prev.params.flat.data() + params.count(), params.flat.data());
-      std::fprintf(stderr, "%s: already finished, kept (%s)\n", sc.name.c_str(), final_path.c_str());
+      if (root) std::fprintf(stderr, "%s: already finished, kept (%s)\n", sc.name.c_str(), final_path.c_str());
       res.history = prev.metadata.count("history") ? parse_json_text(prev.metadata["history"], final_path) : nlohmann::json::array();
     } else {
-      std::fprintf(stderr, "%s: %s, %lld parameters, distilled from %s (%s), init %s (%d tensors copied)\n",
+      if (root) std::fprintf(stderr, "%s: %s, %lld parameters, distilled from %s (%s), init %s (%d tensors copied)\n",
                    sc.name.c_str(), plan.spec.name().c_str(), static_cast<long long>(params.count()), sc.from.c_str(),
                    sc.distill.kind.c_str(), init.c_str(), copied);
       DistillObjective objective(src_teacher, src_plan, sc.distill, static_cast<float>(sc.train.label_smoothing));
@@ -318,8 +326,10 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
     }
     res.path = final_path;
     res.packed_path = (fs::path(dir) / (sc.name + ".packed.safetensors")).string();
-    write_packed_student(res.packed_path, params, plan,
-                         {{"student", sc.name}, {"bitbench", std::string(kVersion) + " (git " + kGitRevision + ")"}});
+    if (root)
+      write_packed_student(res.packed_path, params, plan,
+                           {{"student", sc.name}, {"bitbench", std::string(kVersion) + " (git " + kGitRevision + ")"}});
+    comm::barrier();
     PackedStudent packed = read_packed_student(res.packed_path);  // also checks the file round-trips
     res.packed_bytes = packed.packed_bytes;
     res.fp32_bytes = packed.fp32_bytes;
@@ -331,7 +341,7 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
     res.top5 = e.top5();
     if (res.best_top1 == 0) res.best_top1 = res.top1;
     res.minutes = timer.seconds() / 60;
-    std::fprintf(stderr, "%s: top-1 %.2f%% (teacher %.2f%%, %+.2f points), %.1f min\n", sc.name.c_str(), res.top1,
+    if (root) std::fprintf(stderr, "%s: top-1 %.2f%% (teacher %.2f%%, %+.2f points), %.1f min\n", sc.name.c_str(), res.top1,
                  out.teacher_top1, res.top1 - out.teacher_top1, res.minutes);
     out.students.push_back(res);
     done.emplace(sc.name, Done{std::move(params), plan});
@@ -360,7 +370,7 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
                                    {"minutes", s.minutes},
                                    {"history", s.history}});
   out.summary_path = (fs::path(out_dir) / "students.json").string();
-  write_file_atomic(out.summary_path, summary.dump(2) + "\n");
+  if (root) write_file_atomic(out.summary_path, summary.dump(2) + "\n");
   return out;
 }
 

@@ -1,7 +1,9 @@
 #include "eval/evaluator.hpp"
 
+#include <algorithm>
 #include <cstring>
 
+#include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/timer.hpp"
@@ -43,6 +45,27 @@ EvalResult evaluate(const ModelFn& model, Loader& loader, bool keep_logits, cons
   }
   r.seconds = wall.seconds();
   bar.finish();
+  if (loader.ranks() > 1) {
+    // Each rank evaluated its contiguous shard: the counts are summed exactly
+    // on every rank, the logits and labels concatenated on rank 0 in rank
+    // order (= sample order), the times are the slowest rank's.
+    int64_t c[3] = {r.count, r.top1_correct, r.top5_correct};
+    comm::allreduce_sum(c, 3);
+    r.count = c[0];
+    r.top1_correct = c[1];
+    r.top5_correct = c[2];
+    double t[2] = {r.seconds, r.model_seconds};
+    std::vector<double> all = comm::gather_to_root(std::vector<double>(t, t + 2));
+    for (size_t i = 0; i < all.size(); i += 2) {
+      r.seconds = std::max(r.seconds, all[i]);
+      r.model_seconds = std::max(r.model_seconds, all[i + 1]);
+    }
+    r.num_classes = comm::allreduce_max(r.num_classes);
+    if (keep_logits) {
+      r.logits = comm::gather_to_root(r.logits);
+      r.labels = comm::gather_to_root(r.labels);
+    }
+  }
   return r;
 }
 

@@ -26,6 +26,9 @@ struct EvalResult {
 // model: images [B, C, S, S] → logits [B, K] (a view valid until the next call).
 using ModelFn = std::function<TensorView(const TensorView&)>;
 
+// With a sharded loader (ranks > 1, under MPI) every rank calls it: counts
+// come back summed on every rank, logits and labels on rank 0 only (sample
+// order), times as the slowest rank's.
 EvalResult evaluate(const ModelFn& model, Loader& loader, bool keep_logits, const std::string& label = "eval");
 
 // Rank of the true class among logits: true when it is within the k largest

@@ -1,5 +1,6 @@
 #include "eval/teacher.hpp"
 
+#include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/version.hpp"
 #include "datasets/dataset_config.hpp"
@@ -22,6 +23,8 @@ TrainData open_train_data(const RunConfig& cfg) {
   lo.drop_last = false;
   lo.limit = cfg.loader.limit_train;
   lo.seed = cfg.seed;
+  lo.rank = comm::rank();  // under mpirun: a slice of every global batch, a shard of the eval set
+  lo.ranks = comm::size();
   d.train = std::make_unique<Loader>(*d.train_set, cfg.data.transform, cfg.data.augment, lo);
   LoaderOptions eo = lo;
   eo.batch_size = cfg.loader.eval_batch_size;

@@ -14,8 +14,9 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(safetensors checkpoint idx cifar labels config npy)
 dir="${BITBENCH_FUZZ_BUILD:-build-asan}"
+jobs="$(nproc)"  # before OMP_NUM_THREADS is set below: nproc honours it
 [ "$dir" = build-asan ] && bash scripts/build.sh asan >/dev/null
-cmake --build "$dir" -j "$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
+cmake --build "$dir" -j "$jobs" --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export OMP_WAIT_POLICY=PASSIVE BITBENCH_PROGRESS=off OMP_NUM_THREADS=1
@@ -42,7 +43,7 @@ failed=0
 pids=()
 for t in "${targets[@]}"; do
   run_one "$t" & pids+=($!)
-  if [ ${#pids[@]} -ge "$(nproc)" ]; then
+  if [ ${#pids[@]} -ge "$jobs" ]; then
     wait "${pids[0]}" || failed=1
     pids=("${pids[@]:1}")
   fi

@@ -4,7 +4,7 @@
 # --test adds what the tests use beyond the build: python3-jsonschema (report
 # schema check), chromium (renders report.html headless), and clang with its
 # sanitizer/libFuzzer runtimes and OpenMP for the ASan/UBSan, fuzzing and TSan
-# builds.
+# builds, and OpenMPI (the release build then scales out; tests use mpirun).
 set -euo pipefail
 
 PACKAGES=(
@@ -19,7 +19,7 @@ PACKAGES=(
   dataset-fashion-mnist
 )
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(python3-jsonschema chromium clang libclang-rt-14-dev libomp-dev)
+  PACKAGES+=(python3-jsonschema chromium clang libclang-rt-14-dev libomp-dev openmpi-bin libopenmpi-dev)
 fi
 
 missing=()

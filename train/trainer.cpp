@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
+#include "core/comm.hpp"
 #include "core/dir_lock.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -66,8 +68,15 @@ Trainer::Trainer(ViTParams& params, Loader& train_loader, EvalFn eval, TrainerOp
 TrainOutcome Trainer::run() {
   const TrainConfig& tc = o_.train;
   const ViTConfig& cfg = p_.cfg;
-  make_dirs(o_.out_dir);
-  DirLock lock(o_.out_dir);  // one process per training folder
+  // Data parallel under mpirun: every rank trains the same weights on its
+  // slice of each global batch; rank 0 alone writes (and locks) the folder.
+  const bool root = comm::is_root(), parallel = comm::size() > 1;
+  std::optional<DirLock> lock;
+  if (root) {
+    make_dirs(o_.out_dir);
+    lock.emplace(o_.out_dir);  // one process per training folder
+  }
+  comm::barrier();  // the folder exists (and is locked) before any rank reads it
   const int64_t steps_per_epoch = loader_.num_batches();
   const int64_t total_steps = steps_per_epoch * tc.epochs;
   const int64_t warmup_steps = std::max<int64_t>(1, std::llround(tc.warmup_epochs * static_cast<double>(steps_per_epoch)));
@@ -119,6 +128,7 @@ TrainOutcome Trainer::run() {
     return hist;
   };
   auto save_state = [&](int epoch, int64_t batch_in_epoch) {
+    if (!root) return;
     std::vector<TensorToWrite> t;
     for (const auto& e : p_.entries) t.push_back({e.name, e.shape, DType::F32, p_.data(e)});
     t.push_back({"optimizer.m", {p_.count()}, DType::F32, opt.m.data()});
@@ -165,7 +175,7 @@ TrainOutcome Trainer::run() {
     if (epoch != epoch0 || batch0 == 0) part = Partial{};
     loader_.start_epoch(epoch, first);
     std::unique_ptr<Progress> bar;
-    if (o_.progress)
+    if (o_.progress && root)
       bar = std::make_unique<Progress>("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(tc.epochs),
                                        loader_.num_samples(), "img");
     if (bar) bar->advance(std::min<int64_t>(first * loader_.num_samples() / std::max<int64_t>(1, steps_per_epoch), loader_.num_samples()));
@@ -176,23 +186,39 @@ TrainOutcome Trainer::run() {
     Timer epoch_timer;
     const double seconds_before = part.seconds;
     while (const Batch* b = loader_.next()) {
-      const int64_t B = b->size();
+      const int64_t B = b->size();  // this rank's slice (the whole batch on one process)
       Timer t;
-      TensorView logits = model.forward(b->images);
-      const float loss = objective.step(*b, model, logits, sg);
-      for (int64_t i = 0; i < B; ++i) {
-        const float* row = logits.data() + i * K;
-        part.correct += std::max_element(row, row + K) - row == b->labels[static_cast<size_t>(i)];
-      }
-      part.loss_sum += static_cast<double>(loss) * static_cast<double>(B);
-      part.count += B;
-      part.fwd += t.seconds();
-      t.reset();
+      // [loss · B, correct, B, interrupted] of this rank, then of the global batch.
+      double stats[4] = {0, 0, static_cast<double>(B), interrupt_requested() ? 1.0 : 0.0};
       std::fill(grads.begin(), grads.end(), 0.0f);
-      model.backward(sg.dlogits.data(), grads.data(), sg.has_dist ? sg.dlogits_dist.data() : nullptr,
-                     sg.dblock_ptrs.empty() ? nullptr : &sg.dblock_ptrs);
-      part.bwd += t.seconds();
-      t.reset();
+      if (B > 0) {  // a rank's slice of a short last batch may be empty
+        TensorView logits = model.forward(b->images);
+        const float local_loss = objective.step(*b, model, logits, sg);
+        for (int64_t i = 0; i < B; ++i) {
+          const float* row = logits.data() + i * K;
+          stats[1] += std::max_element(row, row + K) - row == b->labels[static_cast<size_t>(i)];
+        }
+        stats[0] = static_cast<double>(local_loss) * static_cast<double>(B);
+        part.fwd += t.seconds();
+        t.reset();
+        model.backward(sg.dlogits.data(), grads.data(), sg.has_dist ? sg.dlogits_dist.data() : nullptr,
+                       sg.dblock_ptrs.empty() ? nullptr : &sg.dblock_ptrs);
+        part.bwd += t.seconds();
+        t.reset();
+      }
+      if (parallel) {
+        // Each rank's gradient is of its slice's mean loss; the global batch's
+        // mean gradient is the B_r / B-weighted sum, reduced with MPI_Allreduce.
+        comm::allreduce_sum(stats, 4);
+        const float w = static_cast<float>(static_cast<double>(B) / stats[2]);
+        for (float& g : grads) g *= w;
+        comm::allreduce_sum(grads.data(), p_.count());
+      }
+      const float loss = static_cast<float>(stats[0] / std::max(stats[2], 1.0));
+      part.correct += static_cast<int64_t>(stats[1]);
+      part.loss_sum += stats[0];
+      part.count += static_cast<int64_t>(stats[2]);
+      const bool interrupted = stats[3] > 0;  // every rank stops at the same step
       clip_grad_norm(grads.data(), p_.count(), tc.clip_grad);
       lr = lr_scale * learning_rate(tc, step, warmup_steps, total_steps);
       opt.step(p_.flat.data(), grads.data(), lr, tc);
@@ -203,9 +229,10 @@ TrainOutcome Trainer::run() {
       const int64_t done_in_epoch = b->index + 1;
       if (!std::isfinite(loss)) throw Error::runtime(o_.out_dir, "training diverged: loss is " + std::to_string(loss) + " at step " + std::to_string(step));
       if (tc.checkpoint_every > 0 && step % tc.checkpoint_every == 0) save_state(epoch, done_in_epoch);
-      if (interrupt_requested()) {
+      if (interrupted) {
         bar.reset();
         save_state(epoch, done_in_epoch);
+        comm::barrier();  // no rank leaves before rank 0 has saved
         out.interrupted = true;
         out.steps = step;
         return out;
@@ -227,12 +254,13 @@ TrainOutcome Trainer::run() {
     r.eval_top5 = s.top5;
     r.lr_scale = lr_scale;
     out.history.push_back(r);
-    std::fprintf(stderr, "epoch %d/%d  loss %.4f  train top-1 %.2f%%  eval top-1 %.2f%%  top-5 %.2f%%  %.0f img/s  lr %.2e\n",
+    if (root)
+      std::fprintf(stderr, "epoch %d/%d  loss %.4f  train top-1 %.2f%%  eval top-1 %.2f%%  top-5 %.2f%%  %.0f img/s  lr %.2e\n",
                  r.epoch, tc.epochs, r.train_loss, r.train_top1, r.eval_top1, r.eval_top5, r.images_per_sec, r.lr);
     if (s.top1 > out.best_top1 || out.history.size() == 1) {
       out.best_top1 = std::max(out.best_top1, s.top1);
       since_best = 0;
-      save_vit((fs::path(o_.out_dir) / "best.safetensors").string(), p_, weights_meta("best"));
+      if (root) save_vit((fs::path(o_.out_dir) / "best.safetensors").string(), p_, weights_meta("best"));
     } else {
       ++since_best;
     }
@@ -245,7 +273,7 @@ TrainOutcome Trainer::run() {
       lr_scale *= tc.plateau_factor;
       std::fprintf(stderr, "plateau: learning rate x%.3g from the next epoch\n", lr_scale);
     }
-    write_file_atomic((fs::path(o_.out_dir) / "history.json").string(), history_json().dump(2) + "\n");
+    if (root) write_file_atomic((fs::path(o_.out_dir) / "history.json").string(), history_json().dump(2) + "\n");
     part = Partial{};
     save_state(stop ? tc.epochs : epoch + 1, 0);
     if (stop) {
@@ -255,7 +283,8 @@ TrainOutcome Trainer::run() {
   }
   out.steps = step;
   out.final_path = (fs::path(o_.out_dir) / (o_.final_name + ".safetensors")).string();
-  save_vit(out.final_path, p_, weights_meta("final"));
+  if (root) save_vit(out.final_path, p_, weights_meta("final"));
+  comm::barrier();  // the final file exists before any rank reports it
   return out;
 }
 
