@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/interrupt.hpp"
@@ -44,6 +45,7 @@ int run_run(const RunArgs& a) {
              " -> " + o.out_dir;
   RunOutcome r = run_benchmark(cfg, o);
   if (r.interrupted) return 130;
+  if (!comm::is_root()) return 0;  // under mpirun: rank 0 wrote the report
   if (!a.no_table) {
     const std::string md = render_markdown(r.report);
     std::cout << md.substr(0, md.find("\n## ")) << "\n";  // the results table, without the detail sections

@@ -1,5 +1,8 @@
 #include "eval/pipeline.hpp"
 
+#include <sched.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
@@ -10,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/comm.hpp"
 #include "core/dir_lock.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -74,6 +78,25 @@ double nominal_weight_bits(const std::string& precision) {
   return 32;
 }
 
+std::string host_name() {
+  char buf[256] = "";
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+// "0-1" style list of the CPUs this process may run on (a pinned rank's own).
+std::string affinity_list() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return "";
+  std::string out;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) {
+      if (!out.empty()) out += ',';
+      out += std::to_string(c);
+    }
+  return out;
+}
+
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -108,19 +131,26 @@ Tensor latency_input(const Dataset& ds, const DataConfig& dc, int batch, int C, 
 
 class Pipeline {
  public:
-  Pipeline(const BenchConfig& cfg, const RunOptions& o) : cfg_(cfg), o_(o) {}
+  Pipeline(const BenchConfig& cfg, const RunOptions& o) : cfg_(cfg), o_(o), root_(comm::is_root()) {}
 
   RunOutcome run() {
     Timer total;
     preflight();
-    if (!o_.banner.empty()) std::fprintf(stderr, "%s\n", o_.banner.c_str());
-    make_dirs(o_.out_dir);
-    DirLock lock(o_.out_dir);  // one run per folder: stages are shared state
-    make_dirs(stage_dir("eval"));
+    // Under mpirun every rank runs every stage (training data parallel,
+    // evaluation sharded, latency on its own cores); rank 0 alone writes.
+    if (!o_.banner.empty() && root_) std::fprintf(stderr, "%s\n", o_.banner.c_str());
+    std::optional<DirLock> lock;
+    if (root_) {
+      make_dirs(o_.out_dir);
+      lock.emplace(o_.out_dir);  // one run per folder: stages are shared state
+      make_dirs(stage_dir("eval"));
+    }
+    comm::barrier();
     set_num_threads(cfg_.run.threads);
     if (!teacher_stage()) return interrupted();
     if (!student_stage()) return interrupted();
     if (!eval_stage()) return interrupted();
+    if (!root_) return {ojson(), false};  // rank 0 assembles and writes the report
     ojson report = assemble(total.seconds());
     write_report_files(report, o_.out_dir);
     if (!o_.export_zoo.empty()) export_zoo(report);
@@ -166,7 +196,8 @@ class Pipeline {
   std::string stage_dir(const std::string& name) const { return (fs::path(o_.out_dir) / "stages" / name).string(); }
 
   RunOutcome interrupted() {
-    std::fprintf(stderr, "bitbench: interrupted; run the same command again to resume (finished stages are kept in %s)\n",
+    if (root_)
+      std::fprintf(stderr, "bitbench: interrupted; run the same command again to resume (finished stages are kept in %s)\n",
                  (fs::path(o_.out_dir) / "stages").c_str());
     return {ojson(), true};
   }
@@ -174,7 +205,7 @@ class Pipeline {
   void note_stage(const std::string& stage, const std::string& status, const std::string& path, const std::string& key,
                   double seconds) {
     stages_.push_back({{"stage", stage}, {"status", status}, {"path", path}, {"key", key}, {"seconds", round_to(seconds, 0.01)}});
-    if (o_.progress) std::fprintf(stderr, "[%s] %s: %s\n", stage.c_str(), status.c_str(), path.c_str());
+    if (o_.progress && root_) std::fprintf(stderr, "[%s] %s: %s\n", stage.c_str(), status.c_str(), path.c_str());
   }
 
   // ---- teacher: shipped, or trained (resumable) under stages/teacher-<hash>
@@ -197,13 +228,14 @@ class Pipeline {
       note_stage("teacher", "reused", teacher_path_, key, t.seconds());
       return true;
     }
-    make_dirs(dir);
+    if (root_) make_dirs(dir);
     const bool resume = fs::exists(fs::path(dir) / "checkpoint.safetensors");
     TrainOutcome r = train_teacher(tc, dir, resume, o_.progress);
     if (r.interrupted) return false;
     teacher_path_ = r.final_path;
     teacher_history_ = read_history(dir);
-    write_file_atomic(done, nlohmann::json{{"checkpoint", teacher_path_}}.dump(2) + "\n");
+    if (root_) write_file_atomic(done, nlohmann::json{{"checkpoint", teacher_path_}}.dump(2) + "\n");
+    comm::barrier();
     note_stage("teacher", resume ? "trained (resumed)" : "trained", teacher_path_, key, t.seconds());
     return true;
   }
@@ -248,7 +280,7 @@ class Pipeline {
       note_stage("students", "reused", dir, key, t.seconds());
       return true;
     }
-    make_dirs(dir);
+    if (root_) make_dirs(dir);
     DistillOutcome r = run_distillation(d, dir, /*resume=*/true, o_.progress);
     if (r.interrupted) return false;
     nlohmann::json list = nlohmann::json::array();
@@ -256,7 +288,8 @@ class Pipeline {
       students_.push_back({s.name, s.packed_path, s.history});
       list.push_back({{"name", s.name}, {"path", s.packed_path}, {"history", s.history}});
     }
-    write_file_atomic(done, nlohmann::json{{"students", list}}.dump(2) + "\n");
+    if (root_) write_file_atomic(done, nlohmann::json{{"students", list}}.dump(2) + "\n");
+    comm::barrier();
     note_stage("students", "distilled", dir, key, t.seconds());
     return true;
   }
@@ -309,14 +342,42 @@ class Pipeline {
     }
     std::vector<float> logits;
     ojson e = evaluate_model(m, logits);
-    if (m.role == "teacher") {
-      teacher_logits_ = logits;
-      write_npy(logits_file, {static_cast<int64_t>(logits.size()) / ds_->num_classes(), ds_->num_classes()}, logits.data());
+    if (root_) {  // the others hold no logits (gathered on rank 0) and a partial entry
+      if (m.role == "teacher") {
+        teacher_logits_ = logits;
+        write_npy(logits_file, {static_cast<int64_t>(logits.size()) / ds_->num_classes(), ds_->num_classes()}, logits.data());
+      }
+      write_file_atomic(entry_file, e.dump(1) + "\n");
     }
-    write_file_atomic(entry_file, e.dump(1) + "\n");
+    comm::barrier();
     note_stage("eval " + m.name + "/" + m.backend, "measured", entry_file, key, t.seconds());
     e["history"] = m.history;
     return e;
+  }
+
+  // Under mpirun each rank measured latency at once on its own cores. Kept
+  // apart per rank (host, cores, figures) and merged only where a sum means
+  // something: the images/s all ranks served together; p50 as a range, never
+  // an average. "latency" stays rank 0's own.
+  static void add_rank_latency(ojson& e, const ojson& lat) {
+    const ojson mine = {{"rank", comm::rank()}, {"host", host_name()}, {"cpus", affinity_list()}, {"latency", lat}};
+    const std::vector<std::string> all = comm::allgather(mine.dump());
+    ojson per_rank = ojson::array();
+    for (const auto& s : all) per_rank.push_back(ojson::parse(s));
+    ojson merged = ojson::array();
+    for (size_t i = 0; i < lat.size(); ++i) {
+      double ips = 0, lo = 1e300, hi = 0;
+      for (const auto& r : per_rank) {
+        const auto& l = r["latency"][i];
+        ips += l["images_per_s"].get<double>();
+        lo = std::min(lo, l["p50_ms"].get<double>());
+        hi = std::max(hi, l["p50_ms"].get<double>());
+      }
+      merged.push_back({{"batch", lat[i]["batch"]}, {"threads_per_rank", lat[i]["threads"]}, {"ranks", comm::size()},
+                        {"images_per_s_all_ranks", round_to(ips, 0.01)}, {"p50_ms_range", {lo, hi}}});
+    }
+    e["latency_per_rank"] = per_rank;
+    e["latency_merged"] = merged;
   }
 
   ojson evaluate_model(const ModelSpec& m, std::vector<float>& logits_out) {
@@ -347,18 +408,21 @@ class Pipeline {
     lo.prefetch = cfg_.run.loader.prefetch;
     lo.limit = limit_;
     lo.seed = cfg_.run.seed;
+    lo.rank = comm::rank();  // a contiguous shard per rank; evaluate() gathers on rank 0
+    lo.ranks = comm::size();
     Loader loader(*ds_, cfg_.run.data.transform, cfg_.run.data.augment, lo);
     EvalResult r = evaluate([&](const TensorView& x) { return runner.forward(x); }, loader, true,
                             "eval " + m.name + "/" + m.backend);
     const int K = r.num_classes;
     // Logits beyond the data set's classes (a 1000-class head on a 10-class set) are kept; metrics use all K.
     const float* teacher = m.role != "teacher" && teacher_logits_.size() == r.logits.size() ? teacher_logits_.data() : nullptr;
-    ClassificationMetrics cm = classification_metrics(r.logits.data(), r.labels.data(), r.count, K, teacher);
+    ClassificationMetrics cm;
+    if (root_) cm = classification_metrics(r.logits.data(), r.labels.data(), r.count, K, teacher);
     const int64_t arena = runner.arena_floats() * 4;
 
     // Latency per batch size × threads.
     ojson lat = ojson::array();
-    const int all = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int all = hardware_threads();  // the cores this process may run on (a pinned rank: its own)
     std::vector<int> threads;
     for (int t : cfg_.latency_threads) {
       const int n = t == 0 ? all : t;
@@ -383,6 +447,11 @@ class Pipeline {
       }
     }
     set_num_threads(cfg_.run.threads);
+    if (!root_) {  // the others only take part in the collectives below; rank 0 writes the entry
+      ojson e;
+      add_rank_latency(e, lat);
+      return e;
+    }
     const int64_t rss = peak_rss_bytes();
 
     // Memory: what the weights take on disk and as this backend holds them.
@@ -419,6 +488,7 @@ class Pipeline {
       e["accuracy"]["confusion"].push_back(std::vector<int64_t>(cm.confusion.begin() + c * K, cm.confusion.begin() + (c + 1) * K));
     if (cm.has_teacher) e["fidelity"] = {{"agreement", round_to(cm.agreement, 1e-4)}, {"kl_teacher", cm.kl_teacher}};
     e["latency"] = lat;
+    if (comm::size() > 1) add_rank_latency(e, lat);
     e["eval_seconds"] = round_to(r.seconds, 1e-3);
     logits_out = std::move(r.logits);
     return e;
@@ -486,6 +556,7 @@ class Pipeline {
 
   const BenchConfig& cfg_;
   const RunOptions& o_;
+  const bool root_;  // rank 0 (or the only process): the one that writes
   std::string teacher_path_;
   nlohmann::json teacher_history_ = nlohmann::json::array(), teacher_recipe_, students_recipe_;
   std::vector<Student> students_;

@@ -134,5 +134,52 @@ TEST(Mpi, TwoRankRunResumesOnOneProcess) {
   EXPECT_LE(worst, kTrainTolerance);
 }
 
+// `bitbench run` on shipped checkpoints under mpirun: the evaluation stage is
+// sharded, so every accuracy figure and confusion matrix equals the
+// single-process run's; latency is kept per rank and merged, and rank 0 alone
+// writes the report.
+TEST(Mpi, RunEvaluationIsShardedAndLatencyKeptPerRank) {
+  test::TempDir d;
+  const std::string cfg = fixture_config(d, 1);
+  ASSERT_EQ(test::run_bitbench("train --config " + cfg + " --out " + (d / "t")).exit_code, 0);
+  test::write_text(d / "s.json", R"({"name": "s", "dataset": {"name": "mnist", "data_dir": ")" + (d / "m") + R"("},
+    "transform": {"img_size": 12}, "loader": {"batch_size": 16}, "train": {"epochs": 1},
+    "students": [{"quant": {"spec": "W1.58A8"}}]})");
+  ASSERT_EQ(test::run_bitbench("distill --config " + (d / "s.json") + " --teacher " + (d / "t/teacher.safetensors") +
+                               " --out " + (d / "s")).exit_code, 0);
+  test::write_text(d / "bench.json", R"({"name": "tiny", "dataset": {"name": "mnist", "data_dir": ")" + (d / "m") +
+                                         R"("}, "transform": {"img_size": 12}, "loader": {"eval_batch_size": 16, "workers": 0},
+    "teacher": {"checkpoint": "t/teacher.safetensors"},
+    "students": {"checkpoints": {"student_w1.58a8": "s/student_w1.58a8/student_w1.58a8.packed.safetensors"},
+                 "backends": ["bitkernels"]},
+    "latency": {"batch_sizes": [1], "threads": [1], "warmup": 1, "min_runs": 3, "max_seconds": 0.05}})");
+  ASSERT_EQ(test::run_bitbench("run " + (d / "bench.json") + " --out " + (d / "one") + " --no-table").exit_code, 0);
+  auto two = run_mpi("run " + (d / "bench.json") + " --out " + (d / "two") + " --no-table");
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  auto r1 = nlohmann::json::parse(text_of(d / "one/report.json")), r2 = nlohmann::json::parse(text_of(d / "two/report.json"));
+  ASSERT_EQ(r1["models"].size(), r2["models"].size());
+  for (size_t i = 0; i < r1["models"].size(); ++i) {
+    const auto &a = r1["models"][i], &b = r2["models"][i];
+    SCOPED_TRACE(a["name"].get<std::string>() + "/" + a["backend"].get<std::string>());
+    EXPECT_EQ(a["accuracy"]["count"], 101);
+    for (const char* k : {"count", "top1", "top5", "confusion", "per_class"}) EXPECT_EQ(a["accuracy"][k], b["accuracy"][k]) << k;
+    if (a.contains("fidelity")) {
+      EXPECT_NEAR(a["fidelity"]["agreement"].get<double>(), b["fidelity"]["agreement"].get<double>(), 1e-9);
+    }
+    ASSERT_TRUE(b.contains("latency_per_rank"));
+    ASSERT_EQ(b["latency_per_rank"].size(), 2u);
+    EXPECT_EQ(b["latency_per_rank"][1]["rank"], 1);
+    EXPECT_FALSE(b["latency_per_rank"][0]["cpus"].get<std::string>().empty());
+    ASSERT_EQ(b["latency_merged"].size(), 1u);
+    const double sum = b["latency_per_rank"][0]["latency"][0]["images_per_s"].get<double>() +
+                       b["latency_per_rank"][1]["latency"][0]["images_per_s"].get<double>();
+    EXPECT_NEAR(b["latency_merged"][0]["images_per_s_all_ranks"].get<double>(), sum, 0.02);
+    EXPECT_FALSE(a.contains("latency_per_rank"));
+  }
+  for (const auto& f : test::list_files(d / "two")) EXPECT_EQ(f.find(".tmp."), std::string::npos) << f;
+  const std::string check = std::string(BITBENCH_SOURCE_DIR) + "/scripts/check_report.sh " + (d / "two") + " 2>&1";
+  EXPECT_EQ(std::system(check.c_str()), 0);
+}
+
 }  // namespace
 }  // namespace bb
