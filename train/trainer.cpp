@@ -26,10 +26,15 @@ namespace fs = std::filesystem;
 namespace bb {
 
 nlohmann::json to_json(const EpochRecord& r) {
-  return {{"epoch", r.epoch},         {"train_loss", r.train_loss}, {"train_top1", r.train_top1},
-          {"lr", r.lr},               {"images_per_sec", r.images_per_sec}, {"seconds", r.seconds},
-          {"eval_top1", r.eval_top1}, {"eval_top5", r.eval_top5},   {"forward_s", r.forward_s},
-          {"backward_s", r.backward_s}, {"optimizer_s", r.optimizer_s}, {"lr_scale", r.lr_scale}};
+  nlohmann::json j = {{"epoch", r.epoch},         {"train_loss", r.train_loss}, {"train_top1", r.train_top1},
+                      {"lr", r.lr},               {"images_per_sec", r.images_per_sec}, {"seconds", r.seconds},
+                      {"eval_top1", r.eval_top1}, {"eval_top5", r.eval_top5},   {"forward_s", r.forward_s},
+                      {"backward_s", r.backward_s}, {"optimizer_s", r.optimizer_s}, {"lr_scale", r.lr_scale}};
+  if (r.ranks > 1) {
+    j["ranks"] = r.ranks;
+    j["allreduce_s"] = r.allreduce_s;
+  }
+  return j;
 }
 
 namespace {
@@ -47,6 +52,8 @@ EpochRecord record_from_json(const nlohmann::json& j) {
   r.forward_s = j.at("forward_s");
   r.backward_s = j.at("backward_s");
   r.optimizer_s = j.at("optimizer_s");
+  r.ranks = j.value("ranks", 1);
+  r.allreduce_s = j.value("allreduce_s", 0.0);
   r.lr_scale = j.value("lr_scale", 1.0);
   return r;
 }
@@ -54,7 +61,7 @@ EpochRecord record_from_json(const nlohmann::json& j) {
 // Sums of the epoch in progress, saved with the state so a resumed epoch reports
 // the same figures as an uninterrupted one.
 struct Partial {
-  double loss_sum = 0, seconds = 0, fwd = 0, bwd = 0, opt = 0;
+  double loss_sum = 0, seconds = 0, fwd = 0, bwd = 0, opt = 0, comm = 0;
   int64_t correct = 0, count = 0;
 };
 
@@ -115,7 +122,8 @@ TrainOutcome Trainer::run() {
     lr_scale = st.value("lr_scale", 1.0);
     since_best = st.value("since_best", 0);
     const auto& pj = st.at("partial");
-    part = {pj.at("loss_sum"), pj.at("seconds"), pj.at("fwd"), pj.at("bwd"), pj.at("opt"), pj.at("correct"), pj.at("count")};
+    part = {pj.at("loss_sum"), pj.at("seconds"), pj.at("fwd"), pj.at("bwd"), pj.at("opt"), pj.value("comm", 0.0),
+            pj.at("correct"), pj.at("count")};
     for (const auto& r : parse_json_text(meta["history"], path + " (__metadata__.history)")) out.history.push_back(record_from_json(r));
     if (st.at("steps_per_epoch") != steps_per_epoch)
       throw Error::input(path, "was written with " + st.at("steps_per_epoch").dump() + " steps per epoch, this run has " +
@@ -143,7 +151,7 @@ TrainOutcome Trainer::run() {
                          {"steps_per_epoch", steps_per_epoch},
                          {"partial",
                           {{"loss_sum", part.loss_sum}, {"seconds", part.seconds}, {"fwd", part.fwd}, {"bwd", part.bwd},
-                           {"opt", part.opt}, {"correct", part.correct}, {"count", part.count}}}};
+                           {"opt", part.opt}, {"comm", part.comm}, {"correct", part.correct}, {"count", part.count}}}};
     std::map<std::string, std::string> meta = o_.metadata;
     meta["format"] = "bitbench-train-state";
     meta["config"] = to_json(cfg).dump();
@@ -208,11 +216,15 @@ TrainOutcome Trainer::run() {
       }
       if (parallel) {
         // Each rank's gradient is of its slice's mean loss; the global batch's
-        // mean gradient is the B_r / B-weighted sum, reduced with MPI_Allreduce.
+        // mean gradient is the B_r / B-weighted sum, reduced with MPI_Allreduce
+        // (4 · params + 32 bytes per rank and step).
+        t.reset();
         comm::allreduce_sum(stats, 4);
         const float w = static_cast<float>(static_cast<double>(B) / stats[2]);
         for (float& g : grads) g *= w;
         comm::allreduce_sum(grads.data(), p_.count());
+        part.comm += t.seconds();
+        t.reset();
       }
       const float loss = static_cast<float>(stats[0] / std::max(stats[2], 1.0));
       part.correct += static_cast<int64_t>(stats[1]);
@@ -249,14 +261,19 @@ TrainOutcome Trainer::run() {
     r.forward_s = part.fwd;
     r.backward_s = part.bwd;
     r.optimizer_s = part.opt;
+    r.ranks = comm::size();
+    r.allreduce_s = part.comm;
     EvalScores s = eval_(p_);
     r.eval_top1 = s.top1;
     r.eval_top5 = s.top5;
     r.lr_scale = lr_scale;
     out.history.push_back(r);
     if (root)
-      std::fprintf(stderr, "epoch %d/%d  loss %.4f  train top-1 %.2f%%  eval top-1 %.2f%%  top-5 %.2f%%  %.0f img/s  lr %.2e\n",
-                 r.epoch, tc.epochs, r.train_loss, r.train_top1, r.eval_top1, r.eval_top5, r.images_per_sec, r.lr);
+      std::fprintf(stderr, "epoch %d/%d  loss %.4f  train top-1 %.2f%%  eval top-1 %.2f%%  top-5 %.2f%%  %.0f img/s  lr %.2e%s\n",
+                 r.epoch, tc.epochs, r.train_loss, r.train_top1, r.eval_top1, r.eval_top5, r.images_per_sec, r.lr,
+                 parallel ? ("  (" + std::to_string(r.ranks) + " ranks, allreduce " + std::to_string(r.allreduce_s).substr(0, 5) +
+                             " s, " + std::to_string(p_.count() * 4 / 1024) + " KiB/step)").c_str()
+                          : "");
     if (s.top1 > out.best_top1 || out.history.size() == 1) {
       out.best_top1 = std::max(out.best_top1, s.top1);
       since_best = 0;

@@ -29,6 +29,10 @@ struct EpochRecord {
   double lr_scale = 1;  // product of plateau reductions so far (adaptive schedule)
   // Seconds spent in forward, backward and optimizer this epoch.
   double forward_s = 0, backward_s = 0, optimizer_s = 0;
+  // Data parallel (under mpirun): ranks, and seconds spent in the gradient
+  // MPI_Allreduce this epoch (both left out of the JSON on one process).
+  int ranks = 1;
+  double allreduce_s = 0;
 };
 nlohmann::json to_json(const EpochRecord& r);
 
