@@ -74,6 +74,12 @@ int run_app(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   bb::comm::init(&argc, &argv);
+  // N copies of a build without MPI would each do all the work and race for the output folder.
+  if (const char* n = std::getenv("OMPI_COMM_WORLD_SIZE"); n && std::atoi(n) > 1 && !bb::comm::built_with_mpi()) {
+    std::cerr << "bitbench: started by mpirun with " << n
+              << " processes, but this build has no MPI (configure with -DBITBENCH_MPI=ON)\n";
+    return 2;
+  }
   if (bb::comm::rank() != 0) ::setenv("BITBENCH_PROGRESS", "off", 1);  // one progress display: rank 0's
   const int code = run_app(argc, argv);
   // Under mpirun a failing rank takes the others down rather than leaving
