@@ -110,6 +110,26 @@ TEST(Mpi, DataParallelTrainingMatchesOneProcess) {
   for (const auto& f : test::list_files(d / "two")) EXPECT_EQ(f.find(".tmp."), std::string::npos) << f;
 }
 
+TEST(Mpi, DataParallelDistillationMatchesOneProcess) {
+  test::TempDir d;
+  ASSERT_EQ(test::run_bitbench("train --config " + fixture_config(d, 1) + " --out " + (d / "t")).exit_code, 0);
+  test::write_text(d / "s.json", R"({"name": "s", "dataset": {"name": "mnist", "data_dir": ")" + (d / "m") + R"("},
+    "transform": {"img_size": 12}, "loader": {"batch_size": 15}, "train": {"epochs": 1},
+    "students": [{"quant": {"spec": "W1.58A8"}}]})");
+  const std::string args = "distill --config " + (d / "s.json") + " --teacher " + (d / "t/teacher.safetensors") + " --out ";
+  ASSERT_EQ(test::run_bitbench(args + (d / "one")).exit_code, 0);
+  auto two = run_mpi(args + (d / "two"));
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  const std::string f = "/student_w1.58a8/student_w1.58a8.safetensors";
+  std::vector<float> a = weights(d / ("one" + f)), b = weights(d / ("two" + f));
+  ASSERT_EQ(a.size(), b.size());
+  float worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  EXPECT_LE(worst, kTrainTolerance);
+  EXPECT_TRUE(fs::exists(d / "two/student_w1.58a8/student_w1.58a8.packed.safetensors"));
+  EXPECT_TRUE(fs::exists(d / "two/students.json"));
+}
+
 TEST(Mpi, TwoRankRunResumesOnOneProcess) {
   test::TempDir d;
   const std::string cfg = fixture_config(d, 3, 5);
