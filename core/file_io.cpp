@@ -126,6 +126,21 @@ void write_file_atomic(const std::string& path, const std::vector<uint8_t>& data
   write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
 }
 
+bool is_file_path(const std::filesystem::path& p) noexcept {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec);
+}
+
+bool is_dir_path(const std::filesystem::path& p) noexcept {
+  std::error_code ec;
+  return std::filesystem::is_directory(p, ec);
+}
+
+bool path_exists(const std::filesystem::path& p) noexcept {
+  std::error_code ec;
+  return std::filesystem::exists(p, ec);
+}
+
 void make_dirs(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

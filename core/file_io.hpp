@@ -3,6 +3,7 @@
 // to "<path>.tmp.<pid>" first, is flushed to disk, then renamed over <path>, so
 // a reader (or a crash) never sees a half-written file.
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,14 @@ std::string read_file_text(const std::string& path, uint64_t max_bytes = UINT64_
 // process may write N bytes this way, then writes fail with ENOSPC.
 void write_file_atomic(const std::string& path, std::string_view data);
 void write_file_atomic(const std::string& path, const std::vector<uint8_t>& data);
+
+// Non-throwing filesystem tests for paths that come from users' files: a name
+// too long, a symlink loop or no permission reads as "not there" (the caller's
+// "missing" error then names it) instead of escaping as a filesystem_error
+// (found by fuzz_labels: a 300-byte file name in a label file).
+bool is_file_path(const std::filesystem::path& p) noexcept;
+bool is_dir_path(const std::filesystem::path& p) noexcept;
+bool path_exists(const std::filesystem::path& p) noexcept;
 
 // Creates the directory and its parents; Error(Runtime) naming it on failure.
 void make_dirs(const std::string& dir);

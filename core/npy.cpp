@@ -51,7 +51,7 @@ NpyArray read_npy(const std::string& path) {
     throw Error::input(path, ".npy holds " + std::to_string(b.size() - data_at) + " data bytes, shape needs " +
                                  std::to_string(n * 4));
   a.data.resize(static_cast<size_t>(n));
-  std::memcpy(a.data.data(), b.data() + data_at, static_cast<size_t>(n) * 4);
+  if (n > 0) std::memcpy(a.data.data(), b.data() + data_at, static_cast<size_t>(n) * 4);  // n = 0: data() may be null (fuzz_npy)
   return a;
 }
 
@@ -72,7 +72,7 @@ void write_npy(const std::string& path, const std::vector<int64_t>& shape, const
   out += static_cast<char>(h.size() & 0xff);
   out += static_cast<char>((h.size() >> 8) & 0xff);
   out += h;
-  out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n) * 4);
+  if (n > 0) out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n) * 4);
   write_file_atomic(path, out);
 }
 

@@ -18,16 +18,16 @@ const std::vector<std::string> kCifar10Names = {"airplane", "automobile", "bird"
                                                 "dog",      "frog",       "horse", "ship", "truck"};
 
 std::string resolve_dir(const std::string& dir, const std::string& probe, const std::string& sub) {
-  if (!fs::is_directory(dir)) throw Error::input(dir, "no such directory");
-  if (fs::exists(fs::path(dir) / probe)) return dir;
-  if (fs::exists(fs::path(dir) / sub / probe)) return (fs::path(dir) / sub).string();
+  if (!is_dir_path(dir)) throw Error::input(dir, "no such directory");
+  if (path_exists(fs::path(dir) / probe)) return dir;
+  if (path_exists(fs::path(dir) / sub / probe)) return (fs::path(dir) / sub).string();
   return dir;  // the missing file is reported by name below
 }
 
 // Reads class names, one per non-empty line; returns `fallback` when the file
 // is absent, refuses a file with the wrong count.
 std::vector<std::string> read_names(const std::string& path, size_t expected, const std::vector<std::string>& fallback) {
-  if (!fs::exists(path)) return fallback;
+  if (!path_exists(path)) return fallback;
   std::istringstream in(read_file_text(path, 1 << 20));
   std::vector<std::string> names;
   for (std::string line; std::getline(in, line);) {
@@ -44,7 +44,7 @@ std::vector<std::string> read_names(const std::string& path, size_t expected, co
 void read_records(const std::string& path, const std::vector<int>& label_limits, int label_index,
                   std::vector<uint8_t>& pixels, std::vector<int>& labels, std::vector<std::string>& files,
                   std::vector<size_t>& counts) {
-  if (!fs::is_regular_file(path)) throw Error::input(path, "missing CIFAR file");
+  if (!is_file_path(path)) throw Error::input(path, "missing CIFAR file");
   std::vector<uint8_t> b = read_file_bytes(path, 1ull << 31);
   const int label_bytes = static_cast<int>(label_limits.size());
   size_t rec = static_cast<size_t>(label_bytes) + kPixels;

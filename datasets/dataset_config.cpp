@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "datasets/cifar.hpp"
 #include "datasets/idx.hpp"
 #include "datasets/image_folder.hpp"
@@ -110,7 +111,7 @@ std::unique_ptr<Dataset> open_dataset(const DatasetConfig& c, const std::string&
   if (c.name == "imagenet") return load_imagenet(dir, split, {c.label_file, c.synset_map});
   // imagefolder: <dir>/<split> when it exists, else <dir> itself.
   std::filesystem::path sub = std::filesystem::path(dir) / split;
-  if (!split.empty() && std::filesystem::is_directory(sub)) return load_image_folder(sub.string(), "imagefolder", split);
+  if (!split.empty() && is_dir_path(sub)) return load_image_folder(sub.string(), "imagefolder", split);
   return load_image_folder(dir, "imagefolder", split);
 }
 

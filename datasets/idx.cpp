@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "datasets/gz.hpp"
 
 namespace bb {
@@ -15,7 +16,7 @@ uint32_t be32(const uint8_t* p) {
 std::string find_file(const std::string& dir, const std::string& base) {
   for (const std::string& candidate : {base, base + ".gz"}) {
     std::string p = (std::filesystem::path(dir) / candidate).string();
-    if (std::filesystem::is_regular_file(p)) return p;
+    if (is_file_path(p)) return p;
   }
   throw Error::input(dir, "missing " + base + " (or " + base + ".gz)");
 }
@@ -56,7 +57,7 @@ IdxArray read_idx(const std::string& path, int ndims) {
 
 std::unique_ptr<Dataset> load_mnist_style(const std::string& name, const std::string& dir, const std::string& split,
                                           std::vector<std::string> class_names) {
-  if (!std::filesystem::is_directory(dir)) throw Error::input(dir, "no such directory");
+  if (!is_dir_path(dir)) throw Error::input(dir, "no such directory");
   std::string prefix;
   if (split == "train") prefix = "train";
   else if (split == "test") prefix = "t10k";

@@ -40,7 +40,7 @@ std::vector<std::string> lines_of(const std::string& path) {
 // First existing file named `name` in the given folders, or "".
 std::string find_in(const std::vector<fs::path>& dirs, const std::string& name) {
   for (const auto& d : dirs)
-    if (fs::is_regular_file(d / name)) return (d / name).string();
+    if (is_file_path(d / name)) return (d / name).string();
   return "";
 }
 
@@ -72,10 +72,10 @@ SynsetMap read_synset_map(const std::string& path) {
 // An image named by a label file: the name as given, or with the usual extensions appended.
 std::string resolve_image(const fs::path& dir, const std::string& stem) {
   fs::path p = dir / stem;
-  if (has_image_extension(stem) && fs::is_regular_file(p)) return p.string();
+  if (has_image_extension(stem) && is_file_path(p)) return p.string();
   for (const char* ext : {".JPEG", ".jpg", ".jpeg", ".png", ".JPG", ".PNG"}) {
     fs::path q = dir / (stem + ext);
-    if (fs::is_regular_file(q)) return q.string();
+    if (is_file_path(q)) return q.string();
   }
   return "";
 }
@@ -126,7 +126,7 @@ bool is_dir(const fs::directory_entry& e) {
 }  // namespace
 
 std::unique_ptr<Dataset> load_image_folder(const std::string& root, const std::string& name, const std::string& split) {
-  if (!fs::is_directory(root)) throw Error::input(root, "no such directory");
+  if (!is_dir_path(root)) throw Error::input(root, "no such directory");
   std::vector<std::string> classes;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(root, ec))
@@ -167,7 +167,7 @@ std::unique_ptr<Dataset> load_image_folder(const std::string& root, const std::s
 }
 
 std::unique_ptr<Dataset> load_imagenet_flat(const std::string& dir, const ImagenetOptions& opt, const std::string& split) {
-  if (!fs::is_directory(dir)) throw Error::input(dir, "no such directory");
+  if (!is_dir_path(dir)) throw Error::input(dir, "no such directory");
   fs::path d(dir), parent = d.parent_path();
   std::vector<fs::path> near = {d, parent, parent.parent_path(), parent.parent_path().parent_path()};
   std::string label_file = opt.label_file;
@@ -176,7 +176,7 @@ std::unique_ptr<Dataset> load_imagenet_flat(const std::string& dir, const Imagen
   if (label_file.empty())
     throw Error::input(dir, "flat image folder without a label file (looked for val_map.txt and LOC_val_solution.csv "
                             "here and in the folders above; name one with --label-file)");
-  if (!fs::is_regular_file(label_file)) throw Error::input(label_file, "no such label file");
+  if (!is_file_path(label_file)) throw Error::input(label_file, "no such label file");
   std::string synset_file = opt.synset_map;
   if (synset_file.empty()) {
     fs::path ld = fs::path(label_file).parent_path();
@@ -252,15 +252,17 @@ std::unique_ptr<Dataset> load_imagenet_flat(const std::string& dir, const Imagen
 }
 
 std::unique_ptr<Dataset> load_imagenet(const std::string& dir, const std::string& split, const ImagenetOptions& opt) {
-  if (!fs::is_directory(dir)) throw Error::input(dir, "no such directory");
+  if (!is_dir_path(dir)) throw Error::input(dir, "no such directory");
   if (split != "train" && split != "val") throw Error::usage("imagenet has splits train and val, not \"" + split + "\"");
-  fs::path folder = fs::is_directory(fs::path(dir) / split) ? fs::path(dir) / split : fs::path(dir);
+  fs::path folder = is_dir_path(fs::path(dir) / split) ? fs::path(dir) / split : fs::path(dir);
   bool has_class_dirs = false;
-  for (const auto& e : fs::directory_iterator(folder))
-    if (e.is_directory() && !hidden(e.path())) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(folder, ec))
+    if (!hidden(e.path()) && is_dir_path(e.path())) {
       has_class_dirs = true;
       break;
     }
+  if (ec) throw Error::input(folder.string(), "cannot list directory: " + ec.message());
   if (!has_class_dirs) return load_imagenet_flat(folder.string(), opt, split);
   auto ds = load_image_folder(folder.string(), "imagenet", split);
   return ds;

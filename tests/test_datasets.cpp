@@ -327,6 +327,10 @@ TEST(Imagenet, LabelFileProblemsAreNamed) {
   test::expect_error([&] { load_imagenet_flat(d.str(), {}); }, {"val_map.txt", "line 1", "expected `<file> <label>`"});
   test::write_text(d / "val_map.txt", "ILSVRC2012_val_00000001.JPEG n0001\n");
   test::expect_error([&] { load_imagenet_flat(d.str(), {}); }, {"synset ids but no LOC_synset_mapping.txt"});
+  // A file name longer than the filesystem allows (found by fuzz_labels) is a
+  // missing image, not an escaping filesystem_error.
+  test::write_text(d / "val_map.txt", "ILSVRC2012_val_00000001.JPEG 0\n" + std::string(300, 'o') + ".JPEG 1\n");
+  test::expect_error([&] { load_imagenet_flat(d.str(), {}); }, {"val_map.txt", "names image oooo", "missing"});
   // The class list is sized by the largest label: a lying one is refused first.
   test::write_text(d / "val_map.txt", "ILSVRC2012_val_00000001.JPEG 999999999\n");
   test::expect_error([&] { load_imagenet_flat(d.str(), {}); }, {"val_map.txt", "label 999999999", "above the limit of 1048576 classes"});

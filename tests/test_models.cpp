@@ -374,6 +374,9 @@ TEST(Npy, RoundTrip) {
   b.pop_back();
   test::write_bytes(d / "a.npy", b);
   test::expect_error([&] { read_npy(d / "a.npy"); }, {"a.npy", "data bytes"});
+  // An empty array (a zero dimension) reads as empty (found by fuzz_npy: a null memcpy).
+  write_npy(d / "a.npy", {0, 3}, nullptr);
+  EXPECT_TRUE(read_npy(d / "a.npy").data.empty());
   // A header whose shape product overflows int64 is refused, not multiplied.
   std::string h = "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776, 16), }";
   h.resize(118, ' ');
