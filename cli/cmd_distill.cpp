@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "cli/commands.hpp"
+#include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/interrupt.hpp"
 #include "core/threads.hpp"
@@ -25,6 +26,7 @@ int run_distill(const DistillArgs& a) {
   install_interrupt_handler();
   Timer t;
   DistillOutcome r = run_distillation(cfg, out, a.resume);
+  if (!comm::is_root()) return r.interrupted ? 130 : 0;  // under mpirun: rank 0 reports
   if (r.interrupted) {
     std::fprintf(stderr,
                  "interrupted; state saved under %s\nresume with: bitbench distill --config %s --out %s --resume%s%s\n",

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/interrupt.hpp"
 #include "core/threads.hpp"
@@ -23,10 +24,9 @@ int run_train(const TrainArgs& a) {
   if (cfg.threads > 0) set_num_threads(cfg.threads);
   std::string out = a.out.empty() ? (std::filesystem::path("runs") / cfg.name / "teacher").string() : a.out;
   install_interrupt_handler();
-  std::fprintf(stderr, "training %s on %s (%d threads) -> %s\n", cfg.name.c_str(), cfg.data.dataset.name.c_str(),
-               num_threads(), out.c_str());
   Timer t;
   TrainOutcome r = train_teacher(cfg, out, a.resume);
+  if (!comm::is_root()) return r.interrupted ? 130 : 0;  // under mpirun: rank 0 reports
   if (r.interrupted) {
     std::fprintf(stderr,
                  "interrupted after step %lld; state saved in %s/checkpoint.safetensors\n"

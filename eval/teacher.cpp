@@ -1,7 +1,10 @@
 #include "eval/teacher.hpp"
 
+#include <cstdio>
+
 #include "core/comm.hpp"
 #include "core/error.hpp"
+#include "core/threads.hpp"
 #include "core/version.hpp"
 #include "datasets/dataset_config.hpp"
 #include "eval/evaluator.hpp"
@@ -37,6 +40,10 @@ TrainData open_train_data(const RunConfig& cfg) {
 
 TrainOutcome train_teacher(const RunConfig& cfg, const std::string& out_dir, bool resume, bool progress) {
   TrainData data = open_train_data(cfg);
+  // Said once the data opened, so that a bad input gives one line on stderr.
+  if (progress && comm::is_root())
+    std::fprintf(stderr, "training %s on %s (%d threads, %d rank%s) -> %s\n", cfg.name.c_str(),
+                 cfg.data.dataset.name.c_str(), num_threads(), comm::size(), comm::size() > 1 ? "s" : "", out_dir.c_str());
   if (data.train_set->num_classes() > cfg.model.num_classes)
     throw Error::config("config", "/model/num_classes",
                         std::to_string(cfg.model.num_classes) + " is below the data set's " +

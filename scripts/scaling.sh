@@ -27,7 +27,8 @@ for m in fashion_mnist_default_teacher.safetensors:onednn student_w1.58a8.packed
   "${mpi[@]}" "$bb" validate --checkpoint "$ckpt" --backend "$backend" --batch-size 250 --results-file "$out/v$np.json" >/dev/null
   a="$(field "$out/v1.json" samples_per_sec)" b="$(field "$out/v$np.json" samples_per_sec)"
   [ "$(field "$out/v1.json" top1)" = "$(field "$out/v$np.json" top1)" ] || { echo "top-1 differs" >&2; exit 1; }
-  echo "| eval ${m%%.*} ($backend), images/s | $a | $b | $(python3 -c "print(f'{$b/$a:.2f}x')") |"
+  name="${ckpt##*/}"
+  echo "| eval ${name%.safetensors} ($backend), images/s | $a | $b | $(python3 -c "print(f'{$b/$a:.2f}x')") |"
 done
 
 python3 - "$out/train.json" <<'EOF'
@@ -40,8 +41,8 @@ c["loader"]["limit_train"] = 12000
 c["loader"]["limit_eval"] = 1000
 json.dump(c, open(sys.argv[1], "w"), indent=1)
 EOF
-"$bb" train --config "$out/train.json" --out "$out/t1" 2>"$out/t1.log"
-"${mpi[@]}" "$bb" train --config "$out/train.json" --out "$out/t$np" 2>"$out/t$np.log"
+"$bb" train --config "$out/train.json" --out "$out/t1" >"$out/t1.log" 2>&1
+"${mpi[@]}" "$bb" train --config "$out/train.json" --out "$out/t$np" >"$out/t$np.log" 2>&1
 read -r a <<<"$(python3 -c "import json; print(round(json.load(open('$out/t1/history.json'))[0]['images_per_sec'], 1))")"
 read -r b s <<<"$(python3 -c "import json; h=json.load(open('$out/t$np/history.json'))[0]; print(round(h['images_per_sec'], 1), round(h['allreduce_s'], 2))")"
 steps=$(( (12000 + 127) / 128 ))
