@@ -26,6 +26,19 @@ TEST(Cli, VersionAndHelp) {
   EXPECT_EQ(run_bitbench("").exit_code, 2);
 }
 
+#if !BITBENCH_TEST_HAS_MPI
+// Started by mpirun (which sets OMPI_COMM_WORLD_SIZE in every process) a build
+// without MPI would run N independent copies racing for the output: it refuses.
+TEST(Cli, BuildWithoutMpiRefusesToRunUnderMpirun) {
+  auto r = run_bitbench("data inspect --json", "BITBENCH_PROGRESS=off OMPI_COMM_WORLD_SIZE=2");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(test::count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("this build has no MPI (configure with -DBITBENCH_MPI=ON)"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_EQ(run_bitbench("--version", "BITBENCH_PROGRESS=off OMPI_COMM_WORLD_SIZE=1").exit_code, 0);
+}
+#endif
+
 TEST(Cli, InspectFixtureWritesGridAndJson) {
   test::TempDir d;
   write_mnist_fixture(d / "data", 20, 30, true);
