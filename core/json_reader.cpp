@@ -36,17 +36,20 @@ std::string describe_json(const nlohmann::json& v) {
   return s;
 }
 
+nlohmann::json::parser_callback_t json_depth_limit(const std::string& name, const std::string& what) {
+  return [name, what](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    if (depth > kMaxJsonDepth)
+      throw Error::input(name, what + ": nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return true;
+  };
+}
+
 nlohmann::json parse_json_text(const std::string& text, const std::string& name) {
   // Nesting is bounded while parsing: nlohmann's dump() (used in messages and
   // hashes) recurses once per level, and 100 000 nested arrays overflowed the
   // stack (tests/hostile/config/deep_nesting.json).
-  auto depth_guard = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-    if (depth > kMaxJsonDepth)
-      throw Error::input(name, "invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-    return true;
-  };
   try {
-    return nlohmann::json::parse(text, depth_guard);
+    return nlohmann::json::parse(text, json_depth_limit(name));
   } catch (const nlohmann::json::parse_error& e) {
     std::string what = e.what();
     auto pos = what.find("parse error");

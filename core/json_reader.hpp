@@ -27,6 +27,10 @@ struct Range {
 // refused as it is parsed.
 inline constexpr int kMaxJsonDepth = 64;
 
+// The parser callback that enforces kMaxJsonDepth: Error(Input) naming `name`
+// and `what` (e.g. "header") when the input nests deeper.
+nlohmann::json::parser_callback_t json_depth_limit(const std::string& name, const std::string& what = "invalid JSON");
+
 // Parses a JSON file; syntax errors name the file and byte offset.
 nlohmann::json parse_json_file(const std::string& path);
 nlohmann::json parse_json_text(const std::string& text, const std::string& name);

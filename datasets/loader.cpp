@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "datasets/transforms.hpp"
@@ -32,8 +33,8 @@ Loader::Loader(const Dataset& ds, TransformConfig t, AugmentConfig a, LoaderOpti
   subset_ = seeded_subset(static_cast<int64_t>(ds_.size()), o_.limit, o_.seed);
   if (o_.ranks < 1 || o_.rank < 0 || o_.rank >= o_.ranks) throw Error::usage("loader: rank out of range");
   if (!o_.train && o_.ranks > 1) {
-    const int64_t n = static_cast<int64_t>(subset_.size());
-    const int64_t lo = n * o_.rank / o_.ranks, hi = n * (o_.rank + 1) / o_.ranks;
+    int64_t lo, hi;
+    comm::shard_range(static_cast<int64_t>(subset_.size()), o_.rank, o_.ranks, &lo, &hi);
     subset_ = std::vector<int64_t>(subset_.begin() + lo, subset_.begin() + hi);
   }
   size_t nslots = o_.workers == 0 ? 1 : static_cast<size_t>(o_.workers * o_.prefetch);
@@ -84,9 +85,10 @@ void Loader::fill(Slot& s, int64_t b, int epoch) {
   int64_t begin = b * o_.batch_size;
   int64_t end = std::min<int64_t>(begin + o_.batch_size, static_cast<int64_t>(order_.size()));
   if (o_.train && o_.ranks > 1) {  // this rank's slice of the global batch
-    const int64_t len = end - begin;
-    end = begin + len * (o_.rank + 1) / o_.ranks;
-    begin = begin + len * o_.rank / o_.ranks;
+    int64_t lo, hi;
+    comm::shard_range(end - begin, o_.rank, o_.ranks, &lo, &hi);
+    end = begin + hi;
+    begin += lo;
   }
   int n = static_cast<int>(end - begin);
   Batch& out = s.batch;

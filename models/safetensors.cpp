@@ -97,12 +97,7 @@ SafetensorsFile SafetensorsFile::parse(std::vector<uint8_t> bytes, const std::st
   std::string text(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(n));
   nlohmann::json h;
   try {
-    // Nesting bounded as in parse_json_text: messages dump() values recursively.
-    h = nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-      if (depth > kMaxJsonDepth)
-        throw Error::input_at(name, 8, "header nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-      return true;
-    });
+    h = nlohmann::json::parse(text, json_depth_limit(name, "header"));  // bounded as in parse_json_text
   } catch (const nlohmann::json::parse_error& e) {
     throw Error::input_at(name, 8 + e.byte, "header is not valid JSON");
   } catch (const nlohmann::json::exception& e) {  // a number beyond double, ...

@@ -22,11 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string text_of(const std::string& path) {
-  auto b = test::read_bytes(path);
-  return std::string(b.begin(), b.end());
-}
-
 // Runs bitbench to completion; returns its wall time in seconds.
 double run_ok(const std::string& args) {
   auto t0 = std::chrono::steady_clock::now();
@@ -43,8 +38,8 @@ bool run_killed(const std::string& args, double delay, const std::string& scratc
                              scratch + "/stderr & pid=$!; sleep " + std::to_string(delay) +
                              "; kill -KILL $pid 2>/dev/null; wait $pid; echo $? >" + rc;
   EXPECT_EQ(std::system(("sh -c '" + script + "'").c_str()), 0);
-  const int code = std::stoi(text_of(rc));
-  EXPECT_TRUE(code == 137 || code == 0) << "exit " << code << ": " << text_of(scratch + "/stderr");
+  const int code = std::stoi(test::read_text(rc));
+  EXPECT_TRUE(code == 137 || code == 0) << "exit " << code << ": " << test::read_text(scratch + "/stderr");
   return code == 137;
 }
 
@@ -61,7 +56,7 @@ void expect_all_whole(const std::string& dir) {
     if (ext == ".safetensors") {
       EXPECT_NO_THROW(SafetensorsFile::read(p));
     } else if (ext == ".json") {
-      EXPECT_TRUE(nlohmann::json::accept(text_of(p)));
+      EXPECT_TRUE(nlohmann::json::accept(test::read_text(p)));
     } else if (ext == ".npy") {
       EXPECT_NO_THROW(read_npy(p));
     }
@@ -74,7 +69,7 @@ void expect_no_temporaries(const std::string& dir) {
 
 // History without its timings (seconds, images/s, forward/backward/optimizer s).
 nlohmann::json history_figures(const std::string& path) {
-  nlohmann::json h = nlohmann::json::parse(text_of(path));
+  nlohmann::json h = nlohmann::json::parse(test::read_text(path));
   for (auto& r : h)
     for (const char* k : {"seconds", "images_per_sec", "forward_s", "backward_s", "optimizer_s"}) r.erase(k);
   return h;
@@ -158,7 +153,7 @@ TEST(Crash, DistillKilledAtRandomMomentsResumesToTheSameStudents) {
 // The report's figures (accuracy, confusion, fidelity, sizes) without what is
 // measured afresh each time (latency, memory, timings, stage statuses, dates).
 nlohmann::json report_figures(const std::string& path) {
-  nlohmann::json r = nlohmann::json::parse(text_of(path)), out = nlohmann::json::array();
+  nlohmann::json r = nlohmann::json::parse(test::read_text(path)), out = nlohmann::json::array();
   for (const auto& m : r["models"]) {
     nlohmann::json f = {{"name", m["name"]}, {"backend", m["backend"]}, {"accuracy", m["accuracy"]}};
     for (const char* k : {"fidelity", "param_count", "bytes", "quant", "precision"})

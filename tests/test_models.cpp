@@ -377,17 +377,17 @@ TEST(Npy, RoundTrip) {
   // An empty array (a zero dimension) reads as empty (found by fuzz_npy: a null memcpy).
   write_npy(d / "a.npy", {0, 3}, nullptr);
   EXPECT_TRUE(read_npy(d / "a.npy").data.empty());
+  // A header-only .npy (v1.0, header padded to 128 bytes) claiming `shape`.
+  auto write_header = [&](const std::string& shape) {
+    std::string h = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    h.resize(118, ' ');
+    h += '\n';
+    test::write_text(d / "a.npy", std::string("\x93NUMPY\x01\x00", 8) + char(h.size() & 255) + char(h.size() >> 8) + h);
+  };
   // A header whose shape product overflows int64 is refused, not multiplied.
-  std::string h = "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776, 16), }";
-  h.resize(118, ' ');
-  h += '\n';
-  std::string f = std::string("\x93NUMPY\x01\x00", 8) + char(h.size() & 255) + char(h.size() >> 8) + h;
-  test::write_text(d / "a.npy", f);
+  write_header("(1099511627776, 1099511627776, 16)");
   test::expect_error([&] { read_npy(d / "a.npy"); }, {"a.npy", "absurd .npy"});
-  h = "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999, ), }";
-  h.resize(118, ' ');
-  h += '\n';
-  test::write_text(d / "a.npy", std::string("\x93NUMPY\x01\x00", 8) + char(h.size() & 255) + char(h.size() >> 8) + h);
+  write_header("(99999999999999999999999, )");
   test::expect_error([&] { read_npy(d / "a.npy"); }, {"a.npy", "absurd .npy dimension"});
 }
 

@@ -9,6 +9,7 @@
 //    ranks) resumes on 1 process and ends where an uninterrupted run does.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -29,11 +30,6 @@ const std::string kMpirun =
     "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
     "BITBENCH_PROGRESS=off mpirun -np 2 --oversubscribe --bind-to none";
 
-std::string text_of(const std::string& path) {
-  auto b = test::read_bytes(path);
-  return std::string(b.begin(), b.end());
-}
-
 test::RunResult run_mpi(const std::string& args) { return test::run_bitbench(args, kMpirun); }
 
 std::vector<float> weights(const std::string& path) {
@@ -44,6 +40,15 @@ std::vector<float> weights(const std::string& path) {
     all.insert(all.end(), v.begin(), v.end());
   }
   return all;
+}
+
+// Largest |a_i - b_i| over two checkpoints' tensors (same layout).
+float max_abs_diff(const std::string& a_path, const std::string& b_path) {
+  std::vector<float> a = weights(a_path), b = weights(b_path);
+  EXPECT_EQ(a.size(), b.size());
+  float worst = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  return worst;
 }
 
 std::string fixture_config(const test::TempDir& d, int epochs, int checkpoint_every = 0) {
@@ -64,7 +69,7 @@ TEST(Mpi, ShardedValidateEqualsOneProcess) {
   ASSERT_EQ(one.exit_code, 0) << one.err;
   auto two = run_mpi(args + " --results-file " + (d / "two.json") + " --logits-out " + (d / "two.npy"));
   ASSERT_EQ(two.exit_code, 0) << two.err;
-  auto r1 = nlohmann::json::parse(text_of(d / "one.json")), r2 = nlohmann::json::parse(text_of(d / "two.json"));
+  auto r1 = nlohmann::json::parse(test::read_text(d / "one.json")), r2 = nlohmann::json::parse(test::read_text(d / "two.json"));
   EXPECT_EQ(r2["ranks"], 2);
   EXPECT_EQ(r1["count"], 101);
   for (const char* k : {"count", "top1", "top5"}) EXPECT_EQ(r1[k], r2[k]) << k;
@@ -93,14 +98,11 @@ TEST(Mpi, DataParallelTrainingMatchesOneProcess) {
   ASSERT_EQ(test::run_bitbench("train --config " + cfg + " --out " + (d / "one")).exit_code, 0);
   auto two = run_mpi("train --config " + cfg + " --out " + (d / "two"));
   ASSERT_EQ(two.exit_code, 0) << two.err;
-  std::vector<float> a = weights(d / "one/teacher.safetensors"), b = weights(d / "two/teacher.safetensors");
-  ASSERT_EQ(a.size(), b.size());
-  float worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  const float worst = max_abs_diff(d / "one/teacher.safetensors", d / "two/teacher.safetensors");
   EXPECT_LE(worst, kTrainTolerance);
   EXPECT_GT(worst, 0.0f) << "identical to the bit: were the ranks really splitting the batches?";
   std::printf("max |w_1rank - w_2ranks| = %.3g\n", worst);
-  auto h1 = nlohmann::json::parse(text_of(d / "one/history.json")), h2 = nlohmann::json::parse(text_of(d / "two/history.json"));
+  auto h1 = nlohmann::json::parse(test::read_text(d / "one/history.json")), h2 = nlohmann::json::parse(test::read_text(d / "two/history.json"));
   ASSERT_EQ(h1.size(), h2.size());
   for (size_t e = 0; e < h1.size(); ++e) {
     EXPECT_NEAR(h1[e]["train_loss"].get<double>(), h2[e]["train_loss"].get<double>(), 1e-3) << e;
@@ -121,10 +123,7 @@ TEST(Mpi, DataParallelDistillationMatchesOneProcess) {
   auto two = run_mpi(args + (d / "two"));
   ASSERT_EQ(two.exit_code, 0) << two.err;
   const std::string f = "/student_w1.58a8/student_w1.58a8.safetensors";
-  std::vector<float> a = weights(d / ("one" + f)), b = weights(d / ("two" + f));
-  ASSERT_EQ(a.size(), b.size());
-  float worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  const float worst = max_abs_diff(d / ("one" + f), d / ("two" + f));
   EXPECT_LE(worst, kTrainTolerance);
   EXPECT_TRUE(fs::exists(d / "two/student_w1.58a8/student_w1.58a8.packed.safetensors"));
   EXPECT_TRUE(fs::exists(d / "two/students.json"));
@@ -141,16 +140,13 @@ TEST(Mpi, TwoRankRunResumesOnOneProcess) {
                              (d / "out") + " 2>" + (d / "err") + " & pid=$!; for i in $(seq 600); do [ -f " + ck +
                              " ] && break; sleep 0.05; done; pkill -INT -P $pid; wait $pid; echo $? >" + (d / "rc");
   ASSERT_EQ(std::system(("sh -c '" + script + "'").c_str()), 0);
-  ASSERT_TRUE(fs::exists(ck)) << text_of(d / "err");
+  ASSERT_TRUE(fs::exists(ck)) << test::read_text(d / "err");
   EXPECT_FALSE(fs::exists(d / "two/teacher.safetensors")) << "finished before the interrupt";
   auto state = nlohmann::json::parse(SafetensorsFile::read(ck).metadata().at("state"));
   EXPECT_GT(state["step"].get<int>(), 0);
   auto resumed = test::run_bitbench("train --config " + cfg + " --out " + (d / "two") + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  std::vector<float> a = weights(d / "one/teacher.safetensors"), b = weights(d / "two/teacher.safetensors");
-  ASSERT_EQ(a.size(), b.size());
-  float worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  const float worst = max_abs_diff(d / "one/teacher.safetensors", d / "two/teacher.safetensors");
   EXPECT_LE(worst, kTrainTolerance);
 }
 
@@ -176,7 +172,7 @@ TEST(Mpi, RunEvaluationIsShardedAndLatencyKeptPerRank) {
   ASSERT_EQ(test::run_bitbench("run " + (d / "bench.json") + " --out " + (d / "one") + " --no-table").exit_code, 0);
   auto two = run_mpi("run " + (d / "bench.json") + " --out " + (d / "two") + " --no-table");
   ASSERT_EQ(two.exit_code, 0) << two.err;
-  auto r1 = nlohmann::json::parse(text_of(d / "one/report.json")), r2 = nlohmann::json::parse(text_of(d / "two/report.json"));
+  auto r1 = nlohmann::json::parse(test::read_text(d / "one/report.json")), r2 = nlohmann::json::parse(test::read_text(d / "two/report.json"));
   ASSERT_EQ(r1["models"].size(), r2["models"].size());
   for (size_t i = 0; i < r1["models"].size(); ++i) {
     const auto &a = r1["models"][i], &b = r2["models"][i];

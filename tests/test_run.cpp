@@ -24,11 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string text_of(const std::string& path) {
-  auto b = test::read_bytes(path);
-  return std::string(b.begin(), b.end());
-}
-
 // ---- metrics by hand
 
 TEST(Metrics, TopKConfusionF1AndFidelityByHand) {
@@ -131,7 +126,7 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("| Model | Precision |"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("report.html"), std::string::npos) << r.out;
-  auto rep = nlohmann::json::parse(text_of(out + "/report.json"));
+  auto rep = nlohmann::json::parse(test::read_text(out + "/report.json"));
   EXPECT_EQ(rep["schema_version"], kReportSchemaVersion);
   ASSERT_EQ(rep["models"].size(), 4u);  // teacher, PTQ baseline, the student on two backends
   EXPECT_EQ(rep["models"][0]["role"], "teacher");
@@ -152,7 +147,7 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
   // The student's two backends run the same codes: same predictions.
   EXPECT_EQ(rep["models"][2]["accuracy"]["confusion"], rep["models"][3]["accuracy"]["confusion"]);
   EXPECT_EQ(rep["models"][0]["history"].size(), 2u);  // the teacher's two epochs
-  EXPECT_EQ(test::count_lines(text_of(out + "/results.csv")), 5);
+  EXPECT_EQ(test::count_lines(test::read_text(out + "/results.csv")), 5);
   for (const auto& f : test::list_files(out)) EXPECT_EQ(f.find(".tmp."), std::string::npos) << f;
 
   // Schema and rendering, as a reader meets them.
@@ -162,17 +157,17 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
   // Unchanged config: every stage is reused and the figures are those of the first run.
   auto again = test::run_bitbench("run " + cfg + " --out " + out + " --no-table");
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  auto rep2 = nlohmann::json::parse(text_of(out + "/report.json"));
+  auto rep2 = nlohmann::json::parse(test::read_text(out + "/report.json"));
   for (const auto& s : rep2["stages"]) EXPECT_EQ(s["status"], "reused") << s.dump();
   EXPECT_EQ(rep2["models"], rep["models"]);
 
   // `report` re-renders the same files from report.json.
-  const std::string md = text_of(out + "/report.md");
+  const std::string md = test::read_text(out + "/report.md");
   fs::remove(out + "/report.md");
   fs::remove(out + "/report.html");
   auto re = test::run_bitbench("report " + out);
   ASSERT_EQ(re.exit_code, 0) << re.err;
-  EXPECT_EQ(text_of(out + "/report.md"), md);
+  EXPECT_EQ(test::read_text(out + "/report.md"), md);
   EXPECT_TRUE(fs::exists(out + "/report.html"));
 
   // compare: identical passes; a crafted regression exits 3.
@@ -205,13 +200,13 @@ TEST(CliRun, CtrlCDuringDistillationThenResumeReusesTheTeacher) {
                        "ls " + out + "/stages/students-*/student_w1.58a8/checkpoint.safetensors >/dev/null 2>&1 && break; " +
                        "sleep 0.05; done; kill -INT $pid; wait $pid; echo $? >" + (d / "rc");
   ASSERT_EQ(std::system(("sh -c '" + script + "'").c_str()), 0);
-  const std::string err = text_of(d / "stderr");
-  ASSERT_EQ(std::stoi(text_of(d / "rc")), 130) << err;
+  const std::string err = test::read_text(d / "stderr");
+  ASSERT_EQ(std::stoi(test::read_text(d / "rc")), 130) << err;
   EXPECT_NE(err.find("run the same command again to resume"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(out + "/report.json"));
   auto r = test::run_bitbench("run " + cfg + " --out " + out + " --no-table");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto rep = nlohmann::json::parse(text_of(out + "/report.json"));
+  auto rep = nlohmann::json::parse(test::read_text(out + "/report.json"));
   EXPECT_EQ(rep["stages"][0]["stage"], "teacher");
   EXPECT_EQ(rep["stages"][0]["status"], "reused");
   EXPECT_EQ(rep["stages"][1]["status"], "distilled");
@@ -270,7 +265,7 @@ TEST(CliRun, UsersTimmCheckpointOnImageNetLayout) {
   auto r = test::run_bitbench("run " + (d / "bench.json") + " --teacher " + ref + " --data-dir " + (d / "in") + " --out " +
                               (d / "run") + " --no-table");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto rep = nlohmann::json::parse(text_of(d / "run/report.json"));
+  auto rep = nlohmann::json::parse(test::read_text(d / "run/report.json"));
   EXPECT_EQ(rep["dataset"]["name"], "imagenet");
   EXPECT_EQ(rep["dataset"]["count"], 21);
   EXPECT_EQ(rep["config"]["transform"]["interpolation"], "bicubic");

@@ -56,6 +56,11 @@ inline std::vector<uint8_t> read_bytes(const std::string& path) {
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
+inline std::string read_text(const std::string& path) {
+  auto b = read_bytes(path);
+  return std::string(b.begin(), b.end());
+}
+
 // Every file below dir (to check that nothing was left behind).
 inline std::vector<std::string> list_files(const std::string& dir) {
   std::vector<std::string> out;
