@@ -86,15 +86,15 @@ struct Problem {
   std::vector<int8_t> codes;    // [N, K]
   std::vector<float> scales, x, y;  // [N], [M, K], [M, N]
 };
-Problem make_problem(benchmark::State& state, BitWeights kind, uint64_t seed) {
+Problem make_problem(benchmark::State& state, WeightFormat kind, uint64_t seed) {
   Problem p{state.range(0), state.range(1), state.range(2), {}, {}, {}, {}};
   set_num_threads(static_cast<int>(state.range(3)));
-  const BitWeightTraits& t = bit_weight_traits(kind);
+  const WeightFormatTraits& t = weight_traits(kind);
   Rng r(seed);
   p.codes.resize(static_cast<size_t>(p.N * p.K));
   for (auto& c : p.codes) {
     int v = t.min_code + static_cast<int>(r.below(static_cast<uint64_t>(t.max_code - t.min_code + 1)));
-    c = static_cast<int8_t>(kind == BitWeights::kBinary && v == 0 ? 1 : v);
+    c = static_cast<int8_t>(kind == WeightFormat::kBinary && v == 0 ? 1 : v);
   }
   p.scales.assign(static_cast<size_t>(p.N), 0.01f);
   p.x.resize(static_cast<size_t>(p.M * p.K));
@@ -119,7 +119,7 @@ void time_kernel(benchmark::State& state, const Problem& p, Run&& run, const cha
   set_num_threads(0);
 }
 
-void BM_BitGemm(benchmark::State& state, BitWeights kind, int act_bits) {
+void BM_BitGemm(benchmark::State& state, WeightFormat kind, int act_bits) {
   Problem p = make_problem(state, kind, 2);
   BitMatrix w = pack_bit_matrix(kind, p.codes.data(), p.N, p.K, p.scales.data(), true);
   BitActs a;
@@ -130,7 +130,7 @@ void BM_BitGemm(benchmark::State& state, BitWeights kind, int act_bits) {
 
 // W1A1 on XNOR-popcount, same shapes and peers.
 void BM_XnorGemm(benchmark::State& state) {
-  Problem p = make_problem(state, BitWeights::kBinary, 4);
+  Problem p = make_problem(state, WeightFormat::kBinary, 4);
   SignMatrix w = pack_sign_matrix(p.codes.data(), p.N, p.K, p.scales.data(), true);
   SignActs a;
   quantize_signs(p.x.data(), p.M, p.K, a);
@@ -139,10 +139,10 @@ void BM_XnorGemm(benchmark::State& state) {
 }
 
 // Bit-serial WkAk from bit planes (compare with BM_BitGemm at the same widths).
-void BM_BitserialGemm(benchmark::State& state, BitWeights kind, int act_bits) {
+void BM_BitserialGemm(benchmark::State& state, WeightFormat kind, int act_bits) {
   Problem p = make_problem(state, kind, 5);
-  const BitWeightTraits& t = bit_weight_traits(kind);
-  PlaneMatrix w = pack_plane_matrix(p.codes.data(), p.N, p.K, t.min_code, t.max_code, kind == BitWeights::kBinary,
+  const WeightFormatTraits& t = weight_traits(kind);
+  PlaneMatrix w = pack_plane_matrix(p.codes.data(), p.N, p.K, t.min_code, t.max_code, kind == WeightFormat::kBinary,
                                     p.scales.data(), true);
   BitActs a;
   quantize_acts(p.x.data(), p.M, p.K, act_bits, a);
@@ -155,9 +155,9 @@ void BM_BitserialGemm(benchmark::State& state, BitWeights kind, int act_bits) {
 // The ternary lookup-table GEMV (W1.58A8), with bit_gemm timed on the same
 // problem: x_bit_gemm = bit_gemm time / table time (above 1: the table wins).
 void BM_LutGemv(benchmark::State& state) {
-  Problem p = make_problem(state, BitWeights::kTernary, 2);
+  Problem p = make_problem(state, WeightFormat::kTernary, 2);
   LutMatrix w = pack_lut_matrix(p.codes.data(), p.N, p.K, p.scales.data(), true);
-  BitMatrix wb = pack_bit_matrix(BitWeights::kTernary, p.codes.data(), p.N, p.K, p.scales.data(), true);
+  BitMatrix wb = pack_bit_matrix(WeightFormat::kTernary, p.codes.data(), p.N, p.K, p.scales.data(), true);
   BitActs a;
   quantize_acts(p.x.data(), p.M, p.K, 8, a);
   auto lut = [&] { lut_gemv(a, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); };
@@ -193,15 +193,15 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 
-BENCHMARK_CAPTURE(BM_BitGemm, w1_58a8, BitWeights::kTernary, 8)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitGemm, w1a8, BitWeights::kBinary, 8)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitGemm, w2a8, BitWeights::kInt2, 8)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitGemm, w4a8, BitWeights::kInt4, 8)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitGemm, w8a8, BitWeights::kInt8, 8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w1_58a8, WeightFormat::kTernary, 8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w1a8, WeightFormat::kBinary, 8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w2a8, WeightFormat::kInt2, 8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w4a8, WeightFormat::kInt4, 8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w8a8, WeightFormat::kInt8, 8)->Apply(shapes);
 BENCHMARK(BM_XnorGemm)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitGemm, w1a2, BitWeights::kBinary, 2)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitserialGemm, w1a2, BitWeights::kBinary, 2)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitserialGemm, w2a2, BitWeights::kInt2, 2)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w1a2, WeightFormat::kBinary, 2)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitserialGemm, w1a2, WeightFormat::kBinary, 2)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitserialGemm, w2a2, WeightFormat::kInt2, 2)->Apply(shapes);
 BENCHMARK(BM_LutGemv)
     ->ArgNames({"M", "K", "N", "threads"})
     ->ArgsProduct({{1, 4, 8}, {192, 768}, {192, 576, 768}, {1}})

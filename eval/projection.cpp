@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/quant_formats.hpp"
+#include "kernels/quant_format.hpp"
 
 namespace bb {
 namespace {
@@ -43,11 +43,11 @@ struct Format {
 nlohmann::ordered_json weight_memory_projection() {
   const std::vector<Format> formats = {
       {"fp32", 32, false},
-      {"int8", packed_traits(PackedFormat::kQ8).bits_per_weight, true},
-      {"W2", packed_traits(PackedFormat::kQ2).bits_per_weight, true},
-      {"W1.58 (2-bit)", packed_traits(PackedFormat::kTq2).bits_per_weight, true},
-      {"W1.58 (base-3)", packed_traits(PackedFormat::kTq1).bits_per_weight, true},
-      {"W1", packed_traits(PackedFormat::kB1).bits_per_weight, true},
+      {"int8", weight_traits(WeightFormat::kInt8).storage_bits, true},
+      {"W2", weight_traits(WeightFormat::kInt2).storage_bits, true},
+      {"W1.58 (2-bit)", static_cast<double>(weight_traits(WeightFormat::kTernary).kernel_bits), true},  // the kernel layout
+      {"W1.58 (base-3)", weight_traits(WeightFormat::kTernary).storage_bits, true},                     // the file
+      {"W1", weight_traits(WeightFormat::kBinary).storage_bits, true},
   };
   const std::vector<Shape> shapes = {vit("ViT-Ti/16", 192, 12, 16), vit("ViT-S/16", 384, 12, 16), vit("ViT-B/16", 768, 12, 16),
                                      vit("ViT-L/16", 1024, 24, 16), vit("ViT-H/14", 1280, 32, 14), llama7b()};

@@ -1,6 +1,6 @@
 #pragma once
 // Weight memory of well-known model shapes under each storage format, from the
-// same format traits the packer uses (kernels/quant_formats.hpp): what "a 7B
+// same format traits the packer uses (kernels/quant_format.hpp): what "a 7B
 // model in under 2 GB" takes, next to the ViTs this suite measures.
 #include <nlohmann/json.hpp>
 

@@ -26,125 +26,6 @@
 namespace bb {
 namespace {
 
-const BitWeightTraits kBitTraits[] = {
-    // kind               name       bits offset ushift min  max
-    {BitWeights::kTernary, "ternary", 2, 1, 0, -1, 1},
-    {BitWeights::kBinary, "binary", 1, 1, 1, -1, 1},
-    {BitWeights::kInt2, "int2", 2, 2, 0, -2, 1},
-    {BitWeights::kInt4, "int4", 4, 8, 0, -8, 7},
-    {BitWeights::kInt8, "int8", 8, 128, 0, -128, 127},
-};
-
-// --- activations -----------------------------------------------------------------
-
-constexpr float kEps = 1e-5f;  // models/quant.cpp's, so the codes agree exactly
-
-typedef int32_t i32x16 __attribute__((vector_size(64)));
-typedef int8_t i8x16 __attribute__((vector_size(16)));
-
-// Rows of x [M, K] → codes q [M, Kp]; the same arithmetic as the fake
-// quantiser, written on 16-lane vectors (max is exact in any order; GCC would
-// not vectorise the scalar max reduction by itself).
-template <int Q>
-BB_INLINE void qacts_kbit_rows(const float* __restrict x, int64_t M, int64_t K, int64_t Kp, int8_t* __restrict q,
-                               float* mul, int32_t* sum) {
-  for (int64_t m = 0; m < M; ++m) {
-    const float* xr = x + m * K;
-    int8_t* qr = q + m * Kp;
-    f32x16 vmx = {};
-    int64_t k = 0;
-    for (; k + 16 <= K; k += 16) {
-      f32x16 a = BB_LOAD16(xr + k);
-      a = a < 0 ? -a : a;
-      vmx = a > vmx ? a : vmx;
-    }
-    float mx = 0;
-    for (int i = 0; i < 16; ++i) mx = vmx[i] > mx ? vmx[i] : mx;
-    for (; k < K; ++k) {
-      const float a = xr[k] < 0 ? -xr[k] : xr[k];
-      mx = a > mx ? a : mx;
-    }
-    const float s = static_cast<float>(Q) / (mx > kEps ? mx : kEps);
-    const f32x16 lo = {}, magic = lo + 12582912.0f, vs = lo + s, vlo = lo + (-Q - 1.0f), vhi = lo + static_cast<float>(Q);
-    i32x16 vsum = {};
-    for (k = 0; k + 16 <= K; k += 16) {
-      f32x16 v = (BB_LOAD16(xr + k) * vs + magic) - magic;  // round half to even
-      v = v < vlo ? vlo : v;
-      v = v > vhi ? vhi : v;
-      const i32x16 c = __builtin_convertvector(v, i32x16);
-      vsum += c;
-      const i8x16 b = __builtin_convertvector(c, i8x16);
-      std::memcpy(qr + k, &b, 16);
-    }
-    int32_t acc = 0;
-    for (int i = 0; i < 16; ++i) acc += vsum[i];
-    for (; k < K; ++k) {
-      float v = (xr[k] * s + 12582912.0f) - 12582912.0f;
-      v = v < -Q - 1.0f ? -Q - 1.0f : v;
-      v = v > Q ? static_cast<float>(Q) : v;
-      const int32_t c = static_cast<int32_t>(v);
-      qr[k] = static_cast<int8_t>(c);
-      acc += c;
-    }
-    for (k = K; k < Kp; ++k) qr[k] = 0;
-    mul[m] = 1.0f / s;
-    sum[m] = acc;
-  }
-}
-BB_INLINE void qacts8_body(const float* x, int64_t M, int64_t K, int64_t Kp, int8_t* q, float* mul, int32_t* sum) {
-  qacts_kbit_rows<127>(x, M, K, Kp, q, mul, sum);
-}
-BB_INLINE void qacts4_body(const float* x, int64_t M, int64_t K, int64_t Kp, int8_t* q, float* mul, int32_t* sum) {
-  qacts_kbit_rows<7>(x, M, K, Kp, q, mul, sum);
-}
-BB_INLINE void qacts2_body(const float* x, int64_t M, int64_t K, int64_t Kp, int8_t* q, float* mul, int32_t* sum) {
-  qacts_kbit_rows<1>(x, M, K, Kp, q, mul, sum);
-}
-// Binary: code = sign (x > 0 → +1), one step = mean|x| (summed in order, as the fake quantiser).
-BB_INLINE void qacts1_body(const float* __restrict x, int64_t M, int64_t K, int64_t Kp, int8_t* __restrict q,
-                           float* mul, int32_t* sum) {
-  for (int64_t m = 0; m < M; ++m) {
-    const float* xr = x + m * K;
-    int8_t* qr = q + m * Kp;
-    float s = 0;
-    for (int64_t k = 0; k < K; ++k) s += xr[k] < 0 ? -xr[k] : xr[k];
-    int32_t acc = 0;
-    for (int64_t k = 0; k < K; ++k) {
-      const int32_t c = xr[k] > 0 ? 1 : -1;
-      qr[k] = static_cast<int8_t>(c);
-      acc += c;
-    }
-    for (int64_t k = K; k < Kp; ++k) qr[k] = 0;
-    mul[m] = s / static_cast<float>(K);
-    sum[m] = acc;
-  }
-}
-#define BB_QACTS(name) \
-  BB_MULTIVERSION(name, (const float* x, int64_t M, int64_t K, int64_t Kp, int8_t* q, float* mul, int32_t* sum), \
-                  (x, M, K, Kp, q, mul, sum))
-BB_QACTS(qacts8)
-BB_QACTS(qacts4)
-BB_QACTS(qacts2)
-BB_QACTS(qacts1)
-#undef BB_QACTS
-
-// LayerNorm without affine parameters, x [rows, K] → out [rows, K]: the
-// arithmetic of models/layers.cpp's layernorm_rows with weight 1 and bias 0
-// (x·1 + 0 is x up to the sign of a zero, which no quantiser sees), so the
-// fused SubLN quantiser's codes equal the unfused ones (tested).
-BB_INLINE void subln_rows_body(const float* __restrict x, int64_t rows, int64_t K, float eps, float* __restrict out) {
-  for (int64_t n = 0; n < rows; ++n) {
-    const float* xi = x + n * K;
-    float* oi = out + n * K;
-    const float mean = sum_vec(xi, K) / static_cast<float>(K);
-    for (int64_t d = 0; d < K; ++d) oi[d] = (xi[d] - mean) * (xi[d] - mean);
-    const float var = sum_vec(oi, K) / static_cast<float>(K);
-    const float rstd = 1.0f / std::sqrt(var + eps);
-    for (int64_t d = 0; d < K; ++d) oi[d] = (xi[d] - mean) * rstd;
-  }
-}
-BB_MULTIVERSION(subln_rows, (const float* x, int64_t rows, int64_t K, float eps, float* out), (x, rows, K, eps, out))
-
 // --- the GEMM ----------------------------------------------------------------------
 
 struct GemmArgs {
@@ -175,7 +56,7 @@ using TileFn = void (*)(const uint8_t* panel, int64_t Kq, const GemmArgs& g, int
 
 // Panel: blocks b0..b0+nt-1 unpacked to one byte per weight, [Kq][nt][64].
 void unpack_panel_generic(const BitMatrix& w, int64_t b0, int nt, bool signed_q8, uint8_t* panel) {
-  const int bits = w.t->bits, cpb = 8 / bits, sh0 = w.t->ushift;
+  const int bits = w.t->kernel_bits, cpb = 8 / bits, sh0 = w.t->ushift;
   const unsigned mask = (1u << bits) - 1;
   const int64_t vecs = w.vectors_per_block();
   for (int j = 0; j < nt; ++j) {
@@ -211,7 +92,7 @@ void tile_generic(const uint8_t* panel, int64_t Kq, const GemmArgs& g, int64_t m
 // below 16, so the int16 pair sums cannot saturate; int8 weights (u up to 255
 // would) multiply as |w| · sign(a, w) instead (signed_q8 panel, offset 0).
 BB_TARGET_AVX2 void unpack_panel_avx2(const BitMatrix& w, int64_t b0, int nt, bool signed_q8, uint8_t* panel) {
-  const int bits = w.t->bits, cpb = 8 / bits, sh0 = w.t->ushift;
+  const int bits = w.t->kernel_bits, cpb = 8 / bits, sh0 = w.t->ushift;
   const __m256i mask = _mm256_set1_epi8(static_cast<char>(((1u << bits) - 1) << sh0));
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(signed_q8 ? 0x80 : 0));
   const int64_t vecs = w.vectors_per_block();
@@ -263,7 +144,7 @@ BB_TARGET_AVX2 void tile_avx2(const uint8_t* panel, int64_t Kq, const GemmArgs& 
 // four broadcast activations. Tiles of MT rows × NT blocks keep MT · NT
 // accumulators in registers.
 BB_TARGET_VNNI void unpack_panel_vnni(const BitMatrix& w, int64_t b0, int nt, bool, uint8_t* panel) {
-  const int bits = w.t->bits, cpb = 8 / bits, sh0 = w.t->ushift;
+  const int bits = w.t->kernel_bits, cpb = 8 / bits, sh0 = w.t->ushift;
   const __m512i mask = _mm512_set1_epi8(static_cast<char>(((1u << bits) - 1) << sh0));
   const int64_t vecs = w.vectors_per_block();
   for (int j = 0; j < nt; ++j) {
@@ -426,7 +307,7 @@ void run_gemm(GemmArgs g) {
     NT = 4;  // M < 4 takes gemv_vnni; 6 × 4 accumulators measured best
     MT = 6;
   }
-  const bool signed_q8 = path == Path::kAvx2 && w.t->kind == BitWeights::kInt8;
+  const bool signed_q8 = path == Path::kAvx2 && w.t->format == WeightFormat::kInt8;
   if (!signed_q8) g.offset = w.t->offset;
   const UnpackFn unpack = path == Path::kVnni   ? unpack_panel_vnni
                           : path == Path::kAvx2 ? unpack_panel_avx2
@@ -440,7 +321,7 @@ void run_gemm(GemmArgs g) {
   mparts = (M + mstep - 1) / mstep;
   const bool parallel = M * w.N * w.Kp > (1 << 18);  // below, a parallel region costs more than it saves
   if (path == Path::kVnni && M < 4) {
-    const int cpb = 8 / w.t->bits, mt = static_cast<int>(M), nt = gemv_blocks(cpb, mt);
+    const int cpb = 8 / w.t->kernel_bits, mt = static_cast<int>(M), nt = gemv_blocks(cpb, mt);
     const GemvFn fn = kGemvTiles[gemv_row(cpb)][mt - 1];
     const int64_t tiles = (w.blocks + nt - 1) / nt;
     parallel_tasks(tiles, parallel, [&](int64_t t) { fn(g, 0, t * nt); });
@@ -469,43 +350,29 @@ void run_gemm(GemmArgs g) {
 
 }  // namespace
 
-const BitWeightTraits& bit_weight_traits(BitWeights k) { return kBitTraits[static_cast<int>(k)]; }
-
-void AlignedBytes::resize(size_t n) {
-  if (n <= cap_) {
-    n_ = n;
-    return;
-  }
-  const size_t bytes = (n + 63) / 64 * 64;
-  auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
-  if (!p) throw Error::usage("out of memory allocating " + std::to_string(bytes) + " bytes");
-  p_.reset(p);
-  n_ = n;
-  cap_ = bytes;
-}
-
-BitMatrix pack_bit_matrix(BitWeights kind, const int8_t* codes, int64_t N, int64_t K, const float* scales,
+BitMatrix pack_bit_matrix(WeightFormat format, const int8_t* codes, int64_t N, int64_t K, const float* scales,
                           bool per_row) {
   BitMatrix w;
-  w.t = &bit_weight_traits(kind);
-  const BitWeightTraits& t = *w.t;
+  w.t = &weight_traits(format);
+  const WeightFormatTraits& t = *w.t;
+  if (t.kernel_bits == 0) throw Error::usage(std::string("pack_bit_matrix: ") + t.name + " weights have no bit-kernel layout");
   w.N = N;
   w.K = K;
   w.Kp = bit_padded_k(K);
   w.blocks = (N + 15) / 16;
-  const int cpb = 8 / t.bits;
+  const int cpb = 8 / t.kernel_bits;
   const int64_t vecs = w.vectors_per_block();
   w.data.resize(static_cast<size_t>(w.blocks * vecs * 64));
   std::memset(w.data.data(), 0, w.data.size());
   for (int64_t n = 0; n < N; ++n)
     for (int64_t k = 0; k < K; ++k) {
       const int c = codes[n * K + k];
-      if (c < t.min_code || c > t.max_code || (kind == BitWeights::kBinary && c == 0))
+      if (!t.holds(c))
         throw Error::usage(std::string("pack_bit_matrix: code ") + std::to_string(c) + " at [" + std::to_string(n) +
                            ", " + std::to_string(k) + "] is outside the " + t.name + " format");
       const unsigned u = static_cast<unsigned>(c + t.offset) >> t.ushift;
       const int64_t kq = k / 4, v = kq / cpb, i = kq % cpb;
-      w.data.data()[((n / 16) * vecs + v) * 64 + (n % 16) * 4 + k % 4] |= static_cast<uint8_t>(u << (i * t.bits));
+      w.data.data()[((n / 16) * vecs + v) * 64 + (n % 16) * 4 + k % 4] |= static_cast<uint8_t>(u << (i * t.kernel_bits));
     }
   w.scale.assign(static_cast<size_t>(w.blocks * 16), 0.0f);
   for (int64_t n = 0; n < N; ++n) w.scale[static_cast<size_t>(n)] = scales[per_row ? n : 0];
@@ -513,58 +380,15 @@ BitMatrix pack_bit_matrix(BitWeights kind, const int8_t* codes, int64_t N, int64
 }
 
 void unpack_bit_matrix(const BitMatrix& w, int8_t* codes) {
-  const BitWeightTraits& t = *w.t;
-  const int cpb = 8 / t.bits;
-  const unsigned mask = (1u << t.bits) - 1;
+  const WeightFormatTraits& t = *w.t;
+  const int cpb = 8 / t.kernel_bits;
+  const unsigned mask = (1u << t.kernel_bits) - 1;
   const int64_t vecs = w.vectors_per_block();
   for (int64_t n = 0; n < w.N; ++n)
     for (int64_t k = 0; k < w.K; ++k) {
       const int64_t kq = k / 4, v = kq / cpb, i = kq % cpb;
       const unsigned byte = w.data.data()[((n / 16) * vecs + v) * 64 + (n % 16) * 4 + k % 4];
-      codes[n * w.K + k] = static_cast<int8_t>(static_cast<int>(((byte >> (i * t.bits)) & mask) << t.ushift) - t.offset);
-    }
-}
-
-void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out, float subln_eps) {
-  using Fn = void (*)(const float*, int64_t, int64_t, int64_t, int8_t*, float*, int32_t*);
-  Fn fn = bits == 8 ? qacts8 : bits == 4 ? qacts4 : bits == 2 ? qacts2 : bits == 1 ? qacts1 : nullptr;
-  if (!fn) throw Error::usage("quantize_acts: " + std::to_string(bits) + "-bit activations are not supported (8, 4, 2, 1)");
-  out.M = M;
-  out.K = K;
-  out.Kp = bit_padded_k(K);
-  out.bits = bits;
-  out.q.resize(static_cast<size_t>(M * out.Kp));
-  out.mul.resize(static_cast<size_t>(M));
-  out.sum.resize(static_cast<size_t>(M));
-  int8_t* q = reinterpret_cast<int8_t*>(out.q.data());
-  constexpr int64_t kRows = 16;
-  parallel_tasks((M + kRows - 1) / kRows, M * K > 16384, [&](int64_t t) {
-    const int64_t m = t * kRows, rows = std::min(kRows, M - m);
-    const float* src = x + m * K;
-    if (subln_eps >= 0) {  // normalised rows of this task, [rows, K]
-      thread_local std::vector<float> norm;
-      norm.resize(static_cast<size_t>(kRows * K));
-      subln_rows(src, rows, K, subln_eps, norm.data());
-      src = norm.data();
-    }
-    fn(src, rows, K, out.Kp, q + m * out.Kp, out.mul.data() + m, out.sum.data() + m);
-  });
-}
-
-void set_acts(const int8_t* a, int64_t M, int64_t K, BitActs& out) {
-  out.M = M;
-  out.K = K;
-  out.Kp = bit_padded_k(K);
-  out.bits = 8;
-  out.q.resize(static_cast<size_t>(M * out.Kp));
-  std::memset(out.q.data(), 0, out.q.size());
-  out.mul.assign(static_cast<size_t>(M), 1.0f);
-  out.sum.assign(static_cast<size_t>(M), 0);
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t k = 0; k < K; ++k) {
-      if (a[m * K + k] == -128) throw Error::usage("set_acts: activation codes are limited to [-127, 127]");
-      reinterpret_cast<int8_t*>(out.q.data())[m * out.Kp + k] = a[m * K + k];
-      out.sum[static_cast<size_t>(m)] += a[m * K + k];
+      codes[n * w.K + k] = static_cast<int8_t>(static_cast<int>(((byte >> (i * t.kernel_bits)) & mask) << t.ushift) - t.offset);
     }
 }
 

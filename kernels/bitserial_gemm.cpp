@@ -8,9 +8,9 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "kernels/parallel.hpp"
+#include "kernels/popcount_gemm.hpp"
+#include "kernels/quant_format.hpp"
 #include "kernels/simd.hpp"
-#include "kernels/xnor_gemm.hpp"
 
 // GCC 12's AVX-512 intrinsics pass an "undefined" source operand that
 // -Wmaybe-uninitialized reports (a known false positive).
@@ -19,37 +19,20 @@
 #endif
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
-#define BB_TARGET_VPOPCNT \
-  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,avx2,fma,popcnt")))
-#define BB_TARGET_POPCNT __attribute__((target("avx2,fma,popcnt")))
-
 namespace bb {
 namespace {
 
-constexpr int64_t kPanel = 32;  // output columns per panel (Np is a multiple)
+using SArgs = PopcountArgs<PlaneActs, PlaneMatrix>;
+constexpr int64_t kPanel = kPopcountPanel;
 
-struct SArgs {
-  const PlaneActs* a;
-  const PlaneMatrix* w;
-  const float* bias;
-  float* y;
-  int32_t* acc;
-};
-
-// Σ ua·uw → Σ a·w, then the scales.
+// Σ ua·uw → Σ a·w (see the header), then out.
 void store_one(const SArgs& g, int64_t m, int64_t n, int64_t uu) {
   const PlaneCode ca = g.a->code, cw = g.w->code;
   const int64_t dot = static_cast<int64_t>(ca.s) * cw.s * uu -
                       static_cast<int64_t>(ca.s) * cw.o * g.a->usum[static_cast<size_t>(m)] -
                       static_cast<int64_t>(ca.o) * cw.s * g.w->usum[static_cast<size_t>(n)] +
                       g.w->K * ca.o * cw.o;
-  const int64_t N = g.w->N;
-  if (g.acc) {
-    g.acc[m * N + n] = static_cast<int32_t>(dot);
-    return;
-  }
-  g.y[m * N + n] = static_cast<float>(dot) * g.w->scale[static_cast<size_t>(n)] * g.a->mul[static_cast<size_t>(m)] +
-                   (g.bias ? g.bias[n] : 0.0f);
+  store_dot(g, m, n, static_cast<int32_t>(dot));
 }
 
 BB_INLINE void panel_scalar_body(const SArgs& g, int64_t m0, int64_t m1, int64_t n0) {
@@ -71,8 +54,6 @@ BB_INLINE void panel_scalar_body(const SArgs& g, int64_t m0, int64_t m1, int64_t
     for (int64_t j = 0; j < nc; ++j) store_one(g, m, n0 + j, uu[j]);
   }
 }
-BB_TARGET_POPCNT void panel_popcnt(const SArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
-void panel_generic(const SArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
 
 // AVX-512: MT rows × 4 zmm (32 columns); per plane pair the popcounts are
 // summed over K first, then shifted into place once.
@@ -119,30 +100,13 @@ BB_TARGET_VPOPCNT void tile_vpopcnt(const SArgs& g, int64_t m0, int64_t n0) {
 using TileFn = void (*)(const SArgs&, int64_t, int64_t);
 const TileFn kTiles[2] = {&tile_vpopcnt<1>, &tile_vpopcnt<2>};
 
-using Path = PopcountPath;
-
-void run(const SArgs& g) {
-  const PlaneActs& a = *g.a;
-  const PlaneMatrix& w = *g.w;
-  if (a.K != w.K)
-    throw Error::usage("bitserial_gemm: activations have K = " + std::to_string(a.K) + ", weights " + std::to_string(w.K));
-  const int64_t M = a.M, panels = w.Np / kPanel;
-  if (M == 0 || w.N == 0) return;
-  const Path path = popcount_path();
-  constexpr int64_t kRows = 32;
-  const int64_t mparts = (M + kRows - 1) / kRows;
-  const bool parallel = M * w.N * w.Kw * 64 > (1 << 19);
-  parallel_tasks(panels * mparts, parallel, [&](int64_t t) {
-    const int64_t n0 = (t / mparts) * kPanel, m0 = (t % mparts) * kRows, m1 = std::min(M, m0 + kRows);
-    if (path == Path::kVpopcnt) {
-      for (int64_t m = m0; m < m1; m += 2) kTiles[std::min<int64_t>(2, m1 - m) - 1](g, m, n0);
-    } else if (path == Path::kPopcnt) {
-      panel_popcnt(g, m0, m1, n0);
-    } else {
-      panel_generic(g, m0, m1, n0);
-    }
-  });
-}
+struct BitserialKernel {
+  static void vpopcnt(const SArgs& g, int64_t m0, int64_t m1, int64_t n0) {
+    for (int64_t m = m0; m < m1; m += 2) kTiles[std::min<int64_t>(2, m1 - m) - 1](g, m, n0);
+  }
+  BB_TARGET_POPCNT static void popcnt(const SArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
+  static void generic(const SArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
+};
 
 int planes_for(int span) {  // bits to hold 0..span
   int p = 0;
@@ -183,12 +147,10 @@ PlaneMatrix pack_plane_matrix(const int8_t* codes, int64_t N, int64_t K, int min
 }
 
 void planes_from_acts(const BitActs& a, PlaneActs& out) {
-  switch (a.bits) {
-    case 4: out.code = {4, 1, 8}; break;
-    case 2: out.code = {2, 1, 2}; break;
-    case 1: out.code = {1, 2, 1}; break;
-    default: throw Error::usage("bit-serial activations take 1, 2 or 4 bits, not " + std::to_string(a.bits));
-  }
+  const ActFormatTraits& t = act_traits_by_bits(a.bits);
+  if (t.bits > 4) throw Error::usage("bit-serial activations take 1, 2 or 4 bits, not " + std::to_string(a.bits));
+  // Binary ±1 = 2u − 1; signed k-bit codes c = u − 2^(k−1).
+  out.code = t.format == ActFormat::kBinary ? PlaneCode{1, 2, 1} : PlaneCode{t.bits, 1, t.qmax + 1};
   out.M = a.M;
   out.K = a.K;
   out.Kw = (a.K + 63) / 64;
@@ -212,10 +174,12 @@ void planes_from_acts(const BitActs& a, PlaneActs& out) {
 }
 
 void bitserial_gemm(const PlaneActs& a, const PlaneMatrix& w, const float* bias, float* y) {
-  run({&a, &w, bias, y, nullptr});
+  run_popcount_gemm<BitserialKernel>(SArgs{&a, &w, bias, y, nullptr}, "bitserial_gemm", 32, 1 << 19);
 }
-void bitserial_gemm_i32(const PlaneActs& a, const PlaneMatrix& w, int32_t* acc) { run({&a, &w, nullptr, nullptr, acc}); }
+void bitserial_gemm_i32(const PlaneActs& a, const PlaneMatrix& w, int32_t* acc) {
+  run_popcount_gemm<BitserialKernel>(SArgs{&a, &w, nullptr, nullptr, acc}, "bitserial_gemm", 32, 1 << 19);
+}
 
-const char* bitserial_gemm_path() { return xnor_gemm_path(); }  // the same popcount dispatch
+const char* bitserial_gemm_path() { return popcount_path_name(); }
 
 }  // namespace bb

@@ -12,7 +12,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/bit_gemm.hpp"
+#include "kernels/act_quant.hpp"
+#include "kernels/aligned_bytes.hpp"
 
 namespace bb {
 

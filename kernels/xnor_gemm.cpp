@@ -9,7 +9,7 @@
 
 #include "core/error.hpp"
 #include "kernels/cpu_features.hpp"
-#include "kernels/parallel.hpp"
+#include "kernels/popcount_gemm.hpp"
 #include "kernels/simd.hpp"
 
 // GCC 12's AVX-512 intrinsics pass an "undefined" source operand that
@@ -19,33 +19,11 @@
 #endif
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
-#define BB_TARGET_VPOPCNT \
-  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,avx2,fma,popcnt")))
-#define BB_TARGET_POPCNT __attribute__((target("avx2,fma,popcnt")))
-
 namespace bb {
 namespace {
 
-struct XArgs {
-  const SignActs* a;
-  const SignMatrix* w;
-  const float* bias;
-  float* y;
-  int32_t* acc;
-};
-
-constexpr int64_t kPanel = 32;  // output columns per panel (Np is a multiple)
-
-void store_one(const XArgs& g, int64_t m, int64_t n, int64_t pc) {
-  const int64_t N = g.w->N;
-  const int32_t dot = static_cast<int32_t>(g.w->K - 2 * pc);
-  if (g.acc) {
-    g.acc[m * N + n] = dot;
-    return;
-  }
-  g.y[m * N + n] = static_cast<float>(dot) * g.w->scale[static_cast<size_t>(n)] * g.a->mul[static_cast<size_t>(m)] +
-                   (g.bias ? g.bias[n] : 0.0f);
-}
+using XArgs = PopcountArgs<SignActs, SignMatrix>;
+constexpr int64_t kPanel = kPopcountPanel;
 
 // Rows [m0, m1) × one panel of 32 columns, 64-bit popcount per word.
 BB_INLINE void panel_scalar_body(const XArgs& g, int64_t m0, int64_t m1, int64_t n0) {
@@ -59,11 +37,9 @@ BB_INLINE void panel_scalar_body(const XArgs& g, int64_t m0, int64_t m1, int64_t
       const uint64_t* wr = w.word_row(kw) + n0;
       for (int64_t c = 0; c < kPanel; ++c) pc[c] += __builtin_popcountll(aw ^ wr[c]);
     }
-    for (int64_t c = 0; c < nc; ++c) store_one(g, m, n0 + c, pc[c]);
+    for (int64_t c = 0; c < nc; ++c) store_dot(g, m, n0 + c, w.K - 2 * pc[c]);
   }
 }
-BB_TARGET_POPCNT void panel_popcnt(const XArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
-void panel_generic(const XArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
 
 // AVX-512: MT rows × 4 zmm of 8 columns; vpxorq + vpopcntq + vpaddq per 512
 // products. Everything the epilogue reads is a local restrict pointer: through
@@ -134,29 +110,11 @@ BB_TARGET_VPOPCNT void rows_vpopcnt(const XArgs& g, int64_t m0, int64_t m1, int6
   }
 }
 
-using Path = PopcountPath;
-
-void run(const XArgs& g) {
-  const SignActs& a = *g.a;
-  const SignMatrix& w = *g.w;
-  if (a.K != w.K) throw Error::usage("xnor_gemm: activations have K = " + std::to_string(a.K) + ", weights " + std::to_string(w.K));
-  const int64_t M = a.M, panels = w.Np / kPanel;
-  if (M == 0 || w.N == 0) return;
-  const Path path = popcount_path();
-  constexpr int64_t kRows = 64;  // rows per task: the panel stays in L1 across them
-  const int64_t mparts = (M + kRows - 1) / kRows;
-  const bool parallel = M * w.N * w.Kw * 64 > (1 << 20);
-  parallel_tasks(panels * mparts, parallel, [&](int64_t t) {
-    const int64_t n0 = (t / mparts) * kPanel, m0 = (t % mparts) * kRows, m1 = std::min(M, m0 + kRows);
-    if (path == Path::kVpopcnt) {
-      rows_vpopcnt(g, m0, m1, n0);
-    } else if (path == Path::kPopcnt) {
-      panel_popcnt(g, m0, m1, n0);
-    } else {
-      panel_generic(g, m0, m1, n0);
-    }
-  });
-}
+struct XnorKernel {
+  static void vpopcnt(const XArgs& g, int64_t m0, int64_t m1, int64_t n0) { rows_vpopcnt(g, m0, m1, n0); }
+  BB_TARGET_POPCNT static void popcnt(const XArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
+  static void generic(const XArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
+};
 
 }  // namespace
 
@@ -182,22 +140,26 @@ SignMatrix pack_sign_matrix(const int8_t* codes, int64_t N, int64_t K, const flo
   return w;
 }
 
-void quantize_signs(const float* x, int64_t M, int64_t K, SignActs& out) {
-  out.M = M;
-  out.K = K;
-  out.Kw = (K + 63) / 64;
-  out.words.assign(static_cast<size_t>(M * out.Kw), 0);
-  out.mul.resize(static_cast<size_t>(M));
-#pragma omp parallel for schedule(static) if (M * K > 65536)
-  for (int64_t m = 0; m < M; ++m) {
-    const float* xr = x + m * K;
+void signs_from_acts(const BitActs& a, SignActs& out) {
+  if (a.bits != 1) throw Error::usage("signs_from_acts: the XNOR kernel takes binary activations, not " + std::to_string(a.bits) + "-bit");
+  out.M = a.M;
+  out.K = a.K;
+  out.Kw = (a.K + 63) / 64;
+  out.words.assign(static_cast<size_t>(a.M * out.Kw), 0);
+  out.mul = a.mul;
+#pragma omp parallel for schedule(static) if (a.M * a.K > 65536)
+  for (int64_t m = 0; m < a.M; ++m) {
+    const int8_t* q = a.row(m);
     uint64_t* wr = out.words.data() + m * out.Kw;
-    float s = 0;  // summed in order, as the fake quantiser
-    for (int64_t k = 0; k < K; ++k) s += xr[k] < 0 ? -xr[k] : xr[k];
-    for (int64_t k = 0; k < K; ++k)
-      if (xr[k] > 0) wr[k / 64] |= uint64_t{1} << (k % 64);
-    out.mul[static_cast<size_t>(m)] = s / static_cast<float>(K);
+    for (int64_t k = 0; k < a.K; ++k)
+      if (q[k] > 0) wr[k / 64] |= uint64_t{1} << (k % 64);
   }
+}
+
+void quantize_signs(const float* x, int64_t M, int64_t K, SignActs& out) {
+  thread_local BitActs codes;
+  quantize_acts(x, M, K, 1, codes);
+  signs_from_acts(codes, out);
 }
 
 void set_signs(const int8_t* a, int64_t M, int64_t K, SignActs& out) {
@@ -214,8 +176,12 @@ void set_signs(const int8_t* a, int64_t M, int64_t K, SignActs& out) {
     }
 }
 
-void xnor_gemm(const SignActs& a, const SignMatrix& w, const float* bias, float* y) { run({&a, &w, bias, y, nullptr}); }
-void xnor_gemm_i32(const SignActs& a, const SignMatrix& w, int32_t* acc) { run({&a, &w, nullptr, nullptr, acc}); }
+void xnor_gemm(const SignActs& a, const SignMatrix& w, const float* bias, float* y) {
+  run_popcount_gemm<XnorKernel>(XArgs{&a, &w, bias, y, nullptr}, "xnor_gemm", 64, 1 << 20);
+}
+void xnor_gemm_i32(const SignActs& a, const SignMatrix& w, int32_t* acc) {
+  run_popcount_gemm<XnorKernel>(XArgs{&a, &w, nullptr, nullptr, acc}, "xnor_gemm", 64, 1 << 20);
+}
 
 PopcountPath popcount_path() {
   const Isa isa = active_isa();
@@ -223,12 +189,14 @@ PopcountPath popcount_path() {
   return isa == Isa::kGeneric ? PopcountPath::kGeneric : PopcountPath::kPopcnt;
 }
 
-const char* xnor_gemm_path() {
+const char* popcount_path_name() {
   switch (popcount_path()) {
-    case Path::kVpopcnt: return "avx512-vpopcntdq";
-    case Path::kPopcnt: return "popcnt";
+    case PopcountPath::kVpopcnt: return "avx512-vpopcntdq";
+    case PopcountPath::kPopcnt: return "popcnt";
     default: return "generic";
   }
 }
+
+const char* xnor_gemm_path() { return popcount_path_name(); }
 
 }  // namespace bb

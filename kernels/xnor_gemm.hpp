@@ -11,7 +11,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/bit_gemm.hpp"
+#include "kernels/act_quant.hpp"
+#include "kernels/popcount_gemm.hpp"
 
 namespace bb {
 
@@ -30,7 +31,9 @@ struct SignActs {
   std::vector<uint64_t> words;  // [M][Kw]
   std::vector<float> mul;       // [M] mean|x| (the binary quantiser's step)
 };
-// Sign bits of x [M, K] (x > 0 → 1) and mean|x| per row, as the fake quantiser.
+// Sign bits of binary activation codes (kernels/act_quant.hpp, bits 1) and their step.
+void signs_from_acts(const BitActs& a, SignActs& out);
+// x [M, K] through the binary activation quantiser, then its sign bits (x > 0 → 1) and mean|x| per row.
 void quantize_signs(const float* x, int64_t M, int64_t K, SignActs& out);
 // Codes given directly (tests): a [M, K] of ±1; mul = 1.
 void set_signs(const int8_t* a, int64_t M, int64_t K, SignActs& out);
@@ -38,10 +41,7 @@ void set_signs(const int8_t* a, int64_t M, int64_t K, SignActs& out);
 // y[M, N] = (K − 2·popcount) · scale[n] · mul[m] + bias[n]; acc variant: the exact dot products.
 void xnor_gemm(const SignActs& a, const SignMatrix& w, const float* bias, float* y);
 void xnor_gemm_i32(const SignActs& a, const SignMatrix& w, int32_t* acc);
-// Which popcount the popcount kernels (this one and bitserial_gemm.hpp) use now.
-enum class PopcountPath { kGeneric, kPopcnt, kVpopcnt };
-PopcountPath popcount_path();
-// "avx512-vpopcntdq", "popcnt" (scalar 64-bit popcount, the AVX2 level) or "generic".
+// popcount_path_name(): "avx512-vpopcntdq", "popcnt" (scalar 64-bit popcount, the AVX2 level) or "generic".
 const char* xnor_gemm_path();
 
 }  // namespace bb

@@ -6,37 +6,14 @@
 #include "core/error.hpp"
 
 namespace bb {
-namespace {
-
-BitWeights kernel_weights(WeightFormat w) {
-  switch (w) {
-    case WeightFormat::kTernary: return BitWeights::kTernary;
-    case WeightFormat::kBinary: return BitWeights::kBinary;
-    case WeightFormat::kInt2: return BitWeights::kInt2;
-    case WeightFormat::kInt4: return BitWeights::kInt4;
-    default: return BitWeights::kInt8;
-  }
-}
-
-int act_bits(ActFormat a) {
-  switch (a) {
-    case ActFormat::kInt8: return 8;
-    case ActFormat::kInt4: return 4;
-    case ActFormat::kInt2: return 2;
-    case ActFormat::kBinary: return 1;
-    default: return 0;
-  }
-}
-
-}  // namespace
 
 const char* int_engine_name(IntEngineKind k) { return k == IntEngineKind::kBitKernels ? "bitkernels" : "onednn-int8"; }
 
-bool int_engine_supports(const QuantSpec& s) { return s.w != WeightFormat::kF32 && act_bits(s.a) != 0; }
+bool int_engine_supports(const QuantSpec& s) { return s.w != WeightFormat::kF32 && s.a != ActFormat::kF32; }
 
 IntLinear::IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* codes, const float* scales, int64_t N,
                      int64_t K)
-    : kind_(kind), act_bits_(act_bits(spec.a)), N_(N), K_(K) {
+    : kind_(kind), act_bits_(act_traits(spec.a).bits), N_(N), K_(K) {
   const bool per_row = weight_traits(spec.w).per_row;
   if (kind == IntEngineKind::kBitKernels && spec.w == WeightFormat::kBinary && spec.a == ActFormat::kBinary) {
     xnor_ = true;
@@ -44,7 +21,7 @@ IntLinear::IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* co
     return;
   }
   if (kind == IntEngineKind::kBitKernels) {
-    bit_ = pack_bit_matrix(kernel_weights(spec.w), codes, N, K, scales, per_row);
+    bit_ = pack_bit_matrix(spec.w, codes, N, K, scales, per_row);
     return;
   }
   const int64_t Kp = bit_padded_k(K);  // the activations arrive padded; zero weights there
@@ -55,12 +32,11 @@ IntLinear::IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* co
 }
 
 void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts, float subln_eps) {
+  quantize_acts(x, M, K_, act_bits_, acts, subln_eps);  // [M, Kp] codes, per-row step and sum
   if (xnor_) {
-    if (subln_eps >= 0) throw Error::usage("the XNOR path does not fuse SubLN: normalise the input first");
-    quantize_signs(x, M, K_, signs_);
+    signs_from_acts(acts, signs_);
     return xnor_gemm(signs_, sign_, b, y);
   }
-  quantize_acts(x, M, K_, act_bits_, acts, subln_eps);  // [M, Kp] codes, per-row step and sum
   if (kind_ == IntEngineKind::kBitKernels) return bit_gemm(acts, bit_, b, y);
   auto it = onednn_.find(M);
   if (it == onednn_.end())
@@ -109,48 +85,42 @@ int64_t IntModel::weight_bytes() const {
   return s;
 }
 
+std::unique_ptr<IntLinear>& IntModel::at(const PlannedLinear& l) {
+  switch (l.site) {
+    case LinearSite::kPatch: return patch;
+    case LinearSite::kHead: return head;
+    case LinearSite::kHeadDist: return head_dist;
+    default: return blocks.at(static_cast<size_t>(l.block))[static_cast<size_t>(l.slot)];
+  }
+}
+
 IntModel build_int_model(IntEngineKind kind, const ViTParams& p, const QuantPlan& plan,
                          const std::vector<PackedLayer>* packed) {
-  const ViTConfig& c = p.cfg;
   IntModel m;
   m.kind = kind;
+  m.blocks.resize(plan.blocks.size());
   std::vector<int8_t> codes;
   std::vector<float> scales;
-  auto make = [&](const std::string& name, const QuantSpec& spec, const float* w, int64_t N,
-                  int64_t K) -> std::unique_ptr<IntLinear> {
-    if (!spec.quantized()) return nullptr;
-    if (!int_engine_supports(spec))
-      throw Error::usage(std::string(int_engine_name(kind)) + " cannot run " + name + " at " + spec.name() +
+  for (const PlannedLinear& l : plan_linears(p.cfg, plan)) {
+    if (!l.spec.quantized()) continue;
+    if (!int_engine_supports(l.spec))
+      throw Error::usage(std::string(int_engine_name(kind)) + " cannot run " + l.name + " at " + l.spec.name() +
                          ": integer kernels need quantised weights and activations (use --backend onednn, the "
                          "fake-quant forward)");
+    std::unique_ptr<IntLinear> layer;
     if (packed) {
-      for (const PackedLayer& l : *packed)
-        if (l.name == name) {
-          if (l.N != N || l.K != K) throw Error::usage("packed layer " + name + " has the wrong shape");
-          return std::make_unique<IntLinear>(kind, spec, l.codes.data(), l.scales.data(), N, K);
-        }
-      throw Error::usage("packed layer " + name + " is missing");
+      auto it = std::find_if(packed->begin(), packed->end(), [&](const PackedLayer& pl) { return pl.name == l.name; });
+      if (it == packed->end()) throw Error::usage("packed layer " + l.name + " is missing");
+      if (it->N != l.N || it->K != l.K) throw Error::usage("packed layer " + l.name + " has the wrong shape");
+      layer = std::make_unique<IntLinear>(kind, l.spec, it->codes.data(), it->scales.data(), l.N, l.K);
+    } else {  // the latent weights through the same quantiser as the fake-quant forward
+      codes.resize(static_cast<size_t>(l.N * l.K));
+      scales.resize(static_cast<size_t>(l.N));
+      weight_traits(l.spec.w).codes(p.data(*p.find(l.name)), l.N, l.K, codes.data(), scales.data());
+      layer = std::make_unique<IntLinear>(kind, l.spec, codes.data(), scales.data(), l.N, l.K);
     }
-    const WeightQuantTraits& wt = weight_traits(spec.w);
-    codes.resize(static_cast<size_t>(N * K));
-    scales.resize(static_cast<size_t>(N));
-    wt.codes(w, N, K, codes.data(), scales.data());
-    return std::make_unique<IntLinear>(kind, spec, codes.data(), scales.data(), N, K);
-  };
-  const int64_t D = c.embed_dim, Hm = c.mlp_hidden;
-  m.blocks.resize(plan.blocks.size());
-  for (size_t l = 0; l < plan.blocks.size(); ++l) {
-    const BlockParams& b = p.blocks[l];
-    const std::string pre = "blocks." + std::to_string(l) + ".";
-    const float* w[4] = {b.qkv_w, b.proj_w, b.fc1_w, b.fc2_w};
-    const int64_t NK[4][2] = {{3 * D, D}, {D, D}, {Hm, D}, {D, Hm}};
-    for (int i = 0; i < 4; ++i)
-      m.blocks[l][static_cast<size_t>(i)] =
-          make(pre + kBlockLinearNames[i] + ".weight", plan.blocks[l][static_cast<size_t>(i)], w[i], NK[i][0], NK[i][1]);
+    m.at(l) = std::move(layer);
   }
-  m.patch = make("patch_embed.proj.weight", plan.patch_embed, p.patch_w, D, c.patch_dim());
-  m.head = make("head.weight", plan.head, p.head_w, c.num_classes, D);
-  if (c.distilled) m.head_dist = make("head_dist.weight", plan.head, p.head_dist_w, c.num_classes, D);
   return m;
 }
 

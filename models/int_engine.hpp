@@ -35,9 +35,8 @@ class IntLinear {
   IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* codes, const float* scales, int64_t N, int64_t K);
   // y[M, N] = x[M, K] · W^T + b (b may be null); acts is scratch. subln_eps ≥ 0:
   // x is first normalised by SubLN (LayerNorm without affine, that eps), fused
-  // into the activation quantiser where the layer can (fuses_subln()).
+  // into the activation quantiser.
   void forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts, float subln_eps = -1);
-  bool fuses_subln() const { return !xnor_; }
   int64_t weight_bytes() const;  // packed codes + scales as the kernels hold them
   const char* kernel_path() const;  // the kernel and ISA path this layer runs on now
 
@@ -58,6 +57,8 @@ struct IntModel {
   IntEngineKind kind = IntEngineKind::kBitKernels;
   std::vector<std::array<std::unique_ptr<IntLinear>, 4>> blocks;  // null where a Linear stays fp32
   std::unique_ptr<IntLinear> patch, head, head_dist;
+  // The layer at a planned Linear's place (null where it stays fp32).
+  std::unique_ptr<IntLinear>& at(const PlannedLinear& l);
   int64_t weight_bytes() const;
   // The distinct kernel paths its layers run on, in layer order, joined by "+"
   // (e.g. "avx512-vnni"; a W1A1 model "avx512-vpopcntdq").

@@ -6,6 +6,7 @@
 #include <initializer_list>
 
 #include "kernels/fast_math.hpp"
+#include "kernels/layernorm.hpp"
 #include "kernels/vector_ops.hpp"
 
 namespace bb {
@@ -32,27 +33,6 @@ namespace {
 constexpr int64_t kRows = 64;
 int64_t chunks_of(int64_t n) { return (n + kRows - 1) / kRows; }
 int64_t rows_in(int64_t c, int64_t n) { return n - c * kRows < kRows ? n - c * kRows : kRows; }
-
-// x, out [rows, D]; mean, rstd [rows] (may be null).
-BB_INLINE void layernorm_rows_body(const float* __restrict x, const float* __restrict w, const float* __restrict b,
-                                   float* __restrict out, int64_t rows, int64_t D, float eps, float* __restrict mean_out,
-                                   float* __restrict rstd_out) {
-  for (int64_t n = 0; n < rows; ++n) {
-    const float* xi = x + n * D;
-    float* oi = out + n * D;
-    const float mean = sum_vec(xi, D) / static_cast<float>(D);
-    for (int64_t d = 0; d < D; ++d) oi[d] = (xi[d] - mean) * (xi[d] - mean);  // oi as scratch
-    const float var = sum_vec(oi, D) / static_cast<float>(D);
-    const float rstd = 1.0f / std::sqrt(var + eps);
-    for (int64_t d = 0; d < D; ++d) oi[d] = (xi[d] - mean) * rstd * w[d] + b[d];
-    if (mean_out) mean_out[n] = mean;
-    if (rstd_out) rstd_out[n] = rstd;
-  }
-}
-BB_MULTIVERSION(layernorm_rows,
-                (const float* x, const float* w, const float* b, float* out, int64_t rows, int64_t D, float eps,
-                 float* mean_out, float* rstd_out),
-                (x, w, b, out, rows, D, eps, mean_out, rstd_out))
 
 // dx [rows, D] += input gradient; pw, pb [D] = this chunk's dW, db partial sums.
 // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), with g = dout * w and xhat = (x - mean) * rstd.

@@ -10,40 +10,15 @@
 namespace bb {
 namespace {
 
-// The planned Linear weights: name → (spec, N, K).
-struct Planned {
-  QuantSpec spec;
-  int64_t N, K;
-};
-std::map<std::string, Planned> planned_weights(const ViTConfig& c, const QuantPlan& plan) {
-  std::map<std::string, Planned> m;
-  const int64_t D = c.embed_dim, Hm = c.mlp_hidden;
-  const int64_t NK[4][2] = {{3 * D, D}, {D, D}, {Hm, D}, {D, Hm}};
-  for (size_t l = 0; l < plan.blocks.size(); ++l)
-    for (int i = 0; i < 4; ++i)
-      if (plan.blocks[l][i].w != WeightFormat::kF32)
-        m["blocks." + std::to_string(l) + "." + kBlockLinearNames[i] + ".weight"] = {plan.blocks[l][i], NK[i][0], NK[i][1]};
-  if (plan.patch_embed.w != WeightFormat::kF32) m["patch_embed.proj.weight"] = {plan.patch_embed, D, c.patch_dim()};
-  if (plan.head.w != WeightFormat::kF32) {
-    m["head.weight"] = {plan.head, c.num_classes, D};
-    if (c.distilled) m["head_dist.weight"] = {plan.head, c.num_classes, D};
-  }
+// The Linears the plan quantises, by weight name.
+std::map<std::string, PlannedLinear> planned_weights(const ViTConfig& c, const QuantPlan& plan) {
+  std::map<std::string, PlannedLinear> m;
+  for (PlannedLinear& l : plan_linears(c, plan))
+    if (l.spec.w != WeightFormat::kF32) m.emplace(l.name, std::move(l));
   return m;
 }
 
 }  // namespace
-
-PackedFormat storage_format(WeightFormat w) {
-  switch (w) {
-    case WeightFormat::kTernary: return PackedFormat::kTq1;
-    case WeightFormat::kBinary: return PackedFormat::kB1;
-    case WeightFormat::kInt2: return PackedFormat::kQ2;
-    case WeightFormat::kInt4: return PackedFormat::kQ4;
-    case WeightFormat::kInt8: return PackedFormat::kQ8;
-    case WeightFormat::kF32: break;
-  }
-  throw Error::usage("fp32 weights are not packed");
-}
 
 void write_packed_student(const std::string& path, const ViTParams& p, const QuantPlan& plan,
                           const std::map<std::string, std::string>& extra_metadata) {
@@ -60,18 +35,18 @@ void write_packed_student(const std::string& path, const ViTParams& p, const Qua
       out.push_back({e.name, e.shape, DType::F32, p.data(e)});
       continue;
     }
-    const auto& [spec, N, K] = it->second;
-    const WeightQuantTraits& wt = weight_traits(spec.w);
-    const PackedFormatTraits& pt = packed_traits(storage_format(spec.w));
+    const PlannedLinear& l = it->second;
+    const int64_t N = l.N, K = l.K;
+    const WeightFormatTraits& wt = weight_traits(l.spec.w);
     std::vector<int8_t> codes(static_cast<size_t>(N * K));
     scales.emplace_back(static_cast<size_t>(wt.per_row ? N : 1));
     wt.codes(p.data(e), N, K, codes.data(), scales.back().data());
-    const int64_t rb = row_bytes(pt, K);
+    const int64_t rb = row_bytes(wt, K);
     bytes.emplace_back(static_cast<size_t>(N * rb));
-    for (int64_t n = 0; n < N; ++n) pt.pack(codes.data() + n * K, K, bytes.back().data() + n * rb);
+    for (int64_t n = 0; n < N; ++n) wt.pack(codes.data() + n * K, K, bytes.back().data() + n * rb);
     out.push_back({e.name, {N, rb}, DType::U8, bytes.back().data()});
     out.push_back({e.name + ".scale", {static_cast<int64_t>(scales.back().size())}, DType::F32, scales.back().data()});
-    packing[e.name] = {{"format", pt.name}, {"shape", {N, K}}, {"spec", spec.name()}};
+    packing[e.name] = {{"format", wt.storage}, {"shape", {N, K}}, {"spec", l.spec.name()}};
   }
   std::map<std::string, std::string> meta = extra_metadata;
   meta["format"] = "bitbench-packed";
@@ -115,13 +90,12 @@ PackedStudent read_packed_student(const std::string& path) {
       if (t->shape != e.shape) throw Error::input(path, "tensor " + e.name + " is " + shape_str(t->shape) + ", expected " + shape_str(e.shape));
       continue;
     }
-    const auto& [spec, N, K] = it->second;
-    const WeightQuantTraits& wt = weight_traits(spec.w);
-    const PackedFormatTraits& pt = packed_traits(storage_format(spec.w));
-    const int64_t rb = row_bytes(pt, K), ns = wt.per_row ? N : 1;
+    const int64_t N = it->second.N, K = it->second.K;
+    const WeightFormatTraits& wt = weight_traits(it->second.spec.w);
+    const int64_t rb = row_bytes(wt, K), ns = wt.per_row ? N : 1;
     if (t->dtype != DType::U8 || t->shape != std::vector<int64_t>{N, rb})
       throw Error::input(path, "packed tensor " + e.name + " is " + dtype_name(t->dtype) + " " + shape_str(t->shape) +
-                                   ", expected U8 " + shape_str({N, rb}) + " (" + pt.name + ")");
+                                   ", expected U8 " + shape_str({N, rb}) + " (" + wt.storage + ")");
     const TensorInfo* st = f.find(e.name + ".scale");
     if (!st || st->shape != std::vector<int64_t>{ns}) throw Error::input(path, "scale tensor " + e.name + ".scale is missing or not [" + std::to_string(ns) + "]");
   }
@@ -134,14 +108,13 @@ PackedStudent read_packed_student(const std::string& path) {
       s.fp32_bytes += e.numel * 4;
       continue;
     }
-    const auto& [spec, N, K] = it->second;
-    const WeightQuantTraits& wt = weight_traits(spec.w);
-    const PackedFormatTraits& pt = packed_traits(storage_format(spec.w));
-    const int64_t rb = row_bytes(pt, K), ns = wt.per_row ? N : 1;
+    const int64_t N = it->second.N, K = it->second.K;
+    const WeightFormatTraits& wt = weight_traits(it->second.spec.w);
+    const int64_t rb = row_bytes(wt, K), ns = wt.per_row ? N : 1;
     const TensorInfo* st = f.find(e.name + ".scale");
-    PackedLayer layer{e.name, pt.format, N, K, std::vector<int8_t>(static_cast<size_t>(N * K)), f.to_f32(*st)};
+    PackedLayer layer{e.name, wt.format, N, K, std::vector<int8_t>(static_cast<size_t>(N * K)), f.to_f32(*st)};
     const uint8_t* raw = f.raw(*t);
-    for (int64_t n = 0; n < N; ++n) pt.unpack(raw + n * rb, K, layer.codes.data() + n * K);
+    for (int64_t n = 0; n < N; ++n) wt.unpack(raw + n * rb, K, layer.codes.data() + n * K);
     float* w = s.params.data(e);
     for (int64_t n = 0; n < N; ++n)
       for (int64_t k = 0; k < K; ++k) w[n * K + k] = static_cast<float>(layer.codes[n * K + k]) * layer.scales[wt.per_row ? n : 0];

@@ -1,7 +1,7 @@
 #pragma once
 // A student's packed export: `<name>.packed.safetensors`. Every Linear the
 // quant plan quantises is stored as its integer codes, packed row by row in
-// the storage format for its weight format (U8 [N, row_bytes]), plus its
+// its weight format's file storage (kernels/quant_format.hpp; U8 [N, row_bytes]), plus its
 // scales ("<weight name>.scale", F32 [N] per row or [1] per matrix); all other
 // tensors stay F32 under their timm names. __metadata__ holds "format"
 // ("bitbench-packed"), "config", "quant" (the plan) and "packing" (per packed
@@ -11,21 +11,17 @@
 #include <string>
 #include <vector>
 
-#include "kernels/quant_formats.hpp"
 #include "models/quant.hpp"
 #include "models/vit_params.hpp"
 
 namespace bb {
-
-// The storage format a weight format is packed in (ternary: base-3 tq1).
-PackedFormat storage_format(WeightFormat w);
 
 void write_packed_student(const std::string& path, const ViTParams& p, const QuantPlan& plan,
                           const std::map<std::string, std::string>& extra_metadata = {});
 
 struct PackedLayer {
   std::string name;            // timm weight name
-  PackedFormat format;
+  WeightFormat format;         // its row says how the file stores it (storage)
   int64_t N = 0, K = 0;
   std::vector<int8_t> codes;   // [N, K] unpacked
   std::vector<float> scales;   // [N] or [1]

@@ -11,147 +11,12 @@
 namespace bb {
 namespace {
 
-constexpr float kEps = 1e-5f;
-
-float round_even(float v) { return std::nearbyint(v); }  // default rounding mode: half to even
-
-// --- weights -----------------------------------------------------------------
-
-float mean_abs(const float* w, int64_t n) {
-  double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += std::fabs(w[i]);
-  return n > 0 ? static_cast<float>(s / static_cast<double>(n)) : 0.0f;
-}
-
-void ternary_codes(const float* w, int64_t N, int64_t K, int8_t* codes, float* scales) {
-  const float g = mean_abs(w, N * K);
-  for (int64_t i = 0; i < N * K; ++i) codes[i] = static_cast<int8_t>(std::clamp(round_even(w[i] / (g + kEps)), -1.0f, 1.0f));
-  scales[0] = g;
-}
-
-void binary_codes(const float* w, int64_t N, int64_t K, int8_t* codes, float* scales) {
-  double m = 0;
-  for (int64_t i = 0; i < N * K; ++i) m += w[i];
-  const float mean = N * K > 0 ? static_cast<float>(m / static_cast<double>(N * K)) : 0.0f;
-  for (int64_t i = 0; i < N * K; ++i) codes[i] = w[i] - mean > 0 ? 1 : -1;
-  scales[0] = mean_abs(w, N * K);
-}
-
-template <int Q>
-void kbit_codes(const float* w, int64_t N, int64_t K, int8_t* codes, float* scales) {
-  for (int64_t n = 0; n < N; ++n) {
-    float mx = 0;
-    for (int64_t k = 0; k < K; ++k) mx = std::max(mx, std::fabs(w[n * K + k]));
-    const float s = mx / Q;
-    for (int64_t k = 0; k < K; ++k)
-      codes[n * K + k] = s > 0 ? static_cast<int8_t>(std::clamp(round_even(w[n * K + k] / s), float(-Q), float(Q))) : 0;
-    scales[n] = s;
-  }
-}
-
-void f32_codes(const float*, int64_t, int64_t, int8_t*, float*) {
-  throw Error::usage("fp32 weights have no integer codes");
-}
-
-const WeightQuantTraits kWeightTraits[] = {
-    {WeightFormat::kF32, "", 32.0, 0, false, false, f32_codes},
-    {WeightFormat::kTernary, "1.58", 1.584962500721156, 1, false, true, ternary_codes},
-    {WeightFormat::kBinary, "1", 1.0, 1, false, false, binary_codes},
-    {WeightFormat::kInt2, "2", 2.0, 1, true, false, kbit_codes<1>},
-    {WeightFormat::kInt4, "4", 4.0, 7, true, false, kbit_codes<7>},
-    {WeightFormat::kInt8, "8", 8.0, 127, true, false, kbit_codes<127>},
-};
-
-// --- activations (hot in training: vectorised per ISA) ----------------------
-
-// Per row: s = Q / max(max|x|, eps); xq = clip(round(x s), -Q-1, Q) / s. The
-// magic-number add rounds half to even for |v| < 2^22 and vectorises.
-template <int Q>
-BB_INLINE void act_kbit_rows(const float* __restrict x, int64_t M, int64_t K, float* __restrict xq) {
-  for (int64_t m = 0; m < M; ++m) {
-    const float* xr = x + m * K;
-    float* q = xq + m * K;
-    float mx = 0;
-    for (int64_t k = 0; k < K; ++k) {
-      const float a = xr[k] < 0 ? -xr[k] : xr[k];
-      mx = a > mx ? a : mx;
-    }
-    const float s = static_cast<float>(Q) / (mx > kEps ? mx : kEps), inv = 1.0f / s;
-    for (int64_t k = 0; k < K; ++k) {
-      float v = (xr[k] * s + 12582912.0f) - 12582912.0f;
-      v = v < -Q - 1.0f ? -Q - 1.0f : v;
-      v = v > Q ? static_cast<float>(Q) : v;
-      q[k] = v * inv;
-    }
-  }
-}
-BB_INLINE void act8_body(const float* x, int64_t M, int64_t K, float* xq) { act_kbit_rows<127>(x, M, K, xq); }
-BB_INLINE void act4_body(const float* x, int64_t M, int64_t K, float* xq) { act_kbit_rows<7>(x, M, K, xq); }
-BB_INLINE void act2_body(const float* x, int64_t M, int64_t K, float* xq) { act_kbit_rows<1>(x, M, K, xq); }
-BB_INLINE void act1_body(const float* __restrict x, int64_t M, int64_t K, float* __restrict xq) {
-  for (int64_t m = 0; m < M; ++m) {
-    float s = 0;
-    for (int64_t k = 0; k < K; ++k) s += x[m * K + k] < 0 ? -x[m * K + k] : x[m * K + k];
-    s /= static_cast<float>(K);
-    for (int64_t k = 0; k < K; ++k) xq[m * K + k] = x[m * K + k] > 0 ? s : -s;
-  }
-}
-BB_MULTIVERSION(act8, (const float* x, int64_t M, int64_t K, float* xq), (x, M, K, xq))
-BB_MULTIVERSION(act4, (const float* x, int64_t M, int64_t K, float* xq), (x, M, K, xq))
-BB_MULTIVERSION(act2, (const float* x, int64_t M, int64_t K, float* xq), (x, M, K, xq))
-BB_MULTIVERSION(act1, (const float* x, int64_t M, int64_t K, float* xq), (x, M, K, xq))
-
-// Rows in parallel chunks (the result does not depend on the thread count).
-template <void (*Rows)(const float*, int64_t, int64_t, float*)>
-void act_parallel(const float* x, int64_t M, int64_t K, float* xq) {
-  constexpr int64_t kRows = 64;
-#pragma omp parallel for schedule(static)
-  for (int64_t m = 0; m < M; m += kRows) Rows(x + m * K, std::min(kRows, M - m), K, xq + m * K);
-}
-void act_f32(const float* x, int64_t M, int64_t K, float* xq) { std::copy(x, x + M * K, xq); }
-
-const ActQuantTraits kActTraits[] = {
-    {ActFormat::kF32, "", 32, 0, act_f32},
-    {ActFormat::kInt8, "8", 8, 127, act_parallel<act8>},
-    {ActFormat::kInt4, "4", 4, 7, act_parallel<act4>},
-    {ActFormat::kInt2, "2", 2, 1, act_parallel<act2>},
-    {ActFormat::kBinary, "1", 1, 1, act_parallel<act1>},
-};
-
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
 }  // namespace
-
-void fake_quant_weights(const WeightQuantTraits& t, const float* w, int64_t N, int64_t K, int8_t* codes, float* wq,
-                        float* scales) {
-  if (t.format == WeightFormat::kF32) {
-    std::copy(w, w + N * K, wq);
-    scales[0] = 1.0f;
-    return;
-  }
-  t.codes(w, N, K, codes, scales);
-  for (int64_t n = 0; n < N; ++n) {
-    const float s = scales[t.per_row ? n : 0];
-    for (int64_t k = 0; k < K; ++k) wq[n * K + k] = static_cast<float>(codes[n * K + k]) * s;
-  }
-}
-
-void ste_clip_mask(const WeightQuantTraits& t, const float* w, int64_t N, int64_t K, const float* scales, float* dw) {
-  if (!t.clips) return;
-  const float limit = static_cast<float>(t.qmax) + 0.5f;
-  for (int64_t n = 0; n < N; ++n) {
-    // Ternary divides by (γ + eps) before rounding; the per-row formats by s.
-    const float s = scales[t.per_row ? n : 0] + (t.format == WeightFormat::kTernary ? kEps : 0.0f);
-    for (int64_t k = 0; k < K; ++k)
-      if (std::fabs(w[n * K + k]) > limit * s) dw[n * K + k] = 0;
-  }
-}
-
-const WeightQuantTraits& weight_traits(WeightFormat f) { return kWeightTraits[static_cast<int>(f)]; }
-const ActQuantTraits& act_traits(ActFormat f) { return kActTraits[static_cast<int>(f)]; }
 
 std::string QuantSpec::name() const {
   if (!quantized()) return "FP32";
@@ -167,11 +32,8 @@ QuantSpec parse_quant_spec(const std::string& text) {
   if (s.size() > 1 && s[0] == 'w' && a != std::string::npos) {
     const std::string wt = s.substr(1, a - 1), at = s.substr(a + 1);
     QuantSpec q;
-    bool w_ok = wt == "32", a_ok = at == "32";
-    for (const auto& t : kWeightTraits)
-      if (*t.token && wt == t.token) q.w = t.format, w_ok = true;
-    for (const auto& t : kActTraits)
-      if (*t.token && at == t.token) q.a = t.format, a_ok = true;
+    const bool w_ok = wt == "32" || weight_format_from_token(wt, q.w);
+    const bool a_ok = at == "32" || act_format_from_token(at, q.a);
     if (w_ok && a_ok) return q;
   }
   throw Error::usage("unknown quant spec \"" + text +
@@ -218,42 +80,38 @@ QuantPlan quant_plan_from_json(const nlohmann::json& j, int depth) {
   return p;
 }
 
-namespace {
-// Calls fn(spec, weight pointer, N, K) for every Linear weight the plan covers.
-template <class F>
-void for_each_planned_linear(const ViTParams& p, const QuantPlan& plan, F&& fn) {
-  const ViTConfig& c = p.cfg;
+std::vector<PlannedLinear> plan_linears(const ViTConfig& c, const QuantPlan& plan) {
   const int64_t D = c.embed_dim, Hm = c.mlp_hidden;
-  for (size_t l = 0; l < plan.blocks.size() && l < p.blocks.size(); ++l) {
-    const BlockParams& b = p.blocks[l];
-    fn(plan.blocks[l][kQkv], b.qkv_w, 3 * D, D);
-    fn(plan.blocks[l][kProj], b.proj_w, D, D);
-    fn(plan.blocks[l][kFc1], b.fc1_w, Hm, D);
-    fn(plan.blocks[l][kFc2], b.fc2_w, D, Hm);
-  }
-  fn(plan.patch_embed, p.patch_w, D, c.patch_dim());
-  fn(plan.head, p.head_w, int64_t{c.num_classes}, D);
+  const int64_t NK[4][2] = {{3 * D, D}, {D, D}, {Hm, D}, {D, Hm}};
+  std::vector<PlannedLinear> out;
+  out.push_back({"patch_embed.proj.weight", plan.patch_embed, D, c.patch_dim(), LinearSite::kPatch});
+  for (int l = 0; l < c.depth; ++l)
+    for (int i = 0; i < 4; ++i) {
+      const QuantSpec spec = static_cast<size_t>(l) < plan.blocks.size() ? plan.blocks[static_cast<size_t>(l)][static_cast<size_t>(i)] : QuantSpec{};
+      out.push_back({"blocks." + std::to_string(l) + "." + kBlockLinearNames[i] + ".weight", spec, NK[i][0], NK[i][1], LinearSite::kBlock, l, i});
+    }
+  out.push_back({"head.weight", plan.head, c.num_classes, D, LinearSite::kHead});
+  if (c.distilled) out.push_back({"head_dist.weight", plan.head, c.num_classes, D, LinearSite::kHeadDist});
+  return out;
 }
-}  // namespace
 
 double ternary_zero_fraction(const ViTParams& p, const QuantPlan& plan) {
   int64_t zeros = 0, total = 0;
-  for_each_planned_linear(p, plan, [&](const QuantSpec& s, const float* w, int64_t N, int64_t K) {
-    if (s.w != WeightFormat::kTernary) return;
-    std::vector<int8_t> codes(static_cast<size_t>(N * K));
+  for (const PlannedLinear& l : plan_linears(p.cfg, plan)) {
+    if (l.spec.w != WeightFormat::kTernary) continue;
+    std::vector<int8_t> codes(static_cast<size_t>(l.N * l.K));
     float scale;
-    weight_traits(s.w).codes(w, N, K, codes.data(), &scale);
+    weight_traits(l.spec.w).codes(p.data(*p.find(l.name)), l.N, l.K, codes.data(), &scale);
     zeros += std::count(codes.begin(), codes.end(), int8_t{0});
-    total += N * K;
-  });
+    total += l.N * l.K;
+  }
   return total ? static_cast<double>(zeros) / static_cast<double>(total) : 0.0;
 }
 
 int64_t quantized_weight_count(const ViTParams& p, const QuantPlan& plan) {
   int64_t n = 0;
-  for_each_planned_linear(p, plan, [&](const QuantSpec& s, const float*, int64_t N, int64_t K) {
-    if (s.w != WeightFormat::kF32) n += N * K;
-  });
+  for (const PlannedLinear& l : plan_linears(p.cfg, plan))
+    if (l.spec.w != WeightFormat::kF32) n += l.N * l.K;
   return n;
 }
 

@@ -1,20 +1,9 @@
 #pragma once
-// BitNet quantisers (the fake-quant side used in training and in `validate`)
-// as two tables of traits, one row per format, and the per-layer precision
-// plan of a student. The packed storage of the same codes is in
-// kernels/quant_formats.hpp.
-//
-// Weights (per matrix W[N, K], PyTorch Linear layout):
-//   ternary (W1.58): γ = mean|W|; code = clip(round(W / (γ + 1e-5)), -1, 1); W̃ = code · γ
-//   binary  (W1):    β = mean|W|; code = W - mean(W) > 0 ? +1 : -1;      W̃ = code · β
-//   kbit    (W2/4/8): per output row n, s = max|W[n]| / Q (Q = 2^(k-1) - 1);
-//                     code = clip(round(W / s), -Q, Q); W̃ = code · s
-// Activations (per token, i.e. per row of x[M, K]):
-//   kbit (A8/4/2): s = Q / max(max|x|, 1e-5); x̃ = clip(round(x · s), -Q-1, Q) / s
-//   binary (A1):   s = mean|x|; x̃ = (x > 0 ? +1 : -1) · s
-// Rounding is half to even. Backward is the straight-through estimator: the
-// gradient of W̃ (x̃) is passed to W (x) unchanged, except that with clipping
-// on, weights whose code was clipped (|W / scale| > Q + 0.5) get none.
+// A student's precision: the spec of one Linear ("W1.58A8": a weight and an
+// activation format from kernels/quant_format.hpp, which holds every fact about
+// each format) and the per-layer plan of a student, with the one walk over
+// the Linears a plan covers (plan_linears) that the runner, the engine, the
+// packed export and the counts all use.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -22,40 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernels/quant_format.hpp"
+#include "models/vit_config.hpp"
+
 namespace bb {
-
-enum class WeightFormat : uint8_t { kF32, kTernary, kBinary, kInt2, kInt4, kInt8 };
-enum class ActFormat : uint8_t { kF32, kInt8, kInt4, kInt2, kBinary };
-
-struct WeightQuantTraits {
-  WeightFormat format;
-  const char* token;  // spec name part after "W": "1.58", "1", "2", "4", "8" ("" for fp32)
-  double bits;        // information bits per weight (1.58 = log2 3)
-  int qmax;           // largest code magnitude
-  bool per_row;       // one scale per output row (else one per matrix)
-  bool clips;         // codes can saturate (the STE then blocks those weights' gradient)
-  // codes[N, K] in [-qmax, qmax] (binary: ±1); scales[N] (per_row) or scales[0].
-  void (*codes)(const float* w, int64_t N, int64_t K, int8_t* codes, float* scales);
-};
-
-// wq[N, K] = codes · scale (the dequantised weights), via t.codes; codes is
-// scratch of N·K. For fp32 wq is a copy of w.
-void fake_quant_weights(const WeightQuantTraits& t, const float* w, int64_t N, int64_t K, int8_t* codes, float* wq,
-                        float* scales);
-// The STE's clipping: zero dw where the code of w saturated (|w / scale| > qmax + 0.5).
-void ste_clip_mask(const WeightQuantTraits& t, const float* w, int64_t N, int64_t K, const float* scales, float* dw);
-
-struct ActQuantTraits {
-  ActFormat format;
-  const char* token;  // "8", "4", "2", "1" ("" for fp32)
-  int bits;
-  int qmax;
-  // xq[M, K] = dequantised x, per row.
-  void (*fake_quant)(const float* x, int64_t M, int64_t K, float* xq);
-};
-
-const WeightQuantTraits& weight_traits(WeightFormat f);
-const ActQuantTraits& act_traits(ActFormat f);
 
 // A layer's precision: "W1.58A8", "W1A1", "W8A8", ... or "FP32".
 struct QuantSpec {
@@ -89,6 +48,20 @@ struct QuantPlan {
 };
 nlohmann::json to_json(const QuantPlan& p);
 QuantPlan quant_plan_from_json(const nlohmann::json& j, int depth);  // inverse of to_json; Error(Input) when inconsistent
+
+// One Linear of a model under a plan, in forward order: patch_embed, each
+// block's qkv, proj, fc1, fc2, head, and head_dist when the model is distilled
+// (it shares head's spec). spec is FP32 where the plan leaves the layer alone.
+enum class LinearSite : uint8_t { kPatch, kBlock, kHead, kHeadDist };
+struct PlannedLinear {
+  std::string name;  // timm weight name, e.g. "blocks.3.attn.qkv.weight"
+  QuantSpec spec;
+  int64_t N = 0, K = 0;  // weight [N, K]
+  LinearSite site = LinearSite::kBlock;
+  int block = -1;  // kBlock: block index and BlockLinear slot
+  int slot = -1;
+};
+std::vector<PlannedLinear> plan_linears(const ViTConfig& c, const QuantPlan& plan);
 
 // Fraction of exactly-zero codes over the plan's ternary layers (0 when none).
 struct ViTParams;

@@ -23,37 +23,33 @@ void ViTRunner::setup_quant() {
   if (!plan_.blocks.empty() && static_cast<int>(plan_.blocks.size()) != c.depth)
     throw Error::usage("quant plan has " + std::to_string(plan_.blocks.size()) + " blocks, the model " +
                        std::to_string(c.depth));
-  const int64_t D = c.embed_dim, Hm = c.mlp_hidden, K = c.num_classes;
-  auto init = [](QLinear& q, const QuantSpec& spec, int64_t N, int64_t Kin) {
-    q.spec = spec;
-    if (!spec.quantized()) return;
-    q.codes.resize(static_cast<size_t>(N * Kin));
-    q.wq.resize(static_cast<size_t>(N * Kin));
-    q.scales.resize(static_cast<size_t>(N));
-  };
+  const int64_t D = c.embed_dim, Hm = c.mlp_hidden;
+  if (engine_ && !engine_->blocks.empty() && engine_->blocks.size() != static_cast<size_t>(c.depth))
+    throw Error::usage("integer engine and model differ in depth");
   qblocks_.assign(static_cast<size_t>(c.depth), {});
-  for (int l = 0; l < c.depth && !plan_.blocks.empty(); ++l) {
-    const auto& sp = plan_.blocks[static_cast<size_t>(l)];
-    auto& q = qblocks_[static_cast<size_t>(l)];
-    init(q[kQkv], sp[kQkv], 3 * D, D);
-    init(q[kProj], sp[kProj], D, D);
-    init(q[kFc1], sp[kFc1], Hm, D);
-    init(q[kFc2], sp[kFc2], D, Hm);
+  for (const PlannedLinear& l : plan_linears(c, plan_)) {
+    QLinear& q = qlinear_at(l);
+    q.spec = l.spec;
+    if (engine_ && (l.site != LinearSite::kBlock || !engine_->blocks.empty())) q.engine = engine_->at(l).get();
+    if (!l.spec.quantized()) continue;
+    q.codes.resize(static_cast<size_t>(l.N * l.K));
+    q.wq.resize(static_cast<size_t>(l.N * l.K));
+    q.scales.resize(static_cast<size_t>(l.N));
   }
-  init(qpatch_, plan_.patch_embed, D, c.patch_dim());
-  init(qhead_, plan_.head, K, D);
-  init(qhead_dist_, plan_.head, K, D);
-  if (engine_) {
-    if (!engine_->blocks.empty() && engine_->blocks.size() != qblocks_.size())
-      throw Error::usage("integer engine and model differ in depth");
-    for (size_t l = 0; l < engine_->blocks.size(); ++l)
-      for (size_t i = 0; i < 4; ++i) qblocks_[l][i].engine = engine_->blocks[l][i].get();
-    qpatch_.engine = engine_->patch.get();
-    qhead_.engine = engine_->head.get();
-    qhead_dist_.engine = engine_->head_dist.get();
-  }
+  // The dist head's slot carries the head's spec even without a dist token
+  // (it is never run then; the arena keeps its input slot, as it always has).
+  if (!c.distilled) qhead_dist_.spec = plan_.head;
   ones_.assign(static_cast<size_t>(std::max<int64_t>({D, Hm, c.patch_dim()})), 1.0f);
   zeros_.assign(ones_.size(), 0.0f);
+}
+
+ViTRunner::QLinear& ViTRunner::qlinear_at(const PlannedLinear& l) {
+  switch (l.site) {
+    case LinearSite::kPatch: return qpatch_;
+    case LinearSite::kHead: return qhead_;
+    case LinearSite::kHeadDist: return qhead_dist_;
+    default: return qblocks_[static_cast<size_t>(l.block)][static_cast<size_t>(l.slot)];
+  }
 }
 
 namespace {
@@ -81,7 +77,7 @@ void ViTRunner::qlinear(QLinear& q, const float* x, const float* w, const float*
     Timed t(prof_ ? &prof_->linear : nullptr);
     return be_.linear(x, w, b, y, M, N, K);
   }
-  if (q.engine && plan_.subln && q.engine->fuses_subln()) {  // inference: SubLN inside the quantiser
+  if (q.engine && plan_.subln) {  // inference: SubLN inside the quantiser
     Timed t(prof_ ? &prof_->linear : nullptr);
     return q.engine->forward(x, b, y, M, int_acts_, static_cast<float>(p_.cfg.ln_eps));
   }

@@ -89,6 +89,7 @@ class ViTRunner {
   };
   void reserve(int64_t B);
   void setup_quant();
+  QLinear& qlinear_at(const PlannedLinear& l);
   // y[M, N] = x · W^T + b through layer q (plain backend linear when fp32).
   void qlinear(QLinear& q, const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K);
   void qlinear_backward(QLinear& q, const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,

@@ -24,16 +24,16 @@
 namespace bb {
 namespace {
 
-constexpr BitWeights kAll[] = {BitWeights::kTernary, BitWeights::kBinary, BitWeights::kInt2, BitWeights::kInt4,
-                               BitWeights::kInt8};
+constexpr WeightFormat kAll[] = {WeightFormat::kTernary, WeightFormat::kBinary, WeightFormat::kInt2, WeightFormat::kInt4,
+                               WeightFormat::kInt8};
 
-std::vector<int8_t> random_codes(const BitWeightTraits& t, int64_t n, uint64_t seed) {
+std::vector<int8_t> random_codes(const WeightFormatTraits& t, int64_t n, uint64_t seed) {
   Rng r(seed);
   std::vector<int8_t> c(static_cast<size_t>(n));
   const int span = t.max_code - t.min_code + 1;
   for (auto& v : c) {
     int x = t.min_code + static_cast<int>(r.next_u64() % static_cast<uint64_t>(span));
-    if (t.kind == BitWeights::kBinary && x == 0) x = 1;
+    if (t.format == WeightFormat::kBinary && x == 0) x = 1;
     v = static_cast<int8_t>(x);
   }
   return c;
@@ -69,15 +69,15 @@ TEST(BitGemm, PathsFollowTheIsaLimit) {
 }
 
 TEST(BitGemm, PackUnpackRoundTrips) {
-  for (BitWeights k : kAll) {
-    const BitWeightTraits& t = bit_weight_traits(k);
+  for (WeightFormat k : kAll) {
+    const WeightFormatTraits& t = weight_traits(k);
     for (auto [N, K] : {std::pair<int64_t, int64_t>{1, 1}, {5, 33}, {17, 100}, {33, 7}}) {
       SCOPED_TRACE(std::string(t.name) + " N " + std::to_string(N) + " K " + std::to_string(K));
       auto codes = random_codes(t, N * K, 7 + static_cast<uint64_t>(N * K));
       const float s = 0.5f;
       BitMatrix w = pack_bit_matrix(k, codes.data(), N, K, &s, false);
       EXPECT_EQ(w.Kp % kBitKAlign, 0);
-      EXPECT_EQ(w.data.size(), static_cast<size_t>(w.blocks * w.Kp * t.bits * 16 / 8));
+      EXPECT_EQ(w.data.size(), static_cast<size_t>(w.blocks * w.Kp * t.kernel_bits * 16 / 8));
       std::vector<int8_t> back(codes.size());
       unpack_bit_matrix(w, back.data());
       EXPECT_EQ(back, codes);
@@ -89,9 +89,9 @@ TEST(BitGemm, PackUnpackRoundTrips) {
 TEST(BitGemm, CodesOutsideTheFormatAreRefused) {
   const int8_t two = 2, zero = 0, nine = 9;
   const float s = 1;
-  EXPECT_THROW(pack_bit_matrix(BitWeights::kTernary, &two, 1, 1, &s, false), Error);
-  EXPECT_THROW(pack_bit_matrix(BitWeights::kBinary, &zero, 1, 1, &s, false), Error);
-  EXPECT_THROW(pack_bit_matrix(BitWeights::kInt4, &nine, 1, 1, &s, false), Error);
+  EXPECT_THROW(pack_bit_matrix(WeightFormat::kTernary, &two, 1, 1, &s, false), Error);
+  EXPECT_THROW(pack_bit_matrix(WeightFormat::kBinary, &zero, 1, 1, &s, false), Error);
+  EXPECT_THROW(pack_bit_matrix(WeightFormat::kInt4, &nine, 1, 1, &s, false), Error);
   BitActs a;
   const int8_t bad = -128;
   EXPECT_THROW(set_acts(&bad, 1, 1, a), Error);
@@ -101,8 +101,8 @@ TEST(BitGemm, CodesOutsideTheFormatAreRefused) {
 TEST(BitGemm, EveryPathEqualsTheReferenceOnOddShapes) {
   const int64_t Ms[] = {1, 3, 197}, Ks[] = {1, 7, 33, 100, 200}, Ns[] = {1, 5, 192};
   for_each_path([&] {
-    for (BitWeights kind : kAll) {
-      const BitWeightTraits& t = bit_weight_traits(kind);
+    for (WeightFormat kind : kAll) {
+      const WeightFormatTraits& t = weight_traits(kind);
       for (int64_t M : Ms)
         for (int64_t K : Ks)
           for (int64_t N : Ns) {
@@ -127,7 +127,7 @@ TEST(BitGemm, EveryPathEqualsTheReferenceOnOddShapes) {
 // blocks, K long enough to cross the int16 flush) under each path, extremes included.
 TEST(LutGemv, EveryPathEqualsTheReferenceOnOddShapes) {
   const int64_t Ms[] = {1, 3, 8}, Ks[] = {1, 7, 33, 200, 777}, Ns[] = {1, 5, 64, 65, 192};
-  const BitWeightTraits& t = bit_weight_traits(BitWeights::kTernary);
+  const WeightFormatTraits& t = weight_traits(WeightFormat::kTernary);
   for (Isa isa : {Isa::kGeneric, Isa::kAvx512}) {
     set_isa_limit(isa);
     if (active_isa() != isa) continue;
@@ -152,7 +152,7 @@ TEST(LutGemv, EveryPathEqualsTheReferenceOnOddShapes) {
           lut_gemv_i32(a, w, got.data());
           ASSERT_EQ(got, want);
           std::vector<float> y(want.size()), yb(want.size());
-          BitMatrix wb = pack_bit_matrix(BitWeights::kTernary, codes.data(), N, K, &s, false);
+          BitMatrix wb = pack_bit_matrix(WeightFormat::kTernary, codes.data(), N, K, &s, false);
           lut_gemv(a, w, nullptr, y.data());
           bit_gemm(a, wb, nullptr, yb.data());
           ASSERT_EQ(y, yb);
@@ -167,8 +167,8 @@ TEST(LutGemv, EveryPathEqualsTheReferenceOnOddShapes) {
 // The extremes of each range, where saturating int16 pair sums (AVX2) would show.
 TEST(BitGemm, ExtremeCodesDoNotSaturate) {
   for_each_path([&] {
-    for (BitWeights kind : kAll) {
-      const BitWeightTraits& t = bit_weight_traits(kind);
+    for (WeightFormat kind : kAll) {
+      const WeightFormatTraits& t = weight_traits(kind);
       SCOPED_TRACE(t.name);
       const int64_t M = 4, N = 18, K = 300;
       std::vector<int8_t> codes(static_cast<size_t>(N * K)), acts(static_cast<size_t>(M * K));
@@ -194,8 +194,8 @@ TEST(BitGemm, FloatOutputAppliesScalesAndBias) {
   for (auto& v : x) v = static_cast<float>(r.normal());
   for (auto& v : bias) v = static_cast<float>(r.normal());
   for (auto& v : scales) v = static_cast<float>(0.01 + r.uniform());
-  auto codes = random_codes(bit_weight_traits(BitWeights::kTernary), N * K, 11);
-  BitMatrix w = pack_bit_matrix(BitWeights::kTernary, codes.data(), N, K, scales.data(), true);
+  auto codes = random_codes(weight_traits(WeightFormat::kTernary), N * K, 11);
+  BitMatrix w = pack_bit_matrix(WeightFormat::kTernary, codes.data(), N, K, scales.data(), true);
   for_each_path([&] {
     BitActs a;
     quantize_acts(x.data(), M, K, 8, a);
@@ -269,7 +269,7 @@ TEST(BitGemm, QuantizeActsWithSubLNEqualsLayerNormThenQuantize) {
 TEST(BitGemm, MismatchedShapesAreRefused) {
   const int8_t c[4] = {1, 0, -1, 1};
   const float s = 1;
-  BitMatrix w = pack_bit_matrix(BitWeights::kTernary, c, 1, 4, &s, false);
+  BitMatrix w = pack_bit_matrix(WeightFormat::kTernary, c, 1, 4, &s, false);
   BitActs a;
   const int8_t x[3] = {1, 2, 3};
   set_acts(x, 1, 3, a);
@@ -341,17 +341,17 @@ TEST(XnorGemm, FloatOutputMatchesTheFakeQuantisedProduct) {
 
 TEST(BitserialGemm, EveryPathEqualsTheReferenceForEachWeightAndActivationWidth) {
   struct W {
-    BitWeights kind;
+    WeightFormat kind;
     bool binary;
   };
-  const W weights[] = {{BitWeights::kTernary, false}, {BitWeights::kBinary, true}, {BitWeights::kInt2, false},
-                       {BitWeights::kInt4, false}};
+  const W weights[] = {{WeightFormat::kTernary, false}, {WeightFormat::kBinary, true}, {WeightFormat::kInt2, false},
+                       {WeightFormat::kInt4, false}};
   const std::pair<int, int> acts[] = {{4, 8}, {2, 2}, {1, 1}};  // bits, -min code
   const int64_t Ms[] = {1, 3, 37}, Ks[] = {1, 65, 200}, Ns[] = {1, 5, 33};
   for_each_path([&] {
     SCOPED_TRACE(bitserial_gemm_path());
     for (const W& wt : weights) {
-      const BitWeightTraits& t = bit_weight_traits(wt.kind);
+      const WeightFormatTraits& t = weight_traits(wt.kind);
       for (auto [bits, lo] : acts)
         for (int64_t M : Ms)
           for (int64_t K : Ks)

@@ -16,7 +16,7 @@
 #include "core/rng.hpp"
 #include "datasets/fixtures.hpp"
 #include "eval/distill.hpp"
-#include "kernels/quant_formats.hpp"
+#include "kernels/quant_format.hpp"
 #include "models/checkpoint.hpp"
 #include "models/layers.hpp"
 #include "models/packed.hpp"
@@ -56,17 +56,17 @@ TEST(SoftDistill, GradientMatchesFiniteDifferences) {
 }
 
 TEST(PackedFormats, RoundTripOnOddRowLengths) {
-  for (PackedFormat f : {PackedFormat::kTq1, PackedFormat::kTq2, PackedFormat::kB1, PackedFormat::kQ2, PackedFormat::kQ4,
-                         PackedFormat::kQ8}) {
-    const PackedFormatTraits& t = packed_traits(f);
-    SCOPED_TRACE(t.name);
-    EXPECT_EQ(&packed_traits(std::string(t.name)), &t);
+  for (WeightFormat f : {WeightFormat::kTernary, WeightFormat::kBinary, WeightFormat::kInt2, WeightFormat::kInt4,
+                         WeightFormat::kInt8}) {
+    const WeightFormatTraits& t = weight_traits(f);
+    SCOPED_TRACE(t.storage);
+    EXPECT_EQ(&weight_traits_by_storage(std::string(t.storage)), &t);
     for (int64_t K : {1, 4, 5, 7, 13, 64, 65}) {
       Rng r(static_cast<uint64_t>(K));
       std::vector<int8_t> codes(static_cast<size_t>(K)), back(codes.size());
       for (auto& c : codes) {
         c = static_cast<int8_t>(t.min_code + static_cast<int>(r.below(static_cast<uint64_t>(t.max_code - t.min_code + 1))));
-        if (f == PackedFormat::kB1 && c == 0) c = 1;  // binary holds ±1 only
+        if (f == WeightFormat::kBinary && c == 0) c = 1;  // binary holds ±1 only
       }
       std::vector<uint8_t> bytes(static_cast<size_t>(row_bytes(t, K)), 0xAA);
       t.pack(codes.data(), K, bytes.data());
@@ -74,9 +74,9 @@ TEST(PackedFormats, RoundTripOnOddRowLengths) {
       EXPECT_EQ(codes, back) << "K " << K;
     }
   }
-  EXPECT_EQ(row_bytes(packed_traits(PackedFormat::kTq1), 13), 3);  // 5 per byte
-  EXPECT_EQ(row_bytes(packed_traits(PackedFormat::kB1), 13), 2);
-  EXPECT_THROW(packed_traits("q3"), Error);
+  EXPECT_EQ(row_bytes(weight_traits(WeightFormat::kTernary), 13), 3);  // tq1: 5 per byte
+  EXPECT_EQ(row_bytes(weight_traits(WeightFormat::kBinary), 13), 2);
+  EXPECT_THROW(weight_traits_by_storage("q3"), Error);
 }
 
 TEST(PackedExport, ReloadsToTheFakeQuantWeightsAndLogits) {

@@ -1,0 +1,202 @@
+// The activation-format rows of kernels/quant_format.hpp and their one
+// quantiser: codes, step and code sum per row. The fake-quant forward
+// (training, `validate --backend onednn`) and the integer kernels' input
+// (quantize_acts) are both this body, so their codes cannot drift apart.
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "kernels/act_quant.hpp"
+#include "kernels/layernorm.hpp"
+#include "kernels/parallel.hpp"
+#include "kernels/quant_format.hpp"
+#include "kernels/simd.hpp"
+
+namespace bb {
+namespace {
+
+constexpr float kEps = 1e-5f;
+
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+typedef int8_t i8x16 __attribute__((vector_size(16)));
+
+// kbit: s = Q / max(max|x|, eps); code = clip(round(x · s), -Q-1, Q), rows of
+// x [M, K] → codes [M, ld] (zero from K to ld). Written on 16-lane vectors
+// (max is exact in any order; GCC would not vectorise the scalar max
+// reduction by itself); the magic-number add rounds half to even for |v| < 2^22.
+template <int Q>
+BB_INLINE void act_kbit_rows(const float* __restrict x, int64_t M, int64_t K, int64_t ld, int8_t* __restrict q,
+                             float* mul, int32_t* sum) {
+  for (int64_t m = 0; m < M; ++m) {
+    const float* xr = x + m * K;
+    int8_t* qr = q + m * ld;
+    f32x16 vmx = {};
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+      f32x16 a = BB_LOAD16(xr + k);
+      a = a < 0 ? -a : a;
+      vmx = a > vmx ? a : vmx;
+    }
+    float mx = 0;
+    for (int i = 0; i < 16; ++i) mx = vmx[i] > mx ? vmx[i] : mx;
+    for (; k < K; ++k) {
+      const float a = xr[k] < 0 ? -xr[k] : xr[k];
+      mx = a > mx ? a : mx;
+    }
+    const float s = static_cast<float>(Q) / (mx > kEps ? mx : kEps);
+    const f32x16 lo = {}, magic = lo + 12582912.0f, vs = lo + s, vlo = lo + (-Q - 1.0f), vhi = lo + static_cast<float>(Q);
+    i32x16 vsum = {};
+    for (k = 0; k + 16 <= K; k += 16) {
+      f32x16 v = (BB_LOAD16(xr + k) * vs + magic) - magic;
+      v = v < vlo ? vlo : v;
+      v = v > vhi ? vhi : v;
+      const i32x16 c = __builtin_convertvector(v, i32x16);
+      vsum += c;
+      const i8x16 b = __builtin_convertvector(c, i8x16);
+      std::memcpy(qr + k, &b, 16);
+    }
+    int32_t acc = 0;
+    for (int i = 0; i < 16; ++i) acc += vsum[i];
+    for (; k < K; ++k) {
+      float v = (xr[k] * s + 12582912.0f) - 12582912.0f;
+      v = v < -Q - 1.0f ? -Q - 1.0f : v;
+      v = v > Q ? static_cast<float>(Q) : v;
+      const int32_t c = static_cast<int32_t>(v);
+      qr[k] = static_cast<int8_t>(c);
+      acc += c;
+    }
+    for (k = K; k < ld; ++k) qr[k] = 0;
+    mul[m] = 1.0f / s;
+    sum[m] = acc;
+  }
+}
+BB_INLINE void act8_body(const float* x, int64_t M, int64_t K, int64_t ld, int8_t* q, float* mul, int32_t* sum) {
+  act_kbit_rows<127>(x, M, K, ld, q, mul, sum);
+}
+BB_INLINE void act4_body(const float* x, int64_t M, int64_t K, int64_t ld, int8_t* q, float* mul, int32_t* sum) {
+  act_kbit_rows<7>(x, M, K, ld, q, mul, sum);
+}
+BB_INLINE void act2_body(const float* x, int64_t M, int64_t K, int64_t ld, int8_t* q, float* mul, int32_t* sum) {
+  act_kbit_rows<1>(x, M, K, ld, q, mul, sum);
+}
+// Binary: code = sign (x > 0 → +1), one step = mean|x| (summed in order).
+BB_INLINE void act1_body(const float* __restrict x, int64_t M, int64_t K, int64_t ld, int8_t* __restrict q, float* mul,
+                         int32_t* sum) {
+  for (int64_t m = 0; m < M; ++m) {
+    const float* xr = x + m * K;
+    int8_t* qr = q + m * ld;
+    float s = 0;
+    for (int64_t k = 0; k < K; ++k) s += xr[k] < 0 ? -xr[k] : xr[k];
+    int32_t acc = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const int32_t c = xr[k] > 0 ? 1 : -1;
+      qr[k] = static_cast<int8_t>(c);
+      acc += c;
+    }
+    for (int64_t k = K; k < ld; ++k) qr[k] = 0;
+    mul[m] = s / static_cast<float>(K);
+    sum[m] = acc;
+  }
+}
+#define BB_ACT(name) \
+  BB_MULTIVERSION(name, (const float* x, int64_t M, int64_t K, int64_t ld, int8_t* q, float* mul, int32_t* sum), \
+                  (x, M, K, ld, q, mul, sum))
+BB_ACT(act8)
+BB_ACT(act4)
+BB_ACT(act2)
+BB_ACT(act1)
+#undef BB_ACT
+
+// xq = codes · step, rows in parallel chunks (the result does not depend on the thread count).
+template <ActQuantizeFn Quantize>
+void fake_quant_rows(const float* x, int64_t M, int64_t K, float* xq) {
+  constexpr int64_t kRows = 64;
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < M; m += kRows) {
+    const int64_t rows = std::min(kRows, M - m);
+    thread_local std::vector<int8_t> codes;
+    thread_local std::vector<float> mul;
+    thread_local std::vector<int32_t> sum;
+    codes.resize(static_cast<size_t>(kRows * K));
+    mul.resize(kRows);
+    sum.resize(kRows);
+    Quantize(x + m * K, rows, K, K, codes.data(), mul.data(), sum.data());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t k = 0; k < K; ++k)
+        xq[(m + r) * K + k] = static_cast<float>(codes[static_cast<size_t>(r * K + k)]) * mul[static_cast<size_t>(r)];
+  }
+}
+void fake_quant_f32(const float* x, int64_t M, int64_t K, float* xq) { std::copy(x, x + M * K, xq); }
+
+// One row per format, in enum order.
+const ActFormatTraits kActFormats[] = {
+    {ActFormat::kF32, "", 32, 0, nullptr, fake_quant_f32},
+    {ActFormat::kInt8, "8", 8, 127, act8, fake_quant_rows<act8>},
+    {ActFormat::kInt4, "4", 4, 7, act4, fake_quant_rows<act4>},
+    {ActFormat::kInt2, "2", 2, 1, act2, fake_quant_rows<act2>},
+    {ActFormat::kBinary, "1", 1, 1, act1, fake_quant_rows<act1>},
+};
+
+}  // namespace
+
+const ActFormatTraits& act_traits(ActFormat f) { return kActFormats[static_cast<int>(f)]; }
+
+const ActFormatTraits& act_traits_by_bits(int bits) {
+  for (const auto& t : kActFormats)
+    if (t.quantize && t.bits == bits) return t;
+  throw Error::usage(std::to_string(bits) + "-bit activations are not supported (8, 4, 2, 1)");
+}
+
+bool act_format_from_token(const std::string& token, ActFormat& out) {
+  for (const auto& t : kActFormats)
+    if (*t.token && token == t.token) {
+      out = t.format;
+      return true;
+    }
+  return false;
+}
+
+void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out, float subln_eps) {
+  const ActQuantizeFn quantize = act_traits_by_bits(bits).quantize;
+  out.M = M;
+  out.K = K;
+  out.Kp = bit_padded_k(K);
+  out.bits = bits;
+  out.q.resize(static_cast<size_t>(M * out.Kp));
+  out.mul.resize(static_cast<size_t>(M));
+  out.sum.resize(static_cast<size_t>(M));
+  int8_t* q = reinterpret_cast<int8_t*>(out.q.data());
+  constexpr int64_t kRows = 16;
+  parallel_tasks((M + kRows - 1) / kRows, M * K > 16384, [&](int64_t t) {
+    const int64_t m = t * kRows, rows = std::min(kRows, M - m);
+    const float* src = x + m * K;
+    if (subln_eps >= 0) {  // normalised rows of this task, [rows, K]
+      thread_local std::vector<float> norm;
+      norm.resize(static_cast<size_t>(kRows * K));
+      layernorm_rows(src, nullptr, nullptr, norm.data(), rows, K, subln_eps, nullptr, nullptr);
+      src = norm.data();
+    }
+    quantize(src, rows, K, out.Kp, q + m * out.Kp, out.mul.data() + m, out.sum.data() + m);
+  });
+}
+
+void set_acts(const int8_t* a, int64_t M, int64_t K, BitActs& out) {
+  out.M = M;
+  out.K = K;
+  out.Kp = bit_padded_k(K);
+  out.bits = 8;
+  out.q.resize(static_cast<size_t>(M * out.Kp));
+  std::memset(out.q.data(), 0, out.q.size());
+  out.mul.assign(static_cast<size_t>(M), 1.0f);
+  out.sum.assign(static_cast<size_t>(M), 0);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k) {
+      if (a[m * K + k] == -128) throw Error::usage("set_acts: activation codes are limited to [-127, 127]");
+      reinterpret_cast<int8_t*>(out.q.data())[m * out.Kp + k] = a[m * K + k];
+      out.sum[static_cast<size_t>(m)] += a[m * K + k];
+    }
+}
+
+}  // namespace bb

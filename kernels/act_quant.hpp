@@ -1,0 +1,33 @@
+#pragma once
+// Activations quantised per token for the integer kernels, by the activation
+// format's one quantiser (kernels/quant_format.hpp: the fake-quant forward
+// dequantises the same codes, so training and inference agree bit for bit).
+#include <cstdint>
+#include <vector>
+
+#include "kernels/aligned_bytes.hpp"
+
+namespace bb {
+
+// Inputs are padded to a multiple of this (zero activations, code 0 weights).
+constexpr int64_t kBitKAlign = 32;
+inline int64_t bit_padded_k(int64_t K) { return (K + kBitKAlign - 1) / kBitKAlign * kBitKAlign; }
+
+struct BitActs {
+  int64_t M = 0, K = 0, Kp = 0;
+  int bits = 8;
+  AlignedBytes q;            // int8 codes [M, Kp], zero padded
+  std::vector<float> mul;    // [M] the value of one code step (1 / s; binary: mean|x|)
+  std::vector<int32_t> sum;  // [M] Σ_k codes
+  const int8_t* row(int64_t m) const { return reinterpret_cast<const int8_t*>(q.data()) + m * Kp; }
+};
+// x [M, K] → codes with the format of `bits` (8, 4, 2: kbit absmax; 1: binary).
+// subln_eps ≥ 0: each row is first normalised by a LayerNorm without affine
+// parameters (BitNet's SubLN) with that eps — kernels/layernorm.hpp's body,
+// so the codes equal LayerNorm-then-quantise exactly. Rows in parallel chunks.
+void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out, float subln_eps = -1);
+// Codes given directly (tests, benchmarks): a [M, K] in [-127, 127] (what the
+// quantiser produces; -128 is refused); mul = 1.
+void set_acts(const int8_t* a, int64_t M, int64_t K, BitActs& out);
+
+}  // namespace bb

@@ -1,0 +1,171 @@
+// The weight-format rows of kernels/quant_format.hpp: quantisers, file
+// storage, kernel layout — and the lookups by token and storage name.
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "kernels/quant_format.hpp"
+
+namespace bb {
+namespace {
+
+constexpr float kEps = 1e-5f;
+
+float round_even(float v) { return std::nearbyint(v); }  // default rounding mode: half to even
+
+// --- quantisers ----------------------------------------------------------------
+
+float mean_abs(const float* w, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += std::fabs(w[i]);
+  return n > 0 ? static_cast<float>(s / static_cast<double>(n)) : 0.0f;
+}
+
+void ternary_codes(const float* w, int64_t N, int64_t K, int8_t* codes, float* scales) {
+  const float g = mean_abs(w, N * K);
+  for (int64_t i = 0; i < N * K; ++i) codes[i] = static_cast<int8_t>(std::clamp(round_even(w[i] / (g + kEps)), -1.0f, 1.0f));
+  scales[0] = g;
+}
+
+void binary_codes(const float* w, int64_t N, int64_t K, int8_t* codes, float* scales) {
+  double m = 0;
+  for (int64_t i = 0; i < N * K; ++i) m += w[i];
+  const float mean = N * K > 0 ? static_cast<float>(m / static_cast<double>(N * K)) : 0.0f;
+  for (int64_t i = 0; i < N * K; ++i) codes[i] = w[i] - mean > 0 ? 1 : -1;
+  scales[0] = mean_abs(w, N * K);
+}
+
+template <int Q>
+void kbit_codes(const float* w, int64_t N, int64_t K, int8_t* codes, float* scales) {
+  for (int64_t n = 0; n < N; ++n) {
+    float mx = 0;
+    for (int64_t k = 0; k < K; ++k) mx = std::max(mx, std::fabs(w[n * K + k]));
+    const float s = mx / Q;
+    for (int64_t k = 0; k < K; ++k)
+      codes[n * K + k] = s > 0 ? static_cast<int8_t>(std::clamp(round_even(w[n * K + k] / s), float(-Q), float(Q))) : 0;
+    scales[n] = s;
+  }
+}
+
+void f32_codes(const float*, int64_t, int64_t, int8_t*, float*) {
+  throw Error::usage("fp32 weights have no integer codes");
+}
+
+// --- file storage --------------------------------------------------------------
+
+// Ternary base 3: five codes per byte.
+void pack_tq1(const int8_t* c, int64_t n, uint8_t* out) {
+  for (int64_t i = 0; i < n; i += 5) {
+    int v = 0;
+    for (int j = 4; j >= 0; --j) v = v * 3 + (i + j < n ? c[i + j] + 1 : 1);  // padding codes are 0
+    out[i / 5] = static_cast<uint8_t>(v);
+  }
+}
+void unpack_tq1(const uint8_t* in, int64_t n, int8_t* c) {
+  for (int64_t i = 0; i < n; i += 5) {
+    int v = in[i / 5];
+    for (int j = 0; j < 5; ++j, v /= 3)
+      if (i + j < n) c[i + j] = static_cast<int8_t>(v % 3 - 1);
+  }
+}
+
+// Fixed-width fields: `Bits` bits per code stored as code + Bias.
+template <int Bits, int Bias>
+void pack_bits(const int8_t* c, int64_t n, uint8_t* out) {
+  constexpr int per = 8 / Bits;
+  for (int64_t i = 0; i < n; i += per) {
+    unsigned v = 0;
+    for (int j = 0; j < per; ++j) v |= static_cast<unsigned>(i + j < n ? c[i + j] + Bias : Bias) << (j * Bits);
+    out[i / per] = static_cast<uint8_t>(v);
+  }
+}
+template <int Bits, int Bias>
+void unpack_bits(const uint8_t* in, int64_t n, int8_t* c) {
+  constexpr int per = 8 / Bits;
+  constexpr unsigned mask = (1u << Bits) - 1;
+  for (int64_t i = 0; i < n; ++i) c[i] = static_cast<int8_t>(static_cast<int>((in[i / per] >> ((i % per) * Bits)) & mask) - Bias);
+}
+
+// Binary: bit set for +1.
+void pack_b1(const int8_t* c, int64_t n, uint8_t* out) {
+  for (int64_t i = 0; i < n; i += 8) {
+    unsigned v = 0;
+    for (int j = 0; j < 8 && i + j < n; ++j) v |= (c[i + j] > 0 ? 1u : 0u) << j;
+    out[i / 8] = static_cast<uint8_t>(v);
+  }
+}
+void unpack_b1(const uint8_t* in, int64_t n, int8_t* c) {
+  for (int64_t i = 0; i < n; ++i) c[i] = (in[i / 8] >> (i % 8)) & 1 ? 1 : -1;
+}
+
+void pack_q8(const int8_t* c, int64_t n, uint8_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(c[i]);
+}
+void unpack_q8(const uint8_t* in, int64_t n, int8_t* c) {
+  for (int64_t i = 0; i < n; ++i) c[i] = static_cast<int8_t>(in[i]);
+}
+
+// One row per format, in enum order.
+const WeightFormatTraits kWeightFormats[] = {
+    // format, token, name, bits | qmax, per_row, clips, eps, codes | min, max, no_zero |
+    //   storage, bits, block, bytes, pack, unpack | kernel bits, offset, ushift
+    {WeightFormat::kF32, "", "fp32", 32.0, 0, false, false, 0.0f, f32_codes, 0, 0, false,  //
+     "", 32.0, 1, 4, nullptr, nullptr, 0, 0, 0},
+    {WeightFormat::kTernary, "1.58", "ternary", 1.584962500721156, 1, false, true, kEps, ternary_codes, -1, 1, false,
+     "tq1", 1.6, 5, 1, pack_tq1, unpack_tq1, 2, 1, 0},
+    {WeightFormat::kBinary, "1", "binary", 1.0, 1, false, false, 0.0f, binary_codes, -1, 1, true,  //
+     "b1", 1.0, 8, 1, pack_b1, unpack_b1, 1, 1, 1},
+    {WeightFormat::kInt2, "2", "int2", 2.0, 1, true, false, 0.0f, kbit_codes<1>, -2, 1, false,  //
+     "q2", 2.0, 4, 1, pack_bits<2, 2>, unpack_bits<2, 2>, 2, 2, 0},
+    {WeightFormat::kInt4, "4", "int4", 4.0, 7, true, false, 0.0f, kbit_codes<7>, -8, 7, false,  //
+     "q4", 4.0, 2, 1, pack_bits<4, 8>, unpack_bits<4, 8>, 4, 8, 0},
+    {WeightFormat::kInt8, "8", "int8", 8.0, 127, true, false, 0.0f, kbit_codes<127>, -128, 127, false,  //
+     "q8", 8.0, 1, 1, pack_q8, unpack_q8, 8, 128, 0},
+};
+
+}  // namespace
+
+const WeightFormatTraits& weight_traits(WeightFormat f) { return kWeightFormats[static_cast<int>(f)]; }
+
+const WeightFormatTraits& weight_traits_by_storage(const std::string& storage) {
+  for (const auto& t : kWeightFormats)
+    if (*t.storage && storage == t.storage) return t;
+  throw Error::usage("unknown packed weight format \"" + storage + "\" (known: tq1, b1, q2, q4, q8)");
+}
+
+bool weight_format_from_token(const std::string& token, WeightFormat& out) {
+  for (const auto& t : kWeightFormats)
+    if (*t.token && token == t.token) {
+      out = t.format;
+      return true;
+    }
+  return false;
+}
+
+int64_t row_bytes(const WeightFormatTraits& t, int64_t K) { return (K + t.block - 1) / t.block * t.block_bytes; }
+
+void fake_quant_weights(const WeightFormatTraits& t, const float* w, int64_t N, int64_t K, int8_t* codes, float* wq,
+                        float* scales) {
+  if (t.format == WeightFormat::kF32) {
+    std::copy(w, w + N * K, wq);
+    scales[0] = 1.0f;
+    return;
+  }
+  t.codes(w, N, K, codes, scales);
+  for (int64_t n = 0; n < N; ++n) {
+    const float s = scales[t.per_row ? n : 0];
+    for (int64_t k = 0; k < K; ++k) wq[n * K + k] = static_cast<float>(codes[n * K + k]) * s;
+  }
+}
+
+void ste_clip_mask(const WeightFormatTraits& t, const float* w, int64_t N, int64_t K, const float* scales, float* dw) {
+  if (!t.clips) return;
+  const float limit = static_cast<float>(t.qmax) + 0.5f;
+  for (int64_t n = 0; n < N; ++n) {
+    const float s = scales[t.per_row ? n : 0] + t.eps;  // the quantiser divides by (scale + eps)
+    for (int64_t k = 0; k < K; ++k)
+      if (std::fabs(w[n * K + k]) > limit * s) dw[n * K + k] = 0;
+  }
+}
+
+}  // namespace bb
