@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,12 +13,18 @@
 #include "core/threads.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/bit_gemm.hpp"
-#include "models/int_engine.hpp"
-#include "models/vit.hpp"
+#include "models/runnable_model.hpp"
 
 namespace {
 
 using namespace bb;
+
+// The same random weights for every model of a benchmark (seed 1).
+ViTParams random_params(const ViTConfig& c) {
+  ViTParams p(c);
+  p.init_random(1);
+  return p;
+}
 
 double forward_flops(const ViTConfig& c, int64_t B) {
   const double T = c.tokens(), D = c.embed_dim, Np = c.num_patches(), Hm = c.mlp_hidden;
@@ -33,15 +38,12 @@ void BM_VitForward(benchmark::State& state, const char* preset, const char* back
   const int threads = static_cast<int>(state.range(1));
   set_num_threads(threads);
   ViTConfig c = vit_preset(preset);
-  ViTParams p(c);
-  p.init_random(1);
-  auto be = make_backend(backend);
-  ViTRunner run(p, *be);
+  auto run = open_model(random_params(c), nullptr, parse_model_backend(backend));
   Tensor x(Shape{B, c.in_chans, c.img_size, c.img_size});
   Rng r(2);
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
-  run.forward(x.view());  // warm-up: primitives and arena created here
-  for (auto _ : state) benchmark::DoNotOptimize(run.forward(x.view()).data());
+  run->forward(x.view());  // warm-up: primitives and arena created here
+  for (auto _ : state) benchmark::DoNotOptimize(run->forward(x.view()).data());
   const double iters = static_cast<double>(state.iterations());
   state.counters["images/s"] = benchmark::Counter(iters * static_cast<double>(B), benchmark::Counter::kIsRate);
   state.counters["GFLOP/s"] = benchmark::Counter(iters * forward_flops(c, B) / 1e9, benchmark::Counter::kIsRate);
@@ -70,16 +72,12 @@ void BM_StudentForward(benchmark::State& state, const char* preset, const char* 
   const int threads = static_cast<int>(state.range(1));
   set_num_threads(threads);
   ViTConfig c = vit_preset(preset);
-  ViTParams p(c);
-  p.init_random(1);
   QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
-  const std::string e(engine);
-  std::optional<IntModel> im;
-  if (e != "fake-quant")
-    im = build_int_model(e == "bitkernels" ? IntEngineKind::kBitKernels : IntEngineKind::kOnednnInt8, p, plan);
-  auto be = make_backend("onednn");
-  ViTRunner run(p, *be, false, &plan, im ? &*im : nullptr);
-  ViTRunner teacher(p, *be);
+  const std::string e(engine);  // "fake-quant": the student's fake-quant forward on oneDNN fp32
+  auto student = open_model(random_params(c), &plan, parse_model_backend(e));
+  auto teacher_model = open_model(random_params(c), nullptr, ModelBackend::kOnednn);
+  ViTRunner& run = student->runner();
+  ViTRunner& teacher = teacher_model->runner();
   Tensor x(Shape{B, c.in_chans, c.img_size, c.img_size});
   Rng r(2);
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());

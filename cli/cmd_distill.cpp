@@ -21,7 +21,7 @@ struct DistillArgs {
 int run_distill(const DistillArgs& a) {
   DistillRunConfig cfg = load_distill_config(a.config);
   if (!a.teacher.empty()) cfg.teacher = a.teacher;
-  if (cfg.run.threads > 0) set_num_threads(cfg.run.threads);
+  apply_config_threads(cfg.run.threads);  // the command line's --threads wins
   const std::string out = a.out.empty() ? (std::filesystem::path("runs") / cfg.run.name).string() : a.out;
   install_interrupt_handler();
   Timer t;

@@ -1,4 +1,4 @@
-// bitbench model info | validate | predict: the full-precision ViT side.
+// bitbench model info | validate | predict: flags, and what each prints.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -18,12 +18,10 @@
 #include "datasets/image_decode.hpp"
 #include "datasets/loader.hpp"
 #include "datasets/transforms.hpp"
-#include "eval/evaluator.hpp"
-#include "kernels/backend.hpp"
-#include "models/int_engine.hpp"
+#include "eval/validate.hpp"
 #include "models/checkpoint.hpp"
 #include "models/packed.hpp"
-#include "models/vit.hpp"
+#include "models/runnable_model.hpp"
 
 namespace bb::cli {
 namespace {
@@ -106,101 +104,35 @@ void run_validate(const ValidateArgs& a) {
   check_output_path(a.logits_out, "--logits-out");
   if (!a.logits_out.empty() && std::filesystem::path(a.logits_out).extension() != ".npy")
     throw Error::usage("--logits-out " + a.logits_out + ": logits are written in NumPy format; name a .npy file");
-  LoadedModel m = load_model(a.checkpoint, model_config_from_flags(a.model, a.model_config));
-  const ViTConfig& mc = m.params.cfg;
-
-  DataConfig dc;
-  dc.dataset.name = a.dataset;
-  dc.dataset.data_dir = a.data_dir;
-  dc.dataset.label_file = a.label_file;
-  dc.dataset.synset_map = a.synset_map;
-  dc.transform.img_size = a.img_size ? a.img_size : mc.img_size;
-  dc.transform.in_chans = mc.in_chans;
-  dc.transform.crop_pct = a.crop_pct;
-  if (!a.interpolation.empty()) dc.transform.interpolation = a.interpolation;
-  dc.transform.mean = a.mean;
-  dc.transform.std = a.std;
-  resolve(dc);
-  if (dc.transform.img_size != mc.img_size)
-    throw Error::usage("--img-size " + std::to_string(dc.transform.img_size) + " differs from the model's " +
-                       std::to_string(mc.img_size) + " (position embeddings are not resampled)");
-  for (auto* v : {&dc.transform.mean, &dc.transform.std})
-    if (v->size() != static_cast<size_t>(mc.in_chans))
-      throw Error::usage("--mean/--std need " + std::to_string(mc.in_chans) + " values for this model");
-  std::string split = a.split.empty() ? dc.dataset.eval_split : a.split;
-  auto ds = open_dataset(dc.dataset, split);
-  if (ds->num_classes() > mc.num_classes)
-    throw Error::input(a.checkpoint, "model has " + std::to_string(mc.num_classes) + " classes, the data set " +
-                                         std::to_string(ds->num_classes()));
-
-  LoaderOptions o;
+  ValidateOptions o;
+  o.checkpoint = a.checkpoint;
+  o.model_name = a.model;
+  o.config = model_config_from_flags(a.model, a.model_config);
+  o.backend = parse_model_backend(a.backend);
+  o.data.dataset.name = a.dataset;
+  o.data.dataset.data_dir = a.data_dir;
+  o.data.dataset.label_file = a.label_file;
+  o.data.dataset.synset_map = a.synset_map;
+  o.data.transform.img_size = a.img_size;
+  o.data.transform.crop_pct = a.crop_pct;
+  if (!a.interpolation.empty()) o.data.transform.interpolation = a.interpolation;
+  o.data.transform.mean = a.mean;
+  o.data.transform.std = a.std;
+  o.split = a.split;
   o.batch_size = a.batch_size;
   o.workers = a.workers;
   o.limit = a.limit;
-  o.rank = comm::rank();  // under mpirun: each rank validates its shard; rank 0 reports
-  o.ranks = comm::size();
-  Loader loader(*ds, dc.transform, dc.augment, o);
-  // bitkernels / onednn-int8: a student's quantised Linears on integer
-  // kernels, the rest on oneDNN fp32; reference / onednn: the fake-quant forward.
-  const bool integer = a.backend == "bitkernels" || a.backend == "onednn-int8";
-  std::optional<IntModel> engine;
-  if (integer) {
-    if (!m.plan)
-      throw Error::usage("--backend " + a.backend + " runs BitNet students; " + a.checkpoint +
-                         " is an fp32 model (use --backend onednn)");
-    engine = build_int_model(a.backend == "bitkernels" ? IntEngineKind::kBitKernels : IntEngineKind::kOnednnInt8,
-                             m.params, *m.plan, m.packed_layers.empty() ? nullptr : &m.packed_layers);
-  }
-  auto backend = make_backend(integer ? "onednn" : a.backend);
-  ViTRunner runner(m.params, *backend, false, m.plan_ptr(), engine ? &*engine : nullptr);
-  EvalResult r = evaluate([&](const TensorView& x) { return runner.forward(x); }, loader, !a.logits_out.empty(),
-                          "validate " + ds->name() + "/" + split);
-
-  nlohmann::ordered_json res;
-  res["model"] = a.model.empty() ? std::filesystem::path(a.checkpoint).stem().string() : a.model;
-  res["top1"] = std::round(r.top1() * 1e4) / 1e4;
-  res["top1_err"] = std::round((100 - r.top1()) * 1e4) / 1e4;
-  res["top5"] = std::round(r.top5() * 1e4) / 1e4;
-  res["top5_err"] = std::round((100 - r.top5()) * 1e4) / 1e4;
-  res["param_count"] = std::round(static_cast<double>(m.params.count()) / 1e4) / 100;  // millions, as timm
-  res["img_size"] = dc.transform.img_size;
-  res["crop_pct"] = dc.transform.crop_pct;
-  res["interpolation"] = dc.transform.interpolation;
-  res["samples_per_sec"] = std::round(r.images_per_second() * 10) / 10;
-  res["model_samples_per_sec"] = std::round(static_cast<double>(r.count) / std::max(r.model_seconds, 1e-9) * 10) / 10;
-  res["count"] = r.count;
-  res["dataset"] = ds->name();
-  res["split"] = split;
-  res["backend"] = a.backend;
-  res["quant"] = m.quant_name();
-  if (a.backend == "bitkernels") res["kernel_path"] = engine->kernel_paths();
-  if (engine) res["engine_weight_bytes"] = engine->weight_bytes();
-  res["batch_size"] = a.batch_size;
-  res["threads"] = num_threads();
-  res["ranks"] = comm::size();
-  res["checkpoint"] = a.checkpoint;
+  o.keep_logits = !a.logits_out.empty();
+  const ValidateResult r = run_validation(o);
   if (!comm::is_root()) return;  // rank 0 writes and prints the merged result
 
-  if (!a.logits_out.empty())
-    write_npy(a.logits_out, {r.count, static_cast<int64_t>(r.num_classes)}, r.logits.data());
-  if (!a.results_file.empty()) {
-    if (a.results_format == "csv") {
-      std::string head, row;
-      for (auto& [k, v] : res.items()) {
-        head += (head.empty() ? "" : ",") + k;
-        std::string cell = v.is_string() ? v.get<std::string>() : v.dump();
-        if (cell.find_first_of(",\"") != std::string::npos) cell = "\"" + cell + "\"";
-        row += (row.empty() ? "" : ",") + cell;
-      }
-      write_file_atomic(a.results_file, head + "\n" + row + "\n");
-    } else {
-      write_file_atomic(a.results_file, res.dump(2) + "\n");
-    }
-  }
-  std::printf(" * Acc@1 %.3f (%.3f)  Acc@5 %.3f (%.3f)  on %lld images, %.1f images/s (%s, %d threads)\n", r.top1(),
-              100 - r.top1(), r.top5(), 100 - r.top5(), static_cast<long long>(r.count), r.images_per_second(),
+  if (!a.logits_out.empty()) write_npy(a.logits_out, {r.count, static_cast<int64_t>(r.classes)}, r.logits.data());
+  if (!a.results_file.empty())
+    write_file_atomic(a.results_file, a.results_format == "csv" ? result_fields_csv(r.fields) : r.fields.dump(2) + "\n");
+  std::printf(" * Acc@1 %.3f (%.3f)  Acc@5 %.3f (%.3f)  on %lld images, %.1f images/s (%s, %d threads)\n", r.top1,
+              100 - r.top1, r.top5, 100 - r.top5, static_cast<long long>(r.count), r.images_per_second,
               a.backend.c_str(), num_threads());
-  std::cout << res.dump(2) << "\n";
+  std::cout << r.fields.dump(2) << "\n";
 }
 
 // ---------------------------------------------------------------- predict
@@ -212,7 +144,9 @@ struct PredictArgs {
 };
 
 void run_predict(const PredictArgs& a) {
-  LoadedModel m = load_model(a.checkpoint, model_config_from_flags(a.model, a.model_config));
+  std::unique_ptr<RunnableModel> model =
+      open_model(a.checkpoint, ModelBackend::kOnednn, {model_config_from_flags(a.model, a.model_config), std::nullopt});
+  const LoadedModel& m = model->model();
   const ViTConfig& mc = m.params.cfg;
   // Preprocessing and class names: the checkpoint's data set when it names one, else --dataset, else ImageNet's.
   std::string ds_name = a.dataset;
@@ -234,9 +168,7 @@ void run_predict(const PredictArgs& a) {
   const int64_t per = static_cast<int64_t>(mc.in_chans) * mc.img_size * mc.img_size;
   for (int64_t i = 0; i < n; ++i)
     eval_transform(decode_image_file(a.images[static_cast<size_t>(i)]), dc.transform, x.data() + i * per);
-  auto backend = make_backend("onednn");
-  ViTRunner runner(m.params, *backend, false, m.plan_ptr());
-  TensorView logits = runner.forward(x.view());
+  TensorView logits = model->forward(x.view());
   const int K = mc.num_classes;
   for (int64_t i = 0; i < n; ++i) {
     const float* l = logits.data() + i * K;

@@ -21,7 +21,7 @@ struct TrainArgs {
 
 int run_train(const TrainArgs& a) {
   RunConfig cfg = load_run_config(a.config);
-  if (cfg.threads > 0) set_num_threads(cfg.threads);
+  apply_config_threads(cfg.threads);  // the command line's --threads wins
   std::string out = a.out.empty() ? (std::filesystem::path("runs") / cfg.name / "teacher").string() : a.out;
   install_interrupt_handler();
   Timer t;

@@ -30,8 +30,15 @@ int run_app(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("bitbench ") + bb::kVersion + " (git " + bb::kGitRevision + ")");
   int threads = 0;
-  app.add_option("--threads", threads, "Compute threads (0 = all cores)")->check(CLI::Range(0, 1024));
-  app.parse_complete_callback([&] { bb::set_num_threads(threads); });
+  CLI::Option* threads_opt =
+      app.add_option("--threads", threads,
+                     "Compute threads (0 = all cores); given here it wins over any config's \"threads\" for every "
+                     "subcommand (default: the config's, else all cores)")
+          ->check(CLI::Range(0, 1024));
+  app.parse_complete_callback([&] {
+    if (threads_opt->count()) bb::set_threads_from_command_line(threads);
+    else bb::set_num_threads(0);
+  });
   bb::cli::add_data_commands(app);
   bb::cli::add_config_commands(app);
   bb::cli::add_model_commands(app);

@@ -9,6 +9,7 @@
 namespace bb {
 namespace {
 std::atomic<int> g_threads{0};
+std::atomic<bool> g_from_command_line{false};
 }
 
 int hardware_threads() {
@@ -31,6 +32,17 @@ int set_num_threads(int n) {
 int num_threads() {
   int n = g_threads.load();
   return n > 0 ? n : hardware_threads();
+}
+
+void set_threads_from_command_line(int n) {
+  set_num_threads(n);
+  g_from_command_line = true;
+}
+
+bool threads_given_on_command_line() { return g_from_command_line.load(); }
+
+int apply_config_threads(int config_threads) {
+  return threads_given_on_command_line() ? num_threads() : set_num_threads(config_threads);
 }
 
 }  // namespace bb

@@ -10,6 +10,25 @@ int set_num_threads(int n);
 // The count set last (all cores until set_num_threads is called).
 int num_threads();
 
+// The precedence rule of every subcommand: the command line's --threads, once
+// given, wins over a config's "threads" (0 = all cores).
+void set_threads_from_command_line(int n);  // sets the count and remembers it was given
+bool threads_given_on_command_line();
+// Sets the config's count unless the command line gave one; returns the count in force.
+int apply_config_threads(int config_threads);
+
+// Sets a thread count for a scope and restores the previous one at its end.
+class ThreadCountGuard {
+ public:
+  explicit ThreadCountGuard(int n) : saved_(num_threads()) { set_num_threads(n); }
+  ~ThreadCountGuard() { set_num_threads(saved_); }
+  ThreadCountGuard(const ThreadCountGuard&) = delete;
+  ThreadCountGuard& operator=(const ThreadCountGuard&) = delete;
+
+ private:
+  int saved_;
+};
+
 }  // namespace bb
 
 #include <cstdint>

@@ -1,6 +1,5 @@
 #include "eval/distill.hpp"
 
-#include <cctype>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -24,24 +23,6 @@ namespace fs = std::filesystem;
 
 namespace bb {
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-DistillConfig read_distill_section(JsonReader r, DistillConfig d) {
-  r.read_enum("kind", d.kind, {"soft", "hard", "none"});
-  r.read("alpha", d.alpha, Range{0, 1});
-  r.read("temperature", d.temperature, Range{0, 100, true, false});
-  r.read("hidden_mse", d.hidden_mse, Range{0, 1e6});
-  r.finish();
-  return d;
-}
-
-nlohmann::json to_json(const DistillConfig& d) {
-  return {{"kind", d.kind}, {"alpha", d.alpha}, {"temperature", d.temperature}, {"hidden_mse", d.hidden_mse}};
-}
 
 // Student tensors from a source model: every tensor of the same shape, blocks
 // mapped by relative depth; a DeiT dist token and head start as the class
@@ -77,137 +58,7 @@ int init_from(ViTParams& s, const ViTParams& src) {
   return copied;
 }
 
-StudentConfig read_student(const nlohmann::json& node, const std::string& file, const std::string& path,
-                           const TrainConfig& train, const DistillConfig& distill) {
-  JsonReader r(node, file, path);
-  StudentConfig s;
-  s.train = train;
-  s.distill = distill;
-  r.read("name", s.name);
-  r.read("init", s.init);
-  r.read("from", s.from);
-  {
-    r.object("quant");
-    s.quant = node.contains("quant") ? node["quant"] : nlohmann::json::object();
-    read_quant_section(s.quant, 64, file, path + "/quant");  // names and types now; block indices against the real depth at run time
-  }
-  {
-    s.model = node.contains("model") ? node["model"] : nlohmann::json::object();
-    JsonReader m = r.object("model");
-    read_vit_config(m, vit_preset("vit_fmnist_tiny_patch4_28"));  // types and unknown keys, before any training
-  }
-  {
-    r.object("train");  // the student's keys over the file's default recipe
-    nlohmann::json j = to_json(train);
-    if (node.contains("train")) {
-      if (!node["train"].is_object()) throw Error::config(file, path + "/train", "must be an object");
-      for (const auto& [k, v] : node["train"].items()) j[k] = v;
-    }
-    JsonReader tj(j, file, path + "/train");
-    s.train = read_train_config(tj);
-  }
-  if (node.contains("distill")) s.distill = read_distill_section(r.object("distill"), distill);
-  else r.object("distill");
-  r.finish();
-  if (s.name.empty()) s.name = "student_" + lower(read_quant_section(s.quant, 1, file, path).spec.name());
-  return s;
-}
-
 }  // namespace
-
-QuantPlan read_quant_section(const nlohmann::json& j, int depth, const std::string& file, const std::string& path) {
-  JsonReader r(j, file, path);
-  std::string spec = "W1.58A8", patch = "FP32", head = "FP32", ste = "clipped";
-  r.read("spec", spec);
-  r.read("patch_embed", patch);
-  r.read("head", head);
-  r.read_enum("ste", ste, {"clipped", "identity"});
-  auto parse = [&](const char* key, const std::string& v) {
-    try {
-      return parse_quant_spec(v);
-    } catch (const Error& e) {
-      throw Error::config(file, path + "/" + key, e.what());
-    }
-  };
-  QuantPlan p = QuantPlan::uniform(depth, parse("spec", spec));
-  p.patch_embed = parse("patch_embed", patch);
-  p.head = parse("head", head);
-  r.read("subln", p.subln);
-  p.ste_clip = ste == "clipped";
-  if (j.contains("blocks")) {
-    const auto& b = j["blocks"];
-    if (!b.is_object()) throw Error::config(file, path + "/blocks", "must be an object {\"block index\": \"spec\"}");
-    for (const auto& [k, v] : b.items()) {
-      const std::string at = path + "/blocks/" + k;
-      if (k.empty() || !std::all_of(k.begin(), k.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-        throw Error::config(file, at, "block keys are indices (\"0\", \"1\", ...)");
-      if (!v.is_string()) throw Error::config(file, at, "must be a quant spec string such as \"W8A8\"");
-      const int i = std::stoi(k);
-      QuantSpec s;
-      try {
-        s = parse_quant_spec(v.get<std::string>());
-      } catch (const Error& e) {
-        throw Error::config(file, at, e.what());
-      }
-      if (i >= depth)
-        throw Error::config(file, at, "block " + k + " is beyond the model's depth (" + std::to_string(depth) + ")");
-      p.blocks[static_cast<size_t>(i)] = {s, s, s, s};
-    }
-    r.object("blocks");
-  }
-  r.finish();
-  return p;
-}
-
-DistillRunConfig parse_distill_config(const nlohmann::json& j, const std::string& file) {
-  if (!j.is_object()) throw Error::config(file, "", "must be a JSON object");
-  nlohmann::json rest = j, own = nlohmann::json::object();
-  for (const char* k : {"teacher", "distill", "students"})
-    if (rest.contains(k)) {
-      own[k] = rest[k];
-      rest.erase(k);
-    }
-  DistillRunConfig c;
-  c.run = parse_run_config(rest, file);
-  const nlohmann::json students = own.contains("students") ? own["students"] : nlohmann::json();
-  own.erase("students");
-  JsonReader r(own, file);
-  c.teacher = "runs/fashion_mnist_teacher/teacher/teacher.safetensors";
-  r.read("teacher", c.teacher);
-  c.distill = read_distill_section(r.object("distill"), DistillConfig{});
-  if (!students.is_array() || students.empty())
-    throw Error::config(file, "/students", "needs a non-empty array of students");
-  std::set<std::string> names;
-  for (size_t i = 0; i < students.size(); ++i) {
-    const std::string at = "/students/" + std::to_string(i);
-    StudentConfig s = read_student(students[i], file, at, c.run.train, c.distill);
-    if (names.count(s.name)) throw Error::config(file, at + "/name", "\"" + s.name + "\" is used twice");
-    if (s.from != "teacher" && !names.count(s.from))
-      throw Error::config(file, at + "/from", "\"" + s.from + "\" is not an earlier student");
-    if (s.init != "teacher" && s.init != "scratch" && !names.count(s.init))
-      throw Error::config(file, at + "/init", "\"" + s.init + "\" is neither teacher, scratch nor an earlier student");
-    names.insert(s.name);
-    c.students.push_back(std::move(s));
-  }
-  r.finish();
-  return c;
-}
-
-bool is_distill_config(const nlohmann::json& j) { return j.is_object() && j.contains("students"); }
-
-DistillRunConfig load_distill_config(const std::string& path) { return parse_distill_config(parse_json_file(path), path); }
-
-nlohmann::json to_json(const DistillRunConfig& c) {
-  nlohmann::json j = to_json(c.run);
-  j.erase("model");
-  j["teacher"] = c.teacher;
-  j["distill"] = to_json(c.distill);
-  j["students"] = nlohmann::json::array();
-  for (const auto& s : c.students)
-    j["students"].push_back({{"name", s.name}, {"quant", s.quant}, {"model", s.model}, {"init", s.init},
-                             {"from", s.from}, {"train", to_json(s.train)}, {"distill", to_json(s.distill)}});
-  return j;
-}
 
 DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& out_dir, bool resume, bool progress) {
   if (!fs::exists(cfg.teacher))
@@ -220,6 +71,17 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
     throw Error::input(cfg.teacher, "expects " + std::to_string(tc.in_chans) + "x" + std::to_string(tc.img_size) +
                                         " inputs, the config's data gives " + std::to_string(cfg.run.data.transform.in_chans) +
                                         "x" + std::to_string(cfg.run.data.transform.img_size));
+  // Every student's architecture and plan, checked before any training (a
+  // block index beyond a student's depth fails now, not after earlier students trained).
+  {
+    std::map<std::string, ViTConfig> arch_of;
+    for (const StudentConfig& sc : cfg.students) {
+      JsonReader m(sc.model, "config", "/students/" + sc.name + "/model");
+      const ViTConfig arch = read_vit_config(m, sc.from == "teacher" ? tc : arch_of.at(sc.from));
+      (void)sc.quant.plan(arch.depth, "config", "/students/" + sc.name + "/quant");
+      arch_of.emplace(sc.name, arch);
+    }
+  }
   TrainData data = open_train_data(cfg.run);
   // Said once the inputs loaded, so that a bad input gives one line on stderr.
   // Under mpirun every rank trains (data parallel); rank 0 alone writes.
@@ -267,7 +129,7 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
       JsonReader m(sc.model, "config", "/students/" + sc.name + "/model");
       arch = read_vit_config(m, src_teacher.cfg);
     }
-    QuantPlan plan = read_quant_section(sc.quant, arch.depth, "config", "/students/" + sc.name + "/quant");
+    QuantPlan plan = sc.quant.plan(arch.depth, "config", "/students/" + sc.name + "/quant");
     ViTParams params(arch);
     params.init_random(cfg.run.seed);
     const std::string init = sc.init == "teacher" ? sc.from : sc.init;

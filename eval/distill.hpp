@@ -27,38 +27,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eval/run_config.hpp"
-#include "models/quant.hpp"
-#include "train/objective.hpp"
-#include "train/train_config.hpp"
+#include "eval/distill_config.hpp"
 
 namespace bb {
-
-struct StudentConfig {
-  std::string name;
-  nlohmann::json quant = nlohmann::json::object();  // validated; applied once the depth is known
-  nlohmann::json model = nlohmann::json::object();  // overrides of the teacher's architecture
-  std::string init = "teacher";
-  std::string from = "teacher";
-  TrainConfig train;
-  DistillConfig distill;
-};
-
-struct DistillRunConfig {
-  RunConfig run;  // name, seed, threads, data, loader; run.train = the students' default recipe
-  std::string teacher;
-  DistillConfig distill;
-  std::vector<StudentConfig> students;
-};
-
-// A distillation config is one with a "students" array.
-bool is_distill_config(const nlohmann::json& j);
-DistillRunConfig load_distill_config(const std::string& path);
-DistillRunConfig parse_distill_config(const nlohmann::json& j, const std::string& file);
-nlohmann::json to_json(const DistillRunConfig& c);
-
-// The quant section ({"spec", "blocks", "patch_embed", "head", "subln", "ste"}) for a model of this depth.
-QuantPlan read_quant_section(const nlohmann::json& j, int depth, const std::string& file, const std::string& path);
 
 struct StudentResult {
   std::string name, spec, from, path, packed_path;

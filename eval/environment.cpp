@@ -1,9 +1,12 @@
 #include "eval/environment.hpp"
 
 #include <dnnl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
+#include <ctime>
 #include <fstream>
 #include <thread>
 
@@ -30,6 +33,33 @@ std::string os_name() {
 }
 
 }  // namespace
+
+std::string host_name() {
+  char buf[256] = "";
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+std::string affinity_list() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return "";
+  std::string out;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) {
+      if (!out.empty()) out += ',';
+      out += std::to_string(c);
+    }
+  return out;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 bool reset_peak_rss() {
   std::ofstream f("/proc/self/clear_refs");

@@ -10,6 +10,12 @@ namespace bb {
 // revision (+dirty), the command line.
 nlohmann::ordered_json capture_environment(const std::string& command_line);
 
+// This machine's host name; the CPUs this process may run on ("0,1": a pinned
+// rank's own); the time now as ISO 8601 UTC ("2026-11-29T21:49:29Z").
+std::string host_name();
+std::string affinity_list();
+std::string utc_now();
+
 // Peak resident set size of this process since start or the last
 // reset_peak_rss(), bytes (VmHWM; getrusage where /proc is missing).
 int64_t peak_rss_bytes();

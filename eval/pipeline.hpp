@@ -5,11 +5,17 @@
 // reports/). Each stage's output lands in <out>/stages/ under a hash of its
 // inputs: an unchanged config reuses finished stages, an interrupted run
 // resumes where it stopped (training resumes from its checkpoint).
+//
+// The parts: stage orchestration and cache here; one model's measurement in
+// model_eval.hpp (latency in latency_sweep.hpp); report.json in
+// report_assembly.hpp; the zoo in zoo_export.hpp; cache keys in stage_cache.hpp.
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "datasets/dataset_config.hpp"
 #include "eval/bench_config.hpp"
+#include "eval/stage_cache.hpp"
+#include "eval/zoo_export.hpp"
 
 namespace bb {
 
@@ -30,14 +36,5 @@ struct RunOutcome {
 };
 
 RunOutcome run_benchmark(const BenchConfig& cfg, const RunOptions& o);
-
-// Shipped checkpoints record the top-1 they reach on this fixed subset of the
-// eval split (seeded, seed 0) with `backend`; the zoo test measures it again.
-inline constexpr int64_t kZooSubset = 1000;
-double zoo_subset_top1(const std::string& path, const std::string& backend, const DataConfig& data, int64_t limit);
-
-// 64-bit FNV-1a of bytes, as 16 hex digits (stage keys, file identities).
-std::string fnv1a_hex(const std::string& bytes);
-std::string file_hash(const std::string& path);
 
 }  // namespace bb

@@ -18,6 +18,17 @@ std::map<std::string, PlannedLinear> planned_weights(const ViTConfig& c, const Q
   return m;
 }
 
+// The quant plan a file's __metadata__.quant records; Error(Input) naming the file otherwise.
+QuantPlan plan_from_metadata(const std::string& text, const std::string& path, int depth) {
+  try {
+    return quant_plan_from_json(parse_json_text(text, path + " (__metadata__.quant)"), depth);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error::input(path, std::string("__metadata__.quant is malformed: ") + e.what());
+  } catch (const Error& e) {
+    throw Error::input(path, std::string("__metadata__.quant: ") + e.what());
+  }
+}
+
 }  // namespace
 
 void write_packed_student(const std::string& path, const ViTParams& p, const QuantPlan& plan,
@@ -69,14 +80,7 @@ PackedStudent read_packed_student(const std::string& path) {
   nlohmann::json cj = parse_json_text(need("config"), path + " (__metadata__.config)");
   JsonReader cr(cj, path, "/__metadata__/config");
   ViTConfig cfg = read_vit_config(cr);
-  QuantPlan plan;
-  try {
-    plan = quant_plan_from_json(parse_json_text(need("quant"), path + " (__metadata__.quant)"), cfg.depth);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error::input(path, std::string("__metadata__.quant is malformed: ") + e.what());
-  } catch (const Error& e) {
-    throw Error::input(path, std::string("__metadata__.quant: ") + e.what());
-  }
+  QuantPlan plan = plan_from_metadata(need("quant"), path, cfg.depth);
   plan.weights_quantized = true;
   const auto planned = planned_weights(cfg, plan);
   // Every tensor is checked against the layout before anything is allocated
@@ -132,15 +136,8 @@ LoadedModel load_model(const std::string& path, const std::optional<ViTConfig>& 
   }
   LoadedViT m = load_vit(f, config);
   LoadedModel out{std::move(m.params), std::nullopt, m.metadata, m.config_source, {}};
-  if (auto it = m.metadata.find("quant"); it != m.metadata.end()) {
-    try {
-      out.plan = quant_plan_from_json(parse_json_text(it->second, path + " (__metadata__.quant)"), out.params.cfg.depth);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error::input(path, std::string("__metadata__.quant is malformed: ") + e.what());
-    } catch (const Error& e) {
-      throw Error::input(path, std::string("__metadata__.quant: ") + e.what());
-    }
-  }
+  if (auto it = m.metadata.find("quant"); it != m.metadata.end())
+    out.plan = plan_from_metadata(it->second, path, out.params.cfg.depth);
   return out;
 }
 

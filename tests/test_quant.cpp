@@ -3,6 +3,7 @@
 // straight-through gradients checked against a hand-derived backward.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -234,6 +235,43 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
     const float* got_p = rp.forward(images.view()).data();
     EXPECT_EQ(max_abs_diff(got_b.data(), got_p, n), 0.0f);
   }
+}
+
+// A DeiT-style student (distillation token) with a quantised head: its
+// head_dist is quantised too, counted once, exported, and run on the engine.
+TEST(QuantPlan, DistilledStudentWithQuantisedHeadCountsAndRunsHeadDist) {
+  ViTConfig c = vit_preset("vit_fmnist_tiny_patch4_28");
+  c.distilled = true;
+  c.depth = 2;
+  ViTParams p(c);
+  p.init_random(3);
+  QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1.58A8"));
+  plan.head = plan.spec;
+  const std::vector<PlannedLinear> ls = plan_linears(c, plan);
+  ASSERT_EQ(ls.size(), static_cast<size_t>(1 + 4 * c.depth + 2));
+  EXPECT_EQ(ls.back().name, "head_dist.weight");
+  EXPECT_EQ(ls.back().spec, plan.spec);
+  const int64_t D = c.embed_dim, Hm = c.mlp_hidden;
+  const int64_t blocks = c.depth * (3 * D * D + D * D + Hm * D + D * Hm), heads = 2 * int64_t{c.num_classes} * D;
+  EXPECT_EQ(quantized_weight_count(p, plan), blocks + heads);
+  // Memory: the engine holds both heads' packed codes.
+  IntModel engine = build_int_model(IntEngineKind::kBitKernels, p, plan);
+  ASSERT_NE(engine.head_dist, nullptr);
+  EXPECT_EQ(engine.head_dist->weight_bytes(), engine.head->weight_bytes());
+  // Exported and read back: head_dist is packed, and the engine's logits equal the fake-quant forward.
+  test::TempDir dir;
+  const std::string path = dir / "deit_student.packed.safetensors";
+  write_packed_student(path, p, plan);
+  PackedStudent s = read_packed_student(path);
+  EXPECT_TRUE(std::any_of(s.layers.begin(), s.layers.end(), [](const PackedLayer& l) { return l.name == "head_dist.weight"; }));
+  Tensor images(Shape{2, c.in_chans, c.img_size, c.img_size});
+  Rng r(4);
+  for (int64_t i = 0; i < images.numel(); ++i) images[i] = static_cast<float>(r.normal());
+  auto be = make_backend("onednn");
+  ViTRunner fake(p, *be, false, &plan), run(p, *be, false, &plan, &engine);
+  const int64_t n = 2 * c.num_classes;
+  std::vector<float> want(fake.forward(images.view()).data(), fake.forward(images.view()).data() + n);
+  EXPECT_LE(max_abs_diff(run.forward(images.view()).data(), want.data(), n), 1e-3f);
 }
 
 TEST(IntEngine, LayersWithFloatActivationsAndTrainingAreRefused) {

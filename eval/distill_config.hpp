@@ -1,0 +1,54 @@
+#pragma once
+// The distillation config (see eval/distill.hpp for its shape): read and
+// checked in full before any training, every student's quant section parsed once.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "eval/run_config.hpp"
+#include "models/quant.hpp"
+#include "train/objective.hpp"
+#include "train/train_config.hpp"
+
+namespace bb {
+
+// A student's "quant" section ({"spec", "blocks", "patch_embed", "head",
+// "subln", "ste"}), read once; the plan needs the model's depth.
+struct QuantSection {
+  QuantSpec spec, patch_embed, head;
+  bool subln = false, ste_clip = true;
+  std::map<int, QuantSpec> blocks;                 // per-block overrides by index
+  nlohmann::json json = nlohmann::json::object();  // as written (the recipe and its hash keep it)
+  // Error(Config) at file/path when a block index is beyond the depth.
+  QuantPlan plan(int depth, const std::string& file, const std::string& path) const;
+};
+QuantSection parse_quant_section(const nlohmann::json& j, const std::string& file, const std::string& path);
+// The plan of a quant section for a model of this depth (parse_quant_section(...).plan(depth, ...)).
+QuantPlan read_quant_section(const nlohmann::json& j, int depth, const std::string& file, const std::string& path);
+
+struct StudentConfig {
+  std::string name;
+  QuantSection quant;
+  nlohmann::json model = nlohmann::json::object();  // overrides of the teacher's architecture
+  std::string init = "teacher";
+  std::string from = "teacher";
+  TrainConfig train;
+  DistillConfig distill;
+};
+
+struct DistillRunConfig {
+  RunConfig run;  // name, seed, threads, data, loader; run.train = the students' default recipe
+  std::string teacher;
+  DistillConfig distill;
+  std::vector<StudentConfig> students;
+};
+
+// A distillation config is one with a "students" array.
+bool is_distill_config(const nlohmann::json& j);
+DistillRunConfig load_distill_config(const std::string& path);
+DistillRunConfig parse_distill_config(const nlohmann::json& j, const std::string& file);
+nlohmann::json to_json(const DistillRunConfig& c);
+
+}  // namespace bb

@@ -1,0 +1,119 @@
+#include "eval/model_eval.hpp"
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/comm.hpp"
+#include "core/error.hpp"
+#include "datasets/loader.hpp"
+#include "eval/environment.hpp"
+#include "eval/evaluator.hpp"
+#include "eval/metrics.hpp"
+#include "models/runnable_model.hpp"
+
+namespace bb {
+namespace {
+
+double round_to(double v, double step) { return std::round(v / step) * step; }
+
+}  // namespace
+
+nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalContext& ctx, std::vector<float>& logits_out) {
+  using ojson = nlohmann::ordered_json;
+  const BenchConfig& cfg = *ctx.cfg;
+  const DataConfig& data = cfg.run.data;
+  const bool root = comm::is_root();
+  std::unique_ptr<RunnableModel> model;
+  {
+    LoadedModel lm = load_model(m.path);
+    const ViTConfig& mc = lm.params.cfg;
+    if (mc.img_size != data.transform.img_size || mc.in_chans != data.transform.in_chans)
+      throw Error::input(m.path, "expects " + std::to_string(mc.in_chans) + "x" + std::to_string(mc.img_size) +
+                                     " inputs, the config's data gives " + std::to_string(data.transform.in_chans) +
+                                     "x" + std::to_string(data.transform.img_size));
+    if (ctx.dataset->num_classes() > mc.num_classes)
+      throw Error::input(m.path, "has " + std::to_string(mc.num_classes) + " classes, the data set " +
+                                     std::to_string(ctx.dataset->num_classes()));
+    if (m.role == "student" && !lm.plan) throw Error::input(m.path, "is an fp32 model, not a BitNet student");
+    std::optional<QuantPlan> ptq;
+    if (m.ptq) ptq = QuantPlan::uniform(mc.depth, parse_quant_spec("W8A8"));
+    model = std::make_unique<RunnableModel>(std::move(lm), parse_model_backend(m.backend), m.path, ptq);
+  }
+  // The peak from here on: the model as loaded and packed is resident, its load transients are not counted.
+  const bool rss_reset = reset_peak_rss();
+
+  // Accuracy and fidelity on the eval split.
+  LoaderOptions lo;
+  lo.batch_size = cfg.run.loader.eval_batch_size;
+  lo.workers = cfg.run.loader.workers;
+  lo.prefetch = cfg.run.loader.prefetch;
+  lo.limit = ctx.limit;
+  lo.seed = cfg.run.seed;
+  lo.rank = comm::rank();  // a contiguous shard per rank; evaluate() gathers on rank 0
+  lo.ranks = comm::size();
+  Loader loader(*ctx.dataset, data.transform, data.augment, lo);
+  EvalResult r = evaluate([&](const TensorView& x) { return model->forward(x); }, loader, true,
+                          "eval " + m.name + "/" + m.backend);
+  const int K = r.num_classes;
+  // Logits beyond the data set's classes (a 1000-class head on a 10-class set) are kept; metrics use all K.
+  const float* teacher = m.role != "teacher" && ctx.teacher_logits && ctx.teacher_logits->size() == r.logits.size()
+                             ? ctx.teacher_logits->data()
+                             : nullptr;
+  ClassificationMetrics cm;
+  if (root) cm = classification_metrics(r.logits.data(), r.labels.data(), r.count, K, teacher);
+  const int64_t arena = model->runner().arena_floats() * 4;
+
+  const std::vector<LatencyStats> points = measure_sweep(*model, *ctx.dataset, data, ctx.sweep);
+  std::vector<RankLatency> ranks;
+  if (comm::size() > 1) ranks = gather_rank_latency(points);  // a collective: every rank takes part
+  ojson e;
+  if (!root) return e;  // rank 0 writes the entry
+  const int64_t rss = peak_rss_bytes();
+
+  // Memory: what the weights take on disk and as this backend holds them.
+  const QuantPlan* plan = model->plan();
+  const int64_t params = model->model().params.count();
+  const int64_t quantized = plan ? quantized_weight_count(model->model().params, *plan) : 0;
+  const int64_t disk = m.ptq ? 0 : static_cast<int64_t>(std::filesystem::file_size(m.path));
+  const int64_t memory = model->weight_bytes_in_memory();
+  const double nominal = plan ? round_to(weight_traits(plan->spec.w).bits, 0.01) : 32.0;  // W1.58A8 → 1.58
+  const IntModel* engine = model->engine();
+  e["name"] = m.name;
+  e["role"] = m.role;
+  e["precision"] = model->precision();
+  e["backend"] = m.backend;
+  e["kernel_path"] = model->kernel_path();
+  e["checkpoint"] = m.path;
+  e["params"] = params;
+  e["quantized_params"] = quantized;
+  e["bits_per_weight"] = {{"nominal", nominal},
+                          {"quantized_layers_memory", quantized && engine ? round_to(8.0 * static_cast<double>(engine->weight_bytes()) / static_cast<double>(quantized), 1e-3) : nominal},
+                          {"model_memory", round_to(8.0 * static_cast<double>(memory) / static_cast<double>(params), 1e-3)},
+                          {"model_disk", disk ? round_to(8.0 * static_cast<double>(disk) / static_cast<double>(params), 1e-3) : 0.0}};
+  e["weight_bytes"] = {{"disk", disk}, {"memory", memory}};
+  e["size_bytes"] = disk ? disk : memory;
+  e["activation_bytes"] = arena;
+  e["peak_rss_bytes"] = rss;
+  e["peak_rss_scope"] = rss_reset ? "this evaluation" : "process";
+  e["accuracy"] = {{"count", cm.count},
+                   {"top1", round_to(cm.top1, 1e-4)},
+                   {"top5", round_to(cm.top5, 1e-4)},
+                   {"macro_f1", round_to(cm.macro_f1, 1e-4)},
+                   {"per_class", cm.per_class_accuracy},
+                   {"confusion", nlohmann::json::array()}};
+  for (int c = 0; c < K; ++c)
+    e["accuracy"]["confusion"].push_back(std::vector<int64_t>(cm.confusion.begin() + c * K, cm.confusion.begin() + (c + 1) * K));
+  if (cm.has_teacher) e["fidelity"] = {{"agreement", round_to(cm.agreement, 1e-4)}, {"kl_teacher", cm.kl_teacher}};
+  ojson lat = ojson::array();
+  for (const auto& s : points) lat.push_back(to_json(s));
+  e["latency"] = lat;
+  if (comm::size() > 1) {
+    e["latency_per_rank"] = per_rank_json(ranks);
+    e["latency_merged"] = merged_json(ranks);
+  }
+  e["eval_seconds"] = round_to(r.seconds, 1e-3);
+  logits_out = std::move(r.logits);
+  return e;
+}
+
+}  // namespace bb

@@ -1,0 +1,35 @@
+#pragma once
+// One model × backend of `bitbench run` measured: accuracy and fidelity to the
+// teacher on the eval split, latency over the sweep, memory as the backend
+// holds it — the entry report.json keeps under "models".
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/dataset.hpp"
+#include "eval/bench_config.hpp"
+#include "eval/latency_sweep.hpp"
+
+namespace bb {
+
+// A model × backend the run evaluates.
+struct ModelUnderTest {
+  std::string name, role, backend, path;  // role: teacher, baseline, student
+  bool ptq = false;                       // the teacher quantised W8A8 after training
+  nlohmann::json history = nlohmann::json::array();
+};
+
+struct ModelEvalContext {
+  const BenchConfig* cfg = nullptr;
+  const Dataset* dataset = nullptr;
+  int64_t limit = 0;                          // eval images (0 = all)
+  LatencySweep sweep;
+  const std::vector<float>* teacher_logits = nullptr;  // for fidelity; null or empty for the teacher itself
+};
+
+// The report entry of one model (rank 0's; the other ranks return their
+// latency part only) and its logits [count, classes] (rank 0).
+nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalContext& ctx, std::vector<float>& logits_out);
+
+}  // namespace bb

@@ -1,0 +1,89 @@
+#include "eval/validate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "core/comm.hpp"
+#include "core/error.hpp"
+#include "core/threads.hpp"
+#include "datasets/loader.hpp"
+#include "eval/evaluator.hpp"
+
+namespace bb {
+
+ValidateResult run_validation(const ValidateOptions& o) {
+  std::unique_ptr<RunnableModel> model = open_model(o.checkpoint, o.backend, {o.config, std::nullopt});
+  const ViTConfig& mc = model->config();
+
+  DataConfig dc = o.data;
+  if (!dc.transform.img_size) dc.transform.img_size = mc.img_size;
+  dc.transform.in_chans = mc.in_chans;
+  resolve(dc);
+  if (dc.transform.img_size != mc.img_size)
+    throw Error::usage("--img-size " + std::to_string(dc.transform.img_size) + " differs from the model's " +
+                       std::to_string(mc.img_size) + " (position embeddings are not resampled)");
+  for (auto* v : {&dc.transform.mean, &dc.transform.std})
+    if (v->size() != static_cast<size_t>(mc.in_chans))
+      throw Error::usage("--mean/--std need " + std::to_string(mc.in_chans) + " values for this model");
+  const std::string split = o.split.empty() ? dc.dataset.eval_split : o.split;
+  auto ds = open_dataset(dc.dataset, split);
+  if (ds->num_classes() > mc.num_classes)
+    throw Error::input(o.checkpoint, "model has " + std::to_string(mc.num_classes) + " classes, the data set " +
+                                         std::to_string(ds->num_classes()));
+
+  LoaderOptions lo;
+  lo.batch_size = o.batch_size;
+  lo.workers = o.workers;
+  lo.limit = o.limit;
+  lo.rank = comm::rank();  // under mpirun: each rank validates its shard; rank 0 reports
+  lo.ranks = comm::size();
+  Loader loader(*ds, dc.transform, dc.augment, lo);
+  EvalResult r = evaluate([&](const TensorView& x) { return model->forward(x); }, loader, o.keep_logits,
+                          "validate " + ds->name() + "/" + split);
+
+  ValidateResult out;
+  auto& res = out.fields;
+  res["model"] = o.model_name.empty() ? std::filesystem::path(o.checkpoint).stem().string() : o.model_name;
+  res["top1"] = std::round(r.top1() * 1e4) / 1e4;
+  res["top1_err"] = std::round((100 - r.top1()) * 1e4) / 1e4;
+  res["top5"] = std::round(r.top5() * 1e4) / 1e4;
+  res["top5_err"] = std::round((100 - r.top5()) * 1e4) / 1e4;
+  res["param_count"] = std::round(static_cast<double>(model->model().params.count()) / 1e4) / 100;  // millions, as timm
+  res["img_size"] = dc.transform.img_size;
+  res["crop_pct"] = dc.transform.crop_pct;
+  res["interpolation"] = dc.transform.interpolation;
+  res["samples_per_sec"] = std::round(r.images_per_second() * 10) / 10;
+  res["model_samples_per_sec"] = std::round(static_cast<double>(r.count) / std::max(r.model_seconds, 1e-9) * 10) / 10;
+  res["count"] = r.count;
+  res["dataset"] = ds->name();
+  res["split"] = split;
+  res["backend"] = model_backend_name(o.backend);
+  res["quant"] = model->model().quant_name();
+  if (o.backend == ModelBackend::kBitKernels) res["kernel_path"] = model->kernel_path();
+  if (model->engine()) res["engine_weight_bytes"] = model->engine()->weight_bytes();
+  res["batch_size"] = o.batch_size;
+  res["threads"] = num_threads();
+  res["ranks"] = comm::size();
+  res["checkpoint"] = o.checkpoint;
+  out.count = r.count;
+  out.classes = r.num_classes;
+  out.top1 = r.top1();
+  out.top5 = r.top5();
+  out.images_per_second = r.images_per_second();
+  out.logits = std::move(r.logits);
+  return out;
+}
+
+std::string result_fields_csv(const nlohmann::ordered_json& fields) {
+  std::string head, row;
+  for (auto& [k, v] : fields.items()) {
+    head += (head.empty() ? "" : ",") + k;
+    std::string cell = v.is_string() ? v.get<std::string>() : v.dump();
+    if (cell.find_first_of(",\"") != std::string::npos) cell = "\"" + cell + "\"";
+    row += (row.empty() ? "" : ",") + cell;
+  }
+  return head + "\n" + row + "\n";
+}
+
+}  // namespace bb

@@ -1,0 +1,41 @@
+#pragma once
+// `bitbench validate`'s work, modelled on timm's validate.py: open a model on
+// a backend, evaluate it on a data set, and produce timm's result fields (plus
+// bitbench's: backend, quant, kernel path, engine bytes). cli/ only reads flags.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/dataset_config.hpp"
+#include "models/runnable_model.hpp"
+
+namespace bb {
+
+struct ValidateOptions {
+  std::string checkpoint;
+  std::string model_name;            // --model (a preset; also the result's "model")
+  std::optional<ViTConfig> config;   // from --model / --model-config
+  ModelBackend backend = ModelBackend::kOnednn;
+  DataConfig data;                   // dataset + transform as given (unset fields: the data set's and model's)
+  std::string split;                 // empty: the data set's evaluation split
+  int batch_size = 256, workers = 1;
+  int64_t limit = 0;
+  bool keep_logits = false;
+};
+
+struct ValidateResult {
+  nlohmann::ordered_json fields;  // the result fields, in timm's order then bitbench's
+  std::vector<float> logits;      // [count, classes] when keep_logits (rank 0)
+  int64_t count = 0;
+  int classes = 0;
+  double top1 = 0, top5 = 0, images_per_second = 0;
+};
+
+ValidateResult run_validation(const ValidateOptions& o);
+
+// One header row and one value row, quoting cells with commas or quotes.
+std::string result_fields_csv(const nlohmann::ordered_json& fields);
+
+}  // namespace bb

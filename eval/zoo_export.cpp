@@ -1,0 +1,53 @@
+#include "eval/zoo_export.hpp"
+
+#include <cstdio>
+
+#include "core/version.hpp"
+#include "datasets/loader.hpp"
+#include "eval/evaluator.hpp"
+#include "models/runnable_model.hpp"
+#include "models/safetensors.hpp"
+
+namespace bb {
+
+double zoo_subset_top1(const std::string& path, const std::string& backend, const DataConfig& data, int64_t limit) {
+  std::unique_ptr<RunnableModel> model = open_model(path, parse_model_backend(backend));
+  auto ds = open_dataset(data.dataset, data.dataset.eval_split);
+  LoaderOptions lo;
+  lo.batch_size = 250;
+  lo.workers = 0;
+  lo.limit = limit;
+  lo.seed = 0;
+  Loader loader(*ds, data.transform, data.augment, lo);
+  return evaluate([&](const TensorView& x) { return model->forward(x); }, loader, false, "zoo subset").top1();
+}
+
+void export_zoo(const std::vector<ZooEntry>& entries, const std::string& config_name, const DataConfig& data,
+                const nlohmann::ordered_json& report) {
+  auto top1_of = [&](const std::string& name, const std::string& backend) {
+    for (const auto& e : report["models"])
+      if (e["name"] == name && e["backend"] == backend) return e["accuracy"]["top1"].get<double>();
+    return -1.0;
+  };
+  for (const ZooEntry& z : entries) {
+    const SafetensorsFile f = SafetensorsFile::read(z.src);
+    std::vector<TensorToWrite> ts;
+    for (const auto& t : f.tensors()) ts.push_back({t.name, t.shape, t.dtype, f.raw(t)});
+    std::map<std::string, std::string> meta = f.metadata();
+    meta["zoo_recipe_hash"] = z.recipe_hash;
+    meta["zoo_git_revision"] = kGitRevision;
+    meta["zoo_config"] = config_name;
+    meta["history"] = z.history.dump();
+    const double subset_top1 = zoo_subset_top1(z.src, z.backend, data, kZooSubset);
+    meta["zoo_eval"] = nlohmann::json{{"dataset", report["dataset"]["name"].get<std::string>()},
+                                      {"split", report["dataset"]["split"].get<std::string>()},
+                                      {"backend", z.backend}, {"top1", top1_of(z.name, z.backend)},
+                                      {"count", report["dataset"]["count"].get<int64_t>()}, {"subset_limit", kZooSubset},
+                                      {"subset_seed", 0}, {"subset_top1", subset_top1}}
+                           .dump();
+    write_safetensors(z.dst, ts, meta);
+    std::fprintf(stderr, "zoo: %s (subset top-1 %.2f%%)\n", z.dst.c_str(), subset_top1);
+  }
+}
+
+}  // namespace bb

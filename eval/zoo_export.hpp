@@ -1,0 +1,30 @@
+#pragma once
+// models/zoo: the checkpoints a `--from-scratch --export-zoo` run trained,
+// copied with their provenance (recipe hash, git revision, history) and the
+// top-1 they reach on a fixed subset, which the zoo test measures again.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/dataset_config.hpp"
+
+namespace bb {
+
+// Shipped checkpoints record the top-1 they reach on this fixed subset of the
+// eval split (seeded, seed 0) with `backend`; the zoo test measures it again.
+inline constexpr int64_t kZooSubset = 1000;
+double zoo_subset_top1(const std::string& path, const std::string& backend, const DataConfig& data, int64_t limit);
+
+struct ZooEntry {
+  std::string src, dst;          // the run's checkpoint, its zoo file
+  std::string name, backend;     // as report.json names the model, and the backend its subset top-1 uses
+  std::string recipe_hash;
+  nlohmann::json history;
+};
+
+// Writes each entry's zoo file; the report gives the full-split top-1 and count.
+void export_zoo(const std::vector<ZooEntry>& entries, const std::string& config_name, const DataConfig& data,
+                const nlohmann::ordered_json& report);
+
+}  // namespace bb

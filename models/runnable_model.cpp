@@ -1,0 +1,74 @@
+#include "models/runnable_model.hpp"
+
+#include "core/error.hpp"
+
+namespace bb {
+namespace {
+
+struct BackendRow {
+  ModelBackend backend;
+  const char* name;
+  const char* matrix;               // the Backend the runner uses
+  std::optional<IntEngineKind> engine;  // the integer engine for a student's quantised Linears
+};
+const BackendRow kBackends[] = {
+    {ModelBackend::kReference, "reference", "reference", std::nullopt},
+    {ModelBackend::kOnednn, "onednn", "onednn", std::nullopt},
+    {ModelBackend::kBitKernels, "bitkernels", "onednn", IntEngineKind::kBitKernels},
+    {ModelBackend::kOnednnInt8, "onednn-int8", "onednn", IntEngineKind::kOnednnInt8},
+};
+const BackendRow& row(ModelBackend b) { return kBackends[static_cast<int>(b)]; }
+
+}  // namespace
+
+ModelBackend parse_model_backend(const std::string& name) {
+  for (const auto& r : kBackends)
+    if (name == r.name) return r.backend;
+  if (name == "fake-quant") return ModelBackend::kOnednn;  // bench configs' name for a student's fake-quant forward
+  throw Error::usage("unknown backend \"" + name + "\" (known: " + kModelBackendNames + ")");
+}
+
+const char* model_backend_name(ModelBackend b) { return row(b).name; }
+
+RunnableModel::RunnableModel(LoadedModel model, ModelBackend backend, const std::string& source,
+                             std::optional<QuantPlan> plan)
+    : model_(std::move(model)), backend_(backend), plan_(plan ? std::move(plan) : model_.plan) {
+  const BackendRow& r = row(backend);
+  if (r.engine) {
+    if (!plan_)
+      throw Error::usage(std::string("--backend ") + r.name + " runs BitNet students; " + source +
+                         " is an fp32 model (use --backend onednn)");
+    // A packed file's codes run as stored unless another plan was asked for.
+    const bool own_codes = !plan && !model_.packed_layers.empty();
+    engine_ = build_int_model(*r.engine, model_.params, *plan_, own_codes ? &model_.packed_layers : nullptr);
+  }
+  matrix_ = make_backend(r.matrix);
+  runner_ = std::make_unique<ViTRunner>(model_.params, *matrix_, false, plan_ ? &*plan_ : nullptr,
+                                        engine_ ? &*engine_ : nullptr);
+}
+
+std::string RunnableModel::kernel_path() const {
+  switch (backend_) {
+    case ModelBackend::kBitKernels: return engine_->kernel_paths();
+    case ModelBackend::kOnednnInt8: return "onednn-s8s8";
+    case ModelBackend::kReference: return "reference";
+    default: return "onednn-f32";
+  }
+}
+
+int64_t RunnableModel::weight_bytes_in_memory() const {
+  const int64_t params = model_.params.count();
+  if (!engine_) return params * 4;
+  return engine_->weight_bytes() + (params - quantized_weight_count(model_.params, *plan_)) * 4;
+}
+
+std::unique_ptr<RunnableModel> open_model(const std::string& path, ModelBackend backend, const OpenOptions& o) {
+  return std::make_unique<RunnableModel>(load_model(path, o.config), backend, path, o.plan);
+}
+
+std::unique_ptr<RunnableModel> open_model(ViTParams params, const QuantPlan* plan, ModelBackend backend) {
+  LoadedModel m{std::move(params), plan ? std::optional<QuantPlan>(*plan) : std::nullopt, {}, "argument", {}};
+  return std::make_unique<RunnableModel>(std::move(m), backend, "the model", std::nullopt);
+}
+
+}  // namespace bb

@@ -1,0 +1,72 @@
+#pragma once
+// Opening a model to run it, written once: checkpoint → config → quant plan →
+// (integer engine) → backend → runner. `validate`, `predict`, `bitbench run`,
+// the zoo check and bench_vit all come through here.
+//
+//   backend       a student runs             an fp32 model runs
+//   reference     fake-quant, naive loops    naive loops
+//   onednn        fake-quant, oneDNN fp32    oneDNN fp32
+//   bitkernels    quantised Linears on bitbench's bit kernels, the rest oneDNN fp32
+//   onednn-int8   quantised Linears on oneDNN s8s8, the rest oneDNN fp32
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "kernels/backend.hpp"
+#include "models/int_engine.hpp"
+#include "models/packed.hpp"
+#include "models/vit.hpp"
+
+namespace bb {
+
+enum class ModelBackend : uint8_t { kReference, kOnednn, kBitKernels, kOnednnInt8 };
+// "reference", "onednn", "bitkernels", "onednn-int8" ("fake-quant", as bench
+// configs say it, is onednn); Error(Usage) naming them otherwise.
+ModelBackend parse_model_backend(const std::string& name);
+const char* model_backend_name(ModelBackend b);
+inline constexpr const char* kModelBackendNames = "reference, onednn, bitkernels, onednn-int8";
+
+struct OpenOptions {
+  std::optional<ViTConfig> config;  // as load_model: overrides the checkpoint's (ignored for packed files)
+  std::optional<QuantPlan> plan;    // run the model under this plan instead of its own (e.g. W8A8 PTQ of a teacher)
+};
+
+// A model ready to run. Not movable: the runner holds references into it.
+class RunnableModel {
+ public:
+  RunnableModel(LoadedModel model, ModelBackend backend, const std::string& source, std::optional<QuantPlan> plan);
+  RunnableModel(const RunnableModel&) = delete;
+  RunnableModel& operator=(const RunnableModel&) = delete;
+
+  // images [B, C, S, S] → logits [B, classes] (a view into the runner's arena).
+  TensorView forward(const TensorView& images) { return runner_->forward(images); }
+  ViTRunner& runner() { return *runner_; }
+  const LoadedModel& model() const { return model_; }
+  const ViTConfig& config() const { return model_.params.cfg; }
+  const QuantPlan* plan() const { return plan_ ? &*plan_ : nullptr; }
+  ModelBackend backend() const { return backend_; }
+  const IntModel* engine() const { return engine_ ? &*engine_ : nullptr; }
+  std::string precision() const { return plan_ ? plan_->spec.name() : "FP32"; }
+  // The kernels its matrix work runs on: "onednn-f32", "reference", "onednn-s8s8", or the bit kernels' ISA paths.
+  std::string kernel_path() const;
+  // Bytes of the weights as this backend holds them: the engine's buffers
+  // plus every fp32 tensor it runs from the parameters.
+  int64_t weight_bytes_in_memory() const;
+
+ private:
+  LoadedModel model_;
+  ModelBackend backend_;
+  std::optional<QuantPlan> plan_;
+  std::optional<IntModel> engine_;
+  std::unique_ptr<Backend> matrix_;
+  std::unique_ptr<ViTRunner> runner_;
+};
+
+// Loads `path` (teacher, latent student or packed student) and builds what
+// `backend` needs. Error(Usage) when an integer backend is asked to run an
+// fp32 model without a plan.
+std::unique_ptr<RunnableModel> open_model(const std::string& path, ModelBackend backend, const OpenOptions& o = {});
+// The same from parameters already in memory (benchmarks); plan null = fp32.
+std::unique_ptr<RunnableModel> open_model(ViTParams params, const QuantPlan* plan, ModelBackend backend);
+
+}  // namespace bb
