@@ -150,12 +150,9 @@ const ActFormatTraits& act_traits_by_bits(int bits) {
 }
 
 bool act_format_from_token(const std::string& token, ActFormat& out) {
-  for (const auto& t : kActFormats)
-    if (*t.token && token == t.token) {
-      out = t.format;
-      return true;
-    }
-  return false;
+  const ActFormatTraits* t = find_by_token(kActFormats, token);
+  if (t) out = t->format;
+  return t != nullptr;
 }
 
 void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out, float subln_eps) {

@@ -27,6 +27,7 @@
 //   q8   8-bit signed:    1 per byte (two's complement)
 // Kernel layout (kernels/bit_gemm.hpp): codes stored unsigned as
 // u = (code + offset) >> ushift in kernel_bits bits.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -88,6 +89,14 @@ const ActFormatTraits& act_traits_by_bits(int bits);
 // Parses a spec part: weights "1.58", "1", ...; activations "8", ...; false when unknown.
 bool weight_format_from_token(const std::string& token, WeightFormat& out);
 bool act_format_from_token(const std::string& token, ActFormat& out);
+
+// The row of a table whose spec token is `token` (rows without one are skipped); null when none.
+template <class Traits, size_t N>
+const Traits* find_by_token(const Traits (&rows)[N], const std::string& token) {
+  for (const Traits& t : rows)
+    if (*t.token && token == t.token) return &t;
+  return nullptr;
+}
 
 // Bytes of one stored row of K codes.
 int64_t row_bytes(const WeightFormatTraits& t, int64_t K);

@@ -134,12 +134,9 @@ const WeightFormatTraits& weight_traits_by_storage(const std::string& storage) {
 }
 
 bool weight_format_from_token(const std::string& token, WeightFormat& out) {
-  for (const auto& t : kWeightFormats)
-    if (*t.token && token == t.token) {
-      out = t.format;
-      return true;
-    }
-  return false;
+  const WeightFormatTraits* t = find_by_token(kWeightFormats, token);
+  if (t) out = t->format;
+  return t != nullptr;
 }
 
 int64_t row_bytes(const WeightFormatTraits& t, int64_t K) { return (K + t.block - 1) / t.block * t.block_bytes; }

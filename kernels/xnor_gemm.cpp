@@ -10,14 +10,8 @@
 #include "core/error.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/popcount_gemm.hpp"
+#include "kernels/intrinsics_warnings.hpp"
 #include "kernels/simd.hpp"
-
-// GCC 12's AVX-512 intrinsics pass an "undefined" source operand that
-// -Wmaybe-uninitialized reports (a known false positive).
-#if !defined(__clang__)  // a GCC-only warning
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#pragma GCC diagnostic ignored "-Wuninitialized"
 
 namespace bb {
 namespace {

@@ -119,6 +119,33 @@ std::string write_fixture(const test::TempDir& d, int student_epochs) {
   return d / "bench.json";
 }
 
+// One rule for every subcommand: --threads on the command line wins over a
+// config's "threads"; without it the config's count holds.
+TEST(CliThreads, CommandLineWinsOverTheConfigInTrainAndRun) {
+  test::TempDir d;
+  const std::string cfg = write_fixture(d, 1);
+  for (const char* f : {"teacher.json", "bench.json"}) {  // "threads": 2 in both configs
+    std::string text = test::read_text(d / f);
+    text.insert(1, "\"threads\": 2, ");
+    test::write_text(d / f, text);
+  }
+  auto t = test::run_bitbench("--threads 1 train --config " + (d / "teacher.json") + " --out " + (d / "t1"));
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(t.err.find("training t on mnist (1 threads"), std::string::npos) << t.err;
+  auto t2 = test::run_bitbench("train --config " + (d / "teacher.json") + " --out " + (d / "t2"));
+  ASSERT_EQ(t2.exit_code, 0) << t2.err;
+  EXPECT_NE(t2.err.find("training t on mnist (2 threads"), std::string::npos) << t2.err;
+  auto r = test::run_bitbench("--threads 1 run " + cfg + " --out " + (d / "run1"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("(1 threads"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("(2 threads"), std::string::npos) << r.err;
+  auto rep = nlohmann::json::parse(test::read_text(d / "run1/report.json"));
+  EXPECT_EQ(rep["environment"]["threads"], 1);
+  auto r2 = test::run_bitbench("run " + cfg + " --out " + (d / "run2"));
+  ASSERT_EQ(r2.exit_code, 0) << r2.err;
+  EXPECT_EQ(nlohmann::json::parse(test::read_text(d / "run2/report.json"))["environment"]["threads"], 2);
+}
+
 TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
   test::TempDir d;
   const std::string cfg = write_fixture(d, 1), out = d / "run";
