@@ -45,8 +45,9 @@ BB_INLINE void head_forward_body(const float* __restrict q, const float* __restr
     }
     const int64_t nr = T - i0 < kR ? T - i0 : kR;
     for (int64_t r = 0; r < kR; ++r) softmax_padded(rows + r * Tp, T, Tp);
-    for (int64_t r = 0; r < nr; ++r)
-      for (int64_t j = 0; j < T; ++j) s[(i0 + r) * T + j] = rows[r * Tp + j];
+    if (s)  // training keeps the probabilities for backward
+      for (int64_t r = 0; r < nr; ++r)
+        for (int64_t j = 0; j < T; ++j) s[(i0 + r) * T + j] = rows[r * Tp + j];
     for (int64_t d0 = 0; d0 < Dhp; d0 += kW) {  // o[i0 + r] = rows[r] · V
       f32x16 acc[kR] = {};
       for (int64_t j = 0; j < T; ++j) {
@@ -166,7 +167,7 @@ void attention_fused(const float* qkv, float* probs, float* out, int64_t B, int6
       float* kt = qs + Tr * Dh;
       float* vv = kt + Dh * Tp;
       const float* q = qkv + b * T * 3 * D + h * Dh;
-      head_forward(q, q + D, q + 2 * D, probs + (b * H + h) * T * T, out + b * T * D + h * Dh, T, Dh, D, scale, qs, kt,
+      head_forward(q, q + D, q + 2 * D, probs ? probs + (b * H + h) * T * T : nullptr, out + b * T * D + h * Dh, T, Dh, D, scale, qs, kt,
                    vv, vv + T * Dhp);
     }
 }

@@ -10,7 +10,7 @@
 namespace bb {
 
 // Same contract as Backend::attention: qkv [B, T, 3, H, Dh], probs [B, H, T, T]
-// (softmax saved for backward), out [B, T, H, Dh].
+// (softmax saved for backward; null in inference), out [B, T, H, Dh].
 void attention_fused(const float* qkv, float* probs, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh,
                      float scale);
 

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "kernels/attention_fused.hpp"
+#include "kernels/attention_infer.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/vector_ops.hpp"
 
@@ -63,6 +64,7 @@ class OnednnBackend final : public Backend {
   void attention(const float* qkv, float* scores, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh,
                  float scale) override {
     if (T <= fused_max_tokens_ && Dh <= 16) return attention_fused(qkv, scores, out, B, T, H, Dh, scale);
+    if (!scores) return attention_infer(qkv, out, B, T, H, Dh, scale);  // inference: nothing to save
     const int64_t D = H * Dh;
     const dims in_rows{T * 3 * D, Dh, 3 * D, 1};  // q, k or v as [B, H, T, Dh] inside qkv
     const dims in_cols{T * 3 * D, Dh, 1, 3 * D};  // the same, transposed: [B, H, Dh, T]

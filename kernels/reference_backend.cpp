@@ -1,5 +1,6 @@
 // The reference backend: plain loops, no tricks beyond a parallel outer loop.
 #include <cmath>
+#include <vector>
 
 #include "core/error.hpp"
 #include "kernels/backend.hpp"
@@ -24,6 +25,11 @@ class ReferenceBackend final : public Backend {
   void attention(const float* qkv, float* scores, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh,
                  float scale) override {
     const int64_t D = H * Dh;
+    std::vector<float> own;  // inference: the probabilities are scratch
+    if (!scores) {
+      own.resize(static_cast<size_t>(B * H * T * T));
+      scores = own.data();
+    }
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t b = 0; b < B; ++b)
       for (int64_t h = 0; h < H; ++h) {

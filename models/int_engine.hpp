@@ -59,6 +59,7 @@ struct IntModel {
   std::unique_ptr<IntLinear> patch, head, head_dist;
   // The layer at a planned Linear's place (null where it stays fp32).
   std::unique_ptr<IntLinear>& at(const PlannedLinear& l);
+  const IntLinear* at(const PlannedLinear& l) const { return const_cast<IntModel*>(this)->at(l).get(); }
   int64_t weight_bytes() const;
   // The distinct kernel paths its layers run on, in layer order, joined by "+"
   // (e.g. "avx512-vnni"; a W1A1 model "avx512-vpopcntdq").

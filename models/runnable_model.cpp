@@ -41,6 +41,13 @@ RunnableModel::RunnableModel(LoadedModel model, ModelBackend backend, const std:
     // A packed file's codes run as stored unless another plan was asked for.
     const bool own_codes = !plan && !model_.packed_layers.empty();
     engine_ = build_int_model(*r.engine, model_.params, *plan_, own_codes ? &model_.packed_layers : nullptr);
+    // The engine now holds those weights in its kernel layout: no fp32 or int8 copies stay alive.
+    std::vector<std::string> held;
+    for (const PlannedLinear& l : plan_linears(model_.params.cfg, *plan_))
+      if (engine_->at(l)) held.push_back(l.name);
+    model_.params.release_tensors(held);
+    model_.packed_layers.clear();
+    model_.packed_layers.shrink_to_fit();
   }
   matrix_ = make_backend(r.matrix);
   runner_ = std::make_unique<ViTRunner>(model_.params, *matrix_, false, plan_ ? &*plan_ : nullptr,
@@ -57,9 +64,8 @@ std::string RunnableModel::kernel_path() const {
 }
 
 int64_t RunnableModel::weight_bytes_in_memory() const {
-  const int64_t params = model_.params.count();
-  if (!engine_) return params * 4;
-  return engine_->weight_bytes() + (params - quantized_weight_count(model_.params, *plan_)) * 4;
+  // The buffers held: the engine's packed layers and the fp32 tensors left.
+  return (engine_ ? engine_->weight_bytes() : 0) + model_.params.resident() * 4;
 }
 
 std::unique_ptr<RunnableModel> open_model(const std::string& path, ModelBackend backend, const OpenOptions& o) {

@@ -31,7 +31,9 @@ void ViTRunner::setup_quant() {
     QLinear& q = qlinear_at(l);
     q.spec = l.spec;
     if (engine_ && (l.site != LinearSite::kBlock || !engine_->blocks.empty())) q.engine = engine_->at(l).get();
-    if (!l.spec.quantized()) continue;
+    // Fake-quant scratch only where this runner quantises the weights itself
+    // (not on the engine, not for a packed file's already-quantised weights).
+    if (!l.spec.quantized() || q.engine || plan_.weights_quantized) continue;
     q.codes.resize(static_cast<size_t>(l.N * l.K));
     q.wq.resize(static_cast<size_t>(l.N * l.K));
     q.scales.resize(static_cast<size_t>(l.N));
@@ -128,7 +130,7 @@ void ViTRunner::reserve(int64_t B) {
     take(&a.mean1, BT);
     take(&a.rstd1, BT);
     take(&a.qkv, BT * 3 * D);
-    take(&a.probs, B * H * T * T);
+    if (training_) take(&a.probs, B * H * T * T);  // inference saves no probabilities
     take(&a.att, BT * D);
     take(&a.ln2, BT * D);
     take(&a.mean2, BT);
@@ -249,7 +251,7 @@ TensorView ViTRunner::forward(const TensorView& images) {
     qlinear(q[kQkv], a.ln1, w.qkv_w, w.qkv_b, a.qkv, BT, 3 * D, D);                      // [BT, 3D]
     {
       Timed t(part(&ForwardProfile::attention));
-      be_.attention(a.qkv, a.probs, a.att, B, T, H, Dh, scale);  // [BT, D]
+      be_.attention(a.qkv, training_ ? a.probs : nullptr, a.att, B, T, H, Dh, scale);  // [BT, D]
     }
     qlinear(q[kProj], a.att, w.proj_w, w.proj_b, tmp_, BT, D, D);                        // [BT, D]
     add(a.x_in, tmp_, a.x_mid, BT * D);

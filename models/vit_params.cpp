@@ -1,5 +1,6 @@
 #include "models/vit_params.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/rng.hpp"
@@ -49,11 +50,37 @@ std::vector<ParamEntry> vit_param_layout(const ViTConfig& c) {
 }
 
 ViTParams::ViTParams(const ViTConfig& c) : cfg(c), entries(vit_param_layout(c)) {
-  int64_t total = entries.empty() ? 0 : entries.back().offset + entries.back().numel;
-  flat = Tensor(Shape{total});
+  count_ = entries.empty() ? 0 : entries.back().offset + entries.back().numel;
+  flat = Tensor(Shape{count_});
+  bind_views();
+}
+
+void ViTParams::release_tensors(const std::vector<std::string>& names) {
+  int64_t keep = 0;
+  for (const auto& e : entries)
+    if (e.offset >= 0 && std::find(names.begin(), names.end(), e.name) == names.end()) keep += e.numel;
+  Tensor kept(Shape{keep});
+  int64_t at = 0;
+  for (auto& e : entries) {
+    if (e.offset < 0) continue;
+    if (std::find(names.begin(), names.end(), e.name) != names.end()) {
+      e.offset = -1;
+      continue;
+    }
+    std::copy(flat.data() + e.offset, flat.data() + e.offset + e.numel, kept.data() + at);
+    e.offset = at;
+    at += e.numel;
+  }
+  flat = std::move(kept);
+  blocks.clear();
+  bind_views();
+}
+
+void ViTParams::bind_views() {
+  const ViTConfig& c = cfg;
   auto p = [&](const std::string& name) -> float* {
     const ParamEntry* e = find(name);
-    return e ? flat.data() + e->offset : nullptr;
+    return e ? data(*e) : nullptr;
   };
   patch_w = p("patch_embed.proj.weight");
   patch_b = p("patch_embed.proj.bias");

@@ -14,7 +14,7 @@ namespace bb {
 struct ParamEntry {
   std::string name;            // timm name, e.g. "blocks.3.attn.qkv.weight"
   std::vector<int64_t> shape;  // timm shape
-  int64_t offset = 0;          // into the flat buffer
+  int64_t offset = 0;          // into the flat buffer; -1 once released (release_tensors)
   int64_t numel = 0;
 };
 
@@ -41,11 +41,23 @@ struct ViTParams {
 
   explicit ViTParams(const ViTConfig& c);
   ViTParams(ViTParams&&) = default;
-  int64_t count() const { return flat.numel(); }
+  // The model's parameter count (released tensors included).
+  int64_t count() const { return count_; }
+  // Floats held in memory (count() less the released tensors).
+  int64_t resident() const { return flat.numel(); }
   const ParamEntry* find(const std::string& name) const;
-  float* data(const ParamEntry& e) const { return flat.data() + e.offset; }
+  // Null for a released tensor.
+  float* data(const ParamEntry& e) const { return e.offset < 0 ? nullptr : flat.data() + e.offset; }
+  // Frees these tensors' floats (the flat buffer is rebuilt without them;
+  // their views become null): an inference engine that holds a layer's
+  // weights in its own layout keeps no fp32 copy. Unknown names are ignored.
+  void release_tensors(const std::vector<std::string>& names);
   // timm's initialisation (see vit_params.cpp), seeded per tensor.
   void init_random(uint64_t seed);
+
+ private:
+  void bind_views();
+  int64_t count_ = 0;
 };
 
 // The layout alone (names, shapes, offsets) for a config.

@@ -14,6 +14,7 @@
 #include "core/rng.hpp"
 #include "core/threads.hpp"
 #include "kernels/attention_fused.hpp"
+#include "kernels/attention_infer.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/fast_math.hpp"
 #include "kernels/simd.hpp"
@@ -166,6 +167,40 @@ INSTANTIATE_TEST_SUITE_P(OddShapes, FusedAttention,
                          ::testing::Values(std::make_tuple(1, 1, 1, 1), std::make_tuple(1, 3, 2, 5),
                                            std::make_tuple(2, 17, 3, 16), std::make_tuple(3, 50, 4, 16),
                                            std::make_tuple(1, 33, 1, 20), std::make_tuple(2, 5, 2, 33)));
+
+// The inference attention (no probabilities saved) against the reference, on
+// odd T and Dh (row blocks of 8 and tasks of 64 rows with tails, Dh not a
+// multiple of 16 or 32), DeiT-Tiny's T 197 × Dh 64, every ISA path, 1 and 2 threads;
+// and the oneDNN backend routes a null `scores` there (or to the fused kernel for small heads).
+class InferenceAttention : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t, int64_t>> {};
+
+TEST_P(InferenceAttention, MatchesReferenceOnEveryPath) {
+  const auto [B_, T_, H_, Dh_] = GetParam();
+  const int64_t B = B_, T = T_, H = H_, Dh = Dh_;
+  const int64_t D = H * Dh;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
+  auto qkv = randn(static_cast<size_t>(B * T * 3 * D), 21, 1.5);
+  auto ref = make_reference_backend();
+  std::vector<float> p_ref(static_cast<size_t>(B * H * T * T)), o_ref(static_cast<size_t>(B * T * D));
+  ref->attention(qkv.data(), p_ref.data(), o_ref.data(), B, T, H, Dh, scale);
+  auto dnn = make_onednn_backend();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for_each_isa([&] {
+      std::vector<float> o(o_ref.size(), -1.0f), o2(o_ref.size(), -1.0f);
+      attention_infer(qkv.data(), o.data(), B, T, H, Dh, scale);
+      for (size_t i = 0; i < o.size(); ++i) ASSERT_NEAR(o[i], o_ref[i], 1e-5) << "out " << i;
+      dnn->attention(qkv.data(), nullptr, o2.data(), B, T, H, Dh, scale);
+      for (size_t i = 0; i < o2.size(); ++i) ASSERT_NEAR(o2[i], o_ref[i], 1e-5) << "backend out " << i;
+    });
+  }
+  set_num_threads(0);
+}
+
+INSTANTIATE_TEST_SUITE_P(OddShapes, InferenceAttention,
+                         ::testing::Values(std::make_tuple(1, 1, 1, 1), std::make_tuple(1, 9, 2, 5),
+                                           std::make_tuple(2, 65, 3, 33), std::make_tuple(1, 197, 3, 64),
+                                           std::make_tuple(2, 70, 2, 16), std::make_tuple(1, 130, 1, 80)));
 
 TEST(LayerOps, LayerNormAndGeluMatchDoubleLoopsUnderEveryIsa) {
   const int64_t N = 130, D = 37;  // more than two row chunks, D odd

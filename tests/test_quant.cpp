@@ -15,6 +15,7 @@
 #include "models/int_engine.hpp"
 #include "models/packed.hpp"
 #include "models/quant.hpp"
+#include "models/runnable_model.hpp"
 #include "models/vit.hpp"
 #include "test_util.hpp"
 
@@ -272,6 +273,42 @@ TEST(QuantPlan, DistilledStudentWithQuantisedHeadCountsAndRunsHeadDist) {
   const int64_t n = 2 * c.num_classes;
   std::vector<float> want(fake.forward(images.view()).data(), fake.forward(images.view()).data() + n);
   EXPECT_LE(max_abs_diff(run.forward(images.view()).data(), want.data(), n), 1e-3f);
+}
+
+// A packed student opened on an integer backend keeps its quantised weights
+// only in the engine's layout: no fp32 (dequantised) and no int8 (unpacked)
+// copy stays alive, counted from the buffers, and its logits are unchanged.
+TEST(RunnableModel, PackedStudentHoldsNoFp32CopyOfAQuantisedWeight) {
+  LoadedViT m = load_vit(kRef + "model.safetensors");
+  QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec("W1.58A8"));
+  plan.head = plan.spec;
+  test::TempDir dir;
+  const std::string path = dir / "s.packed.safetensors";
+  write_packed_student(path, m.params, plan);
+  Tensor images(Shape{3, 3, 16, 16});
+  Rng r(5);
+  for (int64_t i = 0; i < images.numel(); ++i) images[i] = static_cast<float>(r.normal());
+  for (ModelBackend b : {ModelBackend::kBitKernels, ModelBackend::kOnednnInt8}) {
+    SCOPED_TRACE(model_backend_name(b));
+    std::unique_ptr<RunnableModel> model = open_model(path, b);
+    const ViTParams& p = model->model().params;
+    const int64_t quantized = quantized_weight_count(p, *model->plan());
+    ASSERT_GT(quantized, 0);
+    EXPECT_EQ(p.resident(), p.count() - quantized);
+    for (const PlannedLinear& l : plan_linears(p.cfg, *model->plan()))
+      if (l.spec.quantized()) EXPECT_EQ(p.data(*p.find(l.name)), nullptr) << l.name;
+    EXPECT_TRUE(model->model().packed_layers.empty());
+    EXPECT_EQ(model->weight_bytes_in_memory(), model->engine()->weight_bytes() + p.resident() * 4);
+    // The same logits as an engine built while every copy was still there.
+    LoadedModel full = load_model(path);
+    IntModel e = build_int_model(b == ModelBackend::kBitKernels ? IntEngineKind::kBitKernels : IntEngineKind::kOnednnInt8,
+                                 full.params, *full.plan, &full.packed_layers);
+    auto be = make_backend("onednn");
+    ViTRunner want(full.params, *be, false, full.plan_ptr(), &e);
+    const int64_t n = 3 * p.cfg.num_classes;
+    std::vector<float> w(want.forward(images.view()).data(), want.forward(images.view()).data() + n);
+    EXPECT_EQ(max_abs_diff(model->forward(images.view()).data(), w.data(), n), 0.0f);
+  }
 }
 
 TEST(IntEngine, LayersWithFloatActivationsAndTrainingAreRefused) {

@@ -1,0 +1,17 @@
+#pragma once
+// Inference self-attention for ViT-sized heads (T ≈ 197, Dh = 64), one
+// (image, head, block of query rows) per task: K is transposed and V copied
+// into contiguous tiles once per task (L2-resident), 8 query rows at a time
+// compute their scores [8, Tp] into an L1 tile (16 accumulators: 8 rows × 32
+// columns), the softmax runs on the tile, and the tile times V gives the
+// output rows — no T × T probabilities are written (inference keeps none).
+// The arithmetic per element is that of kernels/attention_fused.hpp: q · scale
+// first, FMA chains in k order, the same softmax.
+#include <cstdint>
+
+namespace bb {
+
+// qkv [B, T, 3, H, Dh] → out [B, T, H, Dh]; threads over (image, head, row block).
+void attention_infer(const float* qkv, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh, float scale);
+
+}  // namespace bb
