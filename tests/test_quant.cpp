@@ -296,7 +296,9 @@ TEST(RunnableModel, PackedStudentHoldsNoFp32CopyOfAQuantisedWeight) {
     ASSERT_GT(quantized, 0);
     EXPECT_EQ(p.resident(), p.count() - quantized);
     for (const PlannedLinear& l : plan_linears(p.cfg, *model->plan()))
-      if (l.spec.quantized()) EXPECT_EQ(p.data(*p.find(l.name)), nullptr) << l.name;
+      if (l.spec.quantized()) {
+        EXPECT_EQ(p.data(*p.find(l.name)), nullptr) << l.name;
+      }
     EXPECT_TRUE(model->model().packed_layers.empty());
     EXPECT_EQ(model->weight_bytes_in_memory(), model->engine()->weight_bytes() + p.resident() * 4);
     // The same logits as an engine built while every copy was still there.
