@@ -1,6 +1,7 @@
 #include "eval/environment.hpp"
 
 #include <dnnl.h>
+#include <malloc.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -62,6 +63,10 @@ std::string utc_now() {
 }
 
 bool reset_peak_rss() {
+  // Heap freed by earlier work (an earlier model's arena and weights) goes
+  // back to the system first, so each evaluation's peak starts from what is
+  // live now rather than from what an earlier one left in malloc's free lists.
+  malloc_trim(0);
   std::ofstream f("/proc/self/clear_refs");
   if (!f) return false;
   f << "5";

@@ -1,5 +1,7 @@
 #include "kernels/attention_infer.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 
 #include "kernels/fast_math.hpp"
@@ -12,7 +14,6 @@ namespace {
 
 constexpr int64_t kRows = 8;    // query rows per register block
 constexpr int64_t kCols = 32;   // columns per register block (two 16-float vectors)
-constexpr int64_t kTask = 64;   // query rows per task
 constexpr int64_t padded(int64_t n, int64_t to) { return (n + to - 1) / to * to; }
 
 // Rows [i0, i1) of one head. q, k, v point at the head's first element inside
@@ -80,16 +81,24 @@ BB_MULTIVERSION(head_rows,
 
 void attention_infer(const float* qkv, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh, float scale) {
   const int64_t D = H * Dh, Tp = padded(T, kCols), Dhp = padded(Dh, kCols);
-  const int64_t blocks = (T + kTask - 1) / kTask, tasks = B * H * blocks;
+  // One task per (image, head) when there are enough for the threads: K and V
+  // are then copied into their tiles once per head. Otherwise a head's rows are
+  // split so every thread gets work (each part copies the tiles itself).
+  const int64_t threads = omp_get_max_threads();
+  int64_t blocks = 1;
+  if (B * H < 2 * threads) blocks = std::min((T + kRows - 1) / kRows, (2 * threads + B * H - 1) / (B * H));
+  const int64_t task_rows = ((T + blocks - 1) / blocks + kRows - 1) / kRows * kRows;
+  blocks = (T + task_rows - 1) / task_rows;
+  const int64_t tasks = B * H * blocks;
   const size_t tile = static_cast<size_t>(Dh * Tp + T * Dhp + kRows * Dh + kRows * Tp);
   parallel_tasks(tasks, tasks > 1, [&](int64_t t) {
-    const int64_t b = t / (H * blocks), h = t / blocks % H, i0 = t % blocks * kTask;
+    const int64_t b = t / (H * blocks), h = t / blocks % H, i0 = t % blocks * task_rows;
     float* kt = scratch(0, tile);
     float* vv = kt + Dh * Tp;
     float* qs = vv + T * Dhp;
     float* s = qs + kRows * Dh;
     const float* q = qkv + b * T * 3 * D + h * Dh;
-    head_rows(q, q + D, q + 2 * D, out + b * T * D + h * Dh, T, Dh, D, scale, i0, std::min(T, i0 + kTask), kt, vv, qs, s);
+    head_rows(q, q + D, q + 2 * D, out + b * T * D + h * Dh, T, Dh, D, scale, i0, std::min(T, i0 + task_rows), kt, vv, qs, s);
   });
 }
 

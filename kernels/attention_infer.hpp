@@ -1,7 +1,8 @@
 #pragma once
 // Inference self-attention for ViT-sized heads (T ≈ 197, Dh = 64), one
-// (image, head, block of query rows) per task: K is transposed and V copied
-// into contiguous tiles once per task (L2-resident), 8 query rows at a time
+// (image, head) per task, or (image, head, block of query rows) when there are
+// fewer heads than threads: K is transposed and V copied into contiguous tiles
+// once per task (L2-resident), 8 query rows at a time
 // compute their scores [8, Tp] into an L1 tile (16 accumulators: 8 rows × 32
 // columns), the softmax runs on the tile, and the tile times V gives the
 // output rows — no T × T probabilities are written (inference keeps none).

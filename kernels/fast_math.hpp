@@ -74,9 +74,33 @@ BB_INLINE void softmax_inplace(float* s, int64_t n) {
   for (int64_t j = 0; j < n; ++j) s[j] *= inv;
 }
 
+// exp_approx on 16 lanes, in place: the same operations per element (so the
+// same floats), written on the vector type so a whole padded row runs without
+// a scalar tail. (By reference: no vector-by-value ABI between ISA targets.)
+BB_INLINE void exp_approx16(f32x16& v) {
+  f32x16 x = v;
+  typedef int32_t i32x16 __attribute__((vector_size(64)));
+  const f32x16 z = {};
+  x = x < z - 87.0f ? z - 87.0f : x;
+  x = x > z + 88.0f ? z + 88.0f : x;
+  const f32x16 n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  const f32x16 r = x - n * 0.693145751953125f - n * 1.428606765330187e-06f;
+  f32x16 p = z + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const i32x16 e = (__builtin_convertvector(n, i32x16) + 127) << 23;
+  f32x16 scale;
+  __builtin_memcpy(&scale, &e, sizeof scale);
+  v = p * scale;
+}
+
 // Softmax of row[0, n) in place, for a row with room for a whole number of
-// 16-float blocks (np >= n, a multiple of 16): max and sum run as 16-wide
-// vector reductions; row[n, np) is left zero.
+// 16-float blocks (np >= n, a multiple of 16): every pass runs on whole
+// 16-float vectors (max and sum as 16-wide reductions); row[n, np) is left zero.
 BB_INLINE void softmax_padded(float* row, int64_t n, int64_t np) {
   for (int64_t j = n; j < np; ++j) row[j] = -3.0e38f;
   f32x16 m = BB_LOAD16(row);
@@ -86,14 +110,20 @@ BB_INLINE void softmax_padded(float* row, int64_t n, int64_t np) {
   }
   float mx = m[0];
   for (int l = 1; l < 16; ++l) mx = m[l] > mx ? m[l] : mx;
-  for (int64_t j = 0; j < n; ++j) row[j] = exp_approx(row[j] - mx);
-  for (int64_t j = n; j < np; ++j) row[j] = 0;
-  f32x16 s = BB_LOAD16(row);
-  for (int64_t j = 16; j < np; j += 16) s += BB_LOAD16(row + j);
+  f32x16 s = {};
+  for (int64_t j = 0; j < np; j += 16) {
+    f32x16 e = BB_LOAD16(row + j) - mx;
+    exp_approx16(e);
+    if (j + 16 > n)  // the block holding the end of the row: padding lanes are zero
+      for (int l = 0; l < 16; ++l)
+        if (j + l >= n) e[l] = 0;
+    BB_STORE16(row + j, e);
+    s += e;
+  }
   float sum = 0;
   for (int l = 0; l < 16; ++l) sum += s[l];
   const float inv = 1.0f / sum;
-  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+  for (int64_t j = 0; j < np; j += 16) BB_STORE16(row + j, BB_LOAD16(row + j) * inv);
 }
 
 }  // namespace bb

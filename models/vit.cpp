@@ -152,7 +152,7 @@ void ViTRunner::reserve(int64_t B) {
   // BitLinear inputs: each layer keeps its own in training; inference shares block 0's.
   const int64_t Kmax = std::max<int64_t>({D, Hm, c.patch_dim()}), Mmax = std::max(BT, B * Np);
   auto take_q = [&](QLinear& q, int64_t M, int64_t Kin) {
-    if (!q.spec.quantized()) return;
+    if (!q.spec.quantized() || q.engine) return;  // the engine quantises into its own buffer
     take(&q.xq, M * Kin);
     if (plan_.subln) {
       take(&q.sub_mean, M);
@@ -170,7 +170,11 @@ void ViTRunner::reserve(int64_t B) {
   take_q(qpatch_, B * Np, c.patch_dim());
   take_q(qhead_, B, D);
   take_q(qhead_dist_, B, D);
-  if (plan_.subln) {
+  bool unfused = false;  // a quantised layer off the engine needs the SubLN scratch
+  for (const auto* q : {&qpatch_, &qhead_, &qhead_dist_}) unfused |= q->spec.quantized() && !q->engine;
+  for (const auto& b : qblocks_)
+    for (const auto& q : b) unfused |= q.spec.quantized() && !q.engine;
+  if (plan_.subln && unfused) {
     take(&sub_, Mmax * Kmax);
     if (training_) take(&dsub_, Mmax * Kmax);
   }

@@ -81,10 +81,10 @@ nlohmann::json history_figures(const std::string& path) {
 void kill_and_resume(const std::function<std::string()>& resume_args, double full_seconds, int kills, uint32_t seed,
                      const std::string& watch_dir, const std::string& scratch) {
   std::mt19937 rng(seed);
-  // Moments within the first 30 % of an uninterrupted run's time: each start
+  // Moments within the first 15 % of an uninterrupted run's time: each start
   // resumes with less work left, and under load (ctest -j) the reference run
   // may have taken twice as long as this one will.
-  std::uniform_real_distribution<double> when(0.05, 0.3);
+  std::uniform_real_distribution<double> when(0.03, 0.15);
   int landed = 0;
   for (int k = 0; k < kills; ++k) {
     const double delay = when(rng) * full_seconds;
