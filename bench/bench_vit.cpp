@@ -4,6 +4,7 @@
 // 2·M·N·K for every linear and both attention products).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -12,6 +13,7 @@
 #include "core/rng.hpp"
 #include "core/threads.hpp"
 #include "kernels/backend.hpp"
+#include "kernels/attention_infer.hpp"
 #include "kernels/bit_gemm.hpp"
 #include "models/runnable_model.hpp"
 
@@ -148,6 +150,51 @@ void attention_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"batch", "T", "heads", "dh"})->Args({128, 50, 4, 16})->Args({128, 65, 4, 32})->Args({16, 197, 3, 64});
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 }
+// Inference attention (no probabilities kept): kernels/attention_infer against
+// the batched oneDNN matmuls with the softmax between (what inference ran
+// before), timed in this process in 7 interleaved rounds; x_onednn is the
+// median of the per-round ratios, with its min and max.
+void BM_AttentionInference(benchmark::State& state) {
+  const int64_t B = state.range(0), T = state.range(1), H = state.range(2), Dh = state.range(3);
+  set_num_threads(static_cast<int>(state.range(4)));
+  auto be = make_onednn_backend(0);  // the batched-matmul route
+  Rng r(3);
+  std::vector<float> qkv(static_cast<size_t>(B * T * 3 * H * Dh)), out(static_cast<size_t>(B * T * H * Dh));
+  std::vector<float> probs(static_cast<size_t>(B * H * T * T));
+  for (auto& v : qkv) v = static_cast<float>(r.normal());
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
+  auto fused = [&] { attention_infer(qkv.data(), out.data(), B, T, H, Dh, scale); };
+  auto batched = [&] { be->attention(qkv.data(), probs.data(), out.data(), B, T, H, Dh, scale); };
+  for (auto _ : state) fused();
+  auto time_of = [](const auto& f) {
+    f();
+    const auto t0 = std::chrono::steady_clock::now();
+    int n = 0;
+    double el = 0;
+    for (; el < 0.05; ++n) {
+      f();
+      el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    return el / n;
+  };
+  std::vector<double> ratios;
+  for (int round = 0; round < 7; ++round) {
+    const double a = round % 2 ? time_of(batched) : 0, f = time_of(fused);
+    ratios.push_back((round % 2 ? a : time_of(batched)) / f);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  state.counters["x_onednn"] = ratios[3];
+  state.counters["x_onednn_min"] = ratios.front();
+  state.counters["x_onednn_max"] = ratios.back();
+  state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * 4.0 * static_cast<double>(B * H * T * T * Dh) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+  set_num_threads(0);
+}
+BENCHMARK(BM_AttentionInference)
+    ->ArgNames({"batch", "T", "heads", "dh", "threads"})
+    ->Args({1, 197, 3, 64, 1})->Args({16, 197, 3, 64, 1})->Args({16, 197, 3, 64, 2})->Args({1, 65, 4, 32, 1})
+    ->UseRealTime()->Unit(benchmark::kMillisecond);
+
 BENCHMARK_CAPTURE(BM_Attention, fused, true)->Apply(attention_shapes);
 BENCHMARK_CAPTURE(BM_Attention, onednn_batched, false)->Apply(attention_shapes);
 

@@ -19,7 +19,7 @@ class Backend {
   // Multi-head self-attention core on a fused qkv buffer:
   //   qkv    [B, T, 3, H, Dh]  (q, k, v stacked, heads contiguous inside each — timm's layout)
   //   scores [B, H, T, T]      holds softmax(q k^T · scale) on return (for backward); null in
-  //                            inference: nothing is saved (the oneDNN backend then runs its fused kernels)
+  //                            inference: nothing is saved (the backend uses its own bounded scratch)
   //   out    [B, T, H, Dh]     = scores · v, heads concatenated per token
   virtual void attention(const float* qkv, float* scores, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh,
                          float scale) = 0;

@@ -10,8 +10,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "core/threads.hpp"
 #include "kernels/attention_fused.hpp"
-#include "kernels/attention_infer.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/vector_ops.hpp"
 
@@ -64,7 +64,19 @@ class OnednnBackend final : public Backend {
   void attention(const float* qkv, float* scores, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh,
                  float scale) override {
     if (T <= fused_max_tokens_ && Dh <= 16) return attention_fused(qkv, scores, out, B, T, H, Dh, scale);
-    if (!scores) return attention_infer(qkv, out, B, T, H, Dh, scale);  // inference: nothing to save
+    if (!scores) {
+      // Inference keeps no probabilities: the scores of as many images as
+      // threads at a time (each image's H·T·T floats L2-sized) live in scratch,
+      // not B·H·T·T in the arena. (kernels/attention_infer.hpp, fused, measured
+      // 0.7–1.2× this route in bench_vit's BM_AttentionInference: not used.)
+      const int64_t D = H * Dh, chunk = std::min<int64_t>(B, num_threads());
+      float* s = scratch(1, static_cast<size_t>(chunk * H * T * T));
+      for (int64_t b = 0; b < B; b += chunk) {
+        const int64_t n = std::min(chunk, B - b);
+        attention(qkv + b * T * 3 * D, s, out + b * T * D, n, T, H, Dh, scale);
+      }
+      return;
+    }
     const int64_t D = H * Dh;
     const dims in_rows{T * 3 * D, Dh, 3 * D, 1};  // q, k or v as [B, H, T, Dh] inside qkv
     const dims in_cols{T * 3 * D, Dh, 1, 3 * D};  // the same, transposed: [B, H, Dh, T]
