@@ -115,6 +115,9 @@ void BM_StudentForward(benchmark::State& state, const char* preset, const char* 
   state.counters["images/s"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(B), benchmark::Counter::kIsRate);
   state.counters["x_teacher"] = t_teacher / t_student;
+  // Weights as each holds them in memory (engine buffers + the fp32 tensors left), MB.
+  state.counters["weights_MB"] = static_cast<double>(student->weight_bytes_in_memory()) / 1e6;
+  state.counters["teacher_weights_MB"] = static_cast<double>(teacher_model->weight_bytes_in_memory()) / 1e6;
   if (e == "bitkernels") state.SetLabel(bit_gemm_path());
   set_num_threads(0);
 }

@@ -41,9 +41,8 @@ void epilogue_scalar(const GemmArgs& g, const int32_t* lanes, int64_t m, int64_t
     return;
   }
   const float am = g.a->mul[static_cast<size_t>(m)];
-  const float* sc = g.w->scale.data() + n0;
   for (int64_t c = 0; c < nc; ++c)
-    g.y[m * N + n0 + c] = static_cast<float>(lanes[c] - corr) * sc[c] * am + (g.bias ? g.bias[n0 + c] : 0.0f);
+    g.y[m * N + n0 + c] = static_cast<float>(lanes[c] - corr) * g.w->scale_at(n0 + c) * am + (g.bias ? g.bias[n0 + c] : 0.0f);
 }
 
 using UnpackFn = void (*)(const BitMatrix& w, int64_t b0, int nt, bool signed_q8, uint8_t* panel);
@@ -160,7 +159,7 @@ BB_TARGET_VNNI BB_INLINE void epilogue_vnni(const GemmArgs& g, __m512i lanes, in
   const __mmask16 k = nc >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << nc) - 1);
   const __m512i v = _mm512_sub_epi32(lanes, _mm512_set1_epi32(g.offset * g.a->sum[static_cast<size_t>(m)]));
   if (g.acc) return _mm512_mask_storeu_epi32(g.acc + m * N + n0, k, v);
-  __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, v), _mm512_loadu_ps(g.w->scale.data() + n0)),
+  __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, v), (g.w->per_column() ? _mm512_loadu_ps(g.w->scale.data() + n0) : _mm512_set1_ps(g.w->scale[0]))),
                            _mm512_set1_ps(g.a->mul[static_cast<size_t>(m)]));
   if (g.bias) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(k, g.bias + n0));
   _mm512_mask_storeu_ps(g.y + m * N + n0, k, y);

@@ -31,7 +31,9 @@ struct BitMatrix {
   const WeightFormatTraits* t = nullptr;  // its format row (kernel_bits, offset, ushift)
   int64_t N = 0, K = 0, Kp = 0, blocks = 0;  // blocks = ceil(N / 16)
   AlignedBytes data;                         // [blocks][Kp / (4 · 8/bits)][64]
-  std::vector<float> scale;                  // [blocks · 16] per output column, 0 in the padding
+  std::vector<float> scale;                  // [blocks · 16] per output column (0 in the padding), or [1]: one per matrix
+  bool per_column() const { return scale.size() > 1; }
+  float scale_at(int64_t n) const { return scale[per_column() ? static_cast<size_t>(n) : 0]; }
   int64_t vectors_per_block() const { return Kp / (32 / t->kernel_bits); }
   int64_t bytes() const { return static_cast<int64_t>(data.size() + scale.size() * sizeof(float)); }
 };

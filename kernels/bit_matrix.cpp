@@ -32,8 +32,12 @@ BitMatrix pack_bit_matrix(WeightFormat format, const int8_t* codes, int64_t N, i
       const int64_t kq = k / 4, v = kq / cpb, i = kq % cpb;
       w.data.data()[((n / 16) * vecs + v) * 64 + (n % 16) * 4 + k % 4] |= static_cast<uint8_t>(u << (i * t.kernel_bits));
     }
-  w.scale.assign(static_cast<size_t>(w.blocks * 16), 0.0f);
-  for (int64_t n = 0; n < N; ++n) w.scale[static_cast<size_t>(n)] = scales[per_row ? n : 0];
+  if (!per_row) {  // one scale for the matrix: held once, broadcast by the epilogue
+    w.scale.assign(1, scales[0]);
+  } else {
+    w.scale.assign(static_cast<size_t>(w.blocks * 16), 0.0f);
+    for (int64_t n = 0; n < N; ++n) w.scale[static_cast<size_t>(n)] = scales[n];
+  }
   return w;
 }
 

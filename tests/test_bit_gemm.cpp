@@ -81,7 +81,7 @@ TEST(BitGemm, PackUnpackRoundTrips) {
       std::vector<int8_t> back(codes.size());
       unpack_bit_matrix(w, back.data());
       EXPECT_EQ(back, codes);
-      EXPECT_EQ(w.scale[static_cast<size_t>(N - 1)], 0.5f);
+      EXPECT_EQ(w.scale_at(N - 1), 0.5f);
     }
   }
 }
