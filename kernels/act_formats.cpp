@@ -22,54 +22,87 @@ constexpr float kEps = 1e-5f;
 typedef int32_t i32x16 __attribute__((vector_size(64)));
 typedef int8_t i8x16 __attribute__((vector_size(16)));
 
+// Horizontal max and integer sum of 16 lanes as a tree of shuffles (both exact
+// in any order), instead of 16 dependent scalar steps per row.
+BB_INLINE float hmax16(f32x16 v) {
+  f32x16 t = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  v = t > v ? t : v;
+  t = __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+  v = t > v ? t : v;
+  t = __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  v = t > v ? t : v;
+  t = __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+  v = t > v ? t : v;
+  return v[0];
+}
+BB_INLINE int32_t hsum16(i32x16 v) {
+  v += __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+  v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  v += __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+  return v[0];
+}
+
 // kbit: s = Q / max(max|x|, eps); code = clip(round(x · s), -Q-1, Q), rows of
 // x [M, K] → codes [M, ld] (zero from K to ld). Written on 16-lane vectors
-// (max is exact in any order; GCC would not vectorise the scalar max
-// reduction by itself); the magic-number add rounds half to even for |v| < 2^22.
+// (GCC would not vectorise the scalar max reduction by itself); the
+// magic-number add rounds half to even for |v| < 2^22. Rows go in groups of
+// 16: their maxima first, then one vector division gives the 16 scales and
+// steps (each lane the same IEEE division as a scalar one), then the codes.
 template <int Q>
 BB_INLINE void act_kbit_rows(const float* __restrict x, int64_t M, int64_t K, int64_t ld, int8_t* __restrict q,
                              float* mul, int32_t* sum) {
-  for (int64_t m = 0; m < M; ++m) {
-    const float* xr = x + m * K;
-    int8_t* qr = q + m * ld;
-    f32x16 vmx = {};
-    int64_t k = 0;
-    for (; k + 16 <= K; k += 16) {
-      f32x16 a = BB_LOAD16(xr + k);
-      a = a < 0 ? -a : a;
-      vmx = a > vmx ? a : vmx;
+  const f32x16 lo = {}, magic = lo + 12582912.0f, vlo = lo + (-Q - 1.0f), vhi = lo + static_cast<float>(Q);
+  for (int64_t m0 = 0; m0 < M; m0 += 16) {
+    const int64_t rows = M - m0 < 16 ? M - m0 : 16;
+    f32x16 mxs = lo + 1.0f;  // lanes past the last row: any positive value
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + (m0 + r) * K;
+      f32x16 vmx = {};
+      int64_t k = 0;
+      for (; k + 16 <= K; k += 16) {
+        f32x16 a = BB_LOAD16(xr + k);
+        a = a < 0 ? -a : a;
+        vmx = a > vmx ? a : vmx;
+      }
+      float mx = hmax16(vmx);
+      for (; k < K; ++k) {
+        const float a = xr[k] < 0 ? -xr[k] : xr[k];
+        mx = a > mx ? a : mx;
+      }
+      mxs[r] = mx;
     }
-    float mx = 0;
-    for (int i = 0; i < 16; ++i) mx = vmx[i] > mx ? vmx[i] : mx;
-    for (; k < K; ++k) {
-      const float a = xr[k] < 0 ? -xr[k] : xr[k];
-      mx = a > mx ? a : mx;
+    const f32x16 vs = static_cast<float>(Q) / (mxs > kEps ? mxs : lo + kEps), vinv = 1.0f / vs;
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t m = m0 + r;
+      const float* xr = x + m * K;
+      int8_t* qr = q + m * ld;
+      const float s = vs[r];
+      const f32x16 vsr = lo + s;
+      i32x16 vsum = {};
+      int64_t k = 0;
+      for (; k + 16 <= K; k += 16) {
+        f32x16 v = (BB_LOAD16(xr + k) * vsr + magic) - magic;
+        v = v < vlo ? vlo : v;
+        v = v > vhi ? vhi : v;
+        const i32x16 c = __builtin_convertvector(v, i32x16);
+        vsum += c;
+        const i8x16 b = __builtin_convertvector(c, i8x16);
+        std::memcpy(qr + k, &b, 16);
+      }
+      int32_t acc = hsum16(vsum);
+      for (; k < K; ++k) {
+        float v = (xr[k] * s + 12582912.0f) - 12582912.0f;
+        v = v < -Q - 1.0f ? -Q - 1.0f : v;
+        v = v > Q ? static_cast<float>(Q) : v;
+        const int32_t c = static_cast<int32_t>(v);
+        qr[k] = static_cast<int8_t>(c);
+        acc += c;
+      }
+      if (ld > K) std::memset(qr + K, 0, static_cast<size_t>(ld - K));
+      mul[m] = vinv[r];
+      sum[m] = acc;
     }
-    const float s = static_cast<float>(Q) / (mx > kEps ? mx : kEps);
-    const f32x16 lo = {}, magic = lo + 12582912.0f, vs = lo + s, vlo = lo + (-Q - 1.0f), vhi = lo + static_cast<float>(Q);
-    i32x16 vsum = {};
-    for (k = 0; k + 16 <= K; k += 16) {
-      f32x16 v = (BB_LOAD16(xr + k) * vs + magic) - magic;
-      v = v < vlo ? vlo : v;
-      v = v > vhi ? vhi : v;
-      const i32x16 c = __builtin_convertvector(v, i32x16);
-      vsum += c;
-      const i8x16 b = __builtin_convertvector(c, i8x16);
-      std::memcpy(qr + k, &b, 16);
-    }
-    int32_t acc = 0;
-    for (int i = 0; i < 16; ++i) acc += vsum[i];
-    for (; k < K; ++k) {
-      float v = (xr[k] * s + 12582912.0f) - 12582912.0f;
-      v = v < -Q - 1.0f ? -Q - 1.0f : v;
-      v = v > Q ? static_cast<float>(Q) : v;
-      const int32_t c = static_cast<int32_t>(v);
-      qr[k] = static_cast<int8_t>(c);
-      acc += c;
-    }
-    for (k = K; k < ld; ++k) qr[k] = 0;
-    mul[m] = 1.0f / s;
-    sum[m] = acc;
   }
 }
 BB_INLINE void act8_body(const float* x, int64_t M, int64_t K, int64_t ld, int8_t* q, float* mul, int32_t* sum) {

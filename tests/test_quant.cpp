@@ -207,7 +207,7 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
   for (int64_t i = 0; i < images.numel(); ++i) images[i] = static_cast<float>(r.normal());
   const int64_t n = 4 * 7;
   test::TempDir dir;
-  for (const char* name : {"W1.58A8", "W1A8", "W1A2", "W1A1", "W2A2", "W4A4", "W8A8", "W1.58A8+subln"}) {
+  for (const char* name : {"W1.58A8", "W1A8", "W1A2", "W1A1", "W2A2", "W4A4", "W8A8", "W1.58A8+subln", "W1A1+subln"}) {
     SCOPED_TRACE(name);
     const std::string sname(name);
     QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec(sname.substr(0, sname.find('+'))));
