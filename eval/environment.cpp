@@ -74,6 +74,14 @@ bool reset_peak_rss() {
   return static_cast<bool>(f);
 }
 
+int64_t current_rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // "VmRSS:   1234 kB"
+  return 0;
+}
+
 int64_t peak_rss_bytes() {
   std::ifstream f("/proc/self/status");
   std::string line;

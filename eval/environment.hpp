@@ -19,6 +19,8 @@ std::string utc_now();
 // Peak resident set size of this process since start or the last
 // reset_peak_rss(), bytes (VmHWM; getrusage where /proc is missing).
 int64_t peak_rss_bytes();
+// Resident set size now, bytes (VmRSS; 0 where /proc is missing).
+int64_t current_rss_bytes();
 // Returns freed heap to the system (malloc_trim) and resets the kernel's peak
 // (Linux /proc/self/clear_refs "5"); false where refused.
 bool reset_peak_rss();

@@ -1,5 +1,6 @@
 #include "eval/model_eval.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -23,6 +24,8 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   const BenchConfig& cfg = *ctx.cfg;
   const DataConfig& data = cfg.run.data;
   const bool root = comm::is_root();
+  reset_peak_rss();  // freed heap back to the system first
+  const int64_t rss_start = current_rss_bytes();  // the process before this evaluation loads anything
   std::unique_ptr<RunnableModel> model;
   {
     LoadedModel lm = load_model(m.path);
@@ -95,6 +98,11 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   e["activation_bytes"] = arena;
   e["peak_rss_bytes"] = rss;
   e["peak_rss_scope"] = rss_reset ? "this evaluation" : "process";
+  // What this evaluation added on top of the process as it found it (its model
+  // as held after loading, arena, loader and kernel scratch): less dependent on
+  // the order models run in than the absolute peak (libraries and earlier
+  // caches stay resident). Loading's own transients happen before the peak is reset.
+  e["peak_rss_above_start_bytes"] = rss_reset ? std::max<int64_t>(0, rss - rss_start) : rss;
   e["accuracy"] = {{"count", cm.count},
                    {"top1", round_to(cm.top1, 1e-4)},
                    {"top5", round_to(cm.top5, 1e-4)},

@@ -172,13 +172,14 @@ std::string render_markdown(const J& r) {
                    num(l["images_per_s"], 1), l["runs"].dump() + (l["settled"].get<bool>() ? "" : " (cap)")});
 
   s << "\n## Memory\n\n| Model | Backend | Params | Quantised | Bits/W quantised layers (in memory) | Bits/W model (disk) | "
-       "Weights on disk | Weights in memory | Activation arena | Peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+       "Weights on disk | Weights in memory | Activation arena | Peak RSS | Peak RSS above start |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& m : r["models"])
     s << md_row({m["name"].get<std::string>(), m["backend"].get<std::string>(), m["params"].dump(), m["quantized_params"].dump(),
                  num(m["bits_per_weight"]["quantized_layers_memory"], 2),
                  m["weight_bytes"]["disk"].get<int64_t>() ? num(m["bits_per_weight"]["model_disk"], 2) : "–",
                  m["weight_bytes"]["disk"].get<int64_t>() ? human_bytes(m["weight_bytes"]["disk"].get<double>()) : "– (derived)", human_bytes(m["weight_bytes"]["memory"].get<double>()),
-                 human_bytes(m["activation_bytes"].get<double>()), human_bytes(m["peak_rss_bytes"].get<double>())});
+                 human_bytes(m["activation_bytes"].get<double>()), human_bytes(m["peak_rss_bytes"].get<double>()),
+                 m.contains("peak_rss_above_start_bytes") ? human_bytes(m["peak_rss_above_start_bytes"].get<double>()) : "–"});
 
   s << "\n## Fidelity and per-class accuracy\n\n| Model | Backend | macro-F1 | Agreement | KL(teacher ‖ model) | per-class top-1 |\n"
        "| --- | --- | --- | --- | --- | --- |\n";
