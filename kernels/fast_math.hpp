@@ -10,20 +10,31 @@
 
 namespace bb {
 
-BB_INLINE float exp_approx(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  x = x > 88.0f ? 88.0f : x;
-  // x = n ln2 + r with |r| <= ln2 / 2; ln2 split in two (Cody-Waite) keeps r exact.
-  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round to nearest
-  const float r = x - n * 0.693145751953125f - n * 1.428606765330187e-06f;
-  float p = 1.0f / 720;  // Taylor to r^6: truncation below 1.3e-7 on |r| <= 0.347
+// The part of exp_approx every width shares (F = float or f32x16): clamp,
+// x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in two, Cody-Waite, keeps r
+// exact), and p(r) ≈ e^r (Taylor to r^6: truncation below 1.3e-7 on |r| <= 0.347).
+// In/out by reference: x becomes p, n is set (no vector-by-value ABI between ISA targets).
+template <class F>
+BB_INLINE void exp_poly(F& x, F& n) {
+  const F zero = F{};
+  x = x < zero - 87.0f ? zero - 87.0f : x;
+  x = x > zero + 88.0f ? zero + 88.0f : x;
+  n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round to nearest
+  const F r = x - n * 0.693145751953125f - n * 1.428606765330187e-06f;
+  F p = zero + 1.0f / 720;
   p = p * r + 1.0f / 120;
   p = p * r + 1.0f / 24;
   p = p * r + 1.0f / 6;
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  return p * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);  // times 2^n
+  x = p;
+}
+
+BB_INLINE float exp_approx(float x) {
+  float n;
+  exp_poly(x, n);  // x is now p
+  return x * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);  // times 2^n
 }
 
 // Abramowitz & Stegun 7.1.26 (absolute error 1.5e-7 in exact arithmetic).
@@ -78,24 +89,13 @@ BB_INLINE void softmax_inplace(float* s, int64_t n) {
 // same floats), written on the vector type so a whole padded row runs without
 // a scalar tail. (By reference: no vector-by-value ABI between ISA targets.)
 BB_INLINE void exp_approx16(f32x16& v) {
-  f32x16 x = v;
   typedef int32_t i32x16 __attribute__((vector_size(64)));
-  const f32x16 z = {};
-  x = x < z - 87.0f ? z - 87.0f : x;
-  x = x > z + 88.0f ? z + 88.0f : x;
-  const f32x16 n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  const f32x16 r = x - n * 0.693145751953125f - n * 1.428606765330187e-06f;
-  f32x16 p = z + 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const i32x16 e = (__builtin_convertvector(n, i32x16) + 127) << 23;
+  f32x16 n;
+  exp_poly(v, n);  // v is now p
+  const i32x16 e = (__builtin_convertvector(n, i32x16) + 127) << 23;  // 2^n
   f32x16 scale;
   __builtin_memcpy(&scale, &e, sizeof scale);
-  v = p * scale;
+  v = v * scale;
 }
 
 // Softmax of row[0, n) in place, for a row with room for a whole number of
