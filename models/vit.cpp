@@ -214,6 +214,28 @@ void ViTRunner::reserve(int64_t B) {
 }
 
 TensorView ViTRunner::forward(const TensorView& images) {
+  const int64_t B = images.shape().rank() == 4 ? images.dim(0) : 0;
+  chunked_ = !training_ && !taps_ && infer_chunk_ > 0 && B > infer_chunk_;
+  if (!chunked_) return forward_batch(images);
+  // Inference in chunks of images: every layer works per token or per image,
+  // so each image's logits are the same floats as in one pass, while a chunk's
+  // activations stay in cache instead of a whole batch's going to memory.
+  const int64_t K = p_.cfg.num_classes, per = images.numel() / B;
+  all_logits_.resize(static_cast<size_t>(3 * B * K));  // [3, B, K]: class head, dist head, returned
+  for (int64_t b0 = 0; b0 < B; b0 += infer_chunk_) {
+    const int64_t n = std::min(infer_chunk_, B - b0);
+    TensorView part(const_cast<float*>(images.data()) + b0 * per,
+                    Shape{n, images.dim(1), images.dim(2), images.dim(3)});
+    const TensorView out = forward_batch(part);
+    std::copy(out.data(), out.data() + n * K, all_logits_.data() + 2 * B * K + b0 * K);
+    std::copy(logits_, logits_ + n * K, all_logits_.data() + b0 * K);
+    if (p_.cfg.distilled) std::copy(logits_ + n * K, logits_ + 2 * n * K, all_logits_.data() + B * K + b0 * K);
+  }
+  chunked_batch_ = B;
+  return TensorView(all_logits_.data() + 2 * B * K, Shape{B, K});
+}
+
+TensorView ViTRunner::forward_batch(const TensorView& images) {
   const ViTConfig& c = p_.cfg;
   const int64_t B = images.dim(0);
   if (images.shape().rank() != 4 || images.dim(1) != c.in_chans || images.dim(2) != c.img_size ||
@@ -307,12 +329,19 @@ TensorView ViTRunner::forward(const TensorView& images) {
   return TensorView(logits, Shape{B, K});
 }
 
-TensorView ViTRunner::logits_cls() const { return TensorView(logits_, Shape{batch_, p_.cfg.num_classes}); }
+TensorView ViTRunner::logits_cls() const {
+  if (chunked_) return TensorView(const_cast<float*>(all_logits_.data()), Shape{chunked_batch_, p_.cfg.num_classes});
+  return TensorView(logits_, Shape{batch_, p_.cfg.num_classes});
+}
 TensorView ViTRunner::logits_dist() const {
   if (!p_.cfg.distilled) throw Error::usage("logits_dist: the model has no distillation head");
+  if (chunked_)
+    return TensorView(const_cast<float*>(all_logits_.data()) + chunked_batch_ * p_.cfg.num_classes,
+                      Shape{chunked_batch_, p_.cfg.num_classes});
   return TensorView(logits_ + batch_ * p_.cfg.num_classes, Shape{batch_, p_.cfg.num_classes});
 }
 const float* ViTRunner::block_output(int l) const {
+  if (chunked_) throw Error::usage("block_output: the last forward ran in chunks (set_inference_chunk(0) to keep block outputs)");
   return l + 1 < p_.cfg.depth ? acts_[static_cast<size_t>(l) + 1].x_in : x_out_;
 }
 

@@ -58,6 +58,11 @@ class ViTRunner {
   // embedding, [1..depth] after each block, [depth+1] after the final norm
   // (token pooling) — each [B, T, D]. For tests against reference vectors.
   void capture(std::vector<Tensor>* taps) { taps_ = taps; }
+  // Inference: forward() runs batches larger than `images` in chunks of that
+  // many images (0, the default: whole batches). The logits are the same
+  // floats — every layer works per token or per image — and a chunk's
+  // activations stay in cache; block_output() is then unavailable.
+  void set_inference_chunk(int64_t images) { infer_chunk_ = images; }
   // When set, forward() adds its per-part times to *p (null detaches).
   void profile(ForwardProfile* p) { prof_ = p; }
   int64_t arena_floats() const { return arena_.numel(); }
@@ -87,6 +92,7 @@ class ViTRunner {
     float *sub_mean = nullptr, *sub_rstd = nullptr;  // [M] (SubLN)
     IntLinear* engine = nullptr;      // set: runs on the integer engine
   };
+  TensorView forward_batch(const TensorView& images);
   void reserve(int64_t B);
   void setup_quant();
   QLinear& qlinear_at(const PlannedLinear& l);
@@ -121,6 +127,10 @@ class ViTRunner {
   float *dpemb_ = nullptr, *dpooled_ = nullptr;
   std::vector<Tensor>* taps_ = nullptr;
   ForwardProfile* prof_ = nullptr;
+  int64_t infer_chunk_ = 0;          // images per inference chunk (0: whole batches)
+  bool chunked_ = false;             // the last forward ran in chunks
+  int64_t chunked_batch_ = 0;
+  std::vector<float> all_logits_;    // [3, B, K] of a chunked forward
 };
 
 }  // namespace bb
