@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/npy.hpp"
 #include "core/rng.hpp"
+#include "core/threads.hpp"
 #include "kernels/backend.hpp"
 #include "models/checkpoint.hpp"
 #include "models/int_engine.hpp"
@@ -311,6 +312,42 @@ TEST(RunnableModel, PackedStudentHoldsNoFp32CopyOfAQuantisedWeight) {
     std::vector<float> w(want.forward(images.view()).data(), want.forward(images.view()).data() + n);
     EXPECT_EQ(max_abs_diff(model->forward(images.view()).data(), w.data(), n), 0.0f);
   }
+}
+
+// Inference in chunks of images gives the same floats as one pass: logits,
+// both heads of a distilled model, for the fp32 model, the fake-quant forward
+// and the engine, on 1 and 2 threads.
+TEST(ViTRunner, ChunkedInferenceEqualsOnePassBitForBit) {
+  ViTConfig c = vit_preset("vit_fmnist_tiny_patch4_28");
+  c.distilled = true;
+  c.depth = 2;
+  ViTParams p(c);
+  p.init_random(8);
+  QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1.58A8"));
+  plan.subln = true;
+  Tensor images(Shape{7, c.in_chans, c.img_size, c.img_size});
+  Rng r(9);
+  for (int64_t i = 0; i < images.numel(); ++i) images[i] = static_cast<float>(r.normal());
+  IntModel engine = build_int_model(IntEngineKind::kBitKernels, p, plan);
+  auto be = make_backend("onednn");
+  const int64_t n = 7 * c.num_classes;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (int mode = 0; mode < 3; ++mode) {
+      SCOPED_TRACE(std::string(mode == 0 ? "fp32" : mode == 1 ? "fake-quant" : "engine") + ", threads " + std::to_string(threads));
+      ViTRunner one(p, *be, false, mode ? &plan : nullptr, mode == 2 ? &engine : nullptr);
+      ViTRunner chunked(p, *be, false, mode ? &plan : nullptr, mode == 2 ? &engine : nullptr);
+      chunked.set_inference_chunk(3);  // chunks of 3, 3, 1 images
+      std::vector<float> want(one.forward(images.view()).data(), one.forward(images.view()).data() + n);
+      std::vector<float> cls(one.logits_cls().data(), one.logits_cls().data() + n);
+      std::vector<float> dist(one.logits_dist().data(), one.logits_dist().data() + n);
+      EXPECT_EQ(max_abs_diff(chunked.forward(images.view()).data(), want.data(), n), 0.0f);
+      EXPECT_EQ(max_abs_diff(chunked.logits_cls().data(), cls.data(), n), 0.0f);
+      EXPECT_EQ(max_abs_diff(chunked.logits_dist().data(), dist.data(), n), 0.0f);
+      EXPECT_THROW(chunked.block_output(0), Error);
+    }
+  }
+  set_num_threads(0);
 }
 
 TEST(IntEngine, LayersWithFloatActivationsAndTrainingAreRefused) {
