@@ -9,9 +9,9 @@ namespace {
 
 // Inference runs batches in chunks of about this many tokens (whole images):
 // a chunk's activations stay in the core's L2 instead of going to memory.
-// Measured with bench_vit's BM_StudentForward at batch 64 (DeiT-Tiny W1.58A8,
-// one thread, images/s): whole batches 69, 256 tokens 92, 512 86, 1024 91,
-// 2048 74; on two threads 256: 144, 512: 151, 1024: 160.
+// Chosen by a sweep of bench_vit's BM_StudentForward at batch 64 (256 to 2048
+// tokens against whole batches; the commit that added chunking read the size
+// from BITBENCH_TUNE_CHUNK_ROWS for it): 256–1024 measured alike, 512 between.
 constexpr int64_t kInferenceChunkRows = 512;
 
 struct BackendRow {
