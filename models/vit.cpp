@@ -215,6 +215,8 @@ void ViTRunner::reserve(int64_t B) {
 
 TensorView ViTRunner::forward(const TensorView& images) {
   const int64_t B = images.shape().rank() == 4 ? images.dim(0) : 0;
+  Timed total(prof_ ? &prof_->total : nullptr);  // one call per forward, however many chunks
+  if (prof_) ++prof_->calls;
   chunked_ = !training_ && !taps_ && infer_chunk_ > 0 && B > infer_chunk_;
   if (!chunked_) return forward_batch(images);
   // Inference in chunks of images: every layer works per token or per image,
@@ -243,8 +245,6 @@ TensorView ViTRunner::forward_batch(const TensorView& images) {
     throw Error::usage("model expects images [B, " + std::to_string(c.in_chans) + ", " + std::to_string(c.img_size) +
                        ", " + std::to_string(c.img_size) + "], got " + images.shape().str());
   reserve(B);
-  Timed total(prof_ ? &prof_->total : nullptr);
-  if (prof_) ++prof_->calls;
   auto part = [this](double ForwardProfile::*f) { return prof_ ? &(prof_->*f) : nullptr; };
   const int64_t T = c.tokens(), D = c.embed_dim, Np = c.num_patches(), H = c.num_heads, Dh = c.head_dim();
   const int64_t Hm = c.mlp_hidden, K = c.num_classes, BT = B * T;
