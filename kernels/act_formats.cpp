@@ -23,8 +23,10 @@ typedef int32_t i32x16 __attribute__((vector_size(64)));
 typedef int8_t i8x16 __attribute__((vector_size(16)));
 
 // Horizontal max and integer sum of 16 lanes as a tree of shuffles (both exact
-// in any order), instead of 16 dependent scalar steps per row.
-BB_INLINE float hmax16(f32x16 v) {
+// in any order), instead of 16 dependent scalar steps per row. (By reference:
+// no vector-by-value ABI between ISA targets.)
+BB_INLINE float hmax16(const f32x16& in) {
+  f32x16 v = in;
   f32x16 t = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
   v = t > v ? t : v;
   t = __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
@@ -35,7 +37,8 @@ BB_INLINE float hmax16(f32x16 v) {
   v = t > v ? t : v;
   return v[0];
 }
-BB_INLINE int32_t hsum16(i32x16 v) {
+BB_INLINE int32_t hsum16(const i32x16& in) {
+  i32x16 v = in;
   v += __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
   v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
   v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
