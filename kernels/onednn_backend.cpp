@@ -68,7 +68,7 @@ class OnednnBackend final : public Backend {
       // Inference keeps no probabilities: the scores of as many images as
       // threads at a time (each image's H·T·T floats L2-sized) live in scratch,
       // not B·H·T·T in the arena. (kernels/attention_infer.hpp, fused, measured
-      // 0.7–1.2× this route in bench_vit's BM_AttentionInference: not used.)
+      // slower than this route: see its header.)
       const int64_t D = H * Dh, chunk = std::min<int64_t>(B, num_threads());
       float* s = scratch(1, static_cast<size_t>(chunk * H * T * T));
       for (int64_t b = 0; b < B; b += chunk) {

@@ -25,6 +25,22 @@ namespace {
 
 const std::string kRef = std::string(BITBENCH_SOURCE_DIR) + "/../shared/reference/vit_random_small/";
 
+// Images [n, C, S, S] of seeded N(0, 1) noise.
+Tensor random_images(int64_t n, int64_t C, int64_t S, uint64_t seed) {
+  Tensor images(Shape{n, C, S, S});
+  Rng r(seed);
+  for (int64_t i = 0; i < images.numel(); ++i) images[i] = static_cast<float>(r.normal());
+  return images;
+}
+
+// A DeiT-style student's shape: the tiny Fashion-MNIST preset, 2 blocks, with a distillation token.
+ViTConfig tiny_distilled() {
+  ViTConfig c = vit_preset("vit_fmnist_tiny_patch4_28");
+  c.distilled = true;
+  c.depth = 2;
+  return c;
+}
+
 std::vector<float> wq_of(WeightFormat f, const std::vector<float>& w, int64_t N, int64_t K, std::vector<float>* scales = nullptr) {
   std::vector<int8_t> codes(w.size());
   std::vector<float> wq(w.size()), s(static_cast<size_t>(N));
@@ -203,9 +219,7 @@ TEST(IntEngine, StudentsOnIntegerKernelsMatchPyTorch) {
 // to exactly the logits of the latent weights it was written from.
 TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
   LoadedViT m = load_vit(kRef + "model.safetensors");
-  Tensor images(Shape{4, 3, 16, 16});
-  Rng r(9);
-  for (int64_t i = 0; i < images.numel(); ++i) images[i] = static_cast<float>(r.normal());
+  Tensor images = random_images(4, 3, 16, 9);
   const int64_t n = 4 * 7;
   test::TempDir dir;
   for (const char* name : {"W1.58A8", "W1A8", "W1A2", "W1A1", "W2A2", "W4A4", "W8A8", "W1.58A8+subln", "W1A1+subln"}) {
@@ -242,9 +256,7 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
 // A DeiT-style student (distillation token) with a quantised head: its
 // head_dist is quantised too, counted once, exported, and run on the engine.
 TEST(QuantPlan, DistilledStudentWithQuantisedHeadCountsAndRunsHeadDist) {
-  ViTConfig c = vit_preset("vit_fmnist_tiny_patch4_28");
-  c.distilled = true;
-  c.depth = 2;
+  const ViTConfig c = tiny_distilled();
   ViTParams p(c);
   p.init_random(3);
   QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1.58A8"));
@@ -266,9 +278,7 @@ TEST(QuantPlan, DistilledStudentWithQuantisedHeadCountsAndRunsHeadDist) {
   write_packed_student(path, p, plan);
   PackedStudent s = read_packed_student(path);
   EXPECT_TRUE(std::any_of(s.layers.begin(), s.layers.end(), [](const PackedLayer& l) { return l.name == "head_dist.weight"; }));
-  Tensor images(Shape{2, c.in_chans, c.img_size, c.img_size});
-  Rng r(4);
-  for (int64_t i = 0; i < images.numel(); ++i) images[i] = static_cast<float>(r.normal());
+  Tensor images = random_images(2, c.in_chans, c.img_size, 4);
   auto be = make_backend("onednn");
   ViTRunner fake(p, *be, false, &plan), run(p, *be, false, &plan, &engine);
   const int64_t n = 2 * c.num_classes;
@@ -286,9 +296,7 @@ TEST(RunnableModel, PackedStudentHoldsNoFp32CopyOfAQuantisedWeight) {
   test::TempDir dir;
   const std::string path = dir / "s.packed.safetensors";
   write_packed_student(path, m.params, plan);
-  Tensor images(Shape{3, 3, 16, 16});
-  Rng r(5);
-  for (int64_t i = 0; i < images.numel(); ++i) images[i] = static_cast<float>(r.normal());
+  Tensor images = random_images(3, 3, 16, 5);
   for (ModelBackend b : {ModelBackend::kBitKernels, ModelBackend::kOnednnInt8}) {
     SCOPED_TRACE(model_backend_name(b));
     std::unique_ptr<RunnableModel> model = open_model(path, b);
@@ -318,16 +326,12 @@ TEST(RunnableModel, PackedStudentHoldsNoFp32CopyOfAQuantisedWeight) {
 // both heads of a distilled model, for the fp32 model, the fake-quant forward
 // and the engine, on 1 and 2 threads.
 TEST(ViTRunner, ChunkedInferenceEqualsOnePassBitForBit) {
-  ViTConfig c = vit_preset("vit_fmnist_tiny_patch4_28");
-  c.distilled = true;
-  c.depth = 2;
+  const ViTConfig c = tiny_distilled();
   ViTParams p(c);
   p.init_random(8);
   QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1.58A8"));
   plan.subln = true;
-  Tensor images(Shape{7, c.in_chans, c.img_size, c.img_size});
-  Rng r(9);
-  for (int64_t i = 0; i < images.numel(); ++i) images[i] = static_cast<float>(r.normal());
+  Tensor images = random_images(7, c.in_chans, c.img_size, 9);
   IntModel engine = build_int_model(IntEngineKind::kBitKernels, p, plan);
   auto be = make_backend("onednn");
   const int64_t n = 7 * c.num_classes;
