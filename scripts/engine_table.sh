@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The engine table of issue #17 and docs/PERFORMANCE.md: bench_vit's student
+# forward against the fp32 teacher (oneDNN) at batch 1 and 64 on 1 and 2
+# threads, each point in its own process, the whole list run twice (the second
+# pass after the first, so the VM's drift shows as a difference between them).
+# Inside each process the teacher and the student are timed in 5 interleaved
+# rounds: x_teacher is the median of the per-round ratios [min–max].
+# Needs the release build (scripts/build.sh release). Prints a Markdown table;
+# keeps each run's JSON in runs/engine_table/.
+#   scripts/engine_table.sh [regex of bench_vit names]   (default: every student)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bench=build/bench/bench_vit
+[ -x "$bench" ] || { echo "engine_table.sh: $bench not built (run scripts/build.sh release)" >&2; exit 1; }
+filter="${1:-BM_StudentForward/}"
+out=runs/engine_table
+rm -rf "$out" && mkdir -p "$out"
+mapfile -t points < <("$bench" --benchmark_list_tests --benchmark_filter="$filter")
+[ "${#points[@]}" -gt 0 ] || { echo "engine_table.sh: no bench_vit point matches '$filter'" >&2; exit 1; }
+for pass in 1 2; do
+  for i in "${!points[@]}"; do
+    echo "pass $pass, point $((i + 1))/${#points[@]}: ${points[$i]}" >&2
+    "$bench" --benchmark_filter="^${points[$i]}\$" --benchmark_format=json --benchmark_out="$out/p${pass}_$i.json" \
+      --benchmark_out_format=json >/dev/null
+  done
+done
+python3 - "$out" "${#points[@]}" <<'EOF'
+import json, sys
+out, n = sys.argv[1], int(sys.argv[2])
+def row(path):
+    b = json.load(open(path))["benchmarks"][0]
+    return b
+print("| model / engine | batch | threads | student ms/img (pass 1, 2) | student images/s | teacher images/s | x_teacher median [min–max] (pass 1; pass 2) | weights MB student / teacher |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+for i in range(n):
+    a, b = row(f"{out}/p1_{i}.json"), row(f"{out}/p2_{i}.json")
+    name = a["name"].split("/")
+    model, batch, threads = name[1], name[2].split(":")[1], name[3].split(":")[1]
+    per_img = lambda r: 1e3 / r["student_images/s"]
+    x = lambda r: f'{r["x_teacher"]:.2f} [{r["x_teacher_min"]:.2f}–{r["x_teacher_max"]:.2f}]'
+    print(f'| {model} | {batch} | {threads} | {per_img(a):.2f}, {per_img(b):.2f} | '
+          f'{a["student_images/s"]:.1f}, {b["student_images/s"]:.1f} | {a["teacher_images/s"]:.1f}, {b["teacher_images/s"]:.1f} | '
+          f'{x(a)}; {x(b)} | {a["weights_MB"]:.2f} / {a["teacher_weights_MB"]:.2f} |')
+print()
+print("Per-part profile, pass 1 (ms per forward: linear / attention / norm / gelu / other):")
+print()
+print("| model / engine | batch | threads | student | teacher |")
+print("| --- | --- | --- | --- | --- |")
+for i in range(n):
+    a = row(f"{out}/p1_{i}.json")
+    name = a["name"].split("/")
+    parts = lambda p: " / ".join(f'{a[p + k + "_ms"]:.2f}' for k in ("linear", "attention", "norm", "gelu", "other"))
+    print(f'| {name[1]} | {name[2].split(":")[1]} | {name[3].split(":")[1]} | {parts("")} | {parts("teacher_")} |')
+EOF
