@@ -10,6 +10,7 @@
 //   (192,576) (192,192) (192,768) (768,192) and DeiT-Small qkv/fc2 (384,1152) (1536,384).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <string>
@@ -20,6 +21,7 @@
 #include "core/threads.hpp"
 #include "kernels/bit_gemm.hpp"
 #include "kernels/bitserial_gemm.hpp"
+#include "kernels/layernorm.hpp"
 #include "kernels/lut_gemv.hpp"
 #include "kernels/onednn_matmul.hpp"
 #include "kernels/simd.hpp"
@@ -184,6 +186,38 @@ void BM_QuantizeActs(benchmark::State& state) {
   set_num_threads(0);
 }
 
+// SubLN fused into the quantiser (quantize_acts with an eps: one pass per row
+// block, the normalised row never written) beside the unfused path it equals
+// bit for bit (tests/test_bit_gemm: LayerNorm without affine into a buffer,
+// then the plain quantiser). x_unfused = unfused time / fused time, the median
+// of 7 interleaved rounds in this process, with min and max.
+void BM_SubLNQuantize(benchmark::State& state) {
+  const int64_t M = state.range(0), K = state.range(1);
+  Rng r(4);
+  std::vector<float> x(static_cast<size_t>(M * K)), ln(x.size());
+  for (auto& v : x) v = static_cast<float>(3 * r.normal() + 0.5);
+  BitActs a;
+  auto fused = [&] {
+    quantize_acts(x.data(), M, K, 8, a, 1e-6f);
+    benchmark::DoNotOptimize(a.q.data());
+  };
+  auto unfused = [&] {
+    layernorm_rows(x.data(), nullptr, nullptr, ln.data(), M, K, 1e-6f, nullptr, nullptr);
+    quantize_acts(ln.data(), M, K, 8, a);
+    benchmark::DoNotOptimize(a.q.data());
+  };
+  for (auto _ : state) fused();
+  std::vector<double> ratios;
+  for (int round = 0; round < 7; ++round) {
+    const double u0 = round % 2 ? 0 : seconds_per_call(unfused), f = seconds_per_call(fused);
+    ratios.push_back((round % 2 ? seconds_per_call(unfused) : u0) / f);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  state.counters["x_unfused"] = ratios[3];
+  state.counters["x_unfused_min"] = ratios.front();
+  state.counters["x_unfused_max"] = ratios.back();
+}
+
 void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "K", "N", "threads"});
   for (int threads : {1, 2})
@@ -205,6 +239,11 @@ BENCHMARK_CAPTURE(BM_BitserialGemm, w2a2, WeightFormat::kInt2, 2)->Apply(shapes)
 BENCHMARK(BM_LutGemv)
     ->ArgNames({"M", "K", "N", "threads"})
     ->ArgsProduct({{1, 4, 8}, {192, 768}, {192, 576, 768}, {1}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SubLNQuantize)
+    ->ArgNames({"M", "K"})
+    ->ArgsProduct({{1, 197, 2 * 197}, {192, 768}})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_QuantizeActs)

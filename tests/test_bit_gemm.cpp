@@ -243,6 +243,36 @@ TEST(BitGemm, QuantizeActsMatchesTheFakeQuantiser) {
   });
 }
 
+// The binary quantiser's step is mean|x| summed in k order — the same float
+// however many rows it takes side by side (16 at a time, a partial group
+// after) — and its codes are the signs; per path, on odd shapes.
+TEST(BitGemm, BinaryStepIsTheInOrderMeanAbsOnEveryRowGroup) {
+  for (int64_t M : {1, 2, 16, 37})
+    for (int64_t K : {1, 45, 192}) {
+      Rng r(static_cast<uint64_t>(M * 1000 + K));
+      std::vector<float> x(static_cast<size_t>(M * K));
+      for (auto& v : x) v = static_cast<float>(3 * r.normal() + 0.25);
+      for_each_path([&] {
+        SCOPED_TRACE("M " + std::to_string(M) + " K " + std::to_string(K));
+        BitActs a;
+        quantize_acts(x.data(), M, K, 1, a);
+        for (int64_t m = 0; m < M; ++m) {
+          float s = 0;
+          int32_t sum = 0;
+          for (int64_t k = 0; k < K; ++k) {
+            const float v = x[static_cast<size_t>(m * K + k)];
+            s += std::fabs(v);
+            const int c = v > 0 ? 1 : -1;
+            sum += c;
+            ASSERT_EQ(a.row(m)[k], c) << "row " << m << " k " << k;
+          }
+          ASSERT_EQ(a.mul[static_cast<size_t>(m)], s / static_cast<float>(K)) << "row " << m;
+          EXPECT_EQ(a.sum[static_cast<size_t>(m)], sum);
+        }
+      });
+    }
+}
+
 // SubLN fused into the quantiser: the codes, steps and sums of LayerNorm
 // (weight 1, bias 0) followed by the plain quantiser, bit for bit, per path.
 TEST(BitGemm, QuantizeActsWithSubLNEqualsLayerNormThenQuantize) {
@@ -306,6 +336,32 @@ TEST(XnorGemm, EveryPathEqualsTheReferenceOnOddShapes) {
           ASSERT_EQ(got, want);
         }
   });
+}
+
+// The sign words the engine packs from the binary quantiser's codes (vector
+// compare-to-mask on AVX-512, a branch-free loop elsewhere) equal set_signs'
+// plain packing, on odd K (a partial last word), per path.
+TEST(XnorGemm, SignWordsFromCodesEqualThePlainPacking) {
+  for (int64_t K : {1, 63, 64, 65, 130, 200})
+    for (int64_t M : {1, 2, 5}) {
+      Rng r(static_cast<uint64_t>(K * 7 + M));
+      std::vector<float> x(static_cast<size_t>(M * K));
+      for (auto& v : x) v = static_cast<float>(r.normal());
+      BitActs codes;
+      quantize_acts(x.data(), M, K, 1, codes);
+      std::vector<int8_t> pm(x.size());
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t k = 0; k < K; ++k) pm[static_cast<size_t>(m * K + k)] = codes.row(m)[k];
+      SignActs want;
+      set_signs(pm.data(), M, K, want);
+      for_each_path([&] {
+        SCOPED_TRACE("M " + std::to_string(M) + " K " + std::to_string(K));
+        SignActs got;
+        signs_from_acts(codes, got);
+        EXPECT_EQ(got.words, want.words);
+        EXPECT_EQ(got.mul, codes.mul);
+      });
+    }
 }
 
 TEST(XnorGemm, FloatOutputMatchesTheFakeQuantisedProduct) {
