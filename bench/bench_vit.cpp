@@ -3,19 +3,24 @@
 // with 1 and 2 threads. Reports images/s and the GFLOP/s reached (matrix FLOPs:
 // 2·M·N·K for every linear and both attention products).
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <map>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/rng.hpp"
 #include "core/threads.hpp"
-#include "kernels/backend.hpp"
+#include "eval/environment.hpp"
 #include "kernels/attention_infer.hpp"
+#include "kernels/backend.hpp"
 #include "kernels/bit_gemm.hpp"
+#include "models/checkpoint.hpp"
+#include "models/packed.hpp"
 #include "models/runnable_model.hpp"
 
 namespace {
@@ -154,6 +159,43 @@ BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1_58a8_fake_quant, "deit_tiny_pa
 BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1a8_bitkernels, "deit_tiny_patch16_224", "W1A8", "bitkernels")->Apply(args);
 BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1a1_bitkernels, "deit_tiny_patch16_224", "W1A1", "bitkernels")->Apply(args);
 BENCHMARK_CAPTURE(BM_StudentForward, fmnist_tiny_w1_58a8_bitkernels, "vit_fmnist_tiny_patch4_28", "W1.58A8", "bitkernels")->Apply(args);
+
+// One model alone in this process (run each point in its own process:
+// scripts/engine_table.sh 'BM_ModelMemory'): its file written first (fp32
+// safetensors for the teacher, the packed file for a student), then the peak
+// RSS above the start of opening that file and one forward at batch 64 — what
+// report.json's peak_rss_above_start_bytes counts for an evaluation.
+void BM_ModelMemory(benchmark::State& state, const char* preset, const char* spec, const char* engine) {
+  const int64_t B = 64;
+  ViTConfig c = vit_preset(preset);
+  const std::string path = "/tmp/bitbench_memory_" + std::to_string(getpid()) + ".safetensors";
+  {
+    ViTParams p = random_params(c);
+    if (*spec)
+      write_packed_student(path, p, QuantPlan::uniform(c.depth, parse_quant_spec(spec)));
+    else
+      save_vit(path, p);
+  }
+  Tensor x(Shape{B, c.in_chans, c.img_size, c.img_size});
+  Rng r(2);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  set_num_threads(1);
+  reset_peak_rss();
+  const int64_t start = current_rss_bytes();
+  auto model = open_model(path, parse_model_backend(engine));
+  model->forward(x.view());
+  const int64_t peak = peak_rss_bytes() - start;
+  for (auto _ : state) benchmark::DoNotOptimize(model->forward(x.view()).data());
+  state.counters["peak_rss_above_start_MB"] = static_cast<double>(peak) / 1e6;
+  state.counters["weights_MB"] = static_cast<double>(model->weight_bytes_in_memory()) / 1e6;
+  std::remove(path.c_str());
+  set_num_threads(0);
+}
+void memory_point(benchmark::internal::Benchmark* b) { b->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond); }
+BENCHMARK_CAPTURE(BM_ModelMemory, deit_tiny_teacher_onednn, "deit_tiny_patch16_224", "", "onednn")->Apply(memory_point);
+BENCHMARK_CAPTURE(BM_ModelMemory, deit_tiny_w1_58a8_bitkernels, "deit_tiny_patch16_224", "W1.58A8", "bitkernels")->Apply(memory_point);
+BENCHMARK_CAPTURE(BM_ModelMemory, fmnist_tiny_teacher_onednn, "vit_fmnist_tiny_patch4_28", "", "onednn")->Apply(memory_point);
+BENCHMARK_CAPTURE(BM_ModelMemory, fmnist_tiny_w1_58a8_bitkernels, "vit_fmnist_tiny_patch4_28", "W1.58A8", "bitkernels")->Apply(memory_point);
 
 // Attention alone, forward + backward: the per-head fused kernel against the
 // batched oneDNN matmuls (fused disabled), at the two shapes bitbench trains
