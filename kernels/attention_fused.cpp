@@ -44,7 +44,7 @@ BB_INLINE void head_forward_body(const float* __restrict q, const float* __restr
       for (int64_t r = 0; r < kR; ++r) BB_STORE16(rows + r * Tp + j0, acc[r]);
     }
     const int64_t nr = T - i0 < kR ? T - i0 : kR;
-    for (int64_t r = 0; r < kR; ++r) softmax_padded(rows + r * Tp, T, Tp);
+    softmax_padded_rows<kR>(rows, T, Tp);  // the same floats as kR softmax_padded calls
     if (s)  // training keeps the probabilities for backward
       for (int64_t r = 0; r < nr; ++r)
         for (int64_t j = 0; j < T; ++j) s[(i0 + r) * T + j] = rows[r * Tp + j];

@@ -10,9 +10,18 @@ namespace {
 constexpr int64_t kChunk = 64;  // rows per chunk of a column reduction
 
 BB_INLINE void softmax_block_body(float* x, int64_t rows, int64_t n) {
-  for (int64_t r = 0; r < rows; ++r) softmax_inplace(x + r * n, n);
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) softmax_inplace_rows<4>(x + r * n, n, n);  // the same floats as row by row
+  for (; r < rows; ++r) softmax_inplace(x + r * n, n);
 }
 BB_MULTIVERSION(softmax_block, (float* x, int64_t rows, int64_t n), (x, rows, n))
+
+BB_INLINE void softmax_padded_block_isa_body(float* rows, int64_t nrows, int64_t n, int64_t np) {
+  int64_t r = 0;
+  for (; r + 4 <= nrows; r += 4) softmax_padded_rows<4>(rows + r * np, n, np);
+  for (; r < nrows; ++r) softmax_padded(rows + r * np, n, np);
+}
+BB_MULTIVERSION(softmax_padded_block_isa, (float* rows, int64_t nrows, int64_t n, int64_t np), (rows, nrows, n, np))
 
 // out[N] = column sums of x[rows, N].
 BB_INLINE void column_sums_body(const float* __restrict x, float* __restrict out, int64_t rows, int64_t N) {
@@ -27,6 +36,10 @@ BB_MULTIVERSION(column_sums, (const float* x, float* out, int64_t rows, int64_t 
 void softmax_rows_fast(float* x, int64_t rows, int64_t n) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; r += 16) softmax_block(x + r * n, rows - r < 16 ? rows - r : 16, n);
+}
+
+void softmax_padded_block(float* rows, int64_t nrows, int64_t n, int64_t np) {
+  softmax_padded_block_isa(rows, nrows, n, np);
 }
 
 void column_sums_add(const float* x, float* sums, int64_t M, int64_t N) {

@@ -15,6 +15,7 @@
 #include "core/threads.hpp"
 #include "kernels/attention_fused.hpp"
 #include "kernels/attention_infer.hpp"
+#include "kernels/layernorm.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/fast_math.hpp"
 #include "kernels/simd.hpp"
@@ -113,6 +114,56 @@ TEST(VectorOps, SoftmaxRowsMatchesExactOnOddWidths) {
       }
     });
   }
+}
+
+// Rows whose reductions run side by side (softmax 4 rows at a time, padded or
+// not) give the same floats as the same rows one at a time, on every path,
+// on widths around the vector width and row counts around the group size.
+TEST(VectorOps, SoftmaxOfRowsTogetherEqualsRowByRowBitForBit) {
+  for (int64_t n : {1, 15, 16, 17, 50, 197})
+    for (int64_t rows : {1, 3, 4, 5, 9, 16}) {
+      auto x = randn(static_cast<size_t>(rows * n), static_cast<uint64_t>(n * 100 + rows), 4.0);
+      const int64_t np = (n + 15) / 16 * 16;
+      std::vector<float> xp(static_cast<size_t>(rows * np), 0.0f);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < n; ++j) xp[static_cast<size_t>(r * np + j)] = x[static_cast<size_t>(r * n + j)];
+      for_each_isa([&] {
+        SCOPED_TRACE("n " + std::to_string(n) + " rows " + std::to_string(rows));
+        std::vector<float> together = x, alone = x, ptogether = xp, palone = xp;
+        softmax_rows_fast(together.data(), rows, n);
+        for (int64_t r = 0; r < rows; ++r) softmax_rows_fast(alone.data() + r * n, 1, n);
+        EXPECT_EQ(together, alone);
+        softmax_padded_block(ptogether.data(), rows, n, np);
+        for (int64_t r = 0; r < rows; ++r) softmax_padded_block(palone.data() + r * np, 1, n, np);
+        EXPECT_EQ(ptogether, palone);
+      });
+    }
+}
+
+// LayerNorm takes rows 8 at a time with their sums side by side: the same
+// floats (output, mean, rstd) as one row at a time, with and without affine
+// parameters, on every path.
+TEST(LayerOps, LayerNormOfRowsTogetherEqualsRowByRowBitForBit) {
+  for (int64_t D : {1, 15, 16, 17, 64, 192})
+    for (int64_t rows : {1, 7, 8, 9, 21}) {
+      auto x = randn(static_cast<size_t>(rows * D), static_cast<uint64_t>(D * 100 + rows), 3.0);
+      auto w = randn(static_cast<size_t>(D), 5), b = randn(static_cast<size_t>(D), 6);
+      for_each_isa([&] {
+        SCOPED_TRACE("D " + std::to_string(D) + " rows " + std::to_string(rows));
+        for (bool affine : {true, false}) {
+          std::vector<float> y1(x.size()), y2(x.size()), m1(static_cast<size_t>(rows)), m2(m1.size()), r1(m1.size()),
+              r2(m1.size());
+          const float* wp = affine ? w.data() : nullptr;
+          const float* bp = affine ? b.data() : nullptr;
+          layernorm_rows(x.data(), wp, bp, y1.data(), rows, D, 1e-6f, m1.data(), r1.data());
+          for (int64_t r = 0; r < rows; ++r)
+            layernorm_rows(x.data() + r * D, wp, bp, y2.data() + r * D, 1, D, 1e-6f, m2.data() + r, r2.data() + r);
+          EXPECT_EQ(y1, y2);
+          EXPECT_EQ(m1, m2);
+          EXPECT_EQ(r1, r2);
+        }
+      });
+    }
 }
 
 TEST(VectorOps, ColumnSumsMatchPlainSumsAndIgnoreThreadCount) {
