@@ -96,6 +96,7 @@ struct ValidateArgs {
   std::string interpolation;
   std::vector<double> mean, std;
   int64_t limit = 0;
+  double time_seconds = 1.0;
   std::string results_file, results_format = "json", logits_out;
 };
 
@@ -123,6 +124,7 @@ void run_validate(const ValidateArgs& a) {
   o.workers = a.workers;
   o.limit = a.limit;
   o.keep_logits = !a.logits_out.empty();
+  o.time_seconds = a.time_seconds;
   const ValidateResult r = run_validation(o);
   if (!comm::is_root()) return;  // rank 0 writes and prints the merged result
 
@@ -132,6 +134,9 @@ void run_validate(const ValidateArgs& a) {
   std::printf(" * Acc@1 %.3f (%.3f)  Acc@5 %.3f (%.3f)  on %lld images, %.1f images/s (%s, %d threads)\n", r.top1,
               100 - r.top1, r.top5, 100 - r.top5, static_cast<long long>(r.count), r.images_per_second,
               a.backend.c_str(), num_threads());
+  if (r.timed_seconds > 0)
+    std::printf("   model alone (forward on a preloaded batch of %d, %d threads): %.1f images/s, timed %.1f s\n",
+                a.batch_size, num_threads(), r.model_images_per_second, r.timed_seconds);
   std::cout << r.fields.dump(2) << "\n";
 }
 
@@ -228,6 +233,8 @@ void add_model_commands(CLI::App& app) {
   val->add_option("--limit", v.limit, "Evaluate a seeded subset of N images (0 = all)")->check(CLI::NonNegativeNumber);
   val->add_option("--workers", v.workers, "Loader threads")->check(CLI::Range(0, 256))->capture_default_str();
   val->add_option("--backend", v.backend, "Matrix backend: reference, onednn (fp32; students fake-quant), bitkernels (students on bitbench's packed bit kernels), onednn-int8 (students on oneDNN s8s8)")->check(CLI::IsMember({"reference", "onednn", "bitkernels", "onednn-int8"}))->capture_default_str();
+  val->add_option("--time-seconds", v.time_seconds, "Then time the model alone (forward on a preloaded batch, as `bitbench run` does) for this long; 0 = skip")
+      ->check(CLI::Range(0.0, 3600.0))->capture_default_str();
   val->add_option("--results-file", v.results_file, "Write the result fields to this file");
   val->add_option("--results-format", v.results_format, "json or csv")->check(CLI::IsMember({"json", "csv"}))->capture_default_str();
   val->add_option("--logits-out", v.logits_out, "Write logits [N, classes] float32 as a NumPy .npy file");

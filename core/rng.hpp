@@ -22,6 +22,7 @@ enum class Stream : uint64_t {
   kInit = 4,     // (tensor index, 0): weight initialisation
   kDropout = 5,  // (step, worker): reserved for training
   kFixture = 6,  // (fixture id, item): synthetic test data
+  kBootstrap = 7,  // (samples, 0): resampling for a confidence interval
 };
 
 inline uint64_t splitmix64(uint64_t& state) {

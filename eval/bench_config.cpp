@@ -95,10 +95,15 @@ BenchConfig parse_bench_config(const nlohmann::json& j, const std::string& file)
     JsonReader l = r.object("latency");
     if (const nlohmann::json* p = l.raw("batch_sizes")) c.latency_batches = read_int_list(*p, file, "/latency/batch_sizes", 1, 4096);
     if (const nlohmann::json* p = l.raw("threads")) c.latency_threads = read_int_list(*p, file, "/latency/threads", 0, 1024);
+    for (const char* gone : {"min_runs", "max_seconds", "settle"})
+      if (l.raw(gone))
+        throw Error::input(file, std::string("/latency/") + gone +
+                                     ": latency is measured in interleaved rounds now; use rounds, min_seconds and "
+                                     "budget_seconds (docs/CONFIG.md)");
     l.read("warmup", c.latency.warmup, 0, 1000);
-    l.read("min_runs", c.latency.min_runs, 2, 1000000);
-    l.read("max_seconds", c.latency.max_seconds, Range{0.0, 3600.0});
-    l.read("settle", c.latency.settle, Range{0.0, 1.0});
+    l.read("rounds", c.latency.rounds, 3, 1000);
+    l.read("min_seconds", c.latency.min_seconds, Range{0.0, 3600.0});
+    l.read("budget_seconds", c.latency_budget_seconds, Range{0.0, 86400.0});
     l.finish();
   }
   r.finish();
@@ -119,7 +124,8 @@ nlohmann::json to_json(const BenchConfig& c) {
   j["baselines"] = {{"int8_ptq", c.int8_ptq}};
   j["eval"] = {{"limit", c.eval_limit}};
   j["latency"] = {{"batch_sizes", c.latency_batches}, {"threads", c.latency_threads}, {"warmup", c.latency.warmup},
-                  {"min_runs", c.latency.min_runs}, {"max_seconds", c.latency.max_seconds}, {"settle", c.latency.settle}};
+                  {"rounds", c.latency.rounds},           {"min_seconds", c.latency.min_seconds},
+                  {"budget_seconds", c.latency_budget_seconds}};
   return j;
 }
 

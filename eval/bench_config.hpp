@@ -12,8 +12,8 @@
 //                  "backends": ["bitkernels", "onednn-int8"]},
 //     "baselines": {"int8_ptq": true},                  // the teacher quantised W8A8 after training, on oneDNN int8
 //     "eval":     {"limit": 0},                         // images of the eval split (0 = all)
-//     "latency":  {"batch_sizes": [1, 64], "threads": [1, 0], "warmup": 3, "min_runs": 10,
-//                  "max_seconds": 1.0, "settle": 0.01}
+//     "latency":  {"batch_sizes": [1, 64], "threads": [1, 0], "warmup": 3, "rounds": 5,
+//                  "min_seconds": 1.0, "budget_seconds": 120}     // interleaved rounds (latency_rounds.hpp)
 //   }
 //
 // Relative paths are relative to the config file's folder. The data, transform
@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "eval/latency.hpp"
+#include "eval/latency_rounds.hpp"
 #include "eval/run_config.hpp"
 
 namespace bb {
@@ -38,7 +38,8 @@ struct BenchConfig {
   int64_t eval_limit = 0;
   std::vector<int> latency_batches = {1, 64};
   std::vector<int> latency_threads = {1, 0};  // 0 = all cores
-  LatencyOptions latency;
+  RoundsOptions latency;              // rounds, min_seconds per model per point, warmup
+  double latency_budget_seconds = 120;  // the whole latency measurement's limit (0: none)
 };
 
 BenchConfig load_bench_config(const std::string& path);

@@ -14,7 +14,8 @@ namespace {
 
 double round_to(double v, double step) { return std::round(v / step) * step; }
 
-// Images for the latency runs: the first `batch` of the eval split (cycled when it is shorter).
+}  // namespace
+
 Tensor latency_input(const Dataset& ds, const DataConfig& dc, int batch, int C, int S) {
   LoaderOptions lo;
   lo.batch_size = batch;
@@ -29,28 +30,6 @@ Tensor latency_input(const Dataset& ds, const DataConfig& dc, int batch, int C, 
   for (int64_t i = 0; i < batch; ++i)
     std::copy(b->images.data() + (i % have) * per, b->images.data() + (i % have + 1) * per, x.data() + i * per);
   return x;
-}
-
-}  // namespace
-
-std::vector<LatencyStats> measure_sweep(RunnableModel& model, const Dataset& ds, const DataConfig& dc,
-                                        const LatencySweep& sweep) {
-  const int all = hardware_threads();  // the cores this process may run on (a pinned rank: its own)
-  std::vector<int> threads;
-  for (int t : sweep.threads) {
-    const int n = t == 0 ? all : t;
-    if (std::find(threads.begin(), threads.end(), n) == threads.end()) threads.push_back(n);
-  }
-  const ViTConfig& c = model.config();
-  std::vector<LatencyStats> out;
-  for (int B : sweep.batches) {
-    Tensor x = latency_input(ds, dc, B, c.in_chans, c.img_size);
-    for (int n : threads) {
-      ThreadCountGuard guard(n);
-      out.push_back(measure_latency([&] { model.forward(x.view()); }, B, n, sweep.options));
-    }
-  }
-  return out;
 }
 
 nlohmann::ordered_json to_json(const LatencyStats& s) {

@@ -1,8 +1,7 @@
 #pragma once
-// The latency part of a model's evaluation in `bitbench run`: every batch size
-// × thread count of the config timed on real images from the eval split, and,
-// under mpirun, every rank's figures kept apart and merged where a sum means
-// something.
+// Latency figures of `bitbench run` as data: the input images they are timed
+// on, their JSON form, and, under mpirun, every rank's figures kept apart and
+// merged where a sum means something (eval/latency_stage.hpp measures them).
 #include <string>
 #include <vector>
 
@@ -11,20 +10,13 @@
 #include "datasets/dataset.hpp"
 #include "datasets/dataset_config.hpp"
 #include "eval/latency.hpp"
-#include "models/runnable_model.hpp"
+#include "core/tensor.hpp"
 
 namespace bb {
 
-struct LatencySweep {
-  std::vector<int> batches;
-  std::vector<int> threads;  // 0 = every core this process may use
-  LatencyOptions options;
-};
-
-// Times model.forward at each (batch, threads) point, in config order; each
-// point's thread count holds for its measurement only.
-std::vector<LatencyStats> measure_sweep(RunnableModel& model, const Dataset& ds, const DataConfig& dc,
-                                        const LatencySweep& sweep);
+// Images for the latency runs: the first `batch` of the eval split (cycled
+// when it is shorter), preprocessed, [batch, C, S, S].
+Tensor latency_input(const Dataset& ds, const DataConfig& dc, int batch, int C, int S);
 
 nlohmann::ordered_json to_json(const LatencyStats& s);  // rounded as the report shows it
 LatencyStats latency_stats_from_json(const nlohmann::ordered_json& j);

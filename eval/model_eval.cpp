@@ -19,6 +19,22 @@ double round_to(double v, double step) { return std::round(v / step) * step; }
 
 }  // namespace
 
+std::unique_ptr<RunnableModel> open_model_under_test(const ModelUnderTest& m, const DataConfig& data, const Dataset& ds) {
+  LoadedModel lm = load_model(m.path);
+  const ViTConfig& mc = lm.params.cfg;
+  if (mc.img_size != data.transform.img_size || mc.in_chans != data.transform.in_chans)
+    throw Error::input(m.path, "expects " + std::to_string(mc.in_chans) + "x" + std::to_string(mc.img_size) +
+                                   " inputs, the config's data gives " + std::to_string(data.transform.in_chans) +
+                                   "x" + std::to_string(data.transform.img_size));
+  if (ds.num_classes() > mc.num_classes)
+    throw Error::input(m.path, "has " + std::to_string(mc.num_classes) + " classes, the data set " +
+                                   std::to_string(ds.num_classes()));
+  if (m.role == "student" && !lm.plan) throw Error::input(m.path, "is an fp32 model, not a BitNet student");
+  std::optional<QuantPlan> ptq;
+  if (m.ptq) ptq = QuantPlan::uniform(mc.depth, parse_quant_spec("W8A8"));
+  return std::make_unique<RunnableModel>(std::move(lm), parse_model_backend(m.backend), m.path, ptq);
+}
+
 nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalContext& ctx, std::vector<float>& logits_out) {
   using ojson = nlohmann::ordered_json;
   const BenchConfig& cfg = *ctx.cfg;
@@ -26,22 +42,7 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   const bool root = comm::is_root();
   reset_peak_rss();  // freed heap back to the system first
   const int64_t rss_start = current_rss_bytes();  // the process before this evaluation loads anything
-  std::unique_ptr<RunnableModel> model;
-  {
-    LoadedModel lm = load_model(m.path);
-    const ViTConfig& mc = lm.params.cfg;
-    if (mc.img_size != data.transform.img_size || mc.in_chans != data.transform.in_chans)
-      throw Error::input(m.path, "expects " + std::to_string(mc.in_chans) + "x" + std::to_string(mc.img_size) +
-                                     " inputs, the config's data gives " + std::to_string(data.transform.in_chans) +
-                                     "x" + std::to_string(data.transform.img_size));
-    if (ctx.dataset->num_classes() > mc.num_classes)
-      throw Error::input(m.path, "has " + std::to_string(mc.num_classes) + " classes, the data set " +
-                                     std::to_string(ctx.dataset->num_classes()));
-    if (m.role == "student" && !lm.plan) throw Error::input(m.path, "is an fp32 model, not a BitNet student");
-    std::optional<QuantPlan> ptq;
-    if (m.ptq) ptq = QuantPlan::uniform(mc.depth, parse_quant_spec("W8A8"));
-    model = std::make_unique<RunnableModel>(std::move(lm), parse_model_backend(m.backend), m.path, ptq);
-  }
+  std::unique_ptr<RunnableModel> model = open_model_under_test(m, data, *ctx.dataset);
   // The peak from here on: the model as loaded and packed is resident, its load transients are not counted.
   const bool rss_reset = reset_peak_rss();
 
@@ -66,9 +67,6 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   if (root) cm = classification_metrics(r.logits.data(), r.labels.data(), r.count, K, teacher);
   const int64_t arena = model->runner().arena_floats() * 4;
 
-  const std::vector<LatencyStats> points = measure_sweep(*model, *ctx.dataset, data, ctx.sweep);
-  std::vector<RankLatency> ranks;
-  if (comm::size() > 1) ranks = gather_rank_latency(points);  // a collective: every rank takes part
   ojson e;
   if (!root) return e;  // rank 0 writes the entry
   const int64_t rss = peak_rss_bytes();
@@ -112,13 +110,6 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   for (int c = 0; c < K; ++c)
     e["accuracy"]["confusion"].push_back(std::vector<int64_t>(cm.confusion.begin() + c * K, cm.confusion.begin() + (c + 1) * K));
   if (cm.has_teacher) e["fidelity"] = {{"agreement", round_to(cm.agreement, 1e-4)}, {"kl_teacher", cm.kl_teacher}};
-  ojson lat = ojson::array();
-  for (const auto& s : points) lat.push_back(to_json(s));
-  e["latency"] = lat;
-  if (comm::size() > 1) {
-    e["latency_per_rank"] = per_rank_json(ranks);
-    e["latency_merged"] = merged_json(ranks);
-  }
   e["eval_seconds"] = round_to(r.seconds, 1e-3);
   logits_out = std::move(r.logits);
   return e;

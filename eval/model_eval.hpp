@@ -1,7 +1,8 @@
 #pragma once
 // One model × backend of `bitbench run` measured: accuracy and fidelity to the
-// teacher on the eval split, latency over the sweep, memory as the backend
-// holds it — the entry report.json keeps under "models".
+// teacher on the eval split, memory as the backend holds it — the entry
+// report.json keeps under "models" (its latency comes from
+// eval/latency_stage.hpp, every model timed together).
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "datasets/dataset.hpp"
 #include "eval/bench_config.hpp"
 #include "eval/latency_sweep.hpp"
+#include "models/runnable_model.hpp"
 
 namespace bb {
 
@@ -24,9 +26,12 @@ struct ModelEvalContext {
   const BenchConfig* cfg = nullptr;
   const Dataset* dataset = nullptr;
   int64_t limit = 0;                          // eval images (0 = all)
-  LatencySweep sweep;
   const std::vector<float>* teacher_logits = nullptr;  // for fidelity; null or empty for the teacher itself
 };
+
+// The model as `bitbench run` runs it (PTQ plan applied), after checking it
+// fits the data: one clear error naming the file otherwise.
+std::unique_ptr<RunnableModel> open_model_under_test(const ModelUnderTest& m, const DataConfig& data, const Dataset& ds);
 
 // The report entry of one model (rank 0's; the other ranks return their
 // latency part only) and its logits [count, classes] (rank 0).

@@ -18,6 +18,9 @@
 #include "core/version.hpp"
 #include "datasets/dataset_config.hpp"
 #include "eval/distill.hpp"
+#include "eval/environment.hpp"
+#include "eval/latency_stage.hpp"
+#include "eval/latency_sweep.hpp"
 #include "eval/model_eval.hpp"
 #include "eval/report_assembly.hpp"
 #include "eval/teacher.hpp"
@@ -61,8 +64,9 @@ class Pipeline {
     if (!student_stage()) return interrupted();
     if (!eval_stage()) return interrupted();
     if (!root_) return {ojson(), false};  // rank 0 assembles and writes the report
-    const ojson report = assemble_report(cfg_, {o_.out_dir, o_.command_line, o_.quick, o_.from_scratch, total.seconds()},
-                                         *ds_, models_, stages_);
+    ojson report = assemble_report(cfg_, {o_.out_dir, o_.command_line, o_.quick, o_.from_scratch, total.seconds()},
+                                   *ds_, models_, stages_);
+    report["latency_protocol"] = latency_protocol_;
     write_report_files(report, o_.out_dir);
     if (!o_.export_zoo.empty()) export_to_zoo(report);
     return {report, false};
@@ -211,12 +215,6 @@ class Pipeline {
     ds_ = open_dataset(cfg_.run.data.dataset, cfg_.run.data.dataset.eval_split);
     limit_ = cfg_.eval_limit;
     if (o_.quick) limit_ = limit_ ? std::min<int64_t>(limit_, 1000) : 1000;
-    lat_ = cfg_.latency;
-    if (o_.quick) {
-      lat_.warmup = std::min(lat_.warmup, 1);
-      lat_.min_runs = std::min(lat_.min_runs, 3);
-      lat_.max_seconds = std::min(lat_.max_seconds, 0.2);
-    }
     std::vector<ModelUnderTest> specs;
     specs.push_back({"teacher", "teacher", "onednn", teacher_path_, false, teacher_history_});
     if (cfg_.int8_ptq)
@@ -227,7 +225,82 @@ class Pipeline {
       if (interrupt_requested()) return false;
       models_.push_back(evaluate_cached(m));
     }
+    if (interrupt_requested()) return false;
+    latency_stage(specs);
     return true;
+  }
+
+  // ---- latency: every model at once, in interleaved rounds with the teacher
+  // (cached under stages/latency-<key>; the key holds what the figures depend
+  // on: the models, the protocol, the CPU, ISA and kernel paths, the thread
+  // counts and bitbench's revision).
+  void latency_stage(const std::vector<ModelUnderTest>& specs) {
+    Timer t;
+    LatencyProtocol p;
+    p.batches = cfg_.latency_batches;
+    p.threads = cfg_.latency_threads;
+    p.rounds = cfg_.latency;
+    p.rounds.seed = static_cast<uint64_t>(cfg_.run.seed);
+    p.budget_seconds = cfg_.latency_budget_seconds;
+    if (o_.quick) {
+      p.rounds.warmup = std::min(p.rounds.warmup, 1);
+      p.rounds.rounds = 3;
+      p.rounds.min_seconds = std::min(p.rounds.min_seconds, 0.1);
+    }
+    const nlohmann::ordered_json env = capture_environment("");
+    nlohmann::json models = nlohmann::json::array();
+    for (const ModelUnderTest& m : specs) models.push_back({m.name, m.backend, m.ptq, hash_of(m.path)});
+    const nlohmann::json key_in = {
+        {"models", models},
+        {"data", to_json(cfg_.run.data)},
+        {"protocol", {p.batches, p.threads, p.rounds.rounds, p.rounds.min_seconds, p.rounds.warmup, p.budget_seconds, p.rounds.seed}},
+        {"cpu", env.value("cpu", "")},
+        {"isa", env.value("isa", "")},
+        {"bit_gemm_path", env.value("bit_gemm_path", "")},
+        {"xnor_gemm_path", env.value("xnor_gemm_path", "")},
+        {"threads", {num_threads(), hardware_threads()}},
+        {"ranks", comm::size()},
+        {"bitbench", kGitRevision}};
+    const std::string key = fnv1a_hex(key_in.dump());
+    const std::string file = (fs::path(stage_dir("eval")) / ("latency-" + key + ".json")).string();
+    ojson cached;
+    if (fs::exists(file)) {
+      cached = parse_json_file(file);
+      cached["protocol"]["reused"] = true;
+      note_stage("latency", "reused", file, key, t.seconds());
+    } else {
+      std::vector<std::unique_ptr<RunnableModel>> open;
+      std::vector<RunnableModel*> ptrs;
+      for (const ModelUnderTest& m : specs) {
+        open.push_back(open_model_under_test(m, cfg_.run.data, *ds_));
+        ptrs.push_back(open.back().get());
+      }
+      const LatencyMeasurement lm = measure_latency_interleaved(ptrs, *ds_, cfg_.run.data, p);
+      cached["protocol"] = protocol_json(lm, p);
+      cached["protocol"]["measured_utc"] = utc_now();
+      cached["protocol"]["reused"] = false;
+      cached["models"] = ojson::array();
+      for (size_t i = 0; i < specs.size(); ++i) {
+        ojson m = {{"latency", latency_json(lm, i)}};
+        if (comm::size() > 1) {  // every rank measured on its own cores: a collective per model
+          const std::vector<RankLatency> ranks = gather_rank_latency(latency_stats(lm, i));
+          m["latency_per_rank"] = per_rank_json(ranks);
+          m["latency_merged"] = merged_json(ranks);
+        }
+        cached["models"].push_back(m);
+      }
+      if (lm.load.busy() && root_)
+        std::fprintf(stderr,
+                     "bitbench: warning: the machine was busy while timing (other processes took %.2f cores on "
+                     "average, load %.2f -> %.2f); speed figures are less trustworthy\n",
+                     lm.load.other_cores(), lm.load.load_before, lm.load.load_after);
+      if (root_) write_file_atomic(file, cached.dump(1) + "\n");
+      comm::barrier();
+      note_stage("latency", "measured", file, key, t.seconds());
+    }
+    latency_protocol_ = cached["protocol"];
+    for (size_t i = 0; i < specs.size() && i < models_.size(); ++i)
+      for (const auto& [k, v] : cached["models"][i].items()) models_[i][k] = v;
   }
 
   ojson evaluate_cached(const ModelUnderTest& m) {
@@ -235,7 +308,6 @@ class Pipeline {
     nlohmann::json key_in = {{"name", m.name},   {"role", m.role},   {"backend", m.backend},       {"ptq", m.ptq},
                              {"file", hash_of(m.path)}, {"teacher", hash_of(teacher_path_)}, {"limit", limit_},
                              {"data", to_json(cfg_.run.data)}, {"threads", num_threads()},
-                             {"latency", {cfg_.latency_batches, cfg_.latency_threads, lat_.warmup, lat_.min_runs, lat_.max_seconds, lat_.settle}},
                              {"bitbench", kGitRevision}};
     const std::string key = fnv1a_hex(key_in.dump());
     const fs::path base = fs::path(stage_dir("eval")) / (m.name + "__" + m.backend + "-" + key);
@@ -248,7 +320,7 @@ class Pipeline {
       return e;
     }
     std::vector<float> logits;
-    const ModelEvalContext ctx{&cfg_, ds_.get(), limit_, {cfg_.latency_batches, cfg_.latency_threads, lat_}, &teacher_logits_};
+    const ModelEvalContext ctx{&cfg_, ds_.get(), limit_, &teacher_logits_};
     ojson e = evaluate_model(m, ctx, logits);
     if (root_) {  // the others hold no logits (gathered on rank 0) and a partial entry
       if (m.role == "teacher") {
@@ -284,7 +356,7 @@ class Pipeline {
   std::vector<Student> students_;
   std::unique_ptr<Dataset> ds_;
   int64_t limit_ = 0;
-  LatencyOptions lat_;
+  ojson latency_protocol_;
   std::vector<float> teacher_logits_;
   ojson models_ = ojson::array(), stages_ = ojson::array();
   FileHashes hashes_;

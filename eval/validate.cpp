@@ -9,6 +9,8 @@
 #include "core/threads.hpp"
 #include "datasets/loader.hpp"
 #include "eval/evaluator.hpp"
+#include "eval/latency_rounds.hpp"
+#include "eval/latency_sweep.hpp"
 
 namespace bb {
 
@@ -54,7 +56,22 @@ ValidateResult run_validation(const ValidateOptions& o) {
   res["crop_pct"] = dc.transform.crop_pct;
   res["interpolation"] = dc.transform.interpolation;
   res["samples_per_sec"] = std::round(r.images_per_second() * 10) / 10;
-  res["model_samples_per_sec"] = std::round(static_cast<double>(r.count) / std::max(r.model_seconds, 1e-9) * 10) / 10;
+  // The model's own speed with the meter `bitbench run` uses: its forward
+  // alone on a batch loaded beforehand, timed in rounds for time_seconds
+  // (samples_per_sec above is end to end, loading included, as timm's).
+  if (o.time_seconds > 0) {
+    Tensor x = latency_input(*ds, dc, o.batch_size, mc.in_chans, mc.img_size);
+    RoundsOptions ro;
+    ro.min_seconds = o.time_seconds;
+    ro.warmup = 1;
+    const RoundsResult t = measure_rounds({[&] { model->forward(x.view()); }}, o.batch_size, num_threads(), ro);
+    out.model_images_per_second = t.stats[0].images_per_s;
+    out.timed_seconds = t.seconds;
+    res["model_samples_per_sec"] = std::round(t.stats[0].images_per_s * 10) / 10;
+    res["model_p50_ms"] = std::round(t.stats[0].p50_ms * 1e4) / 1e4;
+    res["model_timed_calls"] = t.stats[0].runs;
+    res["model_timed_seconds"] = std::round(t.seconds * 100) / 100;
+  }
   res["count"] = r.count;
   res["dataset"] = ds->name();
   res["split"] = split;

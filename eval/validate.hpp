@@ -23,6 +23,7 @@ struct ValidateOptions {
   int batch_size = 256, workers = 1;
   int64_t limit = 0;
   bool keep_logits = false;
+  double time_seconds = 1.0;         // the model's own speed: forward alone on a preloaded batch, this long (0: skip)
 };
 
 struct ValidateResult {
@@ -31,6 +32,7 @@ struct ValidateResult {
   int64_t count = 0;
   int classes = 0;
   double top1 = 0, top5 = 0, images_per_second = 0;
+  double model_images_per_second = 0, timed_seconds = 0;  // the meter's (0: not timed)
 };
 
 ValidateResult run_validation(const ValidateOptions& o);

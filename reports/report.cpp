@@ -62,6 +62,45 @@ const J* teacher_of(const J& r) {
   return nullptr;
 }
 
+// The speed-up over the teacher at one point: the median of interleaved
+// rounds with its 95 % interval and marks (an older report without rounds:
+// the ratio of the p50s).
+std::string speedup_cell(const J* l, const J* tl) {
+  if (!l) return "–";
+  if (l->contains("speedup_vs_teacher")) {
+    const J& s = (*l)["speedup_vs_teacher"];
+    std::string c = fmt(s["median"].get<double>(), 2) + "× [" + fmt(s["ci95"][0].get<double>(), 2) + "–" +
+                    fmt(s["ci95"][1].get<double>(), 2) + "]";
+    if (!s["significant"].get<bool>()) c += " not significant";
+    if (l->value("noisy", false)) c += " noisy";
+    return c;
+  }
+  return tl ? fmt((*tl)["p50_ms"].get<double>() / (*l)["p50_ms"].get<double>(), 2) + "×" : "–";
+}
+
+// Lines under the headline table about how the latency was measured: the
+// protocol, a busy machine, figures reused from an earlier measurement.
+std::vector<std::string> latency_notes(const J& r) {
+  std::vector<std::string> out;
+  if (!r.contains("latency_protocol") || !r["latency_protocol"].is_object()) return out;
+  const J& p = r["latency_protocol"];
+  out.push_back("Latency: " + p["rounds"].dump() + " interleaved rounds per point, " +
+                fmt(p["min_seconds_per_model"].get<double>(), 2) + " s per model per point, " +
+                fmt(p["seconds"].get<double>(), 1) + " s in all; speed-up = median of the per-round ratios [95 % bootstrap "
+                "interval]; \"not significant\": the interval holds 1.0; \"noisy\": the teacher's own round-to-round "
+                "spread exceeded 10 % at that point.");
+  const J& mc = p["machine"];
+  if (mc.value("busy", false))
+    out.push_back("Warning: the machine was busy while timing (other processes took " +
+                  fmt(mc["other_cpu_cores"].get<double>(), 2) + " cores on average; load " +
+                  fmt(mc["load_before"].get<double>(), 2) + " → " + fmt(mc["load_after"].get<double>(), 2) +
+                  "): speed figures are less trustworthy.");
+  if (p.value("reused", false))
+    out.push_back("Latency measured " + p.value("measured_utc", std::string("earlier")) +
+                  ", reused (the same models, protocol, CPU, ISA, kernel paths, threads and bitbench revision).");
+  return out;
+}
+
 struct Row {
   std::string model, precision, backend, bits, size_mb, top1, top5, delta, agreement, latency, ips, speedup;
 };
@@ -87,7 +126,7 @@ std::vector<Row> result_rows(const J& r) {
     const J* hi = latency_at(m, h.b_hi, h.t_hi);
     w.latency = l ? num((*l)["p50_ms"], 3) : "–";
     w.ips = hi ? num((*hi)["images_per_s"], 1) : "–";
-    w.speedup = l && tl ? fmt((*tl)["p50_ms"].get<double>() / (*l)["p50_ms"].get<double>(), 2) + "×" : "–";
+    w.speedup = m["role"] == "teacher" ? (l ? "1.00× (reference)" : "–") : speedup_cell(l, tl);
     rows.push_back(w);
   }
   return rows;
@@ -123,7 +162,7 @@ std::vector<std::pair<std::string, std::string>> environment_lines(const J& r) {
 std::string headline_note(const J& r) {
   const Headline h = headline(r);
   return "Latency: p50 at batch " + std::to_string(h.b_lo) + " on " + std::to_string(h.t_lo) + " thread(s); images/s at batch " +
-         std::to_string(h.b_hi) + " on " + std::to_string(h.t_hi) + " thread(s); speed-up = the fp32 teacher's p50 over the model's "
+         std::to_string(h.b_hi) + " on " + std::to_string(h.t_hi) + " thread(s); speed-up = the fp32 teacher's time over the model's "
          "at batch " + std::to_string(h.b_lo) + ", " + std::to_string(h.t_lo) + " thread(s). Bits/W: the quantised layers' nominal "
          "weight bits (patch embedding and head stay fp32). Size: the checkpoint file (the PTQ baseline: its int8 weights in memory).";
 }
@@ -162,6 +201,7 @@ std::string render_markdown(const J& r) {
   s << md_row(std::vector<std::string>(head.size(), "---"));
   for (const Row& w : result_rows(r)) s << md_row(row_cells(w));
   s << "\n" << headline_note(r) << "\n\n";
+  for (const std::string& line : latency_notes(r)) s << line << "\n\n";
 
   s << "## Latency, every measured point\n\n| Model | Backend | Batch | Threads | p50 ms | p90 ms | p99 ms | mean ms | std ms | images/s | runs |\n"
        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
@@ -241,7 +281,9 @@ std::string render_csv(const J& r) {
                                   tr["img_size"].dump(), tr["crop_pct"].dump(), tr["interpolation"].get<std::string>(),
                                   std::to_string(h.b_lo), std::to_string(h.t_lo), l ? num((*l)["p50_ms"], 4) : "",
                                   std::to_string(h.b_hi), std::to_string(h.t_hi), hi ? num((*hi)["images_per_s"], 2) : "",
-                                  l && tl ? fmt((*tl)["p50_ms"].get<double>() / (*l)["p50_ms"].get<double>(), 3) : "",
+                                  l && l->contains("speedup_vs_teacher") ? fmt((*l)["speedup_vs_teacher"]["median"].get<double>(), 3)
+                                  : l && tl ? fmt((*tl)["p50_ms"].get<double>() / (*l)["p50_ms"].get<double>(), 3)
+                                            : "",
                                   m["kernel_path"].get<std::string>()};
     for (size_t i = 0; i < c.size(); ++i) s << (i ? "," : "") << cell(c[i]);
     s << "\n";
@@ -268,7 +310,9 @@ std::string render_html(const J& r) {
     for (const auto& c : row_cells(w)) s << "<td>" << html_escape(c) << "</td>";
     s << "</tr>\n";
   }
-  s << "</table>\n<p>" << html_escape(headline_note(r)) << "</p>\n<h2>Plots</h2>\n<div class=\"plots\">\n";
+  s << "</table>\n<p>" << html_escape(headline_note(r)) << "</p>\n";
+  for (const std::string& line : latency_notes(r)) s << "<p>" << html_escape(line) << "</p>\n";
+  s << "<h2>Plots</h2>\n<div class=\"plots\">\n";
 
   const Headline h = headline(r);
   std::vector<Pt> size_pts, lat_pts;

@@ -176,7 +176,7 @@ TEST(Crash, RunKilledAtRandomMomentsResumesToTheSameReport) {
   students_config(d, data);
   test::write_text(d / "bench.json", "{\"name\": \"tiny\", " + data + R"(, "loader": {"eval_batch_size": 32, "workers": 0},
     "teacher": {"train": "teacher.json"}, "students": {"distill": "students.json", "backends": ["bitkernels"]},
-    "latency": {"batch_sizes": [1], "threads": [1], "warmup": 1, "min_runs": 3, "max_seconds": 0.05}})");
+    "latency": {"batch_sizes": [1], "threads": [1], "warmup": 1, "rounds": 3, "min_seconds": 0.03}})");
   const std::string ref = d / "ref", cut = d / "cut";
   const double full = run_ok("run " + (d / "bench.json") + " --out " + ref + " --no-table");
   kill_and_resume([&] { return "run " + (d / "bench.json") + " --out " + cut + " --no-table"; }, full, 6, 13, cut,

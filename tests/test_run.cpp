@@ -4,6 +4,7 @@
 // re-rendering, `compare` gating; plus the metrics and latency meters by hand.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -115,7 +116,7 @@ std::string write_fixture(const test::TempDir& d, int student_epochs) {
     "students": [{"quant": {"spec": "W1.58A8"}}]})");
   test::write_text(d / "bench.json", "{\"name\": \"tiny\", " + data + R"(, "loader": {"eval_batch_size": 32, "workers": 0},
     "teacher": {"train": "teacher.json"}, "students": {"distill": "students.json", "backends": ["bitkernels", "fake-quant"]},
-    "latency": {"batch_sizes": [1, 4], "threads": [1], "warmup": 1, "min_runs": 3, "max_seconds": 0.05}})");
+    "latency": {"batch_sizes": [1, 4], "threads": [1], "warmup": 1, "rounds": 3, "min_seconds": 0.03}})");
   return d / "bench.json";
 }
 
@@ -288,7 +289,7 @@ TEST(CliRun, UsersTimmCheckpointOnImageNetLayout) {
     "students": [{"quant": {"spec": "W1.58A8", "subln": true}}]})");
   test::write_text(d / "bench.json", "{\"name\": \"in\", " + data + R"(, "loader": {"eval_batch_size": 8, "workers": 0},
     "teacher": {"checkpoint": "missing.safetensors"}, "students": {"distill": "students.json"},
-    "latency": {"batch_sizes": [1], "threads": [1], "warmup": 1, "min_runs": 3, "max_seconds": 0.05}})");
+    "latency": {"batch_sizes": [1], "threads": [1], "warmup": 1, "rounds": 3, "min_seconds": 0.03}})");
   auto r = test::run_bitbench("run " + (d / "bench.json") + " --teacher " + ref + " --data-dir " + (d / "in") + " --out " +
                               (d / "run") + " --no-table");
   ASSERT_EQ(r.exit_code, 0) << r.err;
