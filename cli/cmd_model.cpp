@@ -51,6 +51,10 @@ void run_info(const InfoArgs& a) {
   LoadedModel m = load_model(a.file);
   int64_t params = m.params.count();
   uint64_t file_bytes = std::filesystem::file_size(a.file);
+  // A student's bytes as the bit-kernel engine holds them (its packed layout
+  // plus the fp32 tensors it does not quantise), counted from the buffers.
+  int64_t engine_bytes = 0;
+  if (m.plan) engine_bytes = open_model(a.file, ModelBackend::kBitKernels)->weight_bytes_in_memory();
   if (a.json) {
     nlohmann::json j;
     j["file"] = a.file;
@@ -59,6 +63,7 @@ void run_info(const InfoArgs& a) {
     j["param_count"] = params;
     j["file_bytes"] = file_bytes;
     j["fp32_bytes"] = params * 4;
+    if (engine_bytes) j["engine_bytes"] = engine_bytes;
     j["quant"] = m.quant_name();
     j["metadata"] = f.metadata();
     nlohmann::json t = nlohmann::json::array();
@@ -74,8 +79,13 @@ void run_info(const InfoArgs& a) {
             << m.params.cfg.num_prefix() << " prefix)\n";
   std::printf("params       %lld (%.3f M)\n", static_cast<long long>(params), static_cast<double>(params) / 1e6);
   std::cout << "quant        " << m.quant_name() << (m.config_source == "packed" ? " (packed)" : m.plan ? " (latent weights, fake-quant forward)" : "") << "\n";
-  std::printf("bytes        %llu on disk, %lld as fp32 in memory\n", static_cast<unsigned long long>(file_bytes),
-              static_cast<long long>(params * 4));
+  if (engine_bytes)
+    std::printf("bytes        %llu on disk, %lld in memory on bitkernels (packed codes + the fp32 rest; %lld as fp32)\n",
+                static_cast<unsigned long long>(file_bytes), static_cast<long long>(engine_bytes),
+                static_cast<long long>(params * 4));
+  else
+    std::printf("bytes        %llu on disk, %lld as fp32 in memory\n", static_cast<unsigned long long>(file_bytes),
+                static_cast<long long>(params * 4));
   for (const auto& [k, v] : f.metadata())
     if (k != "config") std::cout << "metadata     " << k << " = " << (v.size() > 100 ? v.substr(0, 97) + "..." : v) << "\n";
   size_t w = 4;

@@ -115,7 +115,12 @@ std::vector<Row> result_rows(const J& r) {
     w.model = m["name"].get<std::string>();
     w.precision = m["precision"].get<std::string>();
     w.backend = m["backend"].get<std::string>();
-    w.bits = num(m["bits_per_weight"]["nominal"], 2);
+    // The bits each quantised weight takes as the backend holds it (packed
+    // layout, or int8 plus scales), the nominal format's beside it.
+    const J& bpw = m["bits_per_weight"];
+    w.bits = m["quantized_params"].get<int64_t>() > 0
+                 ? num(bpw.value("quantized_layers_memory", bpw["nominal"]), 2) + " (" + num(bpw["nominal"], 2) + ")"
+                 : num(bpw["nominal"], 2);
     w.size_mb = fmt(m["size_bytes"].get<double>() / 1e6, 3);
     w.top1 = num(m["accuracy"]["top1"], 2);
     w.top5 = num(m["accuracy"]["top5"], 2);
@@ -163,11 +168,12 @@ std::string headline_note(const J& r) {
   const Headline h = headline(r);
   return "Latency: p50 at batch " + std::to_string(h.b_lo) + " on " + std::to_string(h.t_lo) + " thread(s); images/s at batch " +
          std::to_string(h.b_hi) + " on " + std::to_string(h.t_hi) + " thread(s); speed-up = the fp32 teacher's time over the model's "
-         "at batch " + std::to_string(h.b_lo) + ", " + std::to_string(h.t_lo) + " thread(s). Bits/W: the quantised layers' nominal "
-         "weight bits (patch embedding and head stay fp32). Size: the checkpoint file (the PTQ baseline: its int8 weights in memory).";
+         "at batch " + std::to_string(h.b_lo) + ", " + std::to_string(h.t_lo) + " thread(s). Bits/W: what each quantised weight takes in "
+         "memory as the backend holds it (its packed layout, or int8 plus scales), the format's nominal bits in parentheses "
+         "(patch embedding and head stay fp32). Size: the checkpoint file (the PTQ baseline: its int8 weights in memory).";
 }
 
-const char* const kHeader[] = {"Model", "Precision", "Backend", "Bits/W", "Size MB", "Top-1", "Top-5", "Δ top-1 vs teacher",
+const char* const kHeader[] = {"Model", "Precision", "Backend", "Bits/W in memory (nominal)", "Size MB", "Top-1", "Top-5", "Δ top-1 vs teacher",
                                "Agreement", "Latency b=1 ms", "Images/s b=64", "Speed-up vs fp32"};
 
 std::vector<std::string> row_cells(const Row& w) {
@@ -266,7 +272,7 @@ std::string render_csv(const J& r) {
   std::ostringstream s;
   s << "model,backend,precision,top1,top1_err,top5,top5_err,macro_f1,agreement,kl_teacher,param_count,quantized_params,"
        "bits_per_weight,size_bytes,img_size,crop_pct,interpolation,latency_batch,latency_threads,latency_p50_ms,"
-       "throughput_batch,throughput_threads,samples_per_sec,speedup_vs_fp32,kernel_path\n";
+       "throughput_batch,throughput_threads,samples_per_sec,speedup_vs_fp32,kernel_path,bits_per_weight_memory\n";
   for (const auto& m : r["models"]) {
     const double top1 = m["accuracy"]["top1"].get<double>(), top5 = m["accuracy"]["top5"].get<double>();
     const J* l = latency_at(m, h.b_lo, h.t_lo);
@@ -284,7 +290,8 @@ std::string render_csv(const J& r) {
                                   l && l->contains("speedup_vs_teacher") ? fmt((*l)["speedup_vs_teacher"]["median"].get<double>(), 3)
                                   : l && tl ? fmt((*tl)["p50_ms"].get<double>() / (*l)["p50_ms"].get<double>(), 3)
                                             : "",
-                                  m["kernel_path"].get<std::string>()};
+                                  m["kernel_path"].get<std::string>(),
+                                  num(m["bits_per_weight"].value("quantized_layers_memory", m["bits_per_weight"]["nominal"]), 3)};
     for (size_t i = 0; i < c.size(); ++i) s << (i ? "," : "") << cell(c[i]);
     s << "\n";
   }

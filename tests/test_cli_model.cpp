@@ -226,6 +226,12 @@ TEST(CliDistill, TeacherToPackedStudentThatValidates) {
   EXPECT_NE(fp.err.find("fp32 model"), std::string::npos) << fp.err;
   auto info = test::run_bitbench("model info " + packed);
   EXPECT_NE(info.out.find("W1.58A8 (packed)"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("in memory on bitkernels"), std::string::npos) << info.out;
+  // Its bytes as the engine holds them: below the fp32 size (a dequantised copy would not be).
+  auto info_json = nlohmann::json::parse(test::run_bitbench("model info --json " + packed).out);
+  ASSERT_TRUE(info_json.contains("engine_bytes")) << info_json.dump();
+  EXPECT_LT(info_json["engine_bytes"].get<int64_t>(), info_json["fp32_bytes"].get<int64_t>());
+  EXPECT_GT(info_json["engine_bytes"].get<int64_t>(), 0);
 }
 
 TEST(CliDistill, MissingTeacherIsOneClearError) {
