@@ -2,7 +2,10 @@
 // benchmark first times oneDNN fp32 and oneDNN int8 (u8s8, weights reordered
 // once, per-column output scales) on the same shape and thread count in this
 // process, then itself, and reports GOP/s (2·M·N·K per call) and the ratios
-// x_fp32 / x_int8 (oneDNN time / bit-kernel time; above 1 = faster).
+// x_fp32 / x_int8 (oneDNN time / bit-kernel time; above 1 = faster), on
+// already-quantised activations; BM_BitGemm and BM_XnorGemm also give
+// x_fp32_with_quant / x_int8_with_quant with the activation quantiser inside
+// the timed region (oneDNN fp32 takes floats: that is its like-for-like ratio).
 // The activation quantiser (absmax + round + pack, one pass) is timed apart
 // (BM_QuantizeActs): bit_gemm takes already quantised activations, as oneDNN
 // int8 takes u8 ones.
@@ -15,6 +18,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "core/rng.hpp"
@@ -106,8 +110,11 @@ Problem make_problem(benchmark::State& state, WeightFormat kind, uint64_t seed) 
 }
 
 // The timed loop, then GOP/s, oneDNN's figures on the same shape and threads, and the ratios.
-template <class Run>
-void time_kernel(benchmark::State& state, const Problem& p, Run&& run, const char* label) {
+// quantize_then_run (optional): the same call with the activation quantiser
+// inside the timed region — oneDNN fp32 takes floats, so x_fp32_with_quant is
+// the like-for-like ratio; oneDNN int8 takes already-quantised u8 like run().
+template <class Run, class QRun = std::nullptr_t>
+void time_kernel(benchmark::State& state, const Problem& p, Run&& run, const char* label, QRun quantize_then_run = nullptr) {
   const Peers peers = onednn_peers(p.M, p.K, p.N, static_cast<int>(state.range(3)));
   run();
   for (auto _ : state) run();
@@ -117,6 +124,11 @@ void time_kernel(benchmark::State& state, const Problem& p, Run&& run, const cha
   state.counters["x_int8"] = peers.int8_s / t_ours;
   state.counters["onednn_fp32_GOP/s"] = ops / peers.f32_s / 1e9;
   state.counters["onednn_int8_GOP/s"] = ops / peers.int8_s / 1e9;
+  if constexpr (!std::is_same_v<QRun, std::nullptr_t>) {
+    const double t_q = seconds_per_call(quantize_then_run);
+    state.counters["x_fp32_with_quant"] = peers.f32_s / t_q;
+    state.counters["x_int8_with_quant"] = peers.int8_s / t_q;
+  }
   state.SetLabel(label);
   set_num_threads(0);
 }
@@ -126,8 +138,13 @@ void BM_BitGemm(benchmark::State& state, WeightFormat kind, int act_bits) {
   BitMatrix w = pack_bit_matrix(kind, p.codes.data(), p.N, p.K, p.scales.data(), true);
   BitActs a;
   quantize_acts(p.x.data(), p.M, p.K, act_bits, a);
-  time_kernel(state, p, [&] { bit_gemm(a, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); },
-              bit_gemm_path());
+  time_kernel(
+      state, p, [&] { bit_gemm(a, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); }, bit_gemm_path(),
+      [&] {
+        quantize_acts(p.x.data(), p.M, p.K, act_bits, a);
+        bit_gemm(a, w, nullptr, p.y.data());
+        benchmark::DoNotOptimize(p.y.data());
+      });
 }
 
 // W1A1 on XNOR-popcount, same shapes and peers.
@@ -136,8 +153,13 @@ void BM_XnorGemm(benchmark::State& state) {
   SignMatrix w = pack_sign_matrix(p.codes.data(), p.N, p.K, p.scales.data(), true);
   SignActs a;
   quantize_signs(p.x.data(), p.M, p.K, a);
-  time_kernel(state, p, [&] { xnor_gemm(a, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); },
-              xnor_gemm_path());
+  time_kernel(
+      state, p, [&] { xnor_gemm(a, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); }, xnor_gemm_path(),
+      [&] {
+        quantize_signs(p.x.data(), p.M, p.K, a);
+        xnor_gemm(a, w, nullptr, p.y.data());
+        benchmark::DoNotOptimize(p.y.data());
+      });
 }
 
 // Bit-serial WkAk from bit planes (compare with BM_BitGemm at the same widths).
