@@ -13,7 +13,19 @@ jobs="$(nproc)"
 
 echo "== release build"
 bash scripts/build.sh release
-(cd build && ctest --output-on-failure -j "$jobs")
+# On a CPU with AVX-512 VNNI and VPOPCNTDQ the kernel suites must run those
+# paths (tests/isa_paths.hpp): a dispatch that fell back fails the run.
+require=""
+if grep -qw avx512_vnni /proc/cpuinfo && grep -qw avx512_vpopcntdq /proc/cpuinfo; then
+  require="avx512,avx512-vnni,avx512-vpopcntdq"
+elif grep -qw avx2 /proc/cpuinfo; then
+  require="avx2"
+fi
+echo "== ISA paths required of the kernel suites: ${require:-none (generic only)}"
+(cd build && BITBENCH_REQUIRE_ISA="$require" ctest --output-on-failure -j "$jobs")
+for suite in kernels bit_gemm; do  # what each loop over the paths ran
+  build/tests/test_$suite --gtest_brief=1 | grep -m1 '^\[isa\]' | sed "s/^/test_$suite: /"
+done
 # The kernel-level suites once more with the dispatch forced down, as a CPU
 # without AVX-512 (or without AVX2) would run them.
 for isa in avx2 scalar; do
@@ -26,7 +38,7 @@ echo "== ASan + UBSan build (clang)"
 bash scripts/build.sh asan
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-(cd build-asan && ctest --output-on-failure -j "$jobs")
+(cd build-asan && BITBENCH_REQUIRE_ISA="$require" ctest --output-on-failure -j "$jobs")
 
 echo "== libFuzzer targets, ${BITBENCH_FUZZ_SECONDS:-30} s each"
 bash scripts/fuzz.sh "${BITBENCH_FUZZ_SECONDS:-30}"

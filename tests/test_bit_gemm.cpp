@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
+#include "isa_paths.hpp"
 #include "core/rng.hpp"
 #include "kernels/bit_gemm.hpp"
 #include "kernels/cpu_features.hpp"
@@ -49,13 +51,16 @@ std::vector<int8_t> random_acts(int64_t n, int lo, int hi, uint64_t seed) {
 // Runs body under each bit-GEMM path the CPU has, then restores the best.
 template <class F>
 void for_each_path(F&& body) {
+  std::set<std::string> ran;
   for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512}) {
     set_isa_limit(isa);
     if (active_isa() != isa) continue;
     SCOPED_TRACE(bit_gemm_path());
+    for (const auto& n : test::active_path_names()) ran.insert(n);
     body();
   }
   set_isa_limit(Isa::kAvx512);
+  test::check_paths_ran(ran);
 }
 
 TEST(BitGemm, PathsFollowTheIsaLimit) {
