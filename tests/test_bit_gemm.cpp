@@ -102,9 +102,11 @@ TEST(BitGemm, CodesOutsideTheFormatAreRefused) {
   EXPECT_THROW(set_acts(&bad, 1, 1, a), Error);
 }
 
-// Every path, every format, odd shapes: exact integer equality with the reference.
+// Every path, every format, odd shapes: exact integer equality with the
+// reference. M 1-3 take the GEMV kernel, 197 the tiled one; K up to 1 536 (a
+// DeiT-Small fc2).
 TEST(BitGemm, EveryPathEqualsTheReferenceOnOddShapes) {
-  const int64_t Ms[] = {1, 3, 197}, Ks[] = {1, 7, 33, 100, 200}, Ns[] = {1, 5, 192};
+  const int64_t Ms[] = {1, 2, 3, 197}, Ks[] = {1, 7, 33, 100, 200, 1536}, Ns[] = {1, 5, 192};
   for_each_path([&] {
     for (WeightFormat kind : kAll) {
       const WeightFormatTraits& t = weight_traits(kind);
@@ -169,25 +171,28 @@ TEST(LutGemv, EveryPathEqualsTheReferenceOnOddShapes) {
   EXPECT_THROW(pack_lut_matrix(&bad, 1, 1, &s, false), Error);
 }
 
-// The extremes of each range, where saturating int16 pair sums (AVX2) would show.
+// The extremes of each range, where saturating int16 pair sums (AVX2) would
+// show: on the GEMV kernel (M 1, 2) and the tiled one (M 4), K up to 1 536.
 TEST(BitGemm, ExtremeCodesDoNotSaturate) {
   for_each_path([&] {
-    for (WeightFormat kind : kAll) {
-      const WeightFormatTraits& t = weight_traits(kind);
-      SCOPED_TRACE(t.name);
-      const int64_t M = 4, N = 18, K = 300;
-      std::vector<int8_t> codes(static_cast<size_t>(N * K)), acts(static_cast<size_t>(M * K));
-      for (int64_t i = 0; i < N * K; ++i) codes[static_cast<size_t>(i)] = static_cast<int8_t>((i / K) % 2 ? t.max_code : t.min_code);
-      for (int64_t i = 0; i < M * K; ++i) acts[static_cast<size_t>(i)] = static_cast<int8_t>(i / K % 2 ? 127 : -127);
-      std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size());
-      bit_gemm_reference(acts.data(), codes.data(), M, N, K, want.data());
-      const float s = 1;
-      BitMatrix w = pack_bit_matrix(kind, codes.data(), N, K, &s, false);
-      BitActs a;
-      set_acts(acts.data(), M, K, a);
-      bit_gemm_i32(a, w, got.data());
-      EXPECT_EQ(got, want);
-    }
+    for (WeightFormat kind : kAll)
+      for (int64_t M : {1, 2, 4})
+        for (int64_t K : {300, 1536}) {
+          const WeightFormatTraits& t = weight_traits(kind);
+          SCOPED_TRACE(std::string(t.name) + " M " + std::to_string(M) + " K " + std::to_string(K));
+          const int64_t N = 18;
+          std::vector<int8_t> codes(static_cast<size_t>(N * K)), acts(static_cast<size_t>(M * K));
+          for (int64_t i = 0; i < N * K; ++i) codes[static_cast<size_t>(i)] = static_cast<int8_t>((i / K) % 2 ? t.max_code : t.min_code);
+          for (int64_t i = 0; i < M * K; ++i) acts[static_cast<size_t>(i)] = static_cast<int8_t>(i / K % 2 ? 127 : -127);
+          std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size());
+          bit_gemm_reference(acts.data(), codes.data(), M, N, K, want.data());
+          const float s = 1;
+          BitMatrix w = pack_bit_matrix(kind, codes.data(), N, K, &s, false);
+          BitActs a;
+          set_acts(acts.data(), M, K, a);
+          bit_gemm_i32(a, w, got.data());
+          EXPECT_EQ(got, want);
+        }
   });
 }
 
