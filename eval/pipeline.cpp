@@ -130,8 +130,8 @@ class Pipeline {
     RunConfig tc = load_run_config(cfg_.teacher_train);
     if (!o_.data_dir.empty()) tc.data.dataset.data_dir = o_.data_dir;
     if (o_.quick) quick_recipe(tc.train.epochs, tc.loader.limit_train, tc.loader.limit_eval);
-    teacher_recipe_ = to_json(tc);
-    const std::string key = fnv1a_hex(teacher_recipe_.dump());
+    teacher_recipe_hash_ = teacher_recipe_hash(tc);
+    const std::string key = teacher_recipe_hash_;
     const std::string dir = stage_dir("teacher-" + key), done = (fs::path(dir) / "done.json").string();
     if (fs::exists(done)) {
       teacher_path_ = parse_json_file(done).at("checkpoint").get<std::string>();
@@ -180,9 +180,8 @@ class Pipeline {
       quick_recipe(d.run.train.epochs, d.run.loader.limit_train, d.run.loader.limit_eval);
       for (auto& s : d.students) s.train.epochs = 1;
     }
-    students_recipe_ = to_json(d);
-    students_recipe_.erase("teacher");  // a path: the teacher's identity is its content, below
-    const std::string key = fnv1a_hex(students_recipe_.dump() + hash_of(teacher_path_));
+    students_recipe_hash_ = students_recipe_hash(d);  // without the teacher's path: its identity is its content, below
+    const std::string key = fnv1a_hex(students_recipe_hash_ + hash_of(teacher_path_));
     const std::string dir = stage_dir("students-" + key), done = (fs::path(dir) / "done.json").string();
     if (fs::exists(done)) {
       const nlohmann::json finished = parse_json_file(done);  // kept alive: the loop iterates into it
@@ -341,10 +340,10 @@ class Pipeline {
     make_dirs(o_.export_zoo);
     std::vector<ZooEntry> entries;
     entries.push_back({teacher_path_, (fs::path(o_.export_zoo) / (cfg_.run.name + "_teacher.safetensors")).string(),
-                       "teacher", "onednn", fnv1a_hex(teacher_recipe_.dump()), teacher_history_});
+                       "teacher", "onednn", teacher_recipe_hash_, teacher_history_});
     for (const Student& s : students_)
       entries.push_back({s.path, (fs::path(o_.export_zoo) / (s.name + ".packed.safetensors")).string(), s.name,
-                         "bitkernels", fnv1a_hex(students_recipe_.dump()), s.history});
+                         "bitkernels", students_recipe_hash_, s.history});
     export_zoo(entries, cfg_.run.name, cfg_.run.data, report);
   }
 
@@ -352,7 +351,8 @@ class Pipeline {
   const RunOptions& o_;
   const bool root_;  // rank 0 (or the only process): the one that writes
   std::string teacher_path_;
-  nlohmann::json teacher_history_ = nlohmann::json::array(), teacher_recipe_, students_recipe_;
+  nlohmann::json teacher_history_ = nlohmann::json::array();
+  std::string teacher_recipe_hash_, students_recipe_hash_;
   std::vector<Student> students_;
   std::unique_ptr<Dataset> ds_;
   int64_t limit_ = 0;

@@ -5,6 +5,7 @@
 #include "core/version.hpp"
 #include "datasets/loader.hpp"
 #include "eval/evaluator.hpp"
+#include "eval/stage_cache.hpp"
 #include "models/runnable_model.hpp"
 #include "models/safetensors.hpp"
 
@@ -20,6 +21,14 @@ double zoo_subset_top1(const std::string& path, const std::string& backend, cons
   lo.seed = 0;
   Loader loader(*ds, data.transform, data.augment, lo);
   return evaluate([&](const TensorView& x) { return model->forward(x); }, loader, false, "zoo subset").top1();
+}
+
+std::string teacher_recipe_hash(const RunConfig& teacher) { return fnv1a_hex(to_json(teacher).dump()); }
+
+std::string students_recipe_hash(DistillRunConfig students) {
+  nlohmann::json j = to_json(students);
+  j.erase("teacher");
+  return fnv1a_hex(j.dump());
 }
 
 void export_zoo(const std::vector<ZooEntry>& entries, const std::string& config_name, const DataConfig& data,

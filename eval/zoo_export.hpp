@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/dataset_config.hpp"
+#include "eval/distill_config.hpp"
+#include "eval/run_config.hpp"
 
 namespace bb {
 
@@ -15,6 +17,13 @@ namespace bb {
 // eval split (seeded, seed 0) with `backend`; the zoo test measures it again.
 inline constexpr int64_t kZooSubset = 1000;
 double zoo_subset_top1(const std::string& path, const std::string& backend, const DataConfig& data, int64_t limit);
+
+// The recipe hashes a zoo file records (zoo_recipe_hash), as `bitbench run
+// --from-scratch` computes them: the teacher's training config; the students'
+// distillation config without its teacher path (the teacher is named by its
+// bytes elsewhere). The zoo test recomputes them from configs/: drift fails.
+std::string teacher_recipe_hash(const RunConfig& teacher);
+std::string students_recipe_hash(DistillRunConfig students);
 
 struct ZooEntry {
   std::string src, dst;          // the run's checkpoint, its zoo file

@@ -305,7 +305,8 @@ TEST(CliRun, UsersTimmCheckpointOnImageNetLayout) {
 }
 
 // ---- the shipped checkpoints (models/zoo): each loads and reaches the top-1
-// its metadata records on the fixed 1 000-image subset, on the backend it names.
+// its metadata records on the fixed 1 000-image subset and on the whole test
+// set, on the backend it names; its recipe hash is the one configs/ gives today.
 TEST(Zoo, ShippedCheckpointsLoadAndReachTheirRecordedTop1) {
   const std::string src = BITBENCH_SOURCE_DIR;
   const BenchConfig cfg = load_bench_config(src + "/configs/default.json");
@@ -326,6 +327,14 @@ TEST(Zoo, ShippedCheckpointsLoadAndReachTheirRecordedTop1) {
     // Another ISA path may round a logit differently: allow two images of 1 000.
     EXPECT_NEAR(got, e["subset_top1"].get<double>(), 0.2);
     EXPECT_GT(got, 85.0);
+    // The whole test set (limit 0), against the report's top-1 the file records: five images of 10 000.
+    const double full = zoo_subset_top1(path, e["backend"].get<std::string>(), cfg.run.data, 0);
+    EXPECT_NEAR(full, e["top1"].get<double>(), 0.05);
+    EXPECT_EQ(e["count"].get<int64_t>(), 10000);
+    // The recipe it was trained from, as configs/ says it today.
+    const std::string want = rel == cfg.teacher_checkpoint ? teacher_recipe_hash(load_run_config(cfg.teacher_train))
+                                                           : students_recipe_hash(load_distill_config(cfg.students_distill));
+    EXPECT_EQ(f.metadata().at("zoo_recipe_hash"), want) << "configs/ changed the recipe this checkpoint was trained from";
   }
 }
 
