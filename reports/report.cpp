@@ -209,13 +209,17 @@ std::string render_markdown(const J& r) {
   s << "\n" << headline_note(r) << "\n\n";
   for (const std::string& line : latency_notes(r)) s << line << "\n\n";
 
-  s << "## Latency, every measured point\n\n| Model | Backend | Batch | Threads | p50 ms | p90 ms | p99 ms | mean ms | std ms | images/s | runs |\n"
-       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  s << "## Latency, every measured point\n\n| Model | Backend | Batch | Threads | p50 ms | p90 ms | p99 ms | mean ms | std ms | images/s | runs | speed-up vs teacher |\n"
+       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  const J* teacher = teacher_of(r);
   for (const auto& m : r["models"])
-    for (const auto& l : m["latency"])
+    for (const auto& l : m["latency"]) {
+      const J* tl = teacher ? latency_at(*teacher, l["batch"].get<int>(), l["threads"].get<int>()) : nullptr;
       s << md_row({m["name"].get<std::string>(), m["backend"].get<std::string>(), l["batch"].dump(), l["threads"].dump(),
                    num(l["p50_ms"], 3), num(l["p90_ms"], 3), num(l["p99_ms"], 3), num(l["mean_ms"], 3), num(l["std_ms"], 3),
-                   num(l["images_per_s"], 1), l["runs"].dump() + (l["settled"].get<bool>() ? "" : " (cap)")});
+                   num(l["images_per_s"], 1), l["runs"].dump() + (l["settled"].get<bool>() ? "" : " (cap)"),
+                   m["role"] == "teacher" ? "reference" : speedup_cell(&l, tl)});
+    }
 
   s << "\n## Memory\n\n| Model | Backend | Params | Quantised | Bits/W quantised layers (in memory) | Bits/W model (disk) | "
        "Weights on disk | Weights in memory | Activation arena | Peak RSS | Peak RSS above start |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
