@@ -172,6 +172,19 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
       EXPECT_TRUE(m.contains("fidelity"));
     }
   }
+  // Latency from interleaved rounds: every model's speed-up over the teacher
+  // with its interval, and how it was measured.
+  ASSERT_TRUE(rep.contains("latency_protocol"));
+  EXPECT_FALSE(rep["latency_protocol"]["reused"].get<bool>());
+  EXPECT_EQ(rep["latency_protocol"]["rounds"], 3);
+  for (const auto& m : rep["models"])
+    for (const auto& l : m["latency"]) {
+      const auto& sp = l["speedup_vs_teacher"];
+      EXPECT_LE(sp["ci95"][0].get<double>(), sp["median"].get<double>());
+      EXPECT_GE(sp["ci95"][1].get<double>(), sp["median"].get<double>());
+      EXPECT_EQ(l["rounds"], 3);
+    }
+  EXPECT_NE(test::read_text(out + "/report.md").find("3 interleaved rounds per point"), std::string::npos);
   // The student's two backends run the same codes: same predictions.
   EXPECT_EQ(rep["models"][2]["accuracy"]["confusion"], rep["models"][3]["accuracy"]["confusion"]);
   EXPECT_EQ(rep["models"][0]["history"].size(), 2u);  // the teacher's two epochs
@@ -188,6 +201,20 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
   auto rep2 = nlohmann::json::parse(test::read_text(out + "/report.json"));
   for (const auto& s : rep2["stages"]) EXPECT_EQ(s["status"], "reused") << s.dump();
   EXPECT_EQ(rep2["models"], rep["models"]);
+  EXPECT_TRUE(rep2["latency_protocol"]["reused"].get<bool>());  // and the report says when they were measured
+  EXPECT_NE(test::read_text(out + "/report.md").find(", reused ("), std::string::npos);
+
+  // A measurement taken on a busy machine carries the warning in report.md and report.html.
+  {
+    auto busy = rep2;
+    busy["latency_protocol"]["machine"]["busy"] = true;
+    busy["latency_protocol"]["machine"]["other_cpu_cores"] = 0.9;
+    fs::create_directories(d / "busy");
+    test::write_text(d / "busy/report.json", busy.dump());
+    ASSERT_EQ(test::run_bitbench("report " + (d / "busy")).exit_code, 0);
+    EXPECT_NE(test::read_text(d / "busy/report.md").find("Warning: the machine was busy"), std::string::npos);
+    EXPECT_NE(test::read_text(d / "busy/report.html").find("Warning: the machine was busy"), std::string::npos);
+  }
 
   // `report` re-renders the same files from report.json.
   const std::string md = test::read_text(out + "/report.md");
