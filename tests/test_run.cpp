@@ -53,22 +53,13 @@ TEST(Metrics, TopKConfusionF1AndFidelityByHand) {
   EXPECT_GT(vs.kl_teacher, 0.0);
 }
 
-TEST(Latency, PercentilesAndSettling) {
+TEST(Latency, NearestRankPercentiles) {
   std::vector<double> v = {5, 1, 4, 2, 3};
   EXPECT_DOUBLE_EQ(percentile(v, 50), 3);
   EXPECT_DOUBLE_EQ(percentile(v, 90), 5);
   EXPECT_DOUBLE_EQ(percentile(v, 0), 1);
-  int calls = 0;
-  LatencyOptions o;
-  o.warmup = 2;
-  o.min_runs = 5;
-  o.max_seconds = 5;
-  o.settle = 0.5;  // loose: settles at min_runs
-  LatencyStats s = measure_latency([&] { ++calls; }, 4, 1, o);
-  EXPECT_EQ(calls, 2 + s.runs);
-  EXPECT_GE(s.runs, 5);
-  EXPECT_LE(s.p50_ms, s.p99_ms);
-  EXPECT_GT(s.images_per_s, 0);
+  std::vector<double> none;
+  EXPECT_EQ(percentile(none, 50), 0);
 }
 
 TEST(Projection, FormatsOrderTheBytesAndViTBHasItsParameterCount) {
