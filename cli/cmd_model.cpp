@@ -147,6 +147,11 @@ void run_validate(const ValidateArgs& a) {
   if (r.timed_seconds > 0)
     std::printf("   model alone (forward on a preloaded batch of %d, %d threads): %.1f images/s, timed %.1f s\n",
                 a.batch_size, num_threads(), r.model_images_per_second, r.timed_seconds);
+  if (r.machine_busy)
+    std::fprintf(stderr,
+                 "bitbench: warning: the machine was busy while timing (other processes took %.2f cores on average); "
+                 "images/s are less trustworthy\n",
+                 r.other_cpu_cores);
   std::cout << r.fields.dump(2) << "\n";
 }
 

@@ -11,6 +11,7 @@
 #include "eval/evaluator.hpp"
 #include "eval/latency_rounds.hpp"
 #include "eval/latency_sweep.hpp"
+#include "eval/machine_load.hpp"
 
 namespace bb {
 
@@ -64,13 +65,18 @@ ValidateResult run_validation(const ValidateOptions& o) {
     RoundsOptions ro;
     ro.min_seconds = o.time_seconds;
     ro.warmup = 1;
+    MachineLoadMeter meter;
     const RoundsResult t = measure_rounds({[&] { model->forward(x.view()); }}, o.batch_size, num_threads(), ro);
+    const MachineLoad load = meter.stop();
+    out.machine_busy = load.busy();
+    out.other_cpu_cores = load.other_cores();
     out.model_images_per_second = t.stats[0].images_per_s;
     out.timed_seconds = t.seconds;
     res["model_samples_per_sec"] = std::round(t.stats[0].images_per_s * 10) / 10;
     res["model_p50_ms"] = std::round(t.stats[0].p50_ms * 1e4) / 1e4;
     res["model_timed_calls"] = t.stats[0].runs;
     res["model_timed_seconds"] = std::round(t.seconds * 100) / 100;
+    res["machine_busy"] = load.busy();
   }
   res["count"] = r.count;
   res["dataset"] = ds->name();

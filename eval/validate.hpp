@@ -33,6 +33,8 @@ struct ValidateResult {
   int classes = 0;
   double top1 = 0, top5 = 0, images_per_second = 0;
   double model_images_per_second = 0, timed_seconds = 0;  // the meter's (0: not timed)
+  bool machine_busy = false;                               // other processes took CPU while it timed
+  double other_cpu_cores = 0;
 };
 
 ValidateResult run_validation(const ValidateOptions& o);
