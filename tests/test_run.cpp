@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,18 @@ namespace bb {
 namespace {
 
 namespace fs = std::filesystem;
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizerBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitizerBuild = true;
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
 
 // ---- metrics by hand
 
@@ -346,9 +359,15 @@ TEST(Zoo, ShippedCheckpointsLoadAndReachTheirRecordedTop1) {
     EXPECT_NEAR(got, e["subset_top1"].get<double>(), 0.2);
     EXPECT_GT(got, 85.0);
     // The whole test set (limit 0), against the report's top-1 the file records: five images of 10 000.
-    const double full = zoo_subset_top1(path, e["backend"].get<std::string>(), cfg.run.data, 0);
-    EXPECT_NEAR(full, e["top1"].get<double>(), 0.05);
+    // The sanitizer build runs the same code on the subset above only (the
+    // whole set takes it five minutes); the release build checks the whole set.
     EXPECT_EQ(e["count"].get<int64_t>(), 10000);
+    if (kSanitizerBuild) {
+      std::printf("[zoo] whole-test-set top-1: checked by the release build, not this sanitizer build\n");
+    } else {
+      const double full = zoo_subset_top1(path, e["backend"].get<std::string>(), cfg.run.data, 0);
+      EXPECT_NEAR(full, e["top1"].get<double>(), 0.05);
+    }
     // The recipe it was trained from, as configs/ says it today.
     const std::string want = rel == cfg.teacher_checkpoint ? teacher_recipe_hash(load_run_config(cfg.teacher_train))
                                                            : students_recipe_hash(load_distill_config(cfg.students_distill));
