@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages bitbench needs. Idempotent: when every package is
 # already present it only checks and returns (no apt-get update, no network).
-# --test adds what the tests use beyond the build: python3-jsonschema (report
+# --test adds what the tests use beyond the build: python3-pil (Pillow makes
+# the reference resizes the transform tests match), python3-jsonschema (report
 # schema check), chromium (renders report.html headless), and clang with its
 # sanitizer/libFuzzer runtimes and OpenMP for the ASan/UBSan, fuzzing and TSan
 # builds, and OpenMPI (the release build then scales out; tests use mpirun).
@@ -19,7 +20,7 @@ PACKAGES=(
   dataset-fashion-mnist
 )
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(python3-jsonschema chromium clang libclang-rt-14-dev libomp-dev openmpi-bin libopenmpi-dev)
+  PACKAGES+=(python3-pil python3-jsonschema chromium clang libclang-rt-14-dev libomp-dev openmpi-bin libopenmpi-dev)
 fi
 
 missing=()

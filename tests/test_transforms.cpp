@@ -2,7 +2,12 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 #include "datasets/fixtures.hpp"
+#include "datasets/pillow_resize.hpp"
 #include "datasets/transforms.hpp"
 #include "test_util.hpp"
 
@@ -123,6 +128,41 @@ TEST(TrainTransform, RandomResizedCropGivesTargetSize) {
     EXPECT_GE(v, -1.0f - 1e-6f);
     EXPECT_LE(v, 1.0f + 1e-6f);
   }
+}
+
+// Pillow's Image.resize, byte for byte: Pillow itself (python3-pil, installed
+// by the test set-up) resizes random grayscale and RGB images of odd sizes with
+// every filter, shrinking and enlarging; bitbench's pillow_resize must give the
+// same bytes.
+TEST(PillowResize, EqualsPillowByteForByteForEveryFilter) {
+  test::TempDir d;
+  // Debian's interpreter (its python3-pil), not whatever python3 comes first on PATH.
+  const std::string gen = std::string("/usr/bin/python3 ") + BITBENCH_SOURCE_DIR + "/tests/gen_pillow_resize.py " + d.str();
+  ASSERT_EQ(std::system(gen.c_str()), 0) << "tests/gen_pillow_resize.py failed: is python3-pil installed "
+                                            "(bash scripts/install-deps.sh --test)?";
+  std::ifstream cases(d / "cases.txt");
+  std::string line;
+  int checked = 0;
+  while (std::getline(cases, line)) {
+    std::istringstream in(line);
+    int i, w, h, c, ow, oh;
+    std::string filter;
+    ASSERT_TRUE(static_cast<bool>(in >> i >> w >> h >> c >> ow >> oh >> filter)) << line;
+    SCOPED_TRACE(line);
+    const std::string src_bytes = test::read_text(d / ("case_" + std::to_string(i) + ".in"));
+    const std::string want = test::read_text(d / ("case_" + std::to_string(i) + ".out"));
+    cv::Mat src(h, w, c == 1 ? CV_8UC1 : CV_8UC3, const_cast<char*>(src_bytes.data()));
+    const cv::Mat got = pillow_resize(src, ow, oh, parse_pillow_filter(filter));
+    ASSERT_EQ(got.cols, ow);
+    ASSERT_EQ(got.rows, oh);
+    ASSERT_TRUE(got.isContinuous());
+    ASSERT_EQ(want.size(), static_cast<size_t>(ow) * oh * c);
+    int diff = 0;
+    for (size_t k = 0; k < want.size(); ++k) diff += got.data[k] != static_cast<uint8_t>(want[k]);
+    EXPECT_EQ(diff, 0) << diff << " of " << want.size() << " bytes differ";
+    ++checked;
+  }
+  EXPECT_EQ(checked, 120);  // 10 sizes × 2 modes × 6 filters
 }
 
 }  // namespace
