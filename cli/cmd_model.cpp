@@ -103,7 +103,7 @@ struct ValidateArgs {
   std::string checkpoint, model, model_config, backend = "onednn";
   int batch_size = 256, img_size = 0, workers = 1;
   double crop_pct = 0;
-  std::string interpolation;
+  std::string interpolation, resize;
   std::vector<double> mean, std;
   int64_t limit = 0;
   double time_seconds = 1.0;
@@ -127,6 +127,7 @@ void run_validate(const ValidateArgs& a) {
   o.data.transform.img_size = a.img_size;
   o.data.transform.crop_pct = a.crop_pct;
   if (!a.interpolation.empty()) o.data.transform.interpolation = a.interpolation;
+  if (!a.resize.empty()) o.data.transform.resize = a.resize;
   o.data.transform.mean = a.mean;
   o.data.transform.std = a.std;
   o.split = a.split;
@@ -241,8 +242,10 @@ void add_model_commands(CLI::App& app) {
   val->add_option("-b,--batch-size", v.batch_size, "Batch size")->check(CLI::Range(1, 65536))->capture_default_str();
   val->add_option("--img-size", v.img_size, "Input size (default: the model's)")->check(CLI::Range(1, 8192));
   val->add_option("--crop-pct", v.crop_pct, "Center crop fraction (default: the data set's)")->check(CLI::Range(0.01, 1.0));
-  val->add_option("--interpolation", v.interpolation, "Resize kernel")
-      ->check(CLI::IsMember({"bilinear", "bicubic", "nearest", "area"}));
+  val->add_option("--interpolation", v.interpolation, "Resize kernel (area: --resize opencv only)")
+      ->check(CLI::IsMember({"bilinear", "bicubic", "nearest", "box", "hamming", "lanczos", "area"}));
+  val->add_option("--resize", v.resize, "pillow: Pillow's resize byte for byte, as timm's eval; opencv: cv::resize (the default today; faster, not timm's numbers)")
+      ->check(CLI::IsMember({"pillow", "opencv"}));
   val->add_option("--mean", v.mean, "Per-channel mean (default: the data set's)")->expected(1, 3);
   val->add_option("--std", v.std, "Per-channel std (default: the data set's)")->expected(1, 3);
   val->add_option("--limit", v.limit, "Evaluate a seeded subset of N images (0 = all)")->check(CLI::NonNegativeNumber);

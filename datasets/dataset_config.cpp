@@ -29,7 +29,8 @@ DataConfig read_data_config(JsonReader& root, int model_img_size, int model_in_c
     TransformConfig& t = c.transform;
     r.read("img_size", t.img_size, 1, 4096);
     r.read("crop_pct", t.crop_pct, Range{0, 1, true, false});
-    r.read_enum("interpolation", t.interpolation, {"bilinear", "bicubic", "nearest", "area"});
+    r.read_enum("interpolation", t.interpolation, {"bilinear", "bicubic", "nearest", "box", "hamming", "lanczos", "area"});
+    r.read_enum("resize", t.resize, {"pillow", "opencv"});
     r.read("in_chans", t.in_chans, 1, 3);
     if (t.in_chans == 2) throw r.error("in_chans", "expected 1 or 3, got 2");
     r.read("mean", t.mean, 1, 3, Range{0, 1});
@@ -93,6 +94,9 @@ nlohmann::json to_json(const DataConfig& c) {
                   {"cifar100_labels", d.cifar100_labels}};
   j["transform"] = {{"img_size", t.img_size}, {"crop_pct", t.crop_pct}, {"interpolation", t.interpolation},
                     {"in_chans", t.in_chans}, {"mean", t.mean},         {"std", t.std}};
+  // Written only when not the default, so the recipes (and their hashes) of
+  // every config that does not choose it stay what they were.
+  if (t.resize != TransformConfig{}.resize) j["transform"]["resize"] = t.resize;
   j["augment"] = {{"pad", a.pad},
                   {"hflip", a.hflip},
                   {"random_resized_crop", a.random_resized_crop},

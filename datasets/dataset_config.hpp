@@ -26,7 +26,11 @@ struct DatasetConfig {
 struct TransformConfig {
   int img_size = 0;         // 0 = the preset's
   double crop_pct = 0;      // 0 = the preset's; resize shorter side to img_size / crop_pct, then center crop
-  std::string interpolation = "bilinear";  // bilinear | bicubic | nearest | area
+  std::string interpolation = "bilinear";  // bilinear | bicubic | nearest | box | hamming | lanczos (pillow); area (opencv)
+  // opencv: cv::resize (today's default); pillow: Pillow's Image.resize byte
+  // for byte, what timm's eval runs (to become the default with the zoo's
+  // re-export, issue #19: the default enters every recipe's hash).
+  std::string resize = "opencv";
   int in_chans = 0;         // 0 = the preset's; gray is repeated to 3 channels, RGB turned to gray for 1
   std::vector<double> mean, std;  // empty = the preset's; one value per channel
 };

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "datasets/pillow_resize.hpp"
 
 namespace bb {
 namespace {
@@ -14,11 +15,24 @@ int cv_interpolation(const std::string& name) {
   if (name == "bicubic") return cv::INTER_CUBIC;
   if (name == "nearest") return cv::INTER_NEAREST;
   if (name == "area") return cv::INTER_AREA;
-  return cv::INTER_LINEAR;
+  if (name == "bilinear") return cv::INTER_LINEAR;
+  throw Error::usage("interpolation " + name + " is Pillow's: use it with resize pillow");
+}
+
+// One resize as the transform config says: Pillow's (the default, what timm's
+// eval pipeline runs) or OpenCV's.
+cv::Mat resize_to(const cv::Mat& img, int w, int h, const std::string& interpolation, const std::string& resize) {
+  if (resize == "opencv") {
+    cv::Mat out;
+    cv::resize(img, out, cv::Size(w, h), 0, 0, cv_interpolation(interpolation));
+    return out;
+  }
+  if (interpolation == "area") throw Error::usage("interpolation area is OpenCV's: use box with resize pillow");
+  return pillow_resize(img, w, h, parse_pillow_filter(interpolation));
 }
 
 // torchvision Resize(int): the shorter side becomes `size`, the longer keeps the aspect (truncated).
-cv::Mat resize_shorter(const cv::Mat& img, int size, int interp) {
+cv::Mat resize_shorter(const cv::Mat& img, int size, const std::string& interpolation, const std::string& resize) {
   int h = img.rows, w = img.cols;
   if (std::min(h, w) == size) return img;
   int nh, nw;
@@ -29,9 +43,7 @@ cv::Mat resize_shorter(const cv::Mat& img, int size, int interp) {
     nw = size;
     nh = static_cast<int>(static_cast<int64_t>(size) * h / w);
   }
-  cv::Mat out;
-  cv::resize(img, out, cv::Size(std::max(nw, 1), std::max(nh, 1)), 0, 0, interp);
-  return out;
+  return resize_to(img, std::max(nw, 1), std::max(nh, 1), interpolation, resize);
 }
 
 // torchvision CenterCrop: offsets rounded half to even (Python's round); pads
@@ -116,23 +128,22 @@ cv::Mat random_resized_crop(const cv::Mat& img, const TransformConfig& t, const 
     top = (img.rows - h) / 2;
     left = (img.cols - w) / 2;
   }
-  cv::Mat out;
-  cv::resize(img(cv::Rect(left, top, w, h)), out, cv::Size(t.img_size, t.img_size), 0, 0,
-             cv_interpolation(t.interpolation));
-  return out;
+  // torchvision's resized_crop on a PIL image: the crop, then the resize.
+  return resize_to(img(cv::Rect(left, top, w, h)).clone(), t.img_size, t.img_size, t.interpolation, t.resize);
 }
 
 }  // namespace
 
-cv::Mat resize_center_crop(const cv::Mat& img, int img_size, double crop_pct, const std::string& interpolation) {
+cv::Mat resize_center_crop(const cv::Mat& img, int img_size, double crop_pct, const std::string& interpolation,
+                           const std::string& resize) {
   int scale_size = static_cast<int>(std::floor(img_size / crop_pct));
-  return center_crop(resize_shorter(img, scale_size, cv_interpolation(interpolation)), img_size);
+  return center_crop(resize_shorter(img, scale_size, interpolation, resize), img_size);
 }
 
 void eval_transform(const cv::Mat& img, const TransformConfig& t, float* out) {
   if (img.empty() || img.depth() != CV_8U || (img.channels() != 1 && img.channels() != 3))
     throw Error::runtime("", "eval_transform: expected a non-empty uint8 gray or RGB image");
-  cv::Mat m = resize_center_crop(img, t.img_size, t.crop_pct, t.interpolation);
+  cv::Mat m = resize_center_crop(img, t.img_size, t.crop_pct, t.interpolation, t.resize);
   to_chw(m, t, 0, 0, false, out);
 }
 
@@ -145,7 +156,7 @@ void train_transform(const cv::Mat& img, const TransformConfig& t, const Augment
     m = random_resized_crop(img, t, a, rng);
   } else {
     // Training sees the whole image at img_size (crop_pct 1), then the padded random crop.
-    m = resize_center_crop(img, t.img_size, 1.0, t.interpolation);
+    m = resize_center_crop(img, t.img_size, 1.0, t.interpolation, t.resize);
     if (a.pad > 0) {
       dy = static_cast<int>(rng.below(static_cast<uint64_t>(2 * a.pad + 1))) - a.pad;
       dx = static_cast<int>(rng.below(static_cast<uint64_t>(2 * a.pad + 1))) - a.pad;

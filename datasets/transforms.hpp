@@ -8,8 +8,10 @@
 //          horizontal flip -> [0,1] -> normalise
 // Channels: gray is repeated to 3 when in_chans is 3; RGB becomes gray
 // (ITU-R 601 luma, as PIL's "L") when in_chans is 1.
-// Note: resizing uses OpenCV's kernels, which do not antialias on downscaling
-// as PIL does; "area" is the antialiasing choice for large downscales.
+// Resizing: resize "opencv" (the default today) uses cv::resize (no
+// antialiasing when shrinking, bicubic a = -0.75: not timm's numbers); resize
+// "pillow" is Pillow's Image.resize byte for byte (datasets/pillow_resize.hpp,
+// what timm's eval pipeline runs on PIL images).
 #include <opencv2/core.hpp>
 
 #include "core/rng.hpp"
@@ -23,6 +25,7 @@ void train_transform(const cv::Mat& img, const TransformConfig& t, const Augment
 
 // The eval geometry alone: resized shorter side to floor(img_size / crop_pct),
 // then center crop. Returns uint8 HWC with the input's channels.
-cv::Mat resize_center_crop(const cv::Mat& img, int img_size, double crop_pct, const std::string& interpolation);
+cv::Mat resize_center_crop(const cv::Mat& img, int img_size, double crop_pct, const std::string& interpolation,
+                           const std::string& resize = "opencv");
 
 }  // namespace bb

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/error.hpp"
+#include "core/rng.hpp"
 #include "datasets/fixtures.hpp"
 #include "datasets/pillow_resize.hpp"
 #include "datasets/transforms.hpp"
@@ -163,6 +165,23 @@ TEST(PillowResize, EqualsPillowByteForByteForEveryFilter) {
     ++checked;
   }
   EXPECT_EQ(checked, 120);  // 10 sizes × 2 modes × 6 filters
+}
+
+// resize "pillow" in the transform config sends the eval geometry through
+// pillow_resize (timm's Resize(256) then CenterCrop(224)); "opencv" through
+// cv::resize, whose bytes differ when shrinking; "area" is refused with pillow.
+TEST(EvalTransform, ResizePillowUsesPillowsResize) {
+  cv::Mat img(375, 500, CV_8UC3);
+  Rng r(11);
+  for (int i = 0; i < img.rows * img.cols * 3; ++i) img.data[i] = static_cast<uint8_t>(r.below(256));
+  const cv::Mat pil = resize_center_crop(img, 224, 0.875, "bicubic", "pillow");
+  const cv::Mat want = pillow_resize(img, 341, 256, PillowFilter::kBicubic)(cv::Rect(58, 16, 224, 224));
+  ASSERT_EQ(pil.size(), want.size());
+  EXPECT_EQ(cv::norm(pil, want, cv::NORM_INF), 0.0);
+  const cv::Mat ocv = resize_center_crop(img, 224, 0.875, "bicubic", "opencv");
+  EXPECT_GT(cv::norm(pil, ocv, cv::NORM_INF), 0.0);
+  EXPECT_THROW(resize_center_crop(img, 224, 0.875, "area", "pillow"), Error);
+  EXPECT_THROW(resize_center_crop(img, 224, 0.875, "lanczos", "opencv"), Error);
 }
 
 }  // namespace
