@@ -105,7 +105,7 @@ struct ValidateArgs {
   double crop_pct = 0;
   std::string interpolation, resize;
   std::vector<double> mean, std;
-  int64_t limit = 0;
+  int64_t limit = 0, first = 0;
   double time_seconds = 1.0;
   std::string results_file, results_format = "json", logits_out;
 };
@@ -133,7 +133,9 @@ void run_validate(const ValidateArgs& a) {
   o.split = a.split;
   o.batch_size = a.batch_size;
   o.workers = a.workers;
-  o.limit = a.limit;
+  if (a.limit && a.first) throw Error::usage("give --limit or --first, not both");
+  o.limit = a.first ? a.first : a.limit;
+  o.first = a.first > 0;
   o.keep_logits = !a.logits_out.empty();
   o.time_seconds = a.time_seconds;
   const ValidateResult r = run_validation(o);
@@ -248,7 +250,8 @@ void add_model_commands(CLI::App& app) {
       ->check(CLI::IsMember({"pillow", "opencv"}));
   val->add_option("--mean", v.mean, "Per-channel mean (default: the data set's)")->expected(1, 3);
   val->add_option("--std", v.std, "Per-channel std (default: the data set's)")->expected(1, 3);
-  val->add_option("--limit", v.limit, "Evaluate a seeded subset of N images (0 = all)")->check(CLI::NonNegativeNumber);
+  val->add_option("--limit", v.limit, "Evaluate a seeded random subset of N images, spread over the whole set (0 = all)")->check(CLI::NonNegativeNumber);
+  val->add_option("--first", v.first, "Evaluate the first N images in file order (as reference dumps take them), not a random subset")->check(CLI::NonNegativeNumber);
   val->add_option("--workers", v.workers, "Loader threads")->check(CLI::Range(0, 256))->capture_default_str();
   val->add_option("--backend", v.backend, "Matrix backend: reference, onednn (fp32; students fake-quant), bitkernels (students on bitbench's packed bit kernels), onednn-int8 (students on oneDNN s8s8)")->check(CLI::IsMember({"reference", "onednn", "bitkernels", "onednn-int8"}))->capture_default_str();
   val->add_option("--time-seconds", v.time_seconds, "Then time the model alone (forward on a preloaded batch, as `bitbench run` does) for this long; 0 = skip")

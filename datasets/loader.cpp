@@ -30,7 +30,13 @@ Loader::Loader(const Dataset& ds, TransformConfig t, AugmentConfig a, LoaderOpti
   if (t_.img_size < 1 || (t_.in_chans != 1 && t_.in_chans != 3) || t_.mean.size() != static_cast<size_t>(t_.in_chans) ||
       t_.std.size() != static_cast<size_t>(t_.in_chans))
     throw Error::usage("loader: transform is not resolved (img_size, in_chans, mean, std)");
-  subset_ = seeded_subset(static_cast<int64_t>(ds_.size()), o_.limit, o_.seed);
+  if (o_.first) {  // the first `limit` in index (file) order, as reference dumps take them
+    const int64_t n = static_cast<int64_t>(ds_.size());
+    subset_.resize(static_cast<size_t>(o_.limit > 0 ? std::min(o_.limit, n) : n));
+    std::iota(subset_.begin(), subset_.end(), int64_t{0});
+  } else {
+    subset_ = seeded_subset(static_cast<int64_t>(ds_.size()), o_.limit, o_.seed);
+  }
   if (o_.ranks < 1 || o_.rank < 0 || o_.rank >= o_.ranks) throw Error::usage("loader: rank out of range");
   if (!o_.train && o_.ranks > 1) {
     int64_t lo, hi;

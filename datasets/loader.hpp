@@ -33,6 +33,7 @@ struct LoaderOptions {
   bool shuffle = false;
   bool drop_last = false;
   int64_t limit = 0;  // 0 = all samples
+  bool first = false;  // limit takes the first `limit` samples in file order instead of a seeded subset
   uint64_t seed = 0;
   // This process's part when `ranks` processes share the work (MPI): an eval
   // loader takes a contiguous shard of the samples (rank order = sample

@@ -39,6 +39,7 @@ ValidateResult run_validation(const ValidateOptions& o) {
   lo.batch_size = o.batch_size;
   lo.workers = o.workers;
   lo.limit = o.limit;
+  lo.first = o.first;
   lo.rank = comm::rank();  // under mpirun: each rank validates its shard; rank 0 reports
   lo.ranks = comm::size();
   Loader loader(*ds, dc.transform, dc.augment, lo);

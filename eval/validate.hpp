@@ -22,6 +22,7 @@ struct ValidateOptions {
   std::string split;                 // empty: the data set's evaluation split
   int batch_size = 256, workers = 1;
   int64_t limit = 0;
+  bool first = false;                // limit: the first N images in file order, not a seeded subset
   bool keep_logits = false;
   double time_seconds = 1.0;         // the model's own speed: forward alone on a preloaded batch, this long (0: skip)
 };

@@ -74,6 +74,21 @@ TEST(CliModel, ValidateLogitsAndTop1MatchTheLibrary) {
     EXPECT_EQ(res["count"], 21);
     EXPECT_EQ(res["param_count"], 0.02);
   }
+  // --first N: the first N images in file order (their logits are the first rows
+  // of the whole set's); --limit N: a seeded subset spread over the set.
+  {
+    NpyArray all = read_npy(d / "l.npy");
+    auto first = run_bitbench("validate --dataset imagefolder --data-dir " + (d / "data") + " --checkpoint " + kModel +
+                              " --backend onednn -b 4 --crop-pct 0.9 --first 5 --logits-out " + (d / "f.npy"));
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    NpyArray f = read_npy(d / "f.npy");
+    ASSERT_EQ(f.shape, (std::vector<int64_t>{5, 7}));
+    for (size_t i = 0; i < 35; ++i) EXPECT_EQ(f.data[i], all.data[i]) << i;
+    auto both = run_bitbench("validate --dataset imagefolder --data-dir " + (d / "data") + " --checkpoint " + kModel +
+                             " --first 5 --limit 5");
+    EXPECT_NE(both.exit_code, 0);
+    EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
+  }
   auto csv = run_bitbench("validate --dataset imagefolder --data-dir " + (d / "data") + " --checkpoint " + kModel +
                           " --results-format csv --results-file " + (d / "r.csv"));
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
