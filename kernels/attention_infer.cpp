@@ -52,12 +52,7 @@ BB_INLINE void head_rows_body(const float* __restrict q, const float* __restrict
         BB_STORE16(s + r * Tp + j0 + 16, acc[r][1]);
       }
     }
-    for (int64_t r = 0; r < nr; r += 4) {  // four rows' reductions side by side (the same floats)
-      if (nr - r >= 4)
-        softmax_padded_rows<4>(s + r * Tp, T, Tp);
-      else
-        for (int64_t i = r; i < nr; ++i) softmax_padded(s + i * Tp, T, Tp);
-    }
+    softmax_padded_block_rows(s, nr, T, Tp);  // four rows' reductions side by side (the same floats)
     for (int64_t r = nr; r < kRows; ++r)
       for (int64_t j = 0; j < Tp; ++j) s[r * Tp + j] = 0;
     // o[r] = s[r] · V

@@ -221,4 +221,11 @@ BB_INLINE void softmax_padded_rows(float* rows, int64_t n, int64_t np) {
   }
 }
 
+// softmax_padded of rows[nrows, np]: four rows at a time, the rest one by one.
+BB_INLINE void softmax_padded_block_rows(float* rows, int64_t nrows, int64_t n, int64_t np) {
+  int64_t r = 0;
+  for (; r + 4 <= nrows; r += 4) softmax_padded_rows<4>(rows + r * np, n, np);
+  for (; r < nrows; ++r) softmax_padded(rows + r * np, n, np);
+}
+
 }  // namespace bb

@@ -17,9 +17,7 @@ BB_INLINE void softmax_block_body(float* x, int64_t rows, int64_t n) {
 BB_MULTIVERSION(softmax_block, (float* x, int64_t rows, int64_t n), (x, rows, n))
 
 BB_INLINE void softmax_padded_block_isa_body(float* rows, int64_t nrows, int64_t n, int64_t np) {
-  int64_t r = 0;
-  for (; r + 4 <= nrows; r += 4) softmax_padded_rows<4>(rows + r * np, n, np);
-  for (; r < nrows; ++r) softmax_padded(rows + r * np, n, np);
+  softmax_padded_block_rows(rows, nrows, n, np);
 }
 BB_MULTIVERSION(softmax_padded_block_isa, (float* rows, int64_t nrows, int64_t n, int64_t np), (rows, nrows, n, np))
 

@@ -48,6 +48,18 @@ std::vector<int8_t> random_acts(int64_t n, int lo, int hi, uint64_t seed) {
   return a;
 }
 
+// acts [M, K] · codes [N, K]^T through the packed layout and bit_gemm_i32 on the active path.
+std::vector<int32_t> packed_product(WeightFormat kind, const std::vector<int8_t>& codes, const std::vector<int8_t>& acts,
+                                    int64_t M, int64_t N, int64_t K) {
+  const float s = 1;
+  BitMatrix w = pack_bit_matrix(kind, codes.data(), N, K, &s, false);
+  BitActs a;
+  set_acts(acts.data(), M, K, a);
+  std::vector<int32_t> got(static_cast<size_t>(M * N), -1);
+  bit_gemm_i32(a, w, got.data());
+  return got;
+}
+
 // Runs body under each bit-GEMM path the CPU has, then restores the best.
 template <class F>
 void for_each_path(F&& body) {
@@ -117,14 +129,9 @@ TEST(BitGemm, EveryPathEqualsTheReferenceOnOddShapes) {
                          std::to_string(N));
             auto codes = random_codes(t, N * K, static_cast<uint64_t>(M * 1000 + K * 10 + N));
             auto acts = random_acts(M * K, -127, 127, static_cast<uint64_t>(M + K + N));
-            std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size(), -1);
+            std::vector<int32_t> want(static_cast<size_t>(M * N));
             bit_gemm_reference(acts.data(), codes.data(), M, N, K, want.data());
-            const float s = 1;
-            BitMatrix w = pack_bit_matrix(kind, codes.data(), N, K, &s, false);
-            BitActs a;
-            set_acts(acts.data(), M, K, a);
-            bit_gemm_i32(a, w, got.data());
-            ASSERT_EQ(got, want);
+            ASSERT_EQ(packed_product(kind, codes, acts, M, N, K), want);
           }
     }
   });
@@ -184,14 +191,9 @@ TEST(BitGemm, ExtremeCodesDoNotSaturate) {
           std::vector<int8_t> codes(static_cast<size_t>(N * K)), acts(static_cast<size_t>(M * K));
           for (int64_t i = 0; i < N * K; ++i) codes[static_cast<size_t>(i)] = static_cast<int8_t>((i / K) % 2 ? t.max_code : t.min_code);
           for (int64_t i = 0; i < M * K; ++i) acts[static_cast<size_t>(i)] = static_cast<int8_t>(i / K % 2 ? 127 : -127);
-          std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size());
+          std::vector<int32_t> want(static_cast<size_t>(M * N));
           bit_gemm_reference(acts.data(), codes.data(), M, N, K, want.data());
-          const float s = 1;
-          BitMatrix w = pack_bit_matrix(kind, codes.data(), N, K, &s, false);
-          BitActs a;
-          set_acts(acts.data(), M, K, a);
-          bit_gemm_i32(a, w, got.data());
-          EXPECT_EQ(got, want);
+          EXPECT_EQ(packed_product(kind, codes, acts, M, N, K), want);
         }
   });
 }
