@@ -126,7 +126,7 @@ void run_validate(const ValidateArgs& a) {
   o.data.dataset.synset_map = a.synset_map;
   o.data.transform.img_size = a.img_size;
   o.data.transform.crop_pct = a.crop_pct;
-  if (!a.interpolation.empty()) o.data.transform.interpolation = a.interpolation;
+  o.data.transform.interpolation = a.interpolation;  // empty: the model's eval setting, else bilinear
   if (!a.resize.empty()) o.data.transform.resize = a.resize;
   o.data.transform.mean = a.mean;
   o.data.transform.std = a.std;
@@ -179,10 +179,13 @@ void run_predict(const PredictArgs& a) {
   dc.dataset.name = ds_name;
   dc.transform.img_size = mc.img_size;
   dc.transform.in_chans = mc.in_chans;
+  dc.transform.interpolation.clear();
+  apply_model_eval_settings(dc.transform, a.model, m.metadata, a.checkpoint, mc.in_chans);
+  if (dc.transform.interpolation.empty()) dc.transform.interpolation = "bilinear";
   resolve(dc);
   std::vector<std::string> names = dataset_preset(ds_name).class_names;
   if (m.metadata.count("class_names")) {
-    nlohmann::json j = parse_json_text(m.metadata.at("class_names"), a.checkpoint + " (__metadata__.class_names)");
+    nlohmann::json j = parse_json_text(m.metadata.at("class_names"), a.checkpoint + " (metadata bitbench.class_names)");
     names = j.get<std::vector<std::string>>();
   }
   // Decode everything first: a bad image fails before any output.
@@ -215,7 +218,7 @@ void run_predict(const PredictArgs& a) {
 
 void add_model_source(CLI::App* c, std::string& checkpoint, std::string& model, std::string& model_config) {
   c->add_option("--checkpoint", checkpoint, "timm-named safetensors checkpoint")->required();
-  c->add_option("--model", model, "Model preset (timm name) when the checkpoint carries no config");
+  c->add_option("--model", model, "Model preset (timm name): its config, over anything in the checkpoint, and timm's eval settings for it");
   c->add_option("--model-config", model_config, "JSON file with the ViT config fields");
 }
 
@@ -243,13 +246,13 @@ void add_model_commands(CLI::App& app) {
   add_model_source(val, v.checkpoint, v.model, v.model_config);
   val->add_option("-b,--batch-size", v.batch_size, "Batch size")->check(CLI::Range(1, 65536))->capture_default_str();
   val->add_option("--img-size", v.img_size, "Input size (default: the model's)")->check(CLI::Range(1, 8192));
-  val->add_option("--crop-pct", v.crop_pct, "Center crop fraction (default: the data set's)")->check(CLI::Range(0.01, 1.0));
-  val->add_option("--interpolation", v.interpolation, "Resize kernel (area: --resize opencv only)")
+  val->add_option("--crop-pct", v.crop_pct, "Center crop fraction (default: the model's timm eval setting, else its checkpoint's, else the data set's)")->check(CLI::Range(0.01, 1.0));
+  val->add_option("--interpolation", v.interpolation, "Resize kernel (default: the model's timm eval setting, else its checkpoint's, else bilinear; area: --resize opencv only)")
       ->check(CLI::IsMember({"bilinear", "bicubic", "nearest", "box", "hamming", "lanczos", "area"}));
-  val->add_option("--resize", v.resize, "pillow: Pillow's resize byte for byte, as timm's eval; opencv: cv::resize (the default today; faster, not timm's numbers)")
+  val->add_option("--resize", v.resize, "pillow (default): Pillow's resize byte for byte, as timm's eval; opencv: cv::resize (faster, not timm's numbers)")
       ->check(CLI::IsMember({"pillow", "opencv"}));
-  val->add_option("--mean", v.mean, "Per-channel mean (default: the data set's)")->expected(1, 3);
-  val->add_option("--std", v.std, "Per-channel std (default: the data set's)")->expected(1, 3);
+  val->add_option("--mean", v.mean, "Per-channel mean, 1 or 3 values (default: the model's timm eval setting, else its checkpoint's, else the data set's)")->expected(1, 3);
+  val->add_option("--std", v.std, "Per-channel std, 1 or 3 values (default: as --mean)")->expected(1, 3);
   val->add_option("--limit", v.limit, "Evaluate a seeded random subset of N images, spread over the whole set (0 = all)")->check(CLI::NonNegativeNumber);
   val->add_option("--first", v.first, "Evaluate the first N images in file order (as reference dumps take them), not a random subset")->check(CLI::NonNegativeNumber);
   val->add_option("--workers", v.workers, "Loader threads")->check(CLI::Range(0, 256))->capture_default_str();

@@ -94,8 +94,9 @@ nlohmann::json to_json(const DataConfig& c) {
                   {"cifar100_labels", d.cifar100_labels}};
   j["transform"] = {{"img_size", t.img_size}, {"crop_pct", t.crop_pct}, {"interpolation", t.interpolation},
                     {"in_chans", t.in_chans}, {"mean", t.mean},         {"std", t.std}};
-  // Written only when not the default, so the recipes (and their hashes) of
-  // every config that does not choose it stay what they were.
+  // Written only when not the default (pillow), so the recipes and their
+  // hashes of configs that do not choose a resize stay what they were: every
+  // shipped config is 28 or 32 pixels at crop 1.0, where no resize runs.
   if (t.resize != TransformConfig{}.resize) j["transform"]["resize"] = t.resize;
   j["augment"] = {{"pad", a.pad},
                   {"hflip", a.hflip},

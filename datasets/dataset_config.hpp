@@ -27,10 +27,10 @@ struct TransformConfig {
   int img_size = 0;         // 0 = the preset's
   double crop_pct = 0;      // 0 = the preset's; resize shorter side to img_size / crop_pct, then center crop
   std::string interpolation = "bilinear";  // bilinear | bicubic | nearest | box | hamming | lanczos (pillow); area (opencv)
-  // opencv: cv::resize (today's default); pillow: Pillow's Image.resize byte
-  // for byte, what timm's eval runs (to become the default with the zoo's
-  // re-export, issue #19: the default enters every recipe's hash).
-  std::string resize = "opencv";
+  // pillow (default): Pillow's Image.resize byte for byte, what timm's eval
+  // and train transforms run on PIL images; opencv: cv::resize (no
+  // antialiasing when shrinking, bicubic a = -0.75), kept for speed comparisons.
+  std::string resize = "pillow";
   int in_chans = 0;         // 0 = the preset's; gray is repeated to 3 channels, RGB turned to gray for 1
   std::vector<double> mean, std;  // empty = the preset's; one value per channel
 };

@@ -6,6 +6,14 @@
 
 namespace bb {
 namespace {
+// ImageNet-1k's names in class-index order: what `predict` prints for a timm
+// ImageNet checkpoint, which carries no names of its own.
+std::vector<std::string> imagenet_class_names() {
+  return {
+#include "datasets/imagenet_class_names.inc"
+  };
+}
+
 const std::vector<DatasetPreset>& presets() {
   static const std::vector<DatasetPreset> table = {
       {"fashion-mnist", "/usr/share/datasets/fashion-mnist", "test", 28, 1, 1.0, {0.2860}, {0.3530}, 2, 0.5,
@@ -15,7 +23,7 @@ const std::vector<DatasetPreset>& presets() {
       {"cifar10", "", "test", 32, 3, 1.0, {0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}, 4, 0.5, {}, 10},
       {"cifar100", "", "test", 32, 3, 1.0, {0.5071, 0.4865, 0.4409}, {0.2673, 0.2564, 0.2762}, 4, 0.5, {}, 100},
       {"imagefolder", "", "val", 224, 3, 0.875, {0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}, 0, 0.5, {}, 0},
-      {"imagenet", "", "val", 224, 3, 0.875, {0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}, 0, 0.5, {}, 1000},
+      {"imagenet", "", "val", 224, 3, 0.875, {0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}, 0, 0.5, imagenet_class_names(), 1000},
   };
   return table;
 }

@@ -8,10 +8,10 @@
 //          horizontal flip -> [0,1] -> normalise
 // Channels: gray is repeated to 3 when in_chans is 3; RGB becomes gray
 // (ITU-R 601 luma, as PIL's "L") when in_chans is 1.
-// Resizing: resize "opencv" (the default today) uses cv::resize (no
-// antialiasing when shrinking, bicubic a = -0.75: not timm's numbers); resize
-// "pillow" is Pillow's Image.resize byte for byte (datasets/pillow_resize.hpp,
-// what timm's eval pipeline runs on PIL images).
+// Resizing: resize "pillow" (the default) is Pillow's Image.resize byte for
+// byte (datasets/pillow_resize.hpp, what timm's pipelines run on PIL images);
+// "opencv" uses cv::resize (no antialiasing when shrinking, bicubic a = -0.75:
+// not timm's numbers), kept for speed comparisons.
 #include <opencv2/core.hpp>
 
 #include "core/rng.hpp"
@@ -26,6 +26,6 @@ void train_transform(const cv::Mat& img, const TransformConfig& t, const Augment
 // The eval geometry alone: resized shorter side to floor(img_size / crop_pct),
 // then center crop. Returns uint8 HWC with the input's channels.
 cv::Mat resize_center_crop(const cv::Mat& img, int img_size, double crop_pct, const std::string& interpolation,
-                           const std::string& resize = "opencv");
+                           const std::string& resize = "pillow");
 
 }  // namespace bb

@@ -136,6 +136,16 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
     int copied = 0;
     if (init != "scratch") copied = init_from(params, init == "teacher" ? teacher.params : done.at(init).params);
 
+    // What the student's files say of it (the latent checkpoint and the packed
+    // export alike): recipe, lineage, data set, class names and transform.
+    std::map<std::string, std::string> student_meta = {
+        {"recipe", to_json(cfg).dump()},
+        {"student", sc.name},
+        {"teacher", sc.from == "teacher" ? cfg.teacher : sc.from},
+        {"dataset", cfg.run.data.dataset.name},
+        {"class_names", nlohmann::json(data.train_set->class_names()).dump()},
+        {"transform", to_json(cfg.run.data)["transform"].dump()},
+        {"version", std::string(kVersion) + " (git " + kGitRevision + ")"}};
     StudentResult res;
     res.name = sc.name;
     res.spec = plan.spec.name();
@@ -167,13 +177,7 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
       o.progress = progress;
       o.plan = &plan;
       o.objective = &objective;
-      o.metadata["recipe"] = to_json(cfg).dump();
-      o.metadata["student"] = sc.name;
-      o.metadata["teacher"] = sc.from == "teacher" ? cfg.teacher : sc.from;
-      o.metadata["dataset"] = cfg.run.data.dataset.name;
-      o.metadata["class_names"] = nlohmann::json(data.train_set->class_names()).dump();
-      o.metadata["transform"] = to_json(cfg.run.data)["transform"].dump();
-      o.metadata["bitbench"] = std::string(kVersion) + " (git " + kGitRevision + ")";
+      o.metadata = student_meta;
       Trainer trainer(params, *data.train, eval, o);
       TrainOutcome r = trainer.run();
       if (r.interrupted) {
@@ -189,8 +193,7 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
     res.path = final_path;
     res.packed_path = (fs::path(dir) / (sc.name + ".packed.safetensors")).string();
     if (root)
-      write_packed_student(res.packed_path, params, plan,
-                           {{"student", sc.name}, {"bitbench", std::string(kVersion) + " (git " + kGitRevision + ")"}});
+      write_packed_student(res.packed_path, params, plan, student_meta);
     comm::barrier();
     PackedStudent packed = read_packed_student(res.packed_path);  // also checks the file round-trips
     res.packed_bytes = packed.packed_bytes;

@@ -39,7 +39,7 @@ double round_to(double v, double step) { return std::round(v / step) * step; }
 nlohmann::json history_of(const std::map<std::string, std::string>& meta, const std::string& file) {
   auto it = meta.find("history");
   if (it == meta.end()) return nlohmann::json::array();
-  return parse_json_text(it->second, file + " (__metadata__.history)");
+  return parse_json_text(it->second, file + " (metadata bitbench.history)");
 }
 
 class Pipeline {
@@ -168,7 +168,7 @@ class Pipeline {
     if (!o_.from_scratch && !cfg_.student_checkpoints.empty()) {
       for (const auto& [name, path] : cfg_.student_checkpoints) {  // preflight() saw the files
         const SafetensorsFile f = SafetensorsFile::read(path);
-        students_.push_back({name, path, history_of(f.metadata(), path)});
+        students_.push_back({name, path, history_of(f.own_metadata(), path)});
         note_stage("student " + name, "shipped", path, hash_of(path), 0);
       }
       return true;

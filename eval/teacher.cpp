@@ -72,7 +72,7 @@ TrainOutcome train_teacher(const RunConfig& cfg, const std::string& out_dir, boo
   o.metadata["dataset"] = cfg.data.dataset.name;
   o.metadata["class_names"] = nlohmann::json(train_ds->class_names()).dump();
   o.metadata["transform"] = to_json(cfg.data)["transform"].dump();
-  o.metadata["bitbench"] = std::string(kVersion) + " (git " + kGitRevision + ")";
+  o.metadata["version"] = std::string(kVersion) + " (git " + kGitRevision + ")";
   Trainer trainer(params, train_loader, eval, o);
   return trainer.run();
 }

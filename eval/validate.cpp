@@ -7,13 +7,60 @@
 #include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/threads.hpp"
+#include "core/json_reader.hpp"
 #include "datasets/loader.hpp"
+#include "datasets/timm_eval_settings.hpp"
 #include "eval/evaluator.hpp"
 #include "eval/latency_rounds.hpp"
 #include "eval/latency_sweep.hpp"
 #include "eval/machine_load.hpp"
 
 namespace bb {
+
+std::string apply_model_eval_settings(TransformConfig& t, const std::string& model_name,
+                                      const std::map<std::string, std::string>& meta, const std::string& path,
+                                      int in_chans) {
+  std::string name = model_name;
+  if (name.empty())
+    if (auto it = meta.find("model"); it != meta.end()) name = it->second;
+  if (const TimmEvalSettings* s = timm_eval_settings(name); s && in_chans == 3) {
+    if (t.crop_pct == 0) t.crop_pct = s->crop_pct;
+    if (t.interpolation.empty()) t.interpolation = s->interpolation;
+    if (t.mean.empty()) t.mean.assign(s->mean.begin(), s->mean.end());
+    if (t.std.empty()) t.std.assign(s->std.begin(), s->std.end());
+    return std::string("timm ") + s->model + "." + s->tag;
+  }
+  auto it = meta.find("transform");
+  if (it == meta.end()) return "data set";
+  const nlohmann::json j = parse_json_text(it->second, path + " (metadata bitbench.transform)");
+  if (!j.is_object()) throw Error::input(path, "metadata bitbench.transform is not a JSON object");
+  auto numbers = [&](const char* key) {
+    std::vector<double> v;
+    if (j.contains(key) && j[key].is_array())
+      for (const auto& x : j[key])
+        if (x.is_number()) v.push_back(x.get<double>());
+    return v.size() == static_cast<size_t>(in_chans) ? v : std::vector<double>{};
+  };
+  if (t.crop_pct == 0 && j.contains("crop_pct") && j["crop_pct"].is_number()) {
+    const double c = j["crop_pct"].get<double>();
+    if (c > 0 && c <= 1) t.crop_pct = c;
+  }
+  if (t.interpolation.empty() && j.contains("interpolation") && j["interpolation"].is_string())
+    t.interpolation = j["interpolation"].get<std::string>();
+  if (t.mean.empty()) t.mean = numbers("mean");
+  if (t.std.empty()) t.std = numbers("std");
+  return "checkpoint";
+}
+
+namespace {
+
+nlohmann::json rounded(const std::vector<double>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (double x : v) a.push_back(std::round(x * 1e6) / 1e6);
+  return a;
+}
+
+}  // namespace
 
 ValidateResult run_validation(const ValidateOptions& o) {
   std::unique_ptr<RunnableModel> model = open_model(o.checkpoint, o.backend, {o.config, std::nullopt});
@@ -22,7 +69,22 @@ ValidateResult run_validation(const ValidateOptions& o) {
   DataConfig dc = o.data;
   if (!dc.transform.img_size) dc.transform.img_size = mc.img_size;
   dc.transform.in_chans = mc.in_chans;
+  const std::string settings_from =
+      apply_model_eval_settings(dc.transform, o.model_name, model->model().metadata, o.checkpoint, mc.in_chans);
+  if (dc.transform.interpolation.empty()) dc.transform.interpolation = "bilinear";  // timm's default
   resolve(dc);
+  if (comm::is_root()) {
+    // As timm's validate logs its data config.
+    std::fprintf(stderr, "Data processing configuration (%s):\n\tinput_size: (%d, %d, %d)\n\tinterpolation: %s (resize %s)\n",
+                 settings_from.c_str(), mc.in_chans, dc.transform.img_size, dc.transform.img_size,
+                 dc.transform.interpolation.c_str(), dc.transform.resize.c_str());
+    for (const auto& [what, v] : {std::pair<const char*, const std::vector<double>*>{"mean", &dc.transform.mean}, {"std", &dc.transform.std}}) {
+      std::fprintf(stderr, "\t%s: (", what);
+      for (size_t i = 0; i < v->size(); ++i) std::fprintf(stderr, "%s%g", i ? ", " : "", (*v)[i]);
+      std::fprintf(stderr, ")\n");
+    }
+    std::fprintf(stderr, "\tcrop_pct: %g\n\tcrop_mode: center\n", dc.transform.crop_pct);
+  }
   if (dc.transform.img_size != mc.img_size)
     throw Error::usage("--img-size " + std::to_string(dc.transform.img_size) + " differs from the model's " +
                        std::to_string(mc.img_size) + " (position embeddings are not resampled)");
@@ -57,6 +119,8 @@ ValidateResult run_validation(const ValidateOptions& o) {
   res["img_size"] = dc.transform.img_size;
   res["crop_pct"] = dc.transform.crop_pct;
   res["interpolation"] = dc.transform.interpolation;
+  res["mean"] = rounded(dc.transform.mean);
+  res["std"] = rounded(dc.transform.std);
   res["samples_per_sec"] = std::round(r.images_per_second() * 10) / 10;
   // The model's own speed with the meter `bitbench run` uses: its forward
   // alone on a batch loaded beforehand, timed in rounds for time_seconds
@@ -90,6 +154,8 @@ ValidateResult run_validation(const ValidateOptions& o) {
   res["threads"] = num_threads();
   res["ranks"] = comm::size();
   res["checkpoint"] = o.checkpoint;
+  res["eval_settings"] = settings_from;
+  res["resize"] = dc.transform.resize;
   out.count = r.count;
   out.classes = r.num_classes;
   out.top1 = r.top1();

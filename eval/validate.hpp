@@ -2,6 +2,7 @@
 // `bitbench validate`'s work, modelled on timm's validate.py: open a model on
 // a backend, evaluate it on a data set, and produce timm's result fields (plus
 // bitbench's: backend, quant, kernel path, engine bytes). cli/ only reads flags.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,16 @@ struct ValidateResult {
 };
 
 ValidateResult run_validation(const ValidateOptions& o);
+
+// Fills the eval transform's unset fields (crop_pct 0, interpolation "",
+// mean/std empty) from, first that has them: timm's pretrained settings for
+// the named model (--model, else the checkpoint's metadata "model"), else the
+// checkpoint's own transform (what bitbench trained it with), else nothing
+// (resolve() then takes the data set's). Returns where they came from:
+// "timm <arch>.<tag>", "checkpoint" or "data set".
+std::string apply_model_eval_settings(TransformConfig& t, const std::string& model_name,
+                                      const std::map<std::string, std::string>& meta, const std::string& path,
+                                      int in_chans);
 
 // One header row and one value row, quoting cells with commas or quotes.
 std::string result_fields_csv(const nlohmann::ordered_json& fields);

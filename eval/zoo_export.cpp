@@ -42,7 +42,7 @@ void export_zoo(const std::vector<ZooEntry>& entries, const std::string& config_
     const SafetensorsFile f = SafetensorsFile::read(z.src);
     std::vector<TensorToWrite> ts;
     for (const auto& t : f.tensors()) ts.push_back({t.name, t.shape, t.dtype, f.raw(t)});
-    std::map<std::string, std::string> meta = f.metadata();
+    std::map<std::string, std::string> meta = f.own_metadata();
     meta["zoo_recipe_hash"] = z.recipe_hash;
     meta["zoo_git_revision"] = kGitRevision;
     meta["zoo_config"] = config_name;
@@ -54,7 +54,7 @@ void export_zoo(const std::vector<ZooEntry>& entries, const std::string& config_
                                       {"count", report["dataset"]["count"].get<int64_t>()}, {"subset_limit", kZooSubset},
                                       {"subset_seed", 0}, {"subset_top1", subset_top1}}
                            .dump();
-    write_safetensors(z.dst, ts, meta);
+    write_safetensors(z.dst, ts, namespaced_metadata(meta));
     std::fprintf(stderr, "zoo: %s (subset top-1 %.2f%%)\n", z.dst.c_str(), subset_top1);
   }
 }

@@ -1,6 +1,7 @@
 #include "models/checkpoint.hpp"
 
 #include <cmath>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -8,6 +9,32 @@
 #include "core/json_reader.hpp"
 
 namespace bb {
+namespace {
+
+// The config text a file states: bitbench's own ("bitbench.config", or
+// "config" in a bitbench file from before the namespace), else an unprefixed
+// "config" of a foreign file when it reads as a bitbench ViT config (files
+// converted by hand as docs/MODELS.md showed, and the shared reference
+// fixtures). A foreign "config" of another schema is somebody else's: ignored.
+std::optional<std::string> stated_config_text(const SafetensorsFile& f, const std::map<std::string, std::string>& own) {
+  if (auto it = own.find("config"); it != own.end()) return it->second;
+  if (!own.empty()) return std::nullopt;
+  auto it = f.metadata().find("config");
+  if (it == f.metadata().end()) return std::nullopt;
+  const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    JsonReader r(j, f.path(), "/__metadata__/config");
+    (void)read_vit_config(r);
+  } catch (const Error&) {
+    return std::nullopt;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+}  // namespace
 
 ViTConfig infer_vit_config(const SafetensorsFile& f) {
   auto need = [&](const std::string& name, size_t rank) -> const TensorInfo& {
@@ -36,17 +63,17 @@ ViTConfig infer_vit_config(const SafetensorsFile& f) {
   if (depth > 0) c.mlp_hidden = static_cast<int>(need("blocks.0.mlp.fc1.weight", 2).shape[0]);
   c.qkv_bias = f.find("blocks.0.attn.qkv.bias") != nullptr;
   c.num_classes = static_cast<int>(need("head.weight", 2).shape[0]);
-  auto it = f.metadata().find("num_heads");
-  auto cfg = f.metadata().find("config");
-  // A usable num_heads in metadata.config: a positive integer that fits an int (anything else is ignored here).
+  const auto meta = f.own_metadata();
+  auto it = meta.find("num_heads");
+  // A usable num_heads in the stated config: a positive integer that fits an int (anything else is ignored here).
   int cfg_heads = 0;
-  if (cfg != f.metadata().end()) {
-    const nlohmann::json j = nlohmann::json::parse(cfg->second, nullptr, /*allow_exceptions=*/false);
+  if (std::optional<std::string> cfg = stated_config_text(f, meta)) {
+    const nlohmann::json j = nlohmann::json::parse(*cfg, nullptr, /*allow_exceptions=*/false);
     if (j.is_object() && j.contains("num_heads") && j["num_heads"].is_number_integer() && j["num_heads"].get<int64_t>() > 0 &&
         j["num_heads"].get<int64_t>() <= 4096)
       cfg_heads = static_cast<int>(j["num_heads"].get<int64_t>());
   }
-  if (it != f.metadata().end()) {
+  if (it != meta.end()) {
     c.num_heads = std::atoi(it->second.c_str());
   } else if (cfg_heads > 0) {
     c.num_heads = cfg_heads;
@@ -63,12 +90,13 @@ ViTConfig infer_vit_config(const SafetensorsFile& f) {
 LoadedViT load_vit(const SafetensorsFile& f, const std::optional<ViTConfig>& config) {
   ViTConfig cfg;
   std::string source;
+  const auto meta = f.own_metadata();
   if (config) {
     cfg = *config;
     source = "argument";
-  } else if (auto it = f.metadata().find("config"); it != f.metadata().end()) {
-    nlohmann::json j = parse_json_text(it->second, f.path() + " (__metadata__.config)");
-    JsonReader r(j, f.path(), "/__metadata__/config");
+  } else if (std::optional<std::string> text = stated_config_text(f, meta)) {
+    nlohmann::json j = parse_json_text(*text, f.path() + " (metadata bitbench.config)");
+    JsonReader r(j, f.path(), "/__metadata__/bitbench.config");
     cfg = read_vit_config(r);
     source = "metadata";
   } else {
@@ -107,7 +135,7 @@ LoadedViT load_vit(const SafetensorsFile& f, const std::optional<ViTConfig>& con
     msg.pop_back();
     throw Error::input(f.path(), msg);
   }
-  LoadedViT out{ViTParams(cfg), f.metadata(), source};
+  LoadedViT out{ViTParams(cfg), meta, source};
   for (const auto& e : out.params.entries) f.to_f32(*f.find(e.name), out.params.data(e));
   return out;
 }
@@ -123,7 +151,7 @@ void save_vit(const std::string& path, const ViTParams& p, const std::map<std::s
   meta["format"] = "bitbench-vit";
   meta["config"] = to_json(p.cfg).dump();
   meta["num_heads"] = std::to_string(p.cfg.num_heads);
-  write_safetensors(path, t, meta);
+  write_safetensors(path, t, namespaced_metadata(meta));
 }
 
 }  // namespace bb

@@ -18,14 +18,15 @@ std::map<std::string, PlannedLinear> planned_weights(const ViTConfig& c, const Q
   return m;
 }
 
-// The quant plan a file's __metadata__.quant records; Error(Input) naming the file otherwise.
+// The quant plan a file's metadata bitbench.quant records; Error(Input) naming the file otherwise.
 QuantPlan plan_from_metadata(const std::string& text, const std::string& path, int depth) {
+  const nlohmann::json j = parse_json_text(text, path + " (metadata bitbench.quant)");  // names file and key
   try {
-    return quant_plan_from_json(parse_json_text(text, path + " (__metadata__.quant)"), depth);
+    return quant_plan_from_json(j, depth);
   } catch (const nlohmann::json::exception& e) {
-    throw Error::input(path, std::string("__metadata__.quant is malformed: ") + e.what());
+    throw Error::input(path, std::string("metadata bitbench.quant is malformed: ") + e.what());
   } catch (const Error& e) {
-    throw Error::input(path, std::string("__metadata__.quant: ") + e.what());
+    throw Error::input(path, std::string("metadata bitbench.quant: ") + e.what());
   }
 }
 
@@ -65,20 +66,20 @@ void write_packed_student(const std::string& path, const ViTParams& p, const Qua
   meta["num_heads"] = std::to_string(p.cfg.num_heads);
   meta["quant"] = to_json(plan).dump();
   meta["packing"] = packing.dump();
-  write_safetensors(path, out, meta);
+  write_safetensors(path, out, namespaced_metadata(meta));
 }
 
 PackedStudent read_packed_student(const std::string& path) {
   SafetensorsFile f = SafetensorsFile::read(path);
-  const auto& meta = f.metadata();
+  const auto meta = f.own_metadata();
   auto need = [&](const char* key) -> const std::string& {
     auto it = meta.find(key);
-    if (it == meta.end()) throw Error::input(path, std::string("not a packed bitbench student (no __metadata__.") + key + ")");
+    if (it == meta.end()) throw Error::input(path, std::string("not a packed bitbench student (no metadata bitbench.") + key + ")");
     return it->second;
   };
   if (need("format") != "bitbench-packed") throw Error::input(path, "not a packed bitbench student (format is \"" + need("format") + "\")");
-  nlohmann::json cj = parse_json_text(need("config"), path + " (__metadata__.config)");
-  JsonReader cr(cj, path, "/__metadata__/config");
+  nlohmann::json cj = parse_json_text(need("config"), path + " (metadata bitbench.config)");
+  JsonReader cr(cj, path, "/__metadata__/bitbench.config");
   ViTConfig cfg = read_vit_config(cr);
   QuantPlan plan = plan_from_metadata(need("quant"), path, cfg.depth);
   plan.weights_quantized = true;
@@ -130,7 +131,8 @@ PackedStudent read_packed_student(const std::string& path) {
 
 LoadedModel load_model(const std::string& path, const std::optional<ViTConfig>& config) {
   SafetensorsFile f = SafetensorsFile::read(path);
-  if (auto it = f.metadata().find("format"); it != f.metadata().end() && it->second == "bitbench-packed") {
+  const auto meta = f.own_metadata();
+  if (auto it = meta.find("format"); it != meta.end() && it->second == "bitbench-packed") {
     PackedStudent s = read_packed_student(path);
     return {std::move(s.params), s.plan, s.metadata, "packed", std::move(s.layers)};
   }

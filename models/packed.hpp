@@ -3,9 +3,10 @@
 // quant plan quantises is stored as its integer codes, packed row by row in
 // its weight format's file storage (kernels/quant_format.hpp; U8 [N, row_bytes]), plus its
 // scales ("<weight name>.scale", F32 [N] per row or [1] per matrix); all other
-// tensors stay F32 under their timm names. __metadata__ holds "format"
-// ("bitbench-packed"), "config", "quant" (the plan) and "packing" (per packed
-// tensor: format name and logical [N, K] shape).
+// tensors stay F32 under their timm names. __metadata__ holds (namespaced
+// "bitbench.<key>") "format" ("bitbench-packed"), "config", "quant" (the
+// plan), "packing" (per packed tensor: format name and logical [N, K] shape)
+// and the caller's keys (class names, data set, transform, recipe).
 #include <map>
 #include <optional>
 #include <string>

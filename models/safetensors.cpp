@@ -249,4 +249,24 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
   write_file_atomic(path, serialize_safetensors(tensors, metadata));
 }
 
+std::map<std::string, std::string> own_metadata(const std::map<std::string, std::string>& raw) {
+  const std::string prefix = kOwnMetadataPrefix;
+  std::map<std::string, std::string> own;
+  for (const auto& [k, v] : raw)
+    if (k.size() > prefix.size() && k.compare(0, prefix.size(), prefix) == 0) own.emplace(k.substr(prefix.size()), v);
+  if (!own.empty()) return own;
+  // A file from before the namespace: its "format" says it is bitbench's.
+  auto f = raw.find("format");
+  if (f != raw.end() && f->second.rfind("bitbench-", 0) == 0) return raw;
+  return {};
+}
+
+std::map<std::string, std::string> namespaced_metadata(const std::map<std::string, std::string>& own) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : own) out.emplace(kOwnMetadataPrefix + k, v);
+  return out;
+}
+
+std::map<std::string, std::string> SafetensorsFile::own_metadata() const { return bb::own_metadata(metadata_); }
+
 }  // namespace bb

@@ -35,7 +35,10 @@ class SafetensorsFile {
   static SafetensorsFile parse(std::vector<uint8_t> bytes, const std::string& name);
 
   const std::string& path() const { return path_; }
+  // Every key of __metadata__, as written (bitbench's and anyone else's).
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  // bitbench's own keys, without their namespace (see own_metadata below).
+  std::map<std::string, std::string> own_metadata() const;
   const std::vector<TensorInfo>& tensors() const { return tensors_; }  // in file order
   const TensorInfo* find(const std::string& name) const;
   // Converted to fp32 (F32, F16, BF16, F64); other dtypes are refused naming the tensor.
@@ -53,6 +56,16 @@ class SafetensorsFile {
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t> index_;
 };
+
+// bitbench writes its metadata keys as "bitbench.<key>" ("bitbench.config",
+// "bitbench.quant", ...) so that a file carrying other tools' keys (a PyTorch
+// export's "format" or "config" of another schema) is never misread: keys
+// outside the namespace are someone else's and ignored. Files written before
+// the namespace (unprefixed keys, "format": "bitbench-*", as the shipped zoo
+// was) still load: their keys are taken as bitbench's.
+inline constexpr char kOwnMetadataPrefix[] = "bitbench.";
+std::map<std::string, std::string> own_metadata(const std::map<std::string, std::string>& raw);
+std::map<std::string, std::string> namespaced_metadata(const std::map<std::string, std::string>& own);
 
 // One tensor to write: fp32 data (or raw bytes for U8 and other integer types).
 struct TensorToWrite {

@@ -2,7 +2,9 @@
 # Installs the Debian packages bitbench needs. Idempotent: when every package is
 # already present it only checks and returns (no apt-get update, no network).
 # --test adds what the tests use beyond the build: python3-pil (Pillow makes
-# the reference resizes the transform tests match), python3-jsonschema (report
+# the reference images, decodes and resizes the transform tests match),
+# python3-torch and python3-torchvision (timm's eval transform and a
+# DeiT-shaped forward for the end-to-end ImageNet check), python3-jsonschema (report
 # schema check), chromium (renders report.html headless), and clang with its
 # sanitizer/libFuzzer runtimes and OpenMP for the ASan/UBSan, fuzzing and TSan
 # builds, and OpenMPI (the release build then scales out; tests use mpirun).
@@ -10,7 +12,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  libopencv-dev
+  libopencv-dev libjpeg62-turbo-dev libpng-dev
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
   nlohmann-json3-dev
   libgtest-dev libgmock-dev
@@ -20,7 +22,7 @@ PACKAGES=(
   dataset-fashion-mnist
 )
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(python3-pil python3-jsonschema chromium clang libclang-rt-14-dev libomp-dev openmpi-bin libopenmpi-dev)
+  PACKAGES+=(python3-pil python3-torch python3-torchvision python3-jsonschema chromium clang libclang-rt-14-dev libomp-dev openmpi-bin libopenmpi-dev)
 fi
 
 missing=()

@@ -94,7 +94,7 @@ TEST(CliModel, ValidateLogitsAndTop1MatchTheLibrary) {
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
   auto text = test::read_bytes(d / "r.csv");
   std::string s(text.begin(), text.end());
-  EXPECT_EQ(s.rfind("model,top1,top1_err,top5,top5_err,param_count,img_size,crop_pct,interpolation,samples_per_sec", 0), 0u) << s;
+  EXPECT_EQ(s.rfind("model,top1,top1_err,top5,top5_err,param_count,img_size,crop_pct,interpolation,mean,std,samples_per_sec", 0), 0u) << s;
   EXPECT_EQ(test::count_lines(s), 2);
 }
 
@@ -216,6 +216,16 @@ TEST(CliDistill, TeacherToPackedStudentThatValidates) {
     top1[i++] = res["top1"].get<double>();
   }
   EXPECT_EQ(top1[0], top1[1]);  // latent weights (fake quant) and packed codes agree
+  // Class names, data set and transform travel into the packed export as into the latent checkpoint.
+  {
+    const auto latent = SafetensorsFile::read(d / "out/student_w1.58a8/student_w1.58a8.safetensors").own_metadata();
+    const auto pk = SafetensorsFile::read(packed).own_metadata();
+    for (const char* k : {"class_names", "dataset", "transform", "recipe", "student"}) {
+      ASSERT_TRUE(pk.count(k)) << k;
+      EXPECT_EQ(pk.at(k), latent.at(k)) << k;
+    }
+    EXPECT_EQ(pk.at("dataset"), "mnist");
+  }
   // The packed student on integer kernels: the fake-quant forward's predictions.
   NpyArray logits[3];
   int j = 0;

@@ -222,7 +222,7 @@ TEST(Crash, FullDiskKeepsThePreviousCheckpoint) {
   EXPECT_EQ(r.err.find("bitbench: "), r.err.rfind("bitbench: ")) << r.err;
   // The previous checkpoint is whole and says epoch 1 finished.
   SafetensorsFile f = SafetensorsFile::read(out + "/checkpoint.safetensors");
-  EXPECT_EQ(nlohmann::json::parse(f.metadata().at("state"))["epoch"], 1);
+  EXPECT_EQ(nlohmann::json::parse(f.own_metadata().at("state"))["epoch"], 1);
   expect_no_temporaries(out);
   // With room again, the run resumes from it and ends where an uninterrupted one does.
   run_ok("train --config " + cfg + " --out " + out + " --resume");

@@ -257,6 +257,59 @@ TEST(Safetensors, RoundTripIsBitExact) {
   EXPECT_EQ(test::read_bytes(d / "m.safetensors"), test::read_bytes(d / "m2.safetensors"));
 }
 
+// bitbench's keys are written under "bitbench." and read back without it;
+// another tool's keys in the same file (a PyTorch export's "format", "quant"
+// and "config" of another schema) are ignored; files from before the
+// namespace ("format": "bitbench-vit", unprefixed) still load as bitbench's.
+TEST(Safetensors, OwnMetadataIsNamespacedAndForeignKeysAreIgnored) {
+  test::TempDir d;
+  ViTConfig c = vit_preset("vit_fmnist_tiny_patch4_28");
+  c.depth = 1;
+  c.embed_dim = 128;  // a multiple of 64: shapes alone give a head count (2)
+  c.num_heads = 2;
+  c.mlp_hidden = 256;
+  ViTParams p(c);
+  p.init_random(3);
+  save_vit(d / "m.safetensors", p, {{"class_names", "[\"a\"]"}});
+  const SafetensorsFile f = SafetensorsFile::read(d / "m.safetensors");
+  for (const auto& [k, v] : f.metadata()) EXPECT_EQ(k.rfind("bitbench.", 0), 0u) << k;
+  EXPECT_EQ(f.own_metadata().at("format"), "bitbench-vit");
+  EXPECT_EQ(f.own_metadata().at("class_names"), "[\"a\"]");
+
+  std::vector<TensorToWrite> t;
+  for (const auto& e : p.entries) t.push_back({e.name, e.shape, DType::F32, p.data(e)});
+  // Foreign keys only: the config comes from the shapes (num_heads by timm's
+  // width / 64 rule), and there is no quant plan.
+  ViTConfig other = c;
+  other.num_heads = 4;
+  const std::map<std::string, std::string> foreign = {
+      {"format", "pt"}, {"quant", "fp32"}, {"config", R"({"architecture": "vit_tiny", "drop_rate": 0.1})"}};
+  write_safetensors(d / "foreign.safetensors", t, foreign);
+  EXPECT_TRUE(SafetensorsFile::read(d / "foreign.safetensors").own_metadata().empty());
+  LoadedModel fm = load_model(d / "foreign.safetensors");
+  EXPECT_EQ(fm.config_source, "inferred");
+  EXPECT_FALSE(fm.plan.has_value());
+  EXPECT_EQ(fm.params.cfg.num_heads, c.embed_dim / 64);
+  // A given config takes precedence over anything in the file.
+  LoadedModel given = load_model(d / "foreign.safetensors", other);
+  EXPECT_EQ(given.config_source, "argument");
+  EXPECT_EQ(given.params.cfg.num_heads, 4);
+  // Foreign keys beside bitbench's: bitbench's are read, the others ignored.
+  std::map<std::string, std::string> mixed = foreign;
+  mixed["bitbench.config"] = to_json(other).dump();
+  write_safetensors(d / "mixed.safetensors", t, mixed);
+  LoadedModel mm = load_model(d / "mixed.safetensors");
+  EXPECT_EQ(mm.config_source, "metadata");
+  EXPECT_EQ(mm.params.cfg.num_heads, 4);
+  EXPECT_FALSE(mm.plan.has_value());
+  // Before the namespace: unprefixed keys of a "bitbench-vit" file are bitbench's.
+  write_safetensors(d / "old.safetensors", t, {{"format", "bitbench-vit"}, {"config", to_json(other).dump()}, {"recipe", "r"}});
+  LoadedViT old = load_vit(d / "old.safetensors");
+  EXPECT_EQ(old.config_source, "metadata");
+  EXPECT_EQ(old.params.cfg.num_heads, 4);
+  EXPECT_EQ(old.metadata.at("recipe"), "r");
+}
+
 // A minimal file laid out by hand: header JSON, padding, raw little-endian data.
 std::vector<uint8_t> hand_file(const std::string& header, const std::vector<uint8_t>& data) {
   std::vector<uint8_t> out(8 + header.size() + data.size());

@@ -142,7 +142,7 @@ TEST(Mpi, TwoRankRunResumesOnOneProcess) {
   ASSERT_EQ(std::system(("sh -c '" + script + "'").c_str()), 0);
   ASSERT_TRUE(fs::exists(ck)) << test::read_text(d / "err");
   EXPECT_FALSE(fs::exists(d / "two/teacher.safetensors")) << "finished before the interrupt";
-  auto state = nlohmann::json::parse(SafetensorsFile::read(ck).metadata().at("state"));
+  auto state = nlohmann::json::parse(SafetensorsFile::read(ck).own_metadata().at("state"));
   EXPECT_GT(state["step"].get<int>(), 0);
   auto resumed = test::run_bitbench("train --config " + cfg + " --out " + (d / "two") + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;

@@ -349,10 +349,10 @@ TEST(Zoo, ShippedCheckpointsLoadAndReachTheirRecordedTop1) {
     SCOPED_TRACE(path);
     ASSERT_TRUE(fs::exists(path));
     const SafetensorsFile f = SafetensorsFile::read(path);
-    ASSERT_TRUE(f.metadata().count("zoo_eval"));
-    ASSERT_TRUE(f.metadata().count("zoo_git_revision"));
-    ASSERT_TRUE(f.metadata().count("zoo_recipe_hash"));
-    const auto e = nlohmann::json::parse(f.metadata().at("zoo_eval"));
+    ASSERT_TRUE(f.own_metadata().count("zoo_eval"));
+    ASSERT_TRUE(f.own_metadata().count("zoo_git_revision"));
+    ASSERT_TRUE(f.own_metadata().count("zoo_recipe_hash"));
+    const auto e = nlohmann::json::parse(f.own_metadata().at("zoo_eval"));
     EXPECT_EQ(e["dataset"], "fashion-mnist");
     const double got = zoo_subset_top1(path, e["backend"].get<std::string>(), cfg.run.data, e["subset_limit"].get<int64_t>());
     // Another ISA path may round a logit differently: allow two images of 1 000.
@@ -371,7 +371,7 @@ TEST(Zoo, ShippedCheckpointsLoadAndReachTheirRecordedTop1) {
     // The recipe it was trained from, as configs/ says it today.
     const std::string want = rel == cfg.teacher_checkpoint ? teacher_recipe_hash(load_run_config(cfg.teacher_train))
                                                            : students_recipe_hash(load_distill_config(cfg.students_distill));
-    EXPECT_EQ(f.metadata().at("zoo_recipe_hash"), want) << "configs/ changed the recipe this checkpoint was trained from";
+    EXPECT_EQ(f.own_metadata().at("zoo_recipe_hash"), want) << "configs/ changed the recipe this checkpoint was trained from";
   }
 }
 

@@ -99,7 +99,7 @@ TrainOutcome Trainer::run() {
     const std::string path = checkpoint_path(o_.out_dir);
     if (!fs::exists(path)) throw Error::input(path, "no checkpoint to resume from");
     SafetensorsFile f = SafetensorsFile::read(path);
-    auto meta = f.metadata();
+    auto meta = f.own_metadata();
     if (meta["format"] != "bitbench-train-state") throw Error::input(path, "not a bitbench training checkpoint");
     if (meta["config"] != to_json(cfg).dump())
       throw Error::input(path, "was written for another model config: " + meta["config"]);
@@ -113,7 +113,7 @@ TrainOutcome Trainer::run() {
       if (!t || t->numel() != p_.count()) throw Error::input(path, std::string("tensor ") + name + " missing or mis-shaped");
       f.to_f32(*t, dst->data());
     }
-    nlohmann::json st = parse_json_text(meta["state"], path + " (__metadata__.state)");
+    nlohmann::json st = parse_json_text(meta["state"], path + " (metadata bitbench.state)");
     epoch0 = st.at("epoch");
     batch0 = st.at("batch_in_epoch");
     step = st.at("step");
@@ -124,7 +124,7 @@ TrainOutcome Trainer::run() {
     const auto& pj = st.at("partial");
     part = {pj.at("loss_sum"), pj.at("seconds"), pj.at("fwd"), pj.at("bwd"), pj.at("opt"), pj.value("comm", 0.0),
             pj.at("correct"), pj.at("count")};
-    for (const auto& r : parse_json_text(meta["history"], path + " (__metadata__.history)")) out.history.push_back(record_from_json(r));
+    for (const auto& r : parse_json_text(meta["history"], path + " (metadata bitbench.history)")) out.history.push_back(record_from_json(r));
     if (st.at("steps_per_epoch") != steps_per_epoch)
       throw Error::input(path, "was written with " + st.at("steps_per_epoch").dump() + " steps per epoch, this run has " +
                                    std::to_string(steps_per_epoch) + " (batch size or data changed)");
@@ -159,7 +159,7 @@ TrainOutcome Trainer::run() {
     meta["num_heads"] = std::to_string(cfg.num_heads);
     meta["state"] = st.dump();
     meta["history"] = history_json().dump();
-    write_safetensors(checkpoint_path(o_.out_dir), t, meta);
+    write_safetensors(checkpoint_path(o_.out_dir), t, namespaced_metadata(meta));
   };
   auto weights_meta = [&](const std::string& kind) {
     std::map<std::string, std::string> meta = o_.metadata;

@@ -95,7 +95,7 @@ h["__metadata__"]["config"] = json.dumps(cfg)
 ckpts["lying_config"] = (join_safetensors(h, tdata), "metadata config claims a 3.5e13-parameter model", ["does not match the model config"])
 h = json.loads(json.dumps(ph))
 h["__metadata__"]["quant"] = "{not json"
-ckpts["packed_bad_quant"] = (join_safetensors(h, pdata), "packed student whose quant metadata is not JSON", ["__metadata__.quant"])
+ckpts["packed_bad_quant"] = (join_safetensors(h, pdata), "packed student whose quant metadata is not JSON", ["bitbench.quant"])
 h = json.loads(json.dumps(ph))
 packed_name = next(k for k, v in h.items() if k != "__metadata__" and v["dtype"] == "U8")
 h[packed_name]["shape"] = [h[packed_name]["shape"][0] * 2, h[packed_name]["shape"][1] // 2]
