@@ -1,7 +1,6 @@
 #include "datasets/image_decode.hpp"
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include "datasets/pillow_decode.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -119,18 +118,9 @@ ImageHeader inspect_image_bytes(const std::vector<uint8_t>& b, const std::string
 
 cv::Mat decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name) {
   ImageHeader h = inspect_image_bytes(bytes, name);
-  cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data()));
-  cv::Mat bgr;
-  try {
-    bgr = cv::imdecode(raw, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
-  } catch (const cv::Exception& e) {
-    throw Error::input(name, std::string("cannot decode image: ") + e.what());
-  }
-  if (bgr.empty()) throw Error::input(name, "cannot decode image (corrupt data)");
-  if (bgr.cols != h.width || bgr.rows != h.height)
+  cv::Mat rgb = h.format == ImageFormat::Jpeg ? decode_jpeg_as_pillow(bytes, name) : decode_png_as_pillow(bytes, name);
+  if (rgb.cols != h.width || rgb.rows != h.height)
     throw Error::input(name, "decoded size differs from the header's (corrupt image)");
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   return rgb;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// Image files (JPEG, PNG) checked, then decoded with OpenCV to RGB uint8.
+// Image files (JPEG, PNG) checked, then decoded to RGB uint8 as Pillow's
+// Image.open(f).convert('RGB') does (datasets/pillow_decode.hpp).
 // The header is read first and the image refused when its dimensions are
 // absurd, before any pixel memory is allocated; truncated files are refused
 // instead of being decoded into half-grey pictures.

@@ -2,6 +2,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "datasets/fixtures.hpp"
+#include "datasets/image_decode.hpp"
 #include "datasets/pillow_resize.hpp"
 #include "datasets/transforms.hpp"
 #include "test_util.hpp"
@@ -182,6 +184,98 @@ TEST(EvalTransform, ResizePillowUsesPillowsResize) {
   EXPECT_GT(cv::norm(pil, ocv, cv::NORM_INF), 0.0);
   EXPECT_THROW(resize_center_crop(img, 224, 0.875, "area", "pillow"), Error);
   EXPECT_THROW(resize_center_crop(img, 224, 0.875, "lanczos", "opencv"), Error);
+}
+
+// Images as users feed them, made by Pillow at test time (tests/gen_pillow_decode.py):
+// JPEGs of odd sizes and every chroma subsampling, progressive, gray and CMYK;
+// PNGs in RGB, RGBA, palette (with tRNS), gray, gray+alpha, 1/2/4-bit and 16-bit.
+struct DecodeCase {
+  std::string name;
+  int w, h;
+  bool tensors;
+};
+
+std::vector<DecodeCase> make_decode_cases(const test::TempDir& d) {
+  const std::string gen = std::string("/usr/bin/python3 ") + BITBENCH_SOURCE_DIR + "/tests/gen_pillow_decode.py " + d.str();
+  EXPECT_EQ(std::system(gen.c_str()), 0) << "tests/gen_pillow_decode.py failed: are python3-pil and python3-torchvision "
+                                            "installed (bash scripts/install-deps.sh --test)?";
+  std::vector<DecodeCase> cases;
+  std::ifstream in(d / "cases.txt");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream l(line);
+    DecodeCase c;
+    int t = 0;
+    if (l >> c.name >> c.w >> c.h >> t) {
+      c.tensors = t != 0;
+      cases.push_back(c);
+    }
+  }
+  return cases;
+}
+
+// decode_image_file equals Image.open(f).convert("RGB") byte for byte.
+TEST(PillowDecode, EqualsPillowsConvertRgbForEveryFormat) {
+  test::TempDir d;
+  const auto cases = make_decode_cases(d);
+  ASSERT_EQ(cases.size(), 26u);
+  for (const DecodeCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const cv::Mat got = decode_image_file(d / c.name);
+    ASSERT_EQ(got.cols, c.w);
+    ASSERT_EQ(got.rows, c.h);
+    ASSERT_EQ(got.type(), CV_8UC3);
+    ASSERT_TRUE(got.isContinuous());
+    const std::string want = test::read_text(d / (c.name + ".rgb"));
+    ASSERT_EQ(want.size(), static_cast<size_t>(c.w) * c.h * 3);
+    size_t diff = 0;
+    int worst = 0;
+    for (size_t k = 0; k < want.size(); ++k) {
+      const int e = std::abs(int(got.data[k]) - int(static_cast<uint8_t>(want[k])));
+      diff += e != 0;
+      worst = std::max(worst, e);
+    }
+    EXPECT_EQ(diff, 0u) << diff << " of " << want.size() << " bytes differ, by up to " << worst;
+  }
+}
+
+// decode + eval_transform with timm's settings equals torchvision's
+// Resize/CenterCrop/ToTensor/Normalize on the Pillow image within 1e-6.
+TEST(EvalTransform, EqualsTorchvisionWithTimmSettings) {
+  test::TempDir d;
+  const auto cases = make_decode_cases(d);
+  struct Setting {
+    const char* key;
+    double crop_pct;
+    std::vector<double> mean, std;
+  };
+  const Setting settings[] = {{"deit", 0.875, {0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}},
+                              {"augreg", 0.9, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}}};
+  int checked = 0;
+  for (const DecodeCase& c : cases) {
+    if (!c.tensors) continue;
+    const cv::Mat img = decode_image_file(d / c.name);
+    for (const Setting& s : settings) {
+      SCOPED_TRACE(c.name + " " + s.key);
+      TransformConfig t;
+      t.img_size = 224;
+      t.crop_pct = s.crop_pct;
+      t.interpolation = "bicubic";
+      t.in_chans = 3;
+      t.mean = s.mean;
+      t.std = s.std;
+      std::vector<float> got(3 * 224 * 224);
+      eval_transform(img, t, got.data());
+      const std::string want = test::read_text(d / (c.name + "." + s.key + ".f32"));
+      ASSERT_EQ(want.size(), got.size() * 4);
+      const float* w = reinterpret_cast<const float*>(want.data());
+      float worst = 0;
+      for (size_t k = 0; k < got.size(); ++k) worst = std::max(worst, std::fabs(got[k] - w[k]));
+      EXPECT_LE(worst, 1e-6f);
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 2 * 15);
 }
 
 }  // namespace
