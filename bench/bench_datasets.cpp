@@ -1,15 +1,24 @@
 // Loader throughput in images/s:
 //  - Fashion-MNIST training batches (Debian's files, train transform: pad-crop + flip),
-//  - decode + resize + center crop of 500x375 JPEGs to 224 (ImageNet eval transform),
-// each with 1 and 2 worker threads.
+//  - decode + resize + center crop of 500x375 JPEGs to 224 (timm's DeiT eval
+//    transform: Resize(256, bicubic), CenterCrop(224), normalise), through the
+//    Pillow-exact path (resize:0, the default) and OpenCV's cv::resize
+//    (resize:1), each with 1 and 2 worker threads;
+//  - the decode step alone: Pillow-exact libjpeg (decoder:0) against cv::imdecode (decoder:1);
+//  - the resize + crop step alone: Pillow-exact (resize:0) against cv::resize (resize:1).
 #include <benchmark/benchmark.h>
+
+#include <opencv2/imgcodecs.hpp>
 
 #include <filesystem>
 
 #include "datasets/dataset_config.hpp"
 #include "datasets/fixtures.hpp"
+#include "core/file_io.hpp"
+#include "datasets/image_decode.hpp"
 #include "datasets/image_folder.hpp"
 #include "datasets/loader.hpp"
+#include "datasets/transforms.hpp"
 
 namespace {
 
@@ -44,23 +53,60 @@ void BM_FashionMnistTrainBatches(benchmark::State& state) {
 }
 BENCHMARK(BM_FashionMnistTrainBatches)->ArgName("workers")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-void BM_JpegEval224(benchmark::State& state) {
+const std::string& jpeg_root() {
   static const std::string root = [] {
     std::string dir = (std::filesystem::temp_directory_path() / "bitbench_bench_jpeg").string();
     if (!std::filesystem::exists(dir + "/c3/img_15.jpg"))
       write_image_folder_fixture(dir, {"c0", "c1", "c2", "c3"}, 16, 500, 375, "jpg");
     return dir;
   }();
-  static auto ds = load_image_folder(root);
+  return root;
+}
+
+void BM_JpegEval224(benchmark::State& state) {
+  static auto ds = load_image_folder(jpeg_root());
   DataConfig c;
   c.dataset.name = "imagenet";
-  resolve(c);  // 224, crop_pct 0.875, bilinear, ImageNet mean/std
+  c.transform.interpolation = "bicubic";
+  c.transform.resize = state.range(1) == 0 ? "pillow" : "opencv";
+  resolve(c);  // 224, crop_pct 0.875, ImageNet mean/std
+  state.SetLabel(c.transform.resize);
   LoaderOptions o;
   o.batch_size = 16;
   o.workers = static_cast<int>(state.range(0));
   drain_epochs(state, *ds, c, o);
 }
-BENCHMARK(BM_JpegEval224)->ArgName("workers")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_JpegEval224)
+    ->ArgNames({"workers", "resize"})
+    ->ArgsProduct({{1, 2}, {0, 1}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+void BM_JpegDecode(benchmark::State& state) {
+  static const std::vector<uint8_t> bytes = read_file_bytes(jpeg_root() + "/c0/img_0.jpg", 1 << 24);
+  const bool pillow = state.range(0) == 0;
+  state.SetLabel(pillow ? "pillow-exact libjpeg" : "cv::imdecode");
+  const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data()));
+  for (auto _ : state) {
+    cv::Mat m = pillow ? decode_image_bytes(bytes, "img_0.jpg") : cv::imdecode(raw, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    benchmark::DoNotOptimize(m.data);
+  }
+  state.counters["images/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_JpegDecode)->ArgName("decoder")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+// The resize step alone: a decoded 500x375 photo to 341x256 (timm's Resize(256)), bicubic.
+void BM_Resize500x375(benchmark::State& state) {
+  static const cv::Mat img = decode_image_file(jpeg_root() + "/c0/img_0.jpg");
+  const bool pillow = state.range(0) == 0;
+  state.SetLabel(pillow ? "pillow-exact" : "cv::resize");
+  for (auto _ : state) {
+    cv::Mat m = resize_center_crop(img, 224, 0.875, "bicubic", pillow ? "pillow" : "opencv");
+    benchmark::DoNotOptimize(m.data);
+  }
+  state.counters["images/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Resize500x375)->ArgName("resize")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

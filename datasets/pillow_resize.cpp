@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "kernels/simd.hpp"
 
 namespace bb {
 namespace {
@@ -99,46 +100,42 @@ Coeffs coefficients(int in_size, int out_size, const Filter& filter) {
   return c;
 }
 
-inline uint8_t clip8(int32_t v) {
-  if (v >= (1 << kPrecisionBits << 8)) return 255;
-  if (v <= 0) return 0;
-  return static_cast<uint8_t>(v >> kPrecisionBits);
-}
-
-// out[rows, out_w, C] = horizontal pass over src rows [row0, row0 + rows).
-void horizontal(const cv::Mat& src, int row0, int rows, const Coeffs& c, int C, cv::Mat& out) {
-  const int out_w = static_cast<int>(c.first.size());
-  out.create(rows, out_w, src.type());
-  for (int y = 0; y < rows; ++y) {
-    const uint8_t* in = src.ptr<uint8_t>(row0 + y);
-    uint8_t* o = out.ptr<uint8_t>(y);
-    for (int xx = 0; xx < out_w; ++xx) {
-      const int xmin = c.first[static_cast<size_t>(xx)], n = c.count[static_cast<size_t>(xx)];
-      const int32_t* k = c.k.data() + static_cast<size_t>(xx) * static_cast<size_t>(c.ksize);
-      for (int ch = 0; ch < C; ++ch) {
-        int32_t ss = 1 << (kPrecisionBits - 1);
-        for (int x = 0; x < n; ++x) ss += static_cast<int32_t>(in[(x + xmin) * C + ch]) * k[x];
-        o[xx * C + ch] = clip8(ss);
-      }
+// One output row of a vertical pass: out[i] = clip8(half + Σ_t rows[t][i]·k[t])
+// for i < n, where clip8 is Pillow's (>> 22, clamped to 0..255). The sum is
+// exact in int32 (8-bit pixels × 22-bit weights), so any summation order gives
+// Pillow's bytes; the loops vectorise per ISA. The horizontal pass runs
+// through it too, on the transposed image.
+BB_INLINE void resample_row_body(const uint8_t* const* rows, const int32_t* k, int taps, int n, uint8_t* out) {
+  constexpr int B = 512;
+  int32_t acc[B];
+  for (int i0 = 0; i0 < n; i0 += B) {
+    const int m = std::min(B, n - i0);
+    for (int i = 0; i < m; ++i) acc[i] = 1 << (kPrecisionBits - 1);
+    for (int t = 0; t < taps; ++t) {
+      const uint8_t* r = rows[t] + i0;
+      const int32_t kt = k[t];
+      for (int i = 0; i < m; ++i) acc[i] += static_cast<int32_t>(r[i]) * kt;
+    }
+    for (int i = 0; i < m; ++i) {
+      const int32_t v = acc[i] >> kPrecisionBits;
+      out[i0 + i] = static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
     }
   }
 }
+BB_MULTIVERSION(resample_row, (const uint8_t* const* rows, const int32_t* k, int taps, int n, uint8_t* out),
+                (rows, k, taps, n, out))
 
-// out[out_h, w, C] = vertical pass; source row indices offset by -row0.
-void vertical(const cv::Mat& src, int row0, const Coeffs& c, int C, cv::Mat& out) {
-  const int out_h = static_cast<int>(c.first.size()), w = src.cols;
-  out.create(out_h, w, src.type());
-  std::vector<int32_t> acc(static_cast<size_t>(w * C));
-  for (int yy = 0; yy < out_h; ++yy) {
-    const int ymin = c.first[static_cast<size_t>(yy)] - row0, n = c.count[static_cast<size_t>(yy)];
-    const int32_t* k = c.k.data() + static_cast<size_t>(yy) * static_cast<size_t>(c.ksize);
-    std::fill(acc.begin(), acc.end(), 1 << (kPrecisionBits - 1));
-    for (int y = 0; y < n; ++y) {  // row by row: contiguous reads, the same sums per pixel
-      const uint8_t* in = src.ptr<uint8_t>(ymin + y);
-      for (int i = 0; i < w * C; ++i) acc[static_cast<size_t>(i)] += static_cast<int32_t>(in[i]) * k[y];
-    }
-    uint8_t* o = out.ptr<uint8_t>(yy);
-    for (int i = 0; i < w * C; ++i) o[i] = clip8(acc[static_cast<size_t>(i)]);
+// out[count, w, C] = the vertical pass for output indices [o0, o0 + count) of
+// `c`; src row r holds source row r + row0.
+void vertical(const cv::Mat& src, int row0, const Coeffs& c, int o0, int count, cv::Mat& out) {
+  out.create(count, src.cols, src.type());
+  const int n = src.cols * src.channels();
+  std::vector<const uint8_t*> rows(static_cast<size_t>(c.ksize));
+  for (int yy = 0; yy < count; ++yy) {
+    const size_t o = static_cast<size_t>(o0 + yy);
+    const int ymin = c.first[o] - row0, taps = c.count[o];
+    for (int t = 0; t < taps; ++t) rows[static_cast<size_t>(t)] = src.ptr<uint8_t>(ymin + t);
+    resample_row(rows.data(), c.k.data() + o * static_cast<size_t>(c.ksize), taps, n, out.ptr<uint8_t>(yy));
   }
 }
 
@@ -177,25 +174,44 @@ PillowFilter parse_pillow_filter(const std::string& name) {
 }
 
 cv::Mat pillow_resize(const cv::Mat& src, int out_w, int out_h, PillowFilter filter) {
+  return pillow_resize(src, out_w, out_h, filter, cv::Rect(0, 0, out_w, out_h));
+}
+
+cv::Mat pillow_resize(const cv::Mat& src, int out_w, int out_h, PillowFilter filter, const cv::Rect& roi) {
   if (src.depth() != CV_8U || (src.channels() != 1 && src.channels() != 3))
     throw Error::usage("pillow_resize: 8-bit images of 1 or 3 channels only");
   if (out_w < 1 || out_h < 1 || src.empty()) throw Error::usage("pillow_resize: empty image or size");
+  if (roi.x < 0 || roi.y < 0 || roi.width < 1 || roi.height < 1 || roi.x + roi.width > out_w || roi.y + roi.height > out_h)
+    throw Error::usage("pillow_resize: the region to keep lies outside the output");
   const int C = src.channels();
-  if (out_w == src.cols && out_h == src.rows) return src.clone();
-  if (filter == PillowFilter::kNearest) return nearest(src, out_w, out_h, C);
+  if (out_w == src.cols && out_h == src.rows) return src(roi).clone();
+  if (filter == PillowFilter::kNearest) return nearest(src, out_w, out_h, C)(roi).clone();
   const Filter f = filter_of(filter);
   const bool need_h = out_w != src.cols, need_v = out_h != src.rows;
   const Coeffs ch = coefficients(src.cols, out_w, f), cv_ = coefficients(src.rows, out_h, f);
-  // The rows the vertical pass reads: only those go through the horizontal pass.
-  const int first_row = cv_.first.front(), last_row = cv_.first.back() + cv_.count.back();
-  cv::Mat tmp, out;
-  if (need_h) {
-    horizontal(src, need_v ? first_row : 0, need_v ? last_row - first_row : src.rows, ch, C, tmp);
-    if (!need_v) return tmp;
-    vertical(tmp, first_row, cv_, C, out);
-  } else {
-    vertical(src, 0, cv_, C, out);
+  // Source rows the kept output rows read: only those go through the horizontal pass.
+  int first_row = roi.y, last_row = roi.y + roi.height;
+  if (need_v) {
+    first_row = src.rows;
+    last_row = 0;
+    for (int y = roi.y; y < roi.y + roi.height; ++y) {
+      first_row = std::min(first_row, cv_.first[static_cast<size_t>(y)]);
+      last_row = std::max(last_row, cv_.first[static_cast<size_t>(y)] + cv_.count[static_cast<size_t>(y)]);
+    }
   }
+  cv::Mat rows = src.rowRange(first_row, last_row), mid;
+  if (need_h) {
+    // Horizontal pass = vertical pass over the transposed rows, for the kept columns.
+    cv::Mat t, th;
+    cv::transpose(rows, t);
+    vertical(t, 0, ch, roi.x, roi.width, th);
+    cv::transpose(th, mid);
+  } else {
+    mid = rows.colRange(roi.x, roi.x + roi.width);
+  }
+  if (!need_v) return mid.clone();
+  cv::Mat out;
+  vertical(mid, first_row, cv_, roi.y, roi.height, out);
   return out;
 }
 

@@ -23,5 +23,9 @@ PillowFilter parse_pillow_filter(const std::string& name);
 // src: CV_8UC1 or CV_8UC3 (any channel order; channels are independent).
 // Returns out_w × out_h of the same type.
 cv::Mat pillow_resize(const cv::Mat& src, int out_w, int out_h, PillowFilter filter);
+// Only the output pixels inside `roi` (a region of the out_w × out_h result),
+// each the same bytes as in the whole resize: a center crop after a resize
+// computes just what it keeps.
+cv::Mat pillow_resize(const cv::Mat& src, int out_w, int out_h, PillowFilter filter, const cv::Rect& roi);
 
 }  // namespace bb

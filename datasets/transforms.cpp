@@ -137,6 +137,19 @@ cv::Mat random_resized_crop(const cv::Mat& img, const TransformConfig& t, const 
 cv::Mat resize_center_crop(const cv::Mat& img, int img_size, double crop_pct, const std::string& interpolation,
                            const std::string& resize) {
   int scale_size = static_cast<int>(std::floor(img_size / crop_pct));
+  const int h = img.rows, w = img.cols;
+  if (resize != "opencv" && interpolation != "area" && std::min(h, w) != scale_size && scale_size >= img_size) {
+    // Pillow's resize computes only the center crop's pixels (the same bytes
+    // as resizing everything and cropping): sizes and offsets as
+    // resize_shorter and center_crop find them.
+    const int nh = h <= w ? scale_size : static_cast<int>(static_cast<int64_t>(scale_size) * h / w);
+    const int nw = h <= w ? static_cast<int>(static_cast<int64_t>(scale_size) * w / h) : scale_size;
+    if (std::max(nw, 1) >= img_size && std::max(nh, 1) >= img_size) {
+      const int top = static_cast<int>(std::nearbyint((nh - img_size) / 2.0));
+      const int left = static_cast<int>(std::nearbyint((nw - img_size) / 2.0));
+      return pillow_resize(img, nw, nh, parse_pillow_filter(interpolation), cv::Rect(left, top, img_size, img_size));
+    }
+  }
   return center_crop(resize_shorter(img, scale_size, interpolation, resize), img_size);
 }
 

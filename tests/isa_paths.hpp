@@ -56,4 +56,20 @@ inline void check_paths_ran(const std::set<std::string>& ran) {
   }
 }
 
+// Runs body once per ISA the CPU supports (at least the generic one), then
+// restores the best, and checks the paths it ran (check_paths_ran).
+template <class F>
+void for_each_isa(F&& body) {
+  std::set<std::string> ran;
+  for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512}) {
+    set_isa_limit(isa);
+    if (active_isa() != isa) continue;  // not on this CPU
+    SCOPED_TRACE(isa_name(isa));
+    for (const auto& n : active_path_names()) ran.insert(n);
+    body();
+  }
+  set_isa_limit(Isa::kAvx512);
+  check_paths_ran(ran);
+}
+
 }  // namespace bb::test

@@ -45,20 +45,7 @@ std::vector<float> randn(size_t n, uint64_t seed, double scale = 1.0) {
   return v;
 }
 
-// Runs body once per ISA the CPU supports (at least the generic one), then restores the best.
-template <class F>
-void for_each_isa(F&& body) {
-  std::set<std::string> ran;
-  for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512}) {
-    set_isa_limit(isa);
-    if (active_isa() != isa) continue;  // not on this CPU
-    SCOPED_TRACE(isa_name(isa));
-    for (const auto& n : test::active_path_names()) ran.insert(n);
-    body();
-  }
-  set_isa_limit(Isa::kAvx512);
-  test::check_paths_ran(ran);
-}
+using test::for_each_isa;
 
 TEST(Simd, IsaNamesRoundTripAndUnknownIsRefused) {
   for (Isa i : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512}) EXPECT_EQ(parse_isa(isa_name(i)), i);
