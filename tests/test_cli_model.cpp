@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include <nlohmann/json.hpp>
 
 #include "core/npy.hpp"
+#include "datasets/dataset_config.hpp"
 #include "datasets/fixtures.hpp"
 #include "datasets/image_folder.hpp"
 #include "datasets/transforms.hpp"
@@ -30,6 +32,64 @@ TEST(CliModel, InfoPrintsConfigCountsAndTensors) {
   EXPECT_EQ(j["tensors"].size(), 32u);
   auto text = run_bitbench("model info " + kModel);
   EXPECT_NE(text.out.find("blocks.1.mlp.fc2.weight"), std::string::npos);
+}
+
+// A timm DeiT-Tiny-shaped checkpoint as a user converts it once with PyTorch
+// (random weights, another tool's metadata keys in it) gives PyTorch's logits
+// on photos through timm's eval pipeline (Pillow decode, Resize(256, bicubic),
+// CenterCrop(224), ImageNet mean/std) within 1e-4: the model named with
+// --model brings timm's eval settings; without it, a --model-config does the
+// same for the architecture. tests/gen_deit_reference.py makes the files.
+TEST(CliModel, TimmDeitCheckpointGivesPyTorchsLogitsThroughValidate) {
+  test::TempDir d;
+  const std::string gen = std::string("/usr/bin/python3 ") + BITBENCH_SOURCE_DIR + "/tests/gen_deit_reference.py " + d.str();
+  ASSERT_EQ(std::system((gen + " > /dev/null").c_str()), 0)
+      << "tests/gen_deit_reference.py failed: are python3-torch, python3-torchvision and python3-pil installed "
+         "(bash scripts/install-deps.sh --test)?";
+  const NpyArray want = read_npy(d / "logits.npy");
+  ASSERT_EQ(want.shape, (std::vector<int64_t>{8, 1000}));
+  test::write_text(d / "deit.json", to_json(vit_preset("deit_tiny_patch16_224")).dump());
+  const std::string common = "validate --dataset imagefolder --data-dir " + (d / "images") + " --checkpoint " +
+                             (d / "model.safetensors") + " --time-seconds 0 --logits-out " + (d / "l.npy") +
+                             " --results-file " + (d / "r.json");
+  struct Run {
+    std::string flags, settings;
+  };
+  for (const Run& run : {Run{"--model deit_tiny_patch16_224", "timm deit_tiny_patch16_224.fb_in1k"},
+                         Run{"--model-config " + (d / "deit.json") + " --interpolation bicubic", "data set"}}) {
+    SCOPED_TRACE(run.flags);
+    auto r = run_bitbench(common + " " + run.flags);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const NpyArray got = read_npy(d / "l.npy");
+    ASSERT_EQ(got.shape, want.shape);
+    float worst = 0;
+    for (size_t i = 0; i < got.data.size(); ++i) worst = std::max(worst, std::fabs(got.data[i] - want.data[i]));
+    EXPECT_LE(worst, 1e-4f);
+    std::printf("[ %s ] max |logit - PyTorch| = %.3g\n", run.flags.c_str(), worst);
+    const auto res = nlohmann::json::parse(test::read_bytes(d / "r.json"));
+    EXPECT_EQ(res["eval_settings"], run.settings);
+    EXPECT_EQ(res["img_size"], 224);
+    EXPECT_EQ(res["crop_pct"], 0.875);
+    EXPECT_EQ(res["interpolation"], "bicubic");
+    EXPECT_EQ(res["mean"], nlohmann::json({0.485, 0.456, 0.406}));
+    EXPECT_EQ(res["std"], nlohmann::json({0.229, 0.224, 0.225}));
+    EXPECT_EQ(res["resize"], "pillow");
+    EXPECT_EQ(res["count"], 8);
+  }
+  // OpenCV's resize is not timm's: the same model and images move the logits far beyond the tolerance.
+  auto r = run_bitbench(common + " --model deit_tiny_patch16_224 --resize opencv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const NpyArray ocv = read_npy(d / "l.npy");
+  float worst = 0;
+  for (size_t i = 0; i < ocv.data.size(); ++i) worst = std::max(worst, std::fabs(ocv.data[i] - want.data[i]));
+  EXPECT_GT(worst, 1e-2f);
+  // predict names ImageNet's classes for a 1000-class checkpoint that carries none.
+  auto p = run_bitbench("predict --checkpoint " + (d / "model.safetensors") + " --model deit_tiny_patch16_224 --top 1 " +
+                        (d / "images/n00000000/img_0.jpg"));
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const int64_t best = std::max_element(want.data.begin(), want.data.begin() + 1000) - want.data.begin();
+  EXPECT_NE(p.out.find(dataset_preset("imagenet").class_names.at(static_cast<size_t>(best))), std::string::npos)
+      << "class " << best << " in: " << p.out;
 }
 
 TEST(CliModel, ValidateLogitsAndTop1MatchTheLibrary) {
