@@ -1,5 +1,6 @@
 #include "datasets/dataset_config.hpp"
 
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -94,10 +95,14 @@ nlohmann::json to_json(const DataConfig& c) {
                   {"cifar100_labels", d.cifar100_labels}};
   j["transform"] = {{"img_size", t.img_size}, {"crop_pct", t.crop_pct}, {"interpolation", t.interpolation},
                     {"in_chans", t.in_chans}, {"mean", t.mean},         {"std", t.std}};
-  // Written only when not the default (pillow), so the recipes and their
-  // hashes of configs that do not choose a resize stay what they were: every
-  // shipped config is 28 or 32 pixels at crop 1.0, where no resize runs.
-  if (t.resize != TransformConfig{}.resize) j["transform"]["resize"] = t.resize;
+  // The resize enters the recipe (and its hash) where one runs: ImageFolder
+  // and ImageNet images, or a fixed-size data set taken to another size. A
+  // Fashion-MNIST or CIFAR recipe at its native size and crop 1.0 runs none,
+  // so its hash is what it was before Pillow's resize became the default.
+  const bool any_size = d.name == "imagefolder" || d.name == "imagenet";
+  const bool resizes = any_size || t.crop_pct <= 0 ||
+                       static_cast<int>(std::floor(t.img_size / t.crop_pct)) != dataset_preset(d.name).img_size;
+  if (resizes || t.resize != TransformConfig{}.resize) j["transform"]["resize"] = t.resize;
   j["augment"] = {{"pad", a.pad},
                   {"hflip", a.hflip},
                   {"random_resized_crop", a.random_resized_crop},

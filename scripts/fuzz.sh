@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors checkpoint idx cifar labels config npy)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors checkpoint idx cifar labels config npy image)
 dir="${BITBENCH_FUZZ_BUILD:-build-asan}"
 jobs="$(nproc)"  # before OMP_NUM_THREADS is set below: nproc honours it
 [ "$dir" = build-asan ] && bash scripts/build.sh asan >/dev/null

@@ -52,6 +52,20 @@ TEST(Config, RoundTripsThroughShow) {
   EXPECT_EQ(again.data.transform.crop_pct, 0.875);
 }
 
+// The resize kernel is part of a recipe wherever a resize runs (so a cached
+// stage made with another resize is not reused), and absent where none runs
+// (a data set at its native size and crop 1.0: those recipes' hashes held
+// when Pillow's resize became the default).
+TEST(Config, ResizeEntersTheRecipeWhereAResizeRuns) {
+  auto transform_of = [](const std::string& text) { return to_json(parse(text))["transform"]; };
+  EXPECT_FALSE(transform_of(R"({"dataset": {"name": "fashion-mnist"}})").contains("resize"));
+  EXPECT_FALSE(transform_of(R"({"dataset": {"name": "cifar10", "data_dir": "/d"}})").contains("resize"));
+  EXPECT_EQ(transform_of(R"({"dataset": {"name": "cifar10", "data_dir": "/d"}, "transform": {"img_size": 40}})")["resize"], "pillow");
+  EXPECT_EQ(transform_of(R"({"dataset": {"name": "fashion-mnist"}, "transform": {"crop_pct": 0.875}})")["resize"], "pillow");
+  EXPECT_EQ(transform_of(R"({"dataset": {"name": "imagenet", "data_dir": "/in"}})")["resize"], "pillow");
+  EXPECT_EQ(transform_of(R"({"dataset": {"name": "fashion-mnist"}, "transform": {"resize": "opencv"}})")["resize"], "opencv");
+}
+
 TEST(Config, WrongTypeNamesFileAndPath) {
   expect_config_error(R"({"transform": {"crop_pct": "big"}})",
                       R"(x.json: /transform/crop_pct: expected number in (0, 1], got "big")");
