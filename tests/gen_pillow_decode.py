@@ -86,6 +86,9 @@ add("progressive.jpg", saved(photo(500, 375), "JPEG", quality=85, progressive=Tr
 add("gray.jpg", saved(photo(401, 299, "L"), "JPEG", quality=90), True)
 add("cmyk.jpg", saved(photo(257, 193, "CMYK"), "JPEG", quality=90), True)
 add("cmyk_1x1.jpg", saved(photo(1, 1, "CMYK"), "JPEG", quality=90), False)
+exif = Image.Exif()
+exif[0x0112] = 6  # orientation "rotate 90": Pillow's open() ignores it, and so must bitbench
+add("exif_rotated.jpg", saved(photo(64, 40), "JPEG", quality=90, exif=exif.tobytes()), False)
 # PNGs: RGB, RGBA, palette (with and without transparency), gray, gray+alpha, 1-bit, 16-bit.
 p = photo(211, 157)
 add("rgb.png", saved(p, "PNG"), True)

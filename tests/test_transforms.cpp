@@ -194,7 +194,8 @@ TEST(EvalTransform, ResizePillowUsesPillowsResize) {
 }
 
 // Images as users feed them, made by Pillow at test time (tests/gen_pillow_decode.py):
-// JPEGs of odd sizes and every chroma subsampling, progressive, gray and CMYK;
+// JPEGs of odd sizes and every chroma subsampling, progressive, gray, CMYK and
+// with an EXIF orientation (ignored, as Pillow does);
 // PNGs in RGB, RGBA, palette (with tRNS), gray, gray+alpha, 1/2/4-bit and 16-bit.
 struct DecodeCase {
   std::string name;
@@ -225,7 +226,7 @@ std::vector<DecodeCase> make_decode_cases(const test::TempDir& d) {
 TEST(PillowDecode, EqualsPillowsConvertRgbForEveryFormat) {
   test::TempDir d;
   const auto cases = make_decode_cases(d);
-  ASSERT_EQ(cases.size(), 26u);
+  ASSERT_EQ(cases.size(), 27u);
   for (const DecodeCase& c : cases) {
     SCOPED_TRACE(c.name);
     const cv::Mat got = decode_image_file(d / c.name);
