@@ -1,6 +1,8 @@
 // The one table of per-data-set defaults. Mean/std are the commonly published
 // statistics of each training set (Fashion-MNIST's were re-measured with
 // `bitbench data inspect`); ImageNet uses timm's IMAGENET_DEFAULT_MEAN/STD.
+#include <iterator>
+
 #include "core/error.hpp"
 #include "datasets/dataset_config.hpp"
 
@@ -8,10 +10,12 @@ namespace bb {
 namespace {
 // ImageNet-1k's names in class-index order: what `predict` prints for a timm
 // ImageNet checkpoint, which carries no names of its own.
-std::vector<std::string> imagenet_class_names() {
-  return {
+// (A plain array: a 1 000-string initializer list is slow to compile under sanitizers.)
+constexpr const char* kImagenetClassNames[] = {
 #include "datasets/imagenet_class_names.inc"
-  };
+};
+std::vector<std::string> imagenet_class_names() {
+  return std::vector<std::string>(std::begin(kImagenetClassNames), std::end(kImagenetClassNames));
 }
 
 const std::vector<DatasetPreset>& presets() {
