@@ -86,8 +86,16 @@ void run_info(const InfoArgs& a) {
   else
     std::printf("bytes        %llu on disk, %lld as fp32 in memory\n", static_cast<unsigned long long>(file_bytes),
                 static_cast<long long>(params * 4));
-  for (const auto& [k, v] : f.metadata())
-    if (k != "config") std::cout << "metadata     " << k << " = " << (v.size() > 100 ? v.substr(0, 97) + "..." : v) << "\n";
+  // bitbench's keys by their names; another tool's keys shown, marked as ignored.
+  // (A file from before the namespace: all its keys are bitbench's.)
+  const bool unprefixed_own = f.own_metadata() == f.metadata() && !f.metadata().empty();
+  for (const auto& [k, v] : f.metadata()) {
+    const bool own = unprefixed_own || k.rfind(kOwnMetadataPrefix, 0) == 0;
+    const bool is_config = k == "config" || k == std::string(kOwnMetadataPrefix) + "config";
+    if (is_config && (own || m.config_source == "metadata")) continue;  // printed above, as read
+    std::cout << "metadata     " << k << " = " << (v.size() > 100 ? v.substr(0, 97) + "..." : v)
+              << (own ? "" : "  (not bitbench's: ignored)") << "\n";
+  }
   size_t w = 4;
   for (const auto& t : f.tensors()) w = std::max(w, t.name.size());
   std::printf("\n%-*s  %-5s  %-18s  %10s\n", static_cast<int>(w), "name", "dtype", "shape", "numel");

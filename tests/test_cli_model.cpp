@@ -12,6 +12,7 @@
 #include "datasets/fixtures.hpp"
 #include "datasets/image_folder.hpp"
 #include "datasets/transforms.hpp"
+#include "eval/validate.hpp"
 #include "kernels/backend.hpp"
 #include "models/checkpoint.hpp"
 #include "models/vit.hpp"
@@ -90,6 +91,39 @@ TEST(CliModel, TimmDeitCheckpointGivesPyTorchsLogitsThroughValidate) {
   const int64_t best = std::max_element(want.data.begin(), want.data.begin() + 1000) - want.data.begin();
   EXPECT_NE(p.out.find(dataset_preset("imagenet").class_names.at(static_cast<size_t>(best))), std::string::npos)
       << "class " << best << " in: " << p.out;
+}
+
+// Where validate's eval settings come from: flags first, then timm's table
+// for the model named (by --model or the checkpoint's "bitbench.model", any
+// pretrained tag), then the checkpoint's own transform, then the data set.
+TEST(EvalSettings, FlagsThenTimmTableThenCheckpointThenDataSet) {
+  TransformConfig t;
+  t.interpolation.clear();
+  EXPECT_EQ(apply_model_eval_settings(t, "", {{"model", "vit_small_patch16_224.augreg_in21k_ft_in1k"}}, "m", 3),
+            "timm vit_small_patch16_224.augreg_in21k_ft_in1k");
+  EXPECT_EQ(t.crop_pct, 0.9);
+  EXPECT_EQ(t.interpolation, "bicubic");
+  EXPECT_EQ(t.mean, (std::vector<double>{0.5, 0.5, 0.5}));
+  TransformConfig d3;
+  d3.interpolation.clear();
+  d3.crop_pct = 0.95;  // a flag wins over the table
+  EXPECT_EQ(apply_model_eval_settings(d3, "deit3_small_patch16_224", {}, "m", 3), "timm deit3_small_patch16_224.fb_in1k");
+  EXPECT_EQ(d3.crop_pct, 0.95);
+  EXPECT_EQ(d3.std, (std::vector<double>{0.229, 0.224, 0.225}));
+  TransformConfig c;
+  c.interpolation.clear();
+  EXPECT_EQ(apply_model_eval_settings(c, "", {{"transform", R"({"crop_pct": 1.0, "interpolation": "bicubic", "mean": [0.3], "std": [0.4]})"}}, "m", 1),
+            "checkpoint");
+  EXPECT_EQ(c.crop_pct, 1.0);
+  EXPECT_EQ(c.interpolation, "bicubic");
+  EXPECT_EQ(c.mean, (std::vector<double>{0.3}));
+  TransformConfig n;
+  n.interpolation.clear();
+  EXPECT_EQ(apply_model_eval_settings(n, "vit_fmnist_tiny_patch4_28", {}, "m", 1), "data set");
+  EXPECT_EQ(n.crop_pct, 0.0);
+  EXPECT_TRUE(n.interpolation.empty());
+  test::expect_error([&] { apply_model_eval_settings(n, "", {{"transform", "{oops"}}, "m.safetensors", 1); },
+                     {"m.safetensors", "bitbench.transform"});
 }
 
 TEST(CliModel, ValidateLogitsAndTop1MatchTheLibrary) {
