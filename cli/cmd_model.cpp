@@ -191,7 +191,10 @@ void run_predict(const PredictArgs& a) {
   apply_model_eval_settings(dc.transform, a.model, m.metadata, a.checkpoint, mc.in_chans);
   if (dc.transform.interpolation.empty()) dc.transform.interpolation = "bilinear";
   resolve(dc);
+  // A data set's names only when they fit the model's classes (a 10-class
+  // model without names gets class numbers, not ImageNet's first ten).
   std::vector<std::string> names = dataset_preset(ds_name).class_names;
+  if (names.size() != static_cast<size_t>(mc.num_classes)) names.clear();
   if (m.metadata.count("class_names")) {
     nlohmann::json j = parse_json_text(m.metadata.at("class_names"), a.checkpoint + " (metadata bitbench.class_names)");
     names = j.get<std::vector<std::string>>();

@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/dir_lock.hpp"
+#include "datasets/dataset_config.hpp"
 #include "datasets/fixtures.hpp"
 #include "eval/bench_config.hpp"
 #include "eval/latency.hpp"
@@ -372,6 +374,39 @@ TEST(Zoo, ShippedCheckpointsLoadAndReachTheirRecordedTop1) {
     const std::string want = rel == cfg.teacher_checkpoint ? teacher_recipe_hash(load_run_config(cfg.teacher_train))
                                                            : students_recipe_hash(load_distill_config(cfg.students_distill));
     EXPECT_EQ(f.own_metadata().at("zoo_recipe_hash"), want) << "configs/ changed the recipe this checkpoint was trained from";
+    // Every key is in bitbench's namespace, and the class names travel with each file.
+    for (const auto& [k, v] : f.metadata()) EXPECT_EQ(k.rfind("bitbench.", 0), 0u) << k;
+    ASSERT_TRUE(f.own_metadata().count("class_names"));
+    EXPECT_EQ(nlohmann::json::parse(f.own_metadata().at("class_names")),
+              nlohmann::json(dataset_preset("fashion-mnist").class_names));
+  }
+}
+
+// `bitbench predict` names Fashion-MNIST's classes with every shipped file
+// (the packed students included), and the teacher and students agree on
+// test images all three classify right.
+TEST(Zoo, PredictNamesTheClassesWithEveryShippedFile) {
+  const std::string src = BITBENCH_SOURCE_DIR;
+  const BenchConfig cfg = load_bench_config(src + "/configs/default.json");
+  test::TempDir d;
+  auto ds = open_dataset(cfg.run.data.dataset, "test");
+  std::string images;
+  for (size_t i = 0; i < 3; ++i) {
+    const std::string png = d / ("img_" + std::to_string(i) + ".png");
+    ASSERT_TRUE(cv::imwrite(png, ds->image(i)));
+    images += " " + png;
+  }
+  std::vector<std::string> files = {cfg.teacher_checkpoint};
+  for (const auto& [name, path] : cfg.student_checkpoints) files.push_back(path);
+  const auto& names = dataset_preset("fashion-mnist").class_names;
+  for (const std::string& rel : files) {
+    SCOPED_TRACE(rel);
+    const std::string path = fs::path(rel).is_absolute() ? rel : src + "/" + rel;
+    auto r = test::run_bitbench("predict --top 1 --checkpoint " + path + images);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (size_t i = 0; i < 3; ++i)
+      EXPECT_NE(r.out.find(names.at(static_cast<size_t>(ds->label(i)))), std::string::npos)
+          << "image " << i << " (" << names.at(static_cast<size_t>(ds->label(i))) << "): " << r.out;
   }
 }
 
