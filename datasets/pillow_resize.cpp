@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "core/error.hpp"
@@ -103,27 +104,70 @@ Coeffs coefficients(int in_size, int out_size, const Filter& filter) {
 // One output row of a vertical pass: out[i] = clip8(half + Σ_t rows[t][i]·k[t])
 // for i < n, where clip8 is Pillow's (>> 22, clamped to 0..255). The sum is
 // exact in int32 (8-bit pixels × 22-bit weights), so any summation order gives
-// Pillow's bytes; the loops vectorise per ISA. The horizontal pass runs
-// through it too, on the transposed image.
+// Pillow's bytes. The horizontal pass runs through it too, on the transposed
+// image.
+// W outputs at a time (16: one zmm or four xmm; 8: one ymm) with their sums
+// in registers across the taps; the tail one by one, the same sums.
+template <int W>
+struct Lanes;
+template <>
+struct Lanes<16> {
+  typedef uint8_t u8 __attribute__((vector_size(16)));
+  typedef uint8_t u8u __attribute__((vector_size(16), aligned(1), may_alias));
+  typedef int16_t i16 __attribute__((vector_size(32)));
+  typedef int32_t i32 __attribute__((vector_size(64)));
+};
+template <>
+struct Lanes<8> {
+  typedef uint8_t u8 __attribute__((vector_size(8)));
+  typedef uint8_t u8u __attribute__((vector_size(8), aligned(1), may_alias));
+  typedef int16_t i16 __attribute__((vector_size(16)));
+  typedef int32_t i32 __attribute__((vector_size(32)));
+};
+
+template <int W>
 BB_INLINE void resample_row_body(const uint8_t* const* rows, const int32_t* k, int taps, int n, uint8_t* out) {
-  constexpr int B = 512;
-  int32_t acc[B];
-  for (int i0 = 0; i0 < n; i0 += B) {
-    const int m = std::min(B, n - i0);
-    for (int i = 0; i < m; ++i) acc[i] = 1 << (kPrecisionBits - 1);
+  using u8xW = typename Lanes<W>::u8;
+  using u8xWu = typename Lanes<W>::u8u;
+  using i16xW = typename Lanes<W>::i16;
+  using i32xW = typename Lanes<W>::i32;
+  int i = 0;
+  for (; i + W <= n; i += W) {
+    i32xW acc = i32xW{} + (1 << (kPrecisionBits - 1));
     for (int t = 0; t < taps; ++t) {
-      const uint8_t* r = rows[t] + i0;
-      const int32_t kt = k[t];
-      for (int i = 0; i < m; ++i) acc[i] += static_cast<int32_t>(r[i]) * kt;
+      const u8xW b = *reinterpret_cast<const u8xWu*>(rows[t] + i);
+      // u8 -> i16 -> i32 (a direct u8 -> i32 conversion is not vectorised by GCC 12).
+      acc += __builtin_convertvector(__builtin_convertvector(b, i16xW), i32xW) * k[t];
     }
-    for (int i = 0; i < m; ++i) {
-      const int32_t v = acc[i] >> kPrecisionBits;
-      out[i0 + i] = static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
-    }
+    acc >>= kPrecisionBits;
+    acc &= ~(acc < 0);              // clip8: below 0 -> 0
+    const i32xW high = acc > 255;   // above 255 -> 255
+    acc = (acc & ~high) | (high & 255);
+    *reinterpret_cast<u8xWu*>(out + i) = __builtin_convertvector(acc, u8xW);
+  }
+  for (; i < n; ++i) {
+    int32_t a = 1 << (kPrecisionBits - 1);
+    for (int t = 0; t < taps; ++t) a += static_cast<int32_t>(rows[t][i]) * k[t];
+    a >>= kPrecisionBits;
+    out[i] = static_cast<uint8_t>(a < 0 ? 0 : a > 255 ? 255 : a);
   }
 }
-BB_MULTIVERSION(resample_row, (const uint8_t* const* rows, const int32_t* k, int taps, int n, uint8_t* out),
-                (rows, k, taps, n, out))
+BB_TARGET_AVX512 void resample_row_avx512(const uint8_t* const* rows, const int32_t* k, int taps, int n, uint8_t* out) {
+  resample_row_body<16>(rows, k, taps, n, out);
+}
+BB_TARGET_AVX2 void resample_row_avx2(const uint8_t* const* rows, const int32_t* k, int taps, int n, uint8_t* out) {
+  resample_row_body<8>(rows, k, taps, n, out);
+}
+void resample_row_generic(const uint8_t* const* rows, const int32_t* k, int taps, int n, uint8_t* out) {
+  resample_row_body<16>(rows, k, taps, n, out);  // four xmm: measured faster than 8 on the baseline ISA
+}
+void resample_row(const uint8_t* const* rows, const int32_t* k, int taps, int n, uint8_t* out) {
+  switch (active_isa()) {
+    case Isa::kAvx512: return resample_row_avx512(rows, k, taps, n, out);
+    case Isa::kAvx2: return resample_row_avx2(rows, k, taps, n, out);
+    default: return resample_row_generic(rows, k, taps, n, out);
+  }
+}
 
 // out[count, w, C] = the vertical pass for output indices [o0, o0 + count) of
 // `c`; src row r holds source row r + row0.
