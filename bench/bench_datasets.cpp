@@ -5,7 +5,8 @@
 //    Pillow-exact path (resize:0, the default) and OpenCV's cv::resize
 //    (resize:1), each with 1 and 2 worker threads;
 //  - the decode step alone: Pillow-exact libjpeg (decoder:0) against cv::imdecode (decoder:1);
-//  - the resize + crop step alone: Pillow-exact (resize:0) against cv::resize (resize:1).
+//  - the resize + crop step alone: Pillow-exact (resize:0) against cv::resize (resize:1);
+//  - one image's read + decode + resize + crop + normalise, without the loader.
 #include <benchmark/benchmark.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -107,6 +108,28 @@ void BM_Resize500x375(benchmark::State& state) {
   state.counters["images/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Resize500x375)->ArgName("resize")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+// One image's whole eval work without the loader's threads: read the file,
+// decode, resize + crop, normalise to CHW floats.
+void BM_OneImageEval224(benchmark::State& state) {
+  const std::string path = jpeg_root() + "/c0/img_0.jpg";
+  TransformConfig t;
+  t.img_size = 224;
+  t.crop_pct = 0.875;
+  t.interpolation = "bicubic";
+  t.resize = state.range(0) == 0 ? "pillow" : "opencv";
+  t.in_chans = 3;
+  t.mean = {0.485, 0.456, 0.406};
+  t.std = {0.229, 0.224, 0.225};
+  state.SetLabel(t.resize);
+  std::vector<float> out(3 * 224 * 224);
+  for (auto _ : state) {
+    eval_transform(decode_image_file(path), t, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["images/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_OneImageEval224)->ArgName("resize")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include <jpeglib.h>
 #include <png.h>
@@ -27,7 +28,9 @@ struct JpegJob {
   const uint8_t* data;
   size_t size;
   int width, height, components;
-  uint8_t* pixels;  // height rows of width × components bytes
+  uint8_t* rgb;                                  // height rows of width × 3 bytes: the result
+  uint8_t* row;                                  // one scanline when components != 3
+  void (*to_rgb)(const uint8_t*, uint8_t*, int);  // that scanline into an RGB row
 };
 
 void jpeg_error_exit(j_common_ptr c) {
@@ -61,10 +64,12 @@ void jpeg_step_header(JpegJob* j) {
 }
 
 void jpeg_step_pixels(JpegJob* j) {
-  const size_t stride = static_cast<size_t>(j->width) * j->components;
+  const size_t stride = static_cast<size_t>(j->width) * 3;
   while (j->cinfo.output_scanline < j->cinfo.output_height) {
-    JSAMPROW row = j->pixels + stride * j->cinfo.output_scanline;
+    uint8_t* dst = j->rgb + stride * j->cinfo.output_scanline;
+    JSAMPROW row = j->components == 3 ? dst : j->row;
     jpeg_read_scanlines(&j->cinfo, &row, 1);
+    if (j->components != 3) j->to_rgb(j->row, dst, j->width);
   }
   jpeg_finish_decompress(&j->cinfo);
 }
@@ -80,6 +85,20 @@ bool jpeg_guarded(JpegJob* j, void (*step)(JpegJob*)) {
 inline uint8_t muldiv255(int a, int b) {
   const int t = a * b + 128;
   return static_cast<uint8_t>(((t >> 8) + t) >> 8);
+}
+
+void gray_to_rgb(const uint8_t* s, uint8_t* o, int n) {
+  for (int i = 0; i < n; ++i) o[3 * i] = o[3 * i + 1] = o[3 * i + 2] = s[i];
+}
+
+void inverted_cmyk_to_rgb(const uint8_t* s, uint8_t* o, int n) {
+  for (int i = 0; i < n; ++i) {
+    const int nk = s[4 * i + 3];  // 255 - (255 - k): the inverted sample is already k'
+    for (int c = 0; c < 3; ++c) {
+      const int v = nk - muldiv255(255 - s[4 * i + c], nk);
+      o[3 * i + c] = static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- PNG
@@ -160,28 +179,14 @@ cv::Mat decode_jpeg_as_pillow(const std::vector<uint8_t>& bytes, const std::stri
   };
   if (!jpeg_guarded(&j, jpeg_step_header)) throw fail(std::string("cannot decode JPEG: ") + j.message);
   if (j.components == 0) throw fail("unsupported JPEG colour space (neither gray, RGB/YCbCr nor CMYK/YCCK)");
-  std::vector<uint8_t> raw(static_cast<size_t>(j.width) * j.height * j.components);
-  j.pixels = raw.data();
+  // Scanlines go straight into the result; gray and CMYK through one row.
+  cv::Mat rgb(j.height, j.width, CV_8UC3);
+  std::vector<uint8_t> row(j.components == 3 ? 0 : static_cast<size_t>(j.width) * j.components);
+  j.rgb = rgb.data;
+  j.row = row.data();
+  j.to_rgb = j.components == 1 ? gray_to_rgb : inverted_cmyk_to_rgb;
   if (!jpeg_guarded(&j, jpeg_step_pixels)) throw fail(std::string("cannot decode JPEG: ") + j.message);
   jpeg_destroy_decompress(&j.cinfo);
-
-  cv::Mat rgb(j.height, j.width, CV_8UC3);
-  const size_t n = static_cast<size_t>(j.width) * j.height;
-  uint8_t* o = rgb.data;
-  const uint8_t* s = raw.data();
-  if (j.components == 3) {
-    std::memcpy(o, s, n * 3);
-  } else if (j.components == 1) {
-    for (size_t i = 0; i < n; ++i) o[3 * i] = o[3 * i + 1] = o[3 * i + 2] = s[i];
-  } else {
-    for (size_t i = 0; i < n; ++i) {
-      const int nk = s[4 * i + 3];  // 255 - (255 - k): the inverted sample is already k'
-      for (int c = 0; c < 3; ++c) {
-        const int v = nk - muldiv255(255 - s[4 * i + c], nk);
-        o[3 * i + c] = static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
-      }
-    }
-  }
   return rgb;
 }
 
@@ -194,8 +199,8 @@ cv::Mat decode_png_as_pillow(const std::vector<uint8_t>& bytes, const std::strin
     return Error::input(name, what);
   };
   if (!png_guarded(&j, png_step_header)) throw fail(std::string("cannot decode PNG: ") + j.message);
-  std::vector<uint8_t> raw(j.rowbytes * static_cast<size_t>(j.height));
-  j.pixels = raw.data();
+  std::unique_ptr<uint8_t[]> raw(new uint8_t[j.rowbytes * static_cast<size_t>(j.height)]);  // every byte is written
+  j.pixels = raw.get();
   if (!png_guarded(&j, png_step_pixels)) throw fail(std::string("cannot decode PNG: ") + j.message);
   png_destroy_read_struct(&j.png, &j.info, nullptr);
 
@@ -204,7 +209,7 @@ cv::Mat decode_png_as_pillow(const std::vector<uint8_t>& bytes, const std::strin
   const int bps = wide ? 2 : 1, C = j.channels;
   const bool gray = j.color_type == PNG_COLOR_TYPE_GRAY || j.color_type == PNG_COLOR_TYPE_GRAY_ALPHA;
   for (int y = 0; y < j.height; ++y) {
-    const uint8_t* s = raw.data() + j.rowbytes * static_cast<size_t>(y);
+    const uint8_t* s = raw.get() + j.rowbytes * static_cast<size_t>(y);
     uint8_t* o = rgb.ptr<uint8_t>(y);
     for (int x = 0; x < j.width; ++x, o += 3) {
       const uint8_t* px = s + static_cast<size_t>(x) * C * bps;

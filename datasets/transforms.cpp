@@ -73,6 +73,19 @@ void to_chw(const cv::Mat& img, const TransformConfig& t, int dy, int dx, bool f
     bias[c] = static_cast<float>(-t.mean[static_cast<size_t>(c)] / t.std[static_cast<size_t>(c)]);
   }
   const size_t plane = static_cast<size_t>(S) * S;
+  if (dy == 0 && dx == 0 && !flip && src_c == C && img.rows >= S && img.cols >= S) {
+    // The eval case: every pixel inside, channels as they are (the same
+    // arithmetic as below, without its per-pixel tests).
+    for (int y = 0; y < S; ++y) {
+      const uint8_t* row = img.ptr<uint8_t>(y);
+      for (int c = 0; c < C; ++c) {
+        float* o = out + static_cast<size_t>(c) * plane + static_cast<size_t>(y) * S;
+        const float sc = scale[c], bi = bias[c];
+        for (int x = 0; x < S; ++x) o[x] = static_cast<float>(row[x * C + c]) * sc + bi;
+      }
+    }
+    return;
+  }
   for (int y = 0; y < S; ++y) {
     int sy = y + dy;
     const uint8_t* row = (sy >= 0 && sy < img.rows) ? img.ptr<uint8_t>(sy) : nullptr;
