@@ -112,7 +112,8 @@ struct PngJob {
   size_t size, pos;
   int width, height, color_type, bit_depth, channels;
   size_t rowbytes;
-  uint8_t* pixels;  // height rows of rowbytes (after palette and low-bit-gray expansion)
+  uint8_t* pixels;    // height rows of rowbytes (after palette and low-bit-gray expansion)
+  png_bytep* rows;    // each row's start in pixels (owned by the caller: an error jumps past this step)
 };
 
 void png_error_fn(png_structp p, png_const_charp msg) {
@@ -130,7 +131,10 @@ void png_read_fn(png_structp p, png_bytep out, size_t n) {
 
 void png_step_header(PngJob* j) {
   j->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, j, png_error_fn, png_warning_fn);
-  if (!j->png) png_error_fn(nullptr, "out of memory");
+  if (!j->png) {
+    std::snprintf(j->message, sizeof j->message, "out of memory");
+    std::longjmp(j->jump, 1);
+  }
   j->info = png_create_info_struct(j->png);
   if (!j->info) png_error(j->png, "out of memory");
   png_set_read_fn(j->png, j, png_read_fn);
@@ -150,10 +154,7 @@ void png_step_header(PngJob* j) {
 
 void png_step_pixels(PngJob* j) {
   // Interlaced images need every pass over all rows: read the whole image.
-  png_bytep* rows = static_cast<png_bytep*>(png_malloc(j->png, sizeof(png_bytep) * static_cast<size_t>(j->height)));
-  for (int y = 0; y < j->height; ++y) rows[y] = j->pixels + j->rowbytes * static_cast<size_t>(y);
-  png_read_image(j->png, rows);
-  png_free(j->png, rows);
+  png_read_image(j->png, j->rows);
   png_read_end(j->png, nullptr);
 }
 
@@ -201,6 +202,9 @@ cv::Mat decode_png_as_pillow(const std::vector<uint8_t>& bytes, const std::strin
   if (!png_guarded(&j, png_step_header)) throw fail(std::string("cannot decode PNG: ") + j.message);
   std::unique_ptr<uint8_t[]> raw(new uint8_t[j.rowbytes * static_cast<size_t>(j.height)]);  // every byte is written
   j.pixels = raw.get();
+  std::vector<png_bytep> rows(static_cast<size_t>(j.height));
+  for (int y = 0; y < j.height; ++y) rows[static_cast<size_t>(y)] = j.pixels + j.rowbytes * static_cast<size_t>(y);
+  j.rows = rows.data();
   if (!png_guarded(&j, png_step_pixels)) throw fail(std::string("cannot decode PNG: ") + j.message);
   png_destroy_read_struct(&j.png, &j.info, nullptr);
 

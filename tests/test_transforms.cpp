@@ -247,6 +247,14 @@ TEST(PillowDecode, EqualsPillowsConvertRgbForEveryFormat) {
   }
 }
 
+// A PNG whose pixel data libpng refuses mid-image (fuzz_image's first
+// finding: the row table leaked when libpng jumped out): one Error naming the
+// file; the sanitizer build checks nothing leaks.
+TEST(PillowDecode, CorruptPixelDataIsOneErrorNamingTheFile) {
+  const std::string f = std::string(BITBENCH_SOURCE_DIR) + "/fuzz/corpus/image/regression_png_error_in_pixel_data";
+  test::expect_error([&] { decode_image_file(f); }, {"regression_png_error_in_pixel_data"});
+}
+
 // decode + eval_transform with timm's settings equals torchvision's
 // Resize/CenterCrop/ToTensor/Normalize on the Pillow image within 1e-6.
 TEST(EvalTransform, EqualsTorchvisionWithTimmSettings) {
