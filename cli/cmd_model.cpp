@@ -260,7 +260,7 @@ void add_model_commands(CLI::App& app) {
   val->add_option("--crop-pct", v.crop_pct, "Center crop fraction (default: the model's timm eval setting, else its checkpoint's, else the data set's)")->check(CLI::Range(0.01, 1.0));
   val->add_option("--interpolation", v.interpolation, "Resize kernel (default: the model's timm eval setting, else its checkpoint's, else bilinear; area: --resize opencv only)")
       ->check(CLI::IsMember({"bilinear", "bicubic", "nearest", "box", "hamming", "lanczos", "area"}));
-  val->add_option("--resize", v.resize, "pillow (default): Pillow's resize byte for byte, as timm's eval; opencv: cv::resize (faster, not timm's numbers)")
+  val->add_option("--resize", v.resize, "pillow (default): Pillow's resize byte for byte, as timm's eval; opencv: cv::resize (OpenCV's kernels for speed comparisons; not timm's numbers)")
       ->check(CLI::IsMember({"pillow", "opencv"}));
   val->add_option("--mean", v.mean, "Per-channel mean, 1 or 3 values (default: the model's timm eval setting, else its checkpoint's, else the data set's)")->expected(1, 3);
   val->add_option("--std", v.std, "Per-channel std, 1 or 3 values (default: as --mean)")->expected(1, 3);
