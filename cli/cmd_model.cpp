@@ -189,7 +189,6 @@ void run_predict(const PredictArgs& a) {
   dc.transform.in_chans = mc.in_chans;
   dc.transform.interpolation.clear();
   apply_model_eval_settings(dc.transform, a.model, m.metadata, a.checkpoint, mc.in_chans);
-  if (dc.transform.interpolation.empty()) dc.transform.interpolation = "bilinear";
   resolve(dc);
   // A data set's names only when they fit the model's classes (a 10-class
   // model without names gets class numbers, not ImageNet's first ten).

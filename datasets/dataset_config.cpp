@@ -71,6 +71,7 @@ void resolve(DataConfig& c) {
   TransformConfig& t = c.transform;
   if (!t.img_size) t.img_size = p.img_size;
   if (t.crop_pct == 0) t.crop_pct = p.crop_pct;
+  if (t.interpolation.empty()) t.interpolation = "bilinear";  // timm's default without a model's setting
   if (!t.in_chans) t.in_chans = p.in_chans;
   // A preset's 1-channel statistics stretch to 3 channels (and 3 average to 1).
   auto fit = [&](std::vector<double>& v, const std::vector<double>& preset) {

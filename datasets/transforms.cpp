@@ -32,22 +32,24 @@ cv::Mat resize_to(const cv::Mat& img, int w, int h, const std::string& interpola
 }
 
 // torchvision Resize(int): the shorter side becomes `size`, the longer keeps the aspect (truncated).
-cv::Mat resize_shorter(const cv::Mat& img, int size, const std::string& interpolation, const std::string& resize) {
-  int h = img.rows, w = img.cols;
-  if (std::min(h, w) == size) return img;
-  int nh, nw;
-  if (h <= w) {
-    nh = size;
-    nw = static_cast<int>(static_cast<int64_t>(size) * w / h);
-  } else {
-    nw = size;
-    nh = static_cast<int>(static_cast<int64_t>(size) * h / w);
-  }
-  return resize_to(img, std::max(nw, 1), std::max(nh, 1), interpolation, resize);
+cv::Size shorter_side_size(int h, int w, int size) {
+  if (h <= w) return {std::max(static_cast<int>(static_cast<int64_t>(size) * w / h), 1), std::max(size, 1)};
+  return {std::max(size, 1), std::max(static_cast<int>(static_cast<int64_t>(size) * h / w), 1)};
 }
 
-// torchvision CenterCrop: offsets rounded half to even (Python's round); pads
-// with zeros if the image is smaller.
+cv::Mat resize_shorter(const cv::Mat& img, int size, const std::string& interpolation, const std::string& resize) {
+  if (std::min(img.rows, img.cols) == size) return img;
+  const cv::Size s = shorter_side_size(img.rows, img.cols, size);
+  return resize_to(img, s.width, s.height, interpolation, resize);
+}
+
+// torchvision CenterCrop's offsets in an image at least `size` each way: rounded half to even (Python's round).
+cv::Rect center_crop_rect(cv::Size img, int size) {
+  return {static_cast<int>(std::nearbyint((img.width - size) / 2.0)),
+          static_cast<int>(std::nearbyint((img.height - size) / 2.0)), size, size};
+}
+
+// torchvision CenterCrop: pads with zeros if the image is smaller.
 cv::Mat center_crop(const cv::Mat& img, int size) {
   if (img.rows == size && img.cols == size) return img;
   if (img.rows < size || img.cols < size) {
@@ -57,9 +59,7 @@ cv::Mat center_crop(const cv::Mat& img, int size) {
                        cv::BORDER_CONSTANT, cv::Scalar::all(0));
     return center_crop(padded, size);
   }
-  int top = static_cast<int>(std::nearbyint((img.rows - size) / 2.0));
-  int left = static_cast<int>(std::nearbyint((img.cols - size) / 2.0));
-  return img(cv::Rect(left, top, size, size));
+  return img(center_crop_rect(img.size(), size));
 }
 
 // Writes the normalised CHW floats of `img` (already img_size x img_size) taken
@@ -150,18 +150,12 @@ cv::Mat random_resized_crop(const cv::Mat& img, const TransformConfig& t, const 
 cv::Mat resize_center_crop(const cv::Mat& img, int img_size, double crop_pct, const std::string& interpolation,
                            const std::string& resize) {
   int scale_size = static_cast<int>(std::floor(img_size / crop_pct));
-  const int h = img.rows, w = img.cols;
-  if (resize != "opencv" && interpolation != "area" && std::min(h, w) != scale_size && scale_size >= img_size) {
-    // Pillow's resize computes only the center crop's pixels (the same bytes
-    // as resizing everything and cropping): sizes and offsets as
-    // resize_shorter and center_crop find them.
-    const int nh = h <= w ? scale_size : static_cast<int>(static_cast<int64_t>(scale_size) * h / w);
-    const int nw = h <= w ? static_cast<int>(static_cast<int64_t>(scale_size) * w / h) : scale_size;
-    if (std::max(nw, 1) >= img_size && std::max(nh, 1) >= img_size) {
-      const int top = static_cast<int>(std::nearbyint((nh - img_size) / 2.0));
-      const int left = static_cast<int>(std::nearbyint((nw - img_size) / 2.0));
-      return pillow_resize(img, nw, nh, parse_pillow_filter(interpolation), cv::Rect(left, top, img_size, img_size));
-    }
+  if (resize != "opencv" && interpolation != "area" && std::min(img.rows, img.cols) != scale_size) {
+    // Pillow's resize computes only the center crop's pixels: the same bytes
+    // as resizing everything and cropping.
+    const cv::Size s = shorter_side_size(img.rows, img.cols, scale_size);
+    if (s.width >= img_size && s.height >= img_size)
+      return pillow_resize(img, s.width, s.height, parse_pillow_filter(interpolation), center_crop_rect(s, img_size));
   }
   return center_crop(resize_shorter(img, scale_size, interpolation, resize), img_size);
 }

@@ -71,7 +71,6 @@ ValidateResult run_validation(const ValidateOptions& o) {
   dc.transform.in_chans = mc.in_chans;
   const std::string settings_from =
       apply_model_eval_settings(dc.transform, o.model_name, model->model().metadata, o.checkpoint, mc.in_chans);
-  if (dc.transform.interpolation.empty()) dc.transform.interpolation = "bilinear";  // timm's default
   resolve(dc);
   if (comm::is_root()) {
     // As timm's validate logs its data config.
