@@ -66,11 +66,12 @@ StudentConfig read_student(const nlohmann::json& node, const std::string& file, 
 
 QuantSection parse_quant_section(const nlohmann::json& j, const std::string& file, const std::string& path) {
   JsonReader r(j, file, path);
-  std::string spec = "W1.58A8", patch = "FP32", head = "FP32", ste = "clipped";
+  std::string spec = "W1.58A8", patch = "FP32", head = "FP32", ste = "clipped", act_scale = "absmax";
   r.read("spec", spec);
   r.read("patch_embed", patch);
   r.read("head", head);
   r.read_enum("ste", ste, {"clipped", "identity"});
+  r.read_enum("act_scale", act_scale, {"absmax", "absmean"});
   auto parse = [&](const std::string& at, const std::string& v) {
     try {
       return parse_quant_spec(v);
@@ -85,6 +86,7 @@ QuantSection parse_quant_section(const nlohmann::json& j, const std::string& fil
   q.head = parse(path + "/head", head);
   r.read("subln", q.subln);
   q.ste_clip = ste == "clipped";
+  act_scale_from_name(act_scale, q.act_scale);
   if (j.contains("blocks")) {
     const auto& b = j["blocks"];
     if (!b.is_object()) throw Error::config(file, path + "/blocks", "must be an object {\"block index\": \"spec\"}");
@@ -108,6 +110,7 @@ QuantPlan QuantSection::plan(int depth, const std::string& file, const std::stri
   p.head = head;
   p.subln = subln;
   p.ste_clip = ste_clip;
+  p.act_scale = act_scale;
   for (const auto& [i, s] : blocks) {
     if (i >= depth)
       throw Error::config(file, path + "/blocks/" + std::to_string(i),

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/aligned_bytes.hpp"
+#include "kernels/quant_format.hpp"
 
 namespace bb {
 
@@ -21,11 +22,13 @@ struct BitActs {
   std::vector<int32_t> sum;  // [M] Σ_k codes
   const int8_t* row(int64_t m) const { return reinterpret_cast<const int8_t*>(q.data()) + m * Kp; }
 };
-// x [M, K] → codes with the format of `bits` (8, 4, 2: kbit absmax; 1: binary).
+// x [M, K] → codes with the format of `bits` (8, 4, 2: kbit, its step by
+// `scale`'s rule; 1: binary).
 // subln_eps ≥ 0: each row is first normalised by a LayerNorm without affine
 // parameters (BitNet's SubLN) with that eps — kernels/layernorm.hpp's body,
 // so the codes equal LayerNorm-then-quantise exactly. Rows in parallel chunks.
-void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out, float subln_eps = -1);
+void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out, float subln_eps = -1,
+                   ActScale scale = ActScale::kAbsMax);
 // Codes given directly (tests, benchmarks): a [M, K] in [-127, 127] (what the
 // quantiser produces; -128 is refused); mul = 1.
 void set_acts(const int8_t* a, int64_t M, int64_t K, BitActs& out);

@@ -13,7 +13,11 @@
 //                     code = clip(round(W / s), -Q, Q); W̃ = code · s
 // Activations (per token, i.e. per row of x[M, K]):
 //   kbit (A8/4/2): s = Q / max(max|x|, 1e-5); code = clip(round(x · s), -Q-1, Q); x̃ = code / s
-//   binary (A1):   s = mean|x|; code = x > 0 ? +1 : -1; x̃ = code · s
+//     absmean rule (a plan's act_scale): step = κ · max(mean|x|, 1e-5), s = 1 / step,
+//     κ the row's absmean_step (A2 1.5, A4 0.5, A8 0.065): absmax leaves
+//     A2 nearly all zeros (only |x| > max/2 codes), absmean spends its codes
+//     where the values are
+//   binary (A1):   s = mean|x|; code = x > 0 ? +1 : -1; x̃ = code · s (either rule)
 // Rounding is half to even. Backward is the straight-through estimator: the
 // gradient of W̃ (x̃) is passed to W (x) unchanged, except that with clipping
 // on, weights whose code was clipped (|W / scale| > Q + 0.5) get none.
@@ -35,6 +39,10 @@ namespace bb {
 
 enum class WeightFormat : uint8_t { kF32, kTernary, kBinary, kInt2, kInt4, kInt8 };
 enum class ActFormat : uint8_t { kF32, kInt8, kInt4, kInt2, kBinary };
+// How a kbit activation row's step is set: from its largest magnitude or its mean one.
+enum class ActScale : uint8_t { kAbsMax = 0, kAbsMean = 1 };
+const char* act_scale_name(ActScale s);  // "absmax", "absmean"
+bool act_scale_from_name(const std::string& name, ActScale& out);
 
 struct WeightFormatTraits {
   WeightFormat format;
@@ -75,9 +83,16 @@ struct ActFormatTraits {
   const char* token;  // "8", "4", "2", "1" ("" for fp32)
   int bits;           // 32 for fp32
   int qmax;
-  ActQuantizeFn quantize;  // serial over the rows it is given (null for fp32)
-  // xq[M, K] = dequantised x (codes · mul), rows in parallel chunks; fp32 copies.
-  void (*fake_quant)(const float* x, int64_t M, int64_t K, float* xq);
+  float absmean_step;  // κ of the absmean rule
+  // Per rule (ActScale): serial over the rows it is given (null for fp32).
+  ActQuantizeFn quantize[2];
+  // Per rule: xq[M, K] = dequantised x (codes · mul), rows in parallel chunks; fp32 copies.
+  void (*fake_quant_fn[2])(const float* x, int64_t M, int64_t K, float* xq);
+
+  ActQuantizeFn quantizer(ActScale s) const { return quantize[static_cast<int>(s)]; }
+  void fake_quant(const float* x, int64_t M, int64_t K, float* xq, ActScale s = ActScale::kAbsMax) const {
+    fake_quant_fn[static_cast<int>(s)](x, M, K, xq);
+  }
 };
 
 const WeightFormatTraits& weight_traits(WeightFormat f);

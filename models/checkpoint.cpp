@@ -62,6 +62,8 @@ ViTConfig infer_vit_config(const SafetensorsFile& f) {
   c.depth = depth;
   if (depth > 0) c.mlp_hidden = static_cast<int>(need("blocks.0.mlp.fc1.weight", 2).shape[0]);
   c.qkv_bias = f.find("blocks.0.attn.qkv.bias") != nullptr;
+  c.rsign = f.find("blocks.0.attn.qkv.act_shift") != nullptr;
+  c.rprelu = f.find("blocks.0.attn.qkv.rprelu_slope") != nullptr;
   c.num_classes = static_cast<int>(need("head.weight", 2).shape[0]);
   const auto meta = f.own_metadata();
   auto it = meta.find("num_heads");

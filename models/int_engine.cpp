@@ -12,8 +12,8 @@ const char* int_engine_name(IntEngineKind k) { return k == IntEngineKind::kBitKe
 bool int_engine_supports(const QuantSpec& s) { return s.w != WeightFormat::kF32 && s.a != ActFormat::kF32; }
 
 IntLinear::IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* codes, const float* scales, int64_t N,
-                     int64_t K)
-    : kind_(kind), act_bits_(act_traits(spec.a).bits), N_(N), K_(K) {
+                     int64_t K, ActScale act_scale)
+    : kind_(kind), act_bits_(act_traits(spec.a).bits), act_scale_(act_scale), N_(N), K_(K) {
   const bool per_row = weight_traits(spec.w).per_row;
   if (kind == IntEngineKind::kBitKernels && spec.w == WeightFormat::kBinary && spec.a == ActFormat::kBinary) {
     xnor_ = true;
@@ -32,7 +32,7 @@ IntLinear::IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* co
 }
 
 void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts, float subln_eps) {
-  quantize_acts(x, M, K_, act_bits_, acts, subln_eps);  // [M, Kp] codes, per-row step and sum
+  quantize_acts(x, M, K_, act_bits_, acts, subln_eps, act_scale_);  // [M, Kp] codes, per-row step and sum
   if (xnor_) {
     signs_from_acts(acts, signs_);
     return xnor_gemm(signs_, sign_, b, y);
@@ -112,12 +112,13 @@ IntModel build_int_model(IntEngineKind kind, const ViTParams& p, const QuantPlan
       auto it = std::find_if(packed->begin(), packed->end(), [&](const PackedLayer& pl) { return pl.name == l.name; });
       if (it == packed->end()) throw Error::usage("packed layer " + l.name + " is missing");
       if (it->N != l.N || it->K != l.K) throw Error::usage("packed layer " + l.name + " has the wrong shape");
-      layer = std::make_unique<IntLinear>(kind, l.spec, it->codes.data(), it->scales.data(), l.N, l.K);
+      layer = std::make_unique<IntLinear>(kind, l.spec, it->codes.data(), it->scales.data(), l.N, l.K,
+                                          plan.act_scale);
     } else {  // the latent weights through the same quantiser as the fake-quant forward
       codes.resize(static_cast<size_t>(l.N * l.K));
       scales.resize(static_cast<size_t>(l.N));
       weight_traits(l.spec.w).codes(p.data(*p.find(l.name)), l.N, l.K, codes.data(), scales.data());
-      layer = std::make_unique<IntLinear>(kind, l.spec, codes.data(), scales.data(), l.N, l.K);
+      layer = std::make_unique<IntLinear>(kind, l.spec, codes.data(), scales.data(), l.N, l.K, plan.act_scale);
     }
     m.at(l) = std::move(layer);
   }

@@ -31,8 +31,10 @@ bool int_engine_supports(const QuantSpec& s);
 
 class IntLinear {
  public:
-  // codes [N, K] of spec.w's format; scales [N] (per row) or [1].
-  IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* codes, const float* scales, int64_t N, int64_t K);
+  // codes [N, K] of spec.w's format; scales [N] (per row) or [1]; act_scale:
+  // the plan's rule for the activation steps.
+  IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* codes, const float* scales, int64_t N, int64_t K,
+            ActScale act_scale = ActScale::kAbsMax);
   // y[M, N] = x[M, K] · W^T + b (b may be null); acts is scratch. subln_eps ≥ 0:
   // x is first normalised by SubLN (LayerNorm without affine, that eps), fused
   // into the activation quantiser.
@@ -43,6 +45,7 @@ class IntLinear {
  private:
   IntEngineKind kind_;
   int act_bits_;
+  ActScale act_scale_;
   int64_t N_, K_;
   BitMatrix bit_;                           // bitkernels
   bool xnor_ = false;                       // bitkernels W1A1: XNOR-popcount instead

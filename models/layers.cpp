@@ -189,4 +189,84 @@ float cross_entropy(const float* logits, const int* labels, float* probs, float*
   return static_cast<float>(loss / static_cast<double>(B));
 }
 
+void channel_shift_forward(const float* x, const float* shift, float* out, int64_t M, int64_t K) {
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k) out[m * K + k] = x[m * K + k] - shift[k];
+}
+
+namespace {
+// acc[n] += Σ_m f(m, n) for columns in parallel blocks, rows in order.
+template <class F>
+void column_sums(int64_t M, int64_t N, float* acc, F f) {
+  constexpr int64_t kCols = 64;
+#pragma omp parallel for schedule(static)
+  for (int64_t n0 = 0; n0 < N; n0 += kCols) {
+    const int64_t n1 = std::min(N, n0 + kCols);
+    float part[kCols] = {};
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = n0; n < n1; ++n) part[n - n0] += f(m, n);
+    for (int64_t n = n0; n < n1; ++n) acc[n] += part[n - n0];
+  }
+}
+}  // namespace
+
+void channel_shift_backward(const float* dout, float* dshift, int64_t M, int64_t K) {
+  column_sums(M, K, dshift, [&](int64_t m, int64_t k) { return -dout[m * K + k]; });
+}
+
+void bireal_shortcut_forward(const float* x, float* y, int64_t M, int64_t N, int64_t K) {
+  const int64_t groups = N >= K ? 1 : K / N;
+  const float inv = 1.0f / static_cast<float>(groups);
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < M; ++m) {
+    const float* xr = x + m * K;
+    float* yr = y + m * N;
+    if (N >= K) {
+      for (int64_t n = 0; n < N; ++n) yr[n] += xr[n % K];
+    } else {
+      for (int64_t n = 0; n < N; ++n) {
+        float s = 0;
+        for (int64_t j = 0; j < groups; ++j) s += xr[n + j * N];
+        yr[n] += s * inv;
+      }
+    }
+  }
+}
+
+void bireal_shortcut_backward(const float* dy, float* dx, int64_t M, int64_t N, int64_t K) {
+  const int64_t groups = N >= K ? 1 : K / N;
+  const float inv = 1.0f / static_cast<float>(groups);
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < M; ++m) {
+    const float* dr = dy + m * N;
+    float* xr = dx + m * K;
+    if (N >= K) {
+      for (int64_t n = 0; n < N; ++n) xr[n % K] += dr[n];
+    } else {
+      for (int64_t k = 0; k < K; ++k) xr[k] += dr[k % N] * inv;
+    }
+  }
+}
+
+void rprelu_forward(float* y, const float* gamma, const float* beta, const float* zeta, float* z, int64_t M, int64_t N) {
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      const float v = y[m * N + n] - gamma[n];
+      if (z) z[m * N + n] = v;
+      y[m * N + n] = (v > 0 ? v : beta[n] * v) + zeta[n];
+    }
+}
+
+void rprelu_backward(const float* dout, const float* z, const float* beta, float* dy, float* dgamma, float* dbeta,
+                     float* dzeta, int64_t M, int64_t N) {
+  column_sums(M, N, dzeta, [&](int64_t m, int64_t n) { return dout[m * N + n]; });
+  column_sums(M, N, dbeta, [&](int64_t m, int64_t n) { return z[m * N + n] > 0 ? 0.0f : dout[m * N + n] * z[m * N + n]; });
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) dy[m * N + n] = z[m * N + n] > 0 ? dout[m * N + n] : beta[n] * dout[m * N + n];
+  column_sums(M, N, dgamma, [&](int64_t m, int64_t n) { return -dy[m * N + n]; });
+}
+
 }  // namespace bb

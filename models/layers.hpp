@@ -25,6 +25,27 @@ void gelu_backward(const float* x, const float* dout, float* dx, int64_t n);
 // out[n] = a[n] + b[n] (out may equal a). Backward of a residual: the gradient goes to both.
 void add(const float* a, const float* b, float* out, int64_t n);
 
+// Low-bit students' per-channel operations around a block Linear y[M, N] =
+// x[M, K] · W^T (ViTConfig rsign / bireal / rprelu; docs/LOWBIT.md). Parameter
+// gradients are summed over rows in row order, columns in parallel: the same
+// floats whatever the thread count.
+//
+// RSign's shift: out[M, K] = x - shift[k]. Backward (dx = dout): dshift[k] -= Σ_m dout[m, k].
+void channel_shift_forward(const float* x, const float* shift, float* out, int64_t M, int64_t K);
+void channel_shift_backward(const float* dout, float* dshift, int64_t M, int64_t K);
+// Bi-Real's real-valued shortcut: y[m, n] += S(x)[m, n] with
+//   N ≥ K (qkv, fc1, proj): S(x)[n] = x[n mod K]
+//   N < K (fc2):            S(x)[n] = mean over j of x[n + j·N]   (K a multiple of N)
+// Backward: dx[M, K] += Sᵀ(dy).
+void bireal_shortcut_forward(const float* x, float* y, int64_t M, int64_t N, int64_t K);
+void bireal_shortcut_backward(const float* dy, float* dx, int64_t M, int64_t N, int64_t K);
+// RPReLU in place on y[M, N]: z = y - γ[n]; y = (z > 0 ? z : β[n] z) + ζ[n];
+// z [M, N] saved for backward when non-null.
+void rprelu_forward(float* y, const float* gamma, const float* beta, const float* zeta, float* z, int64_t M, int64_t N);
+// dy[M, N] = dout · (z > 0 ? 1 : β) (dy may equal dout); dγ -= Σ_m dy; dβ += Σ_m dout · z [z ≤ 0]; dζ += Σ_m dout.
+void rprelu_backward(const float* dout, const float* z, const float* beta, float* dy, float* dgamma, float* dbeta,
+                     float* dzeta, int64_t M, int64_t N);
+
 // x[B, T, D]: prefix tokens (cls, then dist) then patch embeddings[B, Np, D], plus pos[T, D].
 void assemble_tokens(const float* patch_emb, const float* cls, const float* dist, const float* pos, float* x, int64_t B,
                      int64_t Np, int64_t D);

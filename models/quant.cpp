@@ -59,8 +59,11 @@ QuantPlan QuantPlan::uniform(int depth, const QuantSpec& spec) {
 nlohmann::json to_json(const QuantPlan& p) {
   nlohmann::json blocks = nlohmann::json::array();
   for (const auto& b : p.blocks) blocks.push_back({b[0].name(), b[1].name(), b[2].name(), b[3].name()});
-  return {{"spec", p.spec.name()},         {"subln", p.subln}, {"ste_clip", p.ste_clip},
-          {"patch_embed", p.patch_embed.name()}, {"head", p.head.name()}, {"blocks", blocks}};
+  nlohmann::json j = {{"spec", p.spec.name()},         {"subln", p.subln}, {"ste_clip", p.ste_clip},
+                      {"patch_embed", p.patch_embed.name()}, {"head", p.head.name()}, {"blocks", blocks}};
+  // Written only when not the default, so that earlier plans' recipes (and stage-cache hashes) stay as they were.
+  if (p.act_scale != ActScale::kAbsMax) j["act_scale"] = act_scale_name(p.act_scale);
+  return j;
 }
 
 QuantPlan quant_plan_from_json(const nlohmann::json& j, int depth) {
@@ -68,6 +71,8 @@ QuantPlan quant_plan_from_json(const nlohmann::json& j, int depth) {
   p.spec = parse_quant_spec(j.at("spec").get<std::string>());
   p.subln = j.at("subln").get<bool>();
   p.ste_clip = j.at("ste_clip").get<bool>();
+  if (j.contains("act_scale") && !act_scale_from_name(j.at("act_scale").get<std::string>(), p.act_scale))
+    throw Error::usage("quant plan act_scale must be absmax or absmean");
   p.patch_embed = parse_quant_spec(j.at("patch_embed").get<std::string>());
   p.head = parse_quant_spec(j.at("head").get<std::string>());
   const auto& blocks = j.at("blocks");

@@ -37,6 +37,7 @@ struct QuantPlan {
   QuantSpec patch_embed, head;                   // FP32 unless a config says otherwise
   bool subln = false;    // LayerNorm (no affine) before the activation quantiser, as BitNet's BitLinear
   bool ste_clip = true;  // zero the gradient of clipped weight codes
+  ActScale act_scale = ActScale::kAbsMax;  // how kbit activation steps are set (quant_format.hpp)
   QuantSpec spec;        // the default block spec the plan was built from (its name names the student)
   // Not stored: the weights are already dequantised codes (a packed file), so
   // the forward uses them as they are instead of quantising them again.

@@ -30,6 +30,14 @@ void ViTRunner::setup_quant() {
   for (const PlannedLinear& l : plan_linears(c, plan_)) {
     QLinear& q = qlinear_at(l);
     q.spec = l.spec;
+    if (l.site == LinearSite::kBlock && l.spec.quantized()) {
+      const BlockParams& w = p_.blocks[static_cast<size_t>(l.block)];
+      q.shift = w.act_shift[l.slot];
+      q.rp_in = w.rprelu_in[l.slot];
+      q.rp_slope = w.rprelu_slope[l.slot];
+      q.rp_out = w.rprelu_out[l.slot];
+      q.bireal = c.bireal;
+    }
     if (engine_ && (l.site != LinearSite::kBlock || !engine_->blocks.empty())) q.engine = engine_->at(l).get();
     // Fake-quant scratch only where this runner quantises the weights itself
     // (not on the engine, not for a packed file's already-quantised weights).
@@ -79,36 +87,59 @@ void ViTRunner::qlinear(QLinear& q, const float* x, const float* w, const float*
     Timed t(prof_ ? &prof_->linear : nullptr);
     return be_.linear(x, w, b, y, M, N, K);
   }
-  if (q.engine && plan_.subln) {  // inference: SubLN inside the quantiser
+  const float eps = static_cast<float>(p_.cfg.ln_eps);
+  if (q.engine && plan_.subln && !q.shift) {  // inference: SubLN inside the quantiser
     Timed t(prof_ ? &prof_->linear : nullptr);
-    return q.engine->forward(x, b, y, M, int_acts_, static_cast<float>(p_.cfg.ln_eps));
+    q.engine->forward(x, b, y, M, int_acts_, eps);
+  } else {
+    const float* src = x;
+    if (plan_.subln) {  // LayerNorm without affine parameters, statistics saved for backward
+      Timed t(prof_ ? &prof_->norm : nullptr);
+      layernorm_forward(x, ones_.data(), zeros_.data(), sub_, M, K, eps, q.sub_mean, q.sub_rstd);
+      src = sub_;
+    }
+    Timed t(prof_ ? &prof_->linear : nullptr);
+    if (q.shift) {  // RSign: the quantiser's threshold moves per channel
+      channel_shift_forward(src, q.shift, shifted_, M, K);  // [M, K]
+      src = shifted_;
+    }
+    if (q.engine) {
+      q.engine->forward(src, b, y, M, int_acts_);
+    } else {
+      act_traits(q.spec.a).fake_quant(src, M, K, q.xq, plan_.act_scale);  // [M, K]
+      if (plan_.weights_quantized) {
+        be_.linear(q.xq, w, b, y, M, N, K);
+      } else {
+        fake_quant_weights(weight_traits(q.spec.w), w, N, K, q.codes.data(), q.wq.data(), q.scales.data());  // [N, K]
+        be_.linear(q.xq, q.wq.data(), b, y, M, N, K);
+      }
+    }
   }
-  const float* src = x;
-  if (plan_.subln) {  // LayerNorm without affine parameters, statistics saved for backward
-    Timed t(prof_ ? &prof_->norm : nullptr);
-    layernorm_forward(x, ones_.data(), zeros_.data(), sub_, M, K, static_cast<float>(p_.cfg.ln_eps), q.sub_mean, q.sub_rstd);
-    src = sub_;
-  }
-  Timed t(prof_ ? &prof_->linear : nullptr);
-  if (q.engine) return q.engine->forward(src, b, y, M, int_acts_);
-  act_traits(q.spec.a).fake_quant(src, M, K, q.xq);                                                 // [M, K]
-  if (plan_.weights_quantized) return be_.linear(q.xq, w, b, y, M, N, K);
-  fake_quant_weights(weight_traits(q.spec.w), w, N, K, q.codes.data(), q.wq.data(), q.scales.data());  // [N, K]
-  be_.linear(q.xq, q.wq.data(), b, y, M, N, K);
+  // Float operations on the output, the same on the engine and the fake-quant forward.
+  if (q.bireal) bireal_shortcut_forward(x, y, M, N, K);
+  if (q.rp_slope) rprelu_forward(y, q.rp_in, q.rp_slope, q.rp_out, training_ ? q.rp_z : nullptr, M, N);
 }
 
 void ViTRunner::qlinear_backward(QLinear& q, const float* x, const float* w, const float* dy, float* dx, float* dw,
                                  float* db, int64_t M, int64_t N, int64_t K) {
   if (!q.spec.quantized()) return be_.linear_backward(x, w, dy, dx, dw, db, M, N, K);
   if (plan_.weights_quantized) throw Error::usage("a packed (already quantised) student cannot be trained");
+  auto g = [&](const float* param) { return grads_ + (param - p_.flat.data()); };
+  const float* dlin = dy;  // gradient at the Linear's (plus shortcut's) output
+  if (q.rp_slope) {
+    rprelu_backward(dy, q.rp_z, q.rp_slope, drp_, g(q.rp_in), g(q.rp_slope), g(q.rp_out), M, N);
+    dlin = drp_;
+  }
   // Straight-through: d(xq) passes to the quantiser's input, d(wq) to the latent weights.
   float* dsrc = plan_.subln ? dsub_ : dx;
-  be_.linear_backward(q.xq, q.wq.data(), dy, dx ? dsrc : nullptr, dw, db, M, N, K);
+  be_.linear_backward(q.xq, q.wq.data(), dlin, dx ? dsrc : nullptr, dw, db, M, N, K);
   if (plan_.ste_clip) ste_clip_mask(weight_traits(q.spec.w), w, N, K, q.scales.data(), dw);
+  if (dx && q.shift) channel_shift_backward(dsrc, g(q.shift), M, K);
   if (dx && plan_.subln) {
     std::memset(dx, 0, static_cast<size_t>(M * K) * sizeof(float));
     layernorm_backward(dsub_, x, ones_.data(), q.sub_mean, q.sub_rstd, dx, nullptr, nullptr, M, K);
   }
+  if (dx && q.bireal) bireal_shortcut_backward(dlin, dx, M, N, K);
 }
 
 void ViTRunner::reserve(int64_t B) {
@@ -151,7 +182,8 @@ void ViTRunner::reserve(int64_t B) {
   take(&tmp_, BT * D);
   // BitLinear inputs: each layer keeps its own in training; inference shares block 0's.
   const int64_t Kmax = std::max<int64_t>({D, Hm, c.patch_dim()}), Mmax = std::max(BT, B * Np);
-  auto take_q = [&](QLinear& q, int64_t M, int64_t Kin) {
+  auto take_q = [&](QLinear& q, int64_t M, int64_t Kin, int64_t Nout) {
+    if (training_ && q.rp_slope) take(&q.rp_z, M * Nout);
     if (!q.spec.quantized() || q.engine) return;  // the engine quantises into its own buffer
     take(&q.xq, M * Kin);
     if (plan_.subln) {
@@ -162,22 +194,29 @@ void ViTRunner::reserve(int64_t B) {
   const size_t qown = training_ ? qblocks_.size() : std::min<size_t>(1, qblocks_.size());
   for (size_t l = 0; l < qown; ++l) {
     auto& q = qblocks_[l];
-    take_q(q[kQkv], BT, D);
-    take_q(q[kProj], BT, D);
-    take_q(q[kFc1], BT, D);
-    take_q(q[kFc2], BT, Hm);
+    take_q(q[kQkv], BT, D, 3 * D);
+    take_q(q[kProj], BT, D, D);
+    take_q(q[kFc1], BT, D, Hm);
+    take_q(q[kFc2], BT, Hm, D);
   }
-  take_q(qpatch_, B * Np, c.patch_dim());
-  take_q(qhead_, B, D);
-  take_q(qhead_dist_, B, D);
-  bool unfused = false;  // a quantised layer off the engine needs the SubLN scratch
+  take_q(qpatch_, B * Np, c.patch_dim(), D);
+  take_q(qhead_, B, D, K);
+  take_q(qhead_dist_, B, D, K);
+  // A quantised layer off the engine, or with an RSign shift, needs the SubLN scratch.
+  bool unfused = false, shifted = false, rprelu = false;
   for (const auto* q : {&qpatch_, &qhead_, &qhead_dist_}) unfused |= q->spec.quantized() && !q->engine;
   for (const auto& b : qblocks_)
-    for (const auto& q : b) unfused |= q.spec.quantized() && !q.engine;
+    for (const auto& q : b) {
+      unfused |= q.spec.quantized() && (!q.engine || q.shift);
+      shifted |= q.shift != nullptr;
+      rprelu |= q.rp_slope != nullptr;
+    }
   if (plan_.subln && unfused) {
     take(&sub_, Mmax * Kmax);
     if (training_) take(&dsub_, Mmax * Kmax);
   }
+  if (shifted) take(&shifted_, Mmax * Kmax);
+  if (training_ && rprelu) take(&drp_, BT * std::max(3 * D, Hm));
   if (training_) {
     take(&dx_, BT * D);
     take(&dln_, BT * D);
@@ -352,6 +391,7 @@ void ViTRunner::backward(const float* dlogits, float* grads, const float* dlogit
   const int64_t B = batch_, T = c.tokens(), D = c.embed_dim, Np = c.num_patches(), H = c.num_heads, Dh = c.head_dim();
   const int64_t Hm = c.mlp_hidden, K = c.num_classes, BT = B * T;
   auto g = [&](const float* param) { return param ? grads + (param - p_.flat.data()) : nullptr; };
+  grads_ = grads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
 
   // Heads: logits[B, K] = pooled[B, D] · head^T + b (and the dist head on pooled[B:2B]).

@@ -91,6 +91,11 @@ class ViTRunner {
     float* xq = nullptr;              // [M, K]
     float *sub_mean = nullptr, *sub_rstd = nullptr;  // [M] (SubLN)
     IntLinear* engine = nullptr;      // set: runs on the integer engine
+    // Low-bit extras (ViTConfig rsign / bireal / rprelu; params, null when off):
+    const float* shift = nullptr;                                         // [K] RSign
+    const float *rp_in = nullptr, *rp_slope = nullptr, *rp_out = nullptr;  // [N] RPReLU γ, β, ζ
+    bool bireal = false;
+    float* rp_z = nullptr;  // [M, N] training: RPReLU's input less γ
   };
   TensorView forward_batch(const TensorView& images);
   void reserve(int64_t B);
@@ -111,6 +116,9 @@ class ViTRunner {
   std::vector<float> ones_, zeros_;             // SubLN: unit weight, zero bias
   float* sub_ = nullptr;                        // [BT, max K] SubLN output (scratch)
   float* dsub_ = nullptr;                       // [BT, max K] gradient at the quantiser (scratch)
+  float* shifted_ = nullptr;                    // [BT, max K] RSign: the quantiser's shifted input (scratch)
+  float* drp_ = nullptr;                        // [BT, max N] RPReLU: gradient at its input (scratch)
+  float* grads_ = nullptr;                      // backward(): the gradient buffer being filled
   int64_t batch_ = 0;
   Tensor arena_;
   float* patches_ = nullptr;  // [B, Np, C*P*P]

@@ -51,17 +51,25 @@ ViTConfig read_vit_config(JsonReader& r, const ViTConfig& start) {
   r.read_enum("global_pool", c.global_pool, {"token", "avg"});
   r.read("distilled", c.distilled);
   r.read("ln_eps", c.ln_eps, Range{0, 1, true, false});
+  r.read("rsign", c.rsign);
+  r.read("bireal", c.bireal);
+  r.read("rprelu", c.rprelu);
   r.finish();
   check(c, r.file());
   return c;
 }
 
 nlohmann::json to_json(const ViTConfig& c) {
-  return {{"img_size", c.img_size},       {"patch_size", c.patch_size},   {"in_chans", c.in_chans},
-          {"embed_dim", c.embed_dim},     {"depth", c.depth},             {"num_heads", c.num_heads},
-          {"mlp_hidden", c.mlp_hidden},   {"qkv_bias", c.qkv_bias},       {"num_classes", c.num_classes},
-          {"class_token", c.class_token}, {"global_pool", c.global_pool}, {"distilled", c.distilled},
-          {"ln_eps", c.ln_eps}};
+  nlohmann::json j = {{"img_size", c.img_size},       {"patch_size", c.patch_size},   {"in_chans", c.in_chans},
+                      {"embed_dim", c.embed_dim},     {"depth", c.depth},             {"num_heads", c.num_heads},
+                      {"mlp_hidden", c.mlp_hidden},   {"qkv_bias", c.qkv_bias},       {"num_classes", c.num_classes},
+                      {"class_token", c.class_token}, {"global_pool", c.global_pool}, {"distilled", c.distilled},
+                      {"ln_eps", c.ln_eps}};
+  // Written only when on, so that the recipes (and stage-cache hashes) of models without them stay as they were.
+  if (c.rsign) j["rsign"] = true;
+  if (c.bireal) j["bireal"] = true;
+  if (c.rprelu) j["rprelu"] = true;
+  return j;
 }
 
 namespace {

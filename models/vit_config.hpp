@@ -22,6 +22,12 @@ struct ViTConfig {
   std::string global_pool = "token";  // token | avg (avg: mean of patch tokens, then fc_norm)
   bool distilled = false;             // DeiT: dist_token + head_dist, eval output = mean of both heads
   double ln_eps = 1e-6;
+  // Around each block Linear (qkv, proj, fc1, fc2) of a quantised student, in
+  // forward order (docs/LOWBIT.md; each adds per-channel float operations the
+  // engine runs too). Ignored on a Linear the plan leaves fp32.
+  bool rsign = false;   // ReActNet's RSign: a learnable shift [K] subtracted before the activation quantiser
+  bool bireal = false;  // Bi-Real Net: the Linear's real-valued input added to its output (bireal_shortcut)
+  bool rprelu = false;  // ReActNet's RPReLU on the output: PReLU(y - γ; β) + ζ, each [N]
 
   int grid() const { return img_size / patch_size; }
   int num_patches() const { return grid() * grid(); }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/rng.hpp"
+#include "models/quant.hpp"
 
 namespace bb {
 
@@ -36,6 +37,13 @@ std::vector<ParamEntry> vit_param_layout(const ViTConfig& c) {
     add(b + "mlp.fc1.bias", {Hm});
     add(b + "mlp.fc2.weight", {D, Hm});
     add(b + "mlp.fc2.bias", {D});
+    const int64_t NK[4][2] = {{3 * D, D}, {D, D}, {Hm, D}, {D, Hm}};
+    for (int s = 0; s < 4; ++s) {
+      const std::string l = b + kBlockLinearNames[s] + ".";
+      if (c.rsign) add(l + "act_shift", {NK[s][1]});
+      if (c.rprelu)
+        for (const char* t : {"rprelu_in", "rprelu_slope", "rprelu_out"}) add(l + t, {NK[s][0]});
+    }
   }
   std::string norm = c.global_pool == "avg" ? "fc_norm" : "norm";
   add(norm + ".weight", {D});
@@ -89,9 +97,18 @@ void ViTParams::bind_views() {
   pos_embed = p("pos_embed");
   for (int i = 0; i < c.depth; ++i) {
     std::string b = "blocks." + std::to_string(i) + ".";
-    blocks.push_back({p(b + "norm1.weight"), p(b + "norm1.bias"), p(b + "attn.qkv.weight"), p(b + "attn.qkv.bias"),
-                      p(b + "attn.proj.weight"), p(b + "attn.proj.bias"), p(b + "norm2.weight"), p(b + "norm2.bias"),
-                      p(b + "mlp.fc1.weight"), p(b + "mlp.fc1.bias"), p(b + "mlp.fc2.weight"), p(b + "mlp.fc2.bias")});
+    BlockParams w{p(b + "norm1.weight"), p(b + "norm1.bias"), p(b + "attn.qkv.weight"), p(b + "attn.qkv.bias"),
+                  p(b + "attn.proj.weight"), p(b + "attn.proj.bias"), p(b + "norm2.weight"), p(b + "norm2.bias"),
+                  p(b + "mlp.fc1.weight"), p(b + "mlp.fc1.bias"), p(b + "mlp.fc2.weight"), p(b + "mlp.fc2.bias"),
+                  {}, {}, {}, {}};
+    for (int l = 0; l < 4; ++l) {
+      const std::string n = b + kBlockLinearNames[l] + ".";
+      w.act_shift[l] = p(n + "act_shift");
+      w.rprelu_in[l] = p(n + "rprelu_in");
+      w.rprelu_slope[l] = p(n + "rprelu_slope");
+      w.rprelu_out[l] = p(n + "rprelu_out");
+    }
+    blocks.push_back(w);
   }
   std::string norm = c.global_pool == "avg" ? "fc_norm" : "norm";
   norm_w = p(norm + ".weight");
@@ -112,7 +129,9 @@ void ViTParams::init_random(uint64_t seed) {
   // timm's VisionTransformer init: Linear weights trunc_normal(std 0.02) and zero
   // biases, LayerNorm ones/zeros, pos_embed trunc_normal(0.02), cls/dist tokens
   // normal(1e-6); the patch-embedding conv keeps PyTorch's default
-  // U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias.
+  // U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias. RSign and RPReLU
+  // start as the identity (shifts 0, slope 1), so that a student initialised
+  // from its teacher starts as the teacher's function.
   const double conv_bound = 1.0 / std::sqrt(static_cast<double>(cfg.patch_dim()));
   for (size_t i = 0; i < entries.size(); ++i) {
     const ParamEntry& e = entries[i];
@@ -122,6 +141,11 @@ void ViTParams::init_random(uint64_t seed) {
     const bool is_bias = n.size() > 5 && n.compare(n.size() - 5, 5, ".bias") == 0;
     const bool is_patch = n.rfind("patch_embed.", 0) == 0;
     const bool is_token = n == "cls_token" || n == "dist_token";
+    const auto ends = [&](const std::string& t) { return n.size() > t.size() && n.compare(n.size() - t.size(), t.size(), t) == 0; };
+    if (ends(".act_shift") || ends(".rprelu_in") || ends(".rprelu_out") || ends(".rprelu_slope")) {
+      std::fill(d, d + e.numel, ends(".rprelu_slope") ? 1.0f : 0.0f);
+      continue;
+    }
     Rng rng(seed, Stream::kInit, i);
     for (int64_t k = 0; k < e.numel; ++k) {
       if (is_patch) d[k] = static_cast<float>(rng.uniform(-conv_bound, conv_bound));

@@ -25,6 +25,11 @@ struct BlockParams {
   float *norm2_w, *norm2_b;  // [D]
   float *fc1_w, *fc1_b;      // [Hm, D], [Hm]
   float *fc2_w, *fc2_b;      // [D, Hm], [D]
+  // Per Linear (BlockLinear order), null unless the config has them:
+  float* act_shift[4];       // rsign: "<linear>.act_shift" [K]
+  float* rprelu_in[4];       // rprelu: "<linear>.rprelu_in" γ [N]
+  float* rprelu_slope[4];    //         "<linear>.rprelu_slope" β [N]
+  float* rprelu_out[4];      //         "<linear>.rprelu_out" ζ [N]
 };
 
 struct ViTParams {

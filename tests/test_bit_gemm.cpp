@@ -234,24 +234,25 @@ TEST(BitGemm, QuantizeActsMatchesTheFakeQuantiser) {
   const std::pair<ActFormat, int> formats[] = {
       {ActFormat::kInt8, 8}, {ActFormat::kInt4, 4}, {ActFormat::kInt2, 2}, {ActFormat::kBinary, 1}};
   for_each_path([&] {
-    for (auto [fmt, bits] : formats) {
-      SCOPED_TRACE(bits);
-      std::vector<float> xq(x.size());
-      act_traits(fmt).fake_quant(x.data(), M, K, xq.data());
-      BitActs a;
-      quantize_acts(x.data(), M, K, bits, a);
-      for (int64_t m = 0; m < M; ++m) {
-        int32_t sum = 0;
-        for (int64_t k = 0; k < K; ++k) {
-          const int c = a.row(m)[k];
-          sum += c;
-          ASSERT_EQ(static_cast<float>(c) * a.mul[static_cast<size_t>(m)], xq[static_cast<size_t>(m * K + k)])
-              << "row " << m << " k " << k;
+    for (auto [fmt, bits] : formats)
+      for (ActScale scale : {ActScale::kAbsMax, ActScale::kAbsMean}) {
+        SCOPED_TRACE(std::to_string(bits) + act_scale_name(scale));
+        std::vector<float> xq(x.size());
+        act_traits(fmt).fake_quant(x.data(), M, K, xq.data(), scale);
+        BitActs a;
+        quantize_acts(x.data(), M, K, bits, a, -1, scale);
+        for (int64_t m = 0; m < M; ++m) {
+          int32_t sum = 0;
+          for (int64_t k = 0; k < K; ++k) {
+            const int c = a.row(m)[k];
+            sum += c;
+            ASSERT_EQ(static_cast<float>(c) * a.mul[static_cast<size_t>(m)], xq[static_cast<size_t>(m * K + k)])
+                << "row " << m << " k " << k;
+          }
+          for (int64_t k = K; k < a.Kp; ++k) ASSERT_EQ(a.row(m)[k], 0);
+          EXPECT_EQ(a.sum[static_cast<size_t>(m)], sum);
         }
-        for (int64_t k = K; k < a.Kp; ++k) ASSERT_EQ(a.row(m)[k], 0);
-        EXPECT_EQ(a.sum[static_cast<size_t>(m)], sum);
       }
-    }
   });
 }
 

@@ -112,6 +112,53 @@ TEST(Gradients, LinearAndAttentionOnBothBackends) {
   }
 }
 
+// The low-bit students' per-channel operations (RSign shift, Bi-Real shortcut,
+// RPReLU) on each shape relation a block Linear has: N = 2K (qkv/fc1-like), N
+// = K (proj), N < K (fc2-like: the shortcut averages groups).
+TEST(Gradients, RSignShiftBiRealShortcutAndRPReLU) {
+  const int64_t M = 3;
+  for (auto [N, K] : {std::pair<int64_t, int64_t>{6, 3}, {4, 4}, {2, 6}}) {
+    SCOPED_TRACE(std::to_string(N) + "x" + std::to_string(K));
+    auto x = randn(M * K, 30), shift = randn(K, 31), r = randn(M * K, 32), ry = randn(M * N, 33);
+    std::vector<float> out(M * K);
+    auto fs = [&] {
+      channel_shift_forward(x.data(), shift.data(), out.data(), M, K);
+      return dot(out, r);
+    };
+    std::vector<float> dshift(K, 0.5f);  // accumulated into
+    channel_shift_backward(r.data(), dshift.data(), M, K);
+    for (size_t i = 0; i < shift.size(); ++i) expect_close(numeric(shift, i, fs), dshift[i] - 0.5, "shift");
+
+    auto y0 = randn(M * N, 34);
+    std::vector<float> y(M * N);
+    auto fb = [&] {
+      y = y0;
+      bireal_shortcut_forward(x.data(), y.data(), M, N, K);
+      return dot(y, ry);
+    };
+    std::vector<float> dx(M * K, 0.0f);
+    bireal_shortcut_backward(ry.data(), dx.data(), M, N, K);
+    for (size_t i = 0; i < x.size(); ++i) expect_close(numeric(x, i, fb), dx[i], "bireal dx");
+
+    auto gamma = randn(N, 35), beta = randn(N, 36, 0.5), zeta = randn(N, 37);
+    auto yin = randn(M * N, 38, 2.0);
+    std::vector<float> z(M * N);
+    auto fr = [&] {
+      y = yin;
+      rprelu_forward(y.data(), gamma.data(), beta.data(), zeta.data(), nullptr, M, N);
+      return dot(y, ry);
+    };
+    y = yin;
+    rprelu_forward(y.data(), gamma.data(), beta.data(), zeta.data(), z.data(), M, N);
+    std::vector<float> dy(M * N), dg(N, 0.0f), dbeta(N, 0.0f), dz(N, 0.0f);
+    rprelu_backward(ry.data(), z.data(), beta.data(), dy.data(), dg.data(), dbeta.data(), dz.data(), M, N);
+    for (size_t i = 0; i < yin.size(); ++i) expect_close(numeric(yin, i, fr, 1e-3f), dy[i], "rprelu dy");
+    for (size_t i = 0; i < gamma.size(); ++i) expect_close(numeric(gamma, i, fr, 1e-3f), dg[i], "rprelu dgamma");
+    for (size_t i = 0; i < beta.size(); ++i) expect_close(numeric(beta, i, fr, 1e-3f), dbeta[i], "rprelu dbeta");
+    for (size_t i = 0; i < zeta.size(); ++i) expect_close(numeric(zeta, i, fr, 1e-3f), dz[i], "rprelu dzeta");
+  }
+}
+
 // The whole model: loss = cross-entropy of the forward; a few entries of every tensor checked.
 void check_model(const ViTConfig& c, const char* backend) {
   ViTParams p(c);

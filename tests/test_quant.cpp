@@ -136,6 +136,54 @@ TEST(ActQuant, VectorisedPathsAgreeWithScalarFormula) {
   }
 }
 
+// The absmean rule: step = κ · mean|x| per row (κ from the format's row),
+// codes round half to even and clip to [-Q-1, Q]; binary is the same either way.
+TEST(ActQuant, AbsmeanStepIsKappaTimesMeanAbs) {
+  // A2, κ 1.5: mean|x| = 2 -> step 3; x / 3 = {0.67, -0.33, 0.17, -1.5} -> {1, 0, 0, -2} (half to even).
+  const std::vector<float> y = {2.0f, -1.0f, 0.5f, -4.5f};
+  std::vector<float> q2(4);
+  act_traits(ActFormat::kInt2).fake_quant(y.data(), 1, 4, q2.data(), ActScale::kAbsMean);
+  EXPECT_EQ(act_traits(ActFormat::kInt2).absmean_step, 1.5f);
+  EXPECT_EQ(q2, (std::vector<float>{3, 0, 0, -6}));
+  Rng r(6);
+  for (ActFormat f : {ActFormat::kInt8, ActFormat::kInt4, ActFormat::kInt2, ActFormat::kBinary}) {
+    const ActFormatTraits& t = act_traits(f);
+    SCOPED_TRACE(t.bits);
+    for (int64_t K : {1, 15, 16, 37, 100}) {
+      const int64_t M = 19;
+      std::vector<float> x(static_cast<size_t>(M * K)), q(x.size()), q_max(x.size());
+      for (auto& v : x) v = static_cast<float>(3 * r.normal());
+      for (int64_t k = 0; k < K; ++k) x[static_cast<size_t>(4 * K + k)] = 0;  // an all-zero row (ε)
+      t.fake_quant(x.data(), M, K, q.data(), ActScale::kAbsMean);
+      t.fake_quant(x.data(), M, K, q_max.data(), ActScale::kAbsMax);
+      for (int64_t m = 0; m < M; ++m) {
+        double mean = 0;
+        for (int64_t k = 0; k < K; ++k) mean += std::fabs(x[m * K + k]);
+        mean /= static_cast<double>(K);
+        if (f == ActFormat::kBinary) {  // one rule: sign times mean|x|
+          for (int64_t k = 0; k < K; ++k) ASSERT_EQ(q[m * K + k], q_max[m * K + k]);
+          continue;
+        }
+        const double step = t.absmean_step * std::max(mean, 1e-5);
+        for (int64_t k = 0; k < K; ++k) {
+          const double code = std::clamp(std::nearbyint(x[m * K + k] / step), -t.qmax - 1.0, double(t.qmax));
+          ASSERT_NEAR(q[m * K + k], code * step, 1e-5 * step) << "row " << m << " k " << k;
+        }
+      }
+    }
+  }
+  // A2's codes: absmean uses all four levels on Gaussian rows where absmax leaves most at zero.
+  const int64_t M = 64, K = 96;
+  std::vector<float> x(static_cast<size_t>(M * K)), q(x.size());
+  for (auto& v : x) v = static_cast<float>(r.normal());
+  auto zeros = [&](ActScale s) {
+    act_traits(ActFormat::kInt2).fake_quant(x.data(), M, K, q.data(), s);
+    return std::count(q.begin(), q.end(), 0.0f);
+  };
+  EXPECT_LT(zeros(ActScale::kAbsMean), M * K / 2);
+  EXPECT_GT(zeros(ActScale::kAbsMax), M * K * 3 / 4);
+}
+
 TEST(SteClip, OnlySaturatedTernaryCodesLoseTheirGradient) {
   // γ = mean|W| = 1: |W| > 1.5 saturates.
   const std::vector<float> w = {0.2f, 1.4f, -1.6f, 0.8f};
@@ -222,20 +270,41 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
   Tensor images = random_images(4, 3, 16, 9);
   const int64_t n = 4 * 7;
   test::TempDir dir;
-  for (const char* name : {"W1.58A8", "W1A8", "W1A2", "W1A1", "W2A2", "W4A4", "W8A8", "W1.58A8+subln", "W1A1+subln"}) {
+  // "+" options: subln, absmean (the plan's act_scale) and the low-bit extras
+  // (rsign, rprelu, bireal), these with non-identity parameters.
+  for (const char* name : {"W1.58A8", "W1A8", "W1A2", "W1A1", "W2A2", "W4A4", "W8A8", "W1.58A8+subln", "W1A1+subln",
+                           "W1A2+absmean", "W4A4+absmean+subln", "W1A1+rsign+rprelu+bireal",
+                           "W1A2+absmean+rsign+rprelu+bireal+subln", "W1.58A8+rsign+subln"}) {
     SCOPED_TRACE(name);
     const std::string sname(name);
+    auto has = [&](const char* opt) { return sname.find(std::string("+") + opt) != std::string::npos; };
     QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec(sname.substr(0, sname.find('+'))));
-    plan.subln = sname.find("subln") != std::string::npos;
+    plan.subln = has("subln");
+    if (has("absmean")) plan.act_scale = ActScale::kAbsMean;
     plan.head = plan.spec;  // the head too: a quantised layer with few rows
+    ViTConfig c = m.params.cfg;
+    c.rsign = has("rsign");
+    c.rprelu = has("rprelu");
+    c.bireal = has("bireal");
+    ViTParams params(c);
+    Rng r(17);
+    for (const ParamEntry& e : params.entries) {
+      float* d = params.data(e);
+      if (const ParamEntry* src = m.params.find(e.name)) {
+        std::copy(m.params.data(*src), m.params.data(*src) + e.numel, d);
+        continue;
+      }
+      const bool slope = e.name.find("rprelu_slope") != std::string::npos;
+      for (int64_t i = 0; i < e.numel; ++i) d[i] = static_cast<float>((slope ? 0.5 : 0.0) + 0.1 * r.normal());
+    }
     auto be = make_backend("onednn");
-    ViTRunner fake(m.params, *be, false, &plan);
+    ViTRunner fake(params, *be, false, &plan);
     std::vector<float> want(fake.forward(images.view()).data(), fake.forward(images.view()).data() + n);
     float scale = 0;
     for (float v : want) scale = std::max(scale, std::fabs(v));
-    IntModel bits = build_int_model(IntEngineKind::kBitKernels, m.params, plan);
-    IntModel dnn = build_int_model(IntEngineKind::kOnednnInt8, m.params, plan);
-    ViTRunner rb(m.params, *be, false, &plan, &bits), rd(m.params, *be, false, &plan, &dnn);
+    IntModel bits = build_int_model(IntEngineKind::kBitKernels, params, plan);
+    IntModel dnn = build_int_model(IntEngineKind::kOnednnInt8, params, plan);
+    ViTRunner rb(params, *be, false, &plan, &bits), rd(params, *be, false, &plan, &dnn);
     std::vector<float> got_b(rb.forward(images.view()).data(), rb.forward(images.view()).data() + n);
     const float* got_d = rd.forward(images.view()).data();
     EXPECT_LE(max_abs_diff(got_b.data(), got_d, n), 1e-4f * (1 + scale));
@@ -244,7 +313,7 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
     EXPECT_LE(diff, 1e-3f * (1 + scale));
     // The packed export: same codes, so the same logits bit for bit.
     const std::string path = dir / "s.packed.safetensors";
-    write_packed_student(path, m.params, plan);
+    write_packed_student(path, params, plan);
     LoadedModel pk = load_model(path);
     IntModel from_file = build_int_model(IntEngineKind::kBitKernels, pk.params, *pk.plan, &pk.packed_layers);
     ViTRunner rp(pk.params, *be, false, pk.plan_ptr(), &from_file);
@@ -407,6 +476,52 @@ TEST(Ste, HeadGradientIsDyTimesQuantisedInput) {
       if (std::fabs(p.head_w[n * D + k]) > 1.5f * (s[0] + 1e-5f)) want = 0;  // clipped code
       EXPECT_NEAR(gw[n * D + k], want, 1e-5f) << n << "," << k;
     }
+}
+
+// The low-bit extras in a training runner: RPReLU at its identity start (slope
+// 1) passes the output gradient through, so each Linear's ζ gradient equals
+// its bias gradient and γ's is its negative; every extra tensor gets a finite,
+// non-zero gradient; and training runs with every combination on the STE.
+TEST(Ste, RPReLUAtIdentityPassesTheBiasGradientAndExtrasTrain) {
+  ViTConfig c;
+  c.img_size = 8; c.patch_size = 4; c.in_chans = 1; c.embed_dim = 8; c.depth = 2; c.num_heads = 2;
+  c.mlp_hidden = 16; c.num_classes = 3;
+  c.rsign = c.rprelu = c.bireal = true;
+  ViTParams p(c);
+  p.init_random(3);
+  for (const char* spec : {"W1A1", "W1A2"}) {
+    SCOPED_TRACE(spec);
+    QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
+    plan.act_scale = ActScale::kAbsMean;
+    auto be = make_backend("reference");
+    ViTRunner run(p, *be, true, &plan);
+    Tensor x(Shape{3, 1, 8, 8});
+    Rng r(4);
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+    run.forward(x.view());
+    std::vector<float> dl = {1, -2, 0.5f, 0.25f, 1, -1, 0.3f, 0.2f, -0.1f}, grads(static_cast<size_t>(p.count()), 0.0f);
+    run.backward(dl.data(), grads.data());
+    auto grad = [&](const std::string& name) { return grads.data() + p.find(name)->offset; };
+    for (int l = 0; l < c.depth; ++l)
+      for (const char* lin : kBlockLinearNames) {
+        const std::string n = "blocks." + std::to_string(l) + "." + lin + ".";
+        const int64_t N = p.find(n + "bias")->numel;
+        for (int64_t i = 0; i < N; ++i) {
+          EXPECT_NEAR(grad(n + "rprelu_out")[i], grad(n + "bias")[i], 1e-6f) << n << i;
+          EXPECT_NEAR(grad(n + "rprelu_in")[i], -grad(n + "bias")[i], 1e-6f) << n << i;
+        }
+        for (const char* t : {"act_shift", "rprelu_in", "rprelu_slope", "rprelu_out"}) {
+          const ParamEntry* e = p.find(n + t);
+          double sq = 0;
+          for (int64_t i = 0; i < e->numel; ++i) {
+            ASSERT_TRUE(std::isfinite(grad(n + t)[i]));
+            sq += grad(n + t)[i] * grad(n + t)[i];
+          }
+          // rprelu_slope: no gradient while every z > 0 is possible but not at a random start.
+          EXPECT_GT(sq, 0.0) << n << t;
+        }
+      }
+  }
 }
 
 }  // namespace
