@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
+#include <vector>
 
 #include "kernels/fast_math.hpp"
 #include "kernels/layernorm.hpp"
@@ -196,23 +197,30 @@ void channel_shift_forward(const float* x, const float* shift, float* out, int64
 }
 
 namespace {
-// acc[n] += Σ_m f(m, n) for columns in parallel blocks, rows in order.
+// Σ over rows of per-row contributions to [cols] sums: rows in fixed chunks of
+// kRows (chunks in parallel, each summing its rows in order into its own
+// partial), then the partials added in chunk order — the same floats whatever
+// the thread count, and every loop runs along contiguous columns.
+// add_rows(m0, m1, part) adds rows [m0, m1) into part[cols].
 template <class F>
-void column_sums(int64_t M, int64_t N, float* acc, F f) {
-  constexpr int64_t kCols = 64;
+void sum_rows_in_chunks(int64_t M, int64_t cols, float* acc, F add_rows) {
+  const int64_t chunks = chunks_of(M);
+  std::vector<float> parts(static_cast<size_t>(chunks * cols), 0.0f);
 #pragma omp parallel for schedule(static)
-  for (int64_t n0 = 0; n0 < N; n0 += kCols) {
-    const int64_t n1 = std::min(N, n0 + kCols);
-    float part[kCols] = {};
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t n = n0; n < n1; ++n) part[n - n0] += f(m, n);
-    for (int64_t n = n0; n < n1; ++n) acc[n] += part[n - n0];
-  }
+  for (int64_t c = 0; c < chunks; ++c) add_rows(c * kRows, c * kRows + rows_in(c, M), parts.data() + c * cols);
+  for (int64_t c = 0; c < chunks; ++c)
+    for (int64_t n = 0; n < cols; ++n) acc[n] += parts[static_cast<size_t>(c * cols + n)];
 }
 }  // namespace
 
 void channel_shift_backward(const float* dout, float* dshift, int64_t M, int64_t K) {
-  column_sums(M, K, dshift, [&](int64_t m, int64_t k) { return -dout[m * K + k]; });
+  // dshift -= Σ_m dout: the sum, then one subtraction per channel.
+  std::vector<float> sum(static_cast<size_t>(K), 0.0f);
+  sum_rows_in_chunks(M, K, sum.data(), [&](int64_t m0, int64_t m1, float* part) {
+    for (int64_t m = m0; m < m1; ++m)
+      for (int64_t k = 0; k < K; ++k) part[k] += dout[m * K + k];
+  });
+  for (int64_t k = 0; k < K; ++k) dshift[k] -= sum[static_cast<size_t>(k)];
 }
 
 void bireal_shortcut_forward(const float* x, float* y, int64_t M, int64_t N, int64_t K) {
@@ -222,8 +230,9 @@ void bireal_shortcut_forward(const float* x, float* y, int64_t M, int64_t N, int
   for (int64_t m = 0; m < M; ++m) {
     const float* xr = x + m * K;
     float* yr = y + m * N;
-    if (N >= K) {
-      for (int64_t n = 0; n < N; ++n) yr[n] += xr[n % K];
+    if (N >= K) {  // y[n] += x[n mod K], a K-wide stripe at a time
+      for (int64_t n0 = 0; n0 < N; n0 += K)
+        for (int64_t k = 0; k < std::min(K, N - n0); ++k) yr[n0 + k] += xr[k];
     } else {
       for (int64_t n = 0; n < N; ++n) {
         float s = 0;
@@ -242,7 +251,8 @@ void bireal_shortcut_backward(const float* dy, float* dx, int64_t M, int64_t N, 
     const float* dr = dy + m * N;
     float* xr = dx + m * K;
     if (N >= K) {
-      for (int64_t n = 0; n < N; ++n) xr[n % K] += dr[n];
+      for (int64_t n0 = 0; n0 < N; n0 += K)
+        for (int64_t k = 0; k < std::min(K, N - n0); ++k) xr[k] += dr[n0 + k];
     } else {
       for (int64_t k = 0; k < K; ++k) xr[k] += dr[k % N] * inv;
     }
@@ -251,22 +261,46 @@ void bireal_shortcut_backward(const float* dy, float* dx, int64_t M, int64_t N, 
 
 void rprelu_forward(float* y, const float* gamma, const float* beta, const float* zeta, float* z, int64_t M, int64_t N) {
 #pragma omp parallel for schedule(static)
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n) {
-      const float v = y[m * N + n] - gamma[n];
-      if (z) z[m * N + n] = v;
-      y[m * N + n] = (v > 0 ? v : beta[n] * v) + zeta[n];
+  for (int64_t m = 0; m < M; ++m) {
+    float* __restrict yr = y + m * N;
+    const float *__restrict g = gamma, *__restrict b = beta, *__restrict c = zeta;
+    if (z) {
+      float* __restrict zr = z + m * N;
+      for (int64_t n = 0; n < N; ++n) zr[n] = yr[n] - g[n];
     }
+    for (int64_t n = 0; n < N; ++n) {
+      const float v = yr[n] - g[n];
+      yr[n] = (v > 0 ? v : b[n] * v) + c[n];
+    }
+  }
 }
 
 void rprelu_backward(const float* dout, const float* z, const float* beta, float* dy, float* dgamma, float* dbeta,
                      float* dzeta, int64_t M, int64_t N) {
-  column_sums(M, N, dzeta, [&](int64_t m, int64_t n) { return dout[m * N + n]; });
-  column_sums(M, N, dbeta, [&](int64_t m, int64_t n) { return z[m * N + n] > 0 ? 0.0f : dout[m * N + n] * z[m * N + n]; });
-#pragma omp parallel for schedule(static)
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n) dy[m * N + n] = z[m * N + n] > 0 ? dout[m * N + n] : beta[n] * dout[m * N + n];
-  column_sums(M, N, dgamma, [&](int64_t m, int64_t n) { return -dy[m * N + n]; });
+  // One pass over the rows: dy, and per chunk [3, N] partials of Σ dy, Σ dout·z[z ≤ 0], Σ dout.
+  std::vector<float> sums(static_cast<size_t>(3 * N), 0.0f);
+  sum_rows_in_chunks(M, 3 * N, sums.data(), [&](int64_t m0, int64_t m1, float* part) {
+    float *__restrict sg = part, *__restrict sb = part + N, *__restrict sz = part + 2 * N;
+    const float* __restrict bt = beta;
+    for (int64_t m = m0; m < m1; ++m) {
+      const float* __restrict dr = dout + m * N;
+      const float* __restrict zr = z + m * N;
+      float* __restrict yr = dy + m * N;
+      for (int64_t n = 0; n < N; ++n) {
+        const float d = dr[n], v = zr[n];
+        const float g = v > 0 ? d : bt[n] * d;
+        sz[n] += d;
+        sb[n] += v > 0 ? 0.0f : d * v;
+        sg[n] += g;
+        yr[n] = g;
+      }
+    }
+  });
+  for (int64_t n = 0; n < N; ++n) {
+    dgamma[n] -= sums[static_cast<size_t>(n)];
+    dbeta[n] += sums[static_cast<size_t>(N + n)];
+    dzeta[n] += sums[static_cast<size_t>(2 * N + n)];
+  }
 }
 
 }  // namespace bb

@@ -27,7 +27,7 @@ void add(const float* a, const float* b, float* out, int64_t n);
 
 // Low-bit students' per-channel operations around a block Linear y[M, N] =
 // x[M, K] · W^T (ViTConfig rsign / bireal / rprelu; docs/LOWBIT.md). Parameter
-// gradients are summed over rows in row order, columns in parallel: the same
+// gradients are summed over fixed chunks of rows, then the chunks in order: the same
 // floats whatever the thread count.
 //
 // RSign's shift: out[M, K] = x - shift[k]. Backward (dx = dout): dshift[k] -= Σ_m dout[m, k].
