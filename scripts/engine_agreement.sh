@@ -17,8 +17,11 @@ shift 2
 bin=${BITBENCH:-$(dirname "$0")/../build/cli/bitbench}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$bin" validate --checkpoint "$latent" --backend onednn --logits-out "$tmp/fake.npy" "$@" > /dev/null
-"$bin" validate --checkpoint "$packed" --backend bitkernels --logits-out "$tmp/engine.npy" "$@" > /dev/null
+run() {  # validate's progress is kept out of the way; on failure its messages are shown
+  "$bin" validate "$@" > /dev/null 2> "$tmp/log" || { cat "$tmp/log" >&2; exit 1; }
+}
+run --checkpoint "$latent" --backend onednn --logits-out "$tmp/fake.npy" "$@"
+run --checkpoint "$packed" --backend bitkernels --logits-out "$tmp/engine.npy" "$@"
 /usr/bin/python3 - "$tmp/fake.npy" "$tmp/engine.npy" "$packed" <<'PY'
 import sys
 import numpy as np
