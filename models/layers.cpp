@@ -259,20 +259,49 @@ void bireal_shortcut_backward(const float* dy, float* dx, int64_t M, int64_t N, 
   }
 }
 
-void rprelu_forward(float* y, const float* gamma, const float* beta, const float* zeta, float* z, int64_t M, int64_t N) {
-#pragma omp parallel for schedule(static)
-  for (int64_t m = 0; m < M; ++m) {
-    float* __restrict yr = y + m * N;
-    const float *__restrict g = gamma, *__restrict b = beta, *__restrict c = zeta;
-    if (z) {
-      float* __restrict zr = z + m * N;
-      for (int64_t n = 0; n < N; ++n) zr[n] = yr[n] - g[n];
-    }
+namespace {
+// PReLU as max(v, 0) + β·min(v, 0): the select's value (one term is an exact
+// zero) without a branch on the sign, so each ISA path vectorises it.
+BB_INLINE void rprelu_rows_body(float* __restrict y, const float* __restrict gamma, const float* __restrict beta,
+                                const float* __restrict zeta, float* __restrict z, int64_t rows, int64_t N) {
+  for (int64_t m = 0; m < rows; ++m) {
+    float* yr = y + m * N;
+    if (z)
+      for (int64_t n = 0; n < N; ++n) z[m * N + n] = yr[n] - gamma[n];
     for (int64_t n = 0; n < N; ++n) {
-      const float v = yr[n] - g[n];
-      yr[n] = (v > 0 ? v : b[n] * v) + c[n];
+      const float v = yr[n] - gamma[n];
+      yr[n] = (std::max(v, 0.0f) + beta[n] * std::min(v, 0.0f)) + zeta[n];
     }
   }
+}
+BB_MULTIVERSION(rprelu_rows, (float* y, const float* gamma, const float* beta, const float* zeta, float* z, int64_t rows,
+                              int64_t N),
+                (y, gamma, beta, zeta, z, rows, N))
+
+// Rows [rows, N]: dy, and Σ dy, Σ dout·z[z ≤ 0], Σ dout added into sg, sb, sz
+// [N]; pos ∈ {0, 1} masks instead of branches (exact: one term is zero).
+BB_INLINE void rprelu_backward_rows_body(const float* __restrict dout, const float* __restrict z,
+                                         const float* __restrict beta, float* __restrict dy, float* __restrict sg,
+                                         float* __restrict sb, float* __restrict sz, int64_t rows, int64_t N) {
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      const float d = dout[m * N + n], v = z[m * N + n], pos = v > 0 ? 1.0f : 0.0f;
+      const float g = pos * d + (1.0f - pos) * (beta[n] * d);
+      sz[n] += d;
+      sb[n] += (1.0f - pos) * (d * v);
+      sg[n] += g;
+      dy[m * N + n] = g;
+    }
+}
+BB_MULTIVERSION(rprelu_backward_rows, (const float* dout, const float* z, const float* beta, float* dy, float* sg,
+                                       float* sb, float* sz, int64_t rows, int64_t N),
+                (dout, z, beta, dy, sg, sb, sz, rows, N))
+}  // namespace
+
+void rprelu_forward(float* y, const float* gamma, const float* beta, const float* zeta, float* z, int64_t M, int64_t N) {
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks_of(M); ++c)
+    rprelu_rows(y + c * kRows * N, gamma, beta, zeta, z ? z + c * kRows * N : nullptr, rows_in(c, M), N);
 }
 
 void rprelu_backward(const float* dout, const float* z, const float* beta, float* dy, float* dgamma, float* dbeta,
@@ -280,21 +309,7 @@ void rprelu_backward(const float* dout, const float* z, const float* beta, float
   // One pass over the rows: dy, and per chunk [3, N] partials of Σ dy, Σ dout·z[z ≤ 0], Σ dout.
   std::vector<float> sums(static_cast<size_t>(3 * N), 0.0f);
   sum_rows_in_chunks(M, 3 * N, sums.data(), [&](int64_t m0, int64_t m1, float* part) {
-    float *__restrict sg = part, *__restrict sb = part + N, *__restrict sz = part + 2 * N;
-    const float* __restrict bt = beta;
-    for (int64_t m = m0; m < m1; ++m) {
-      const float* __restrict dr = dout + m * N;
-      const float* __restrict zr = z + m * N;
-      float* __restrict yr = dy + m * N;
-      for (int64_t n = 0; n < N; ++n) {
-        const float d = dr[n], v = zr[n];
-        const float g = v > 0 ? d : bt[n] * d;
-        sz[n] += d;
-        sb[n] += v > 0 ? 0.0f : d * v;
-        sg[n] += g;
-        yr[n] = g;
-      }
-    }
+    rprelu_backward_rows(dout + m0 * N, z + m0 * N, beta, dy + m0 * N, part, part + N, part + 2 * N, m1 - m0, N);
   });
   for (int64_t n = 0; n < N; ++n) {
     dgamma[n] -= sums[static_cast<size_t>(n)];

@@ -42,7 +42,7 @@ void bireal_shortcut_backward(const float* dy, float* dx, int64_t M, int64_t N, 
 // RPReLU in place on y[M, N]: z = y - γ[n]; y = (z > 0 ? z : β[n] z) + ζ[n];
 // z [M, N] saved for backward when non-null.
 void rprelu_forward(float* y, const float* gamma, const float* beta, const float* zeta, float* z, int64_t M, int64_t N);
-// dy[M, N] = dout · (z > 0 ? 1 : β) (dy may equal dout); dγ -= Σ_m dy; dβ += Σ_m dout · z [z ≤ 0]; dζ += Σ_m dout.
+// dy[M, N] = dout · (z > 0 ? 1 : β) (dy apart from dout); dγ -= Σ_m dy; dβ += Σ_m dout · z [z ≤ 0]; dζ += Σ_m dout.
 void rprelu_backward(const float* dout, const float* z, const float* beta, float* dy, float* dgamma, float* dbeta,
                      float* dzeta, int64_t M, int64_t N);
 
