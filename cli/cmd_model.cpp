@@ -79,6 +79,18 @@ void run_info(const InfoArgs& a) {
             << m.params.cfg.num_prefix() << " prefix)\n";
   std::printf("params       %lld (%.3f M)\n", static_cast<long long>(params), static_cast<double>(params) / 1e6);
   std::cout << "quant        " << m.quant_name() << (m.config_source == "packed" ? " (packed)" : m.plan ? " (latent weights, fake-quant forward)" : "") << "\n";
+  if (m.plan) {  // the options that change the arithmetic around each BitLinear
+    std::string opts;
+    auto add = [&](bool on, const char* what) {
+      if (on) opts += std::string(opts.empty() ? "" : ", ") + what;
+    };
+    add(m.plan->subln, "SubLN");
+    add(m.plan->act_scale == ActScale::kAbsMean, "absmean activation steps");
+    add(m.params.cfg.rsign, "RSign");
+    add(m.params.cfg.rprelu, "RPReLU");
+    add(m.params.cfg.bireal, "Bi-Real shortcut");
+    if (!opts.empty()) std::cout << "bitlinear    " << opts << "\n";
+  }
   if (engine_bytes)
     std::printf("bytes        %llu on disk, %lld in memory on bitkernels (packed codes + the fp32 rest; %lld as fp32)\n",
                 static_cast<unsigned long long>(file_bytes), static_cast<long long>(engine_bytes),

@@ -353,6 +353,44 @@ TEST(CliDistill, TeacherToPackedStudentThatValidates) {
   EXPECT_GT(info_json["engine_bytes"].get<int64_t>(), 0);
 }
 
+// Issue #20's options end to end: a W1A2 student with absmean steps, RSign,
+// RPReLU and the Bi-Real shortcut is configured, trained, exported packed and
+// run on the integer engine with the fake-quant forward's predictions; model
+// info names the options.
+TEST(CliDistill, LowBitOptionsTrainExportAndRunOnTheEngine) {
+  test::TempDir d;
+  auto t = test::run_bitbench("train --config " + fixture_config(d, 1) + " --out " + (d / "t"));
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  test::write_text(d / "s.json", R"({"name": "s", "dataset": {"name": "mnist", "data_dir": ")" + (d / "m") + R"("},
+    "transform": {"img_size": 12}, "loader": {"batch_size": 16}, "train": {"epochs": 1},
+    "students": [{"name": "low", "quant": {"spec": "W1A2", "act_scale": "absmean"},
+                  "model": {"rsign": true, "rprelu": true, "bireal": true}}]})");
+  auto r = test::run_bitbench("distill --config " + (d / "s.json") + " --teacher " + (d / "t/teacher.safetensors") +
+                              " --out " + (d / "out"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string latent = d / "out/low/low.safetensors", packed = d / "out/low/low.packed.safetensors";
+  NpyArray logits[2];
+  int i = 0;
+  for (auto [ckpt, be] : {std::pair<std::string, const char*>{latent, "onednn"}, {packed, "bitkernels"}}) {
+    auto v = test::run_bitbench("validate --dataset mnist --data-dir " + (d / "m") + " --checkpoint " + ckpt +
+                                " --backend " + be + " --logits-out " + (d / "l.npy"));
+    ASSERT_EQ(v.exit_code, 0) << v.err;
+    logits[i++] = read_npy(d / "l.npy");
+  }
+  const int64_t C = logits[0].shape[1];
+  for (int64_t im = 0; im < logits[0].shape[0]; ++im) {
+    const float* a = logits[0].data.data() + im * C;
+    const float* b = logits[1].data.data() + im * C;
+    EXPECT_EQ(std::max_element(a, a + C) - a, std::max_element(b, b + C) - b) << "image " << im;
+  }
+  for (const std::string& f : {latent, packed}) {
+    auto info = test::run_bitbench("model info " + f);
+    ASSERT_EQ(info.exit_code, 0) << info.err;
+    EXPECT_NE(info.out.find("bitlinear    absmean activation steps, RSign, RPReLU, Bi-Real shortcut"), std::string::npos)
+        << info.out;
+  }
+}
+
 TEST(CliDistill, MissingTeacherIsOneClearError) {
   test::TempDir d;
   fixture_config(d, 1);
