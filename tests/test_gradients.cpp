@@ -117,7 +117,8 @@ TEST(Gradients, LinearAndAttentionOnBothBackends) {
 // = K (proj), N < K (fc2-like: the shortcut averages groups).
 TEST(Gradients, RSignShiftBiRealShortcutAndRPReLU) {
   const int64_t M = 3;
-  for (auto [N, K] : {std::pair<int64_t, int64_t>{6, 3}, {4, 4}, {2, 6}}) {
+  for (const auto& nk : {std::pair<int64_t, int64_t>{6, 3}, {4, 4}, {2, 6}}) {
+    const int64_t N = nk.first, K = nk.second;  // (lambdas below cannot capture structured bindings on every compiler)
     SCOPED_TRACE(std::to_string(N) + "x" + std::to_string(K));
     auto x = randn(M * K, 30), shift = randn(K, 31), r = randn(M * K, 32), ry = randn(M * N, 33);
     std::vector<float> out(M * K);
