@@ -224,8 +224,6 @@ void channel_shift_backward(const float* dout, float* dshift, int64_t M, int64_t
 }
 
 void bireal_shortcut_forward(const float* x, float* y, int64_t M, int64_t N, int64_t K) {
-  const int64_t groups = N >= K ? 1 : K / N;
-  const float inv = 1.0f / static_cast<float>(groups);
 #pragma omp parallel for schedule(static)
   for (int64_t m = 0; m < M; ++m) {
     const float* xr = x + m * K;
@@ -233,19 +231,18 @@ void bireal_shortcut_forward(const float* x, float* y, int64_t M, int64_t N, int
     if (N >= K) {  // y[n] += x[n mod K], a K-wide stripe at a time
       for (int64_t n0 = 0; n0 < N; n0 += K)
         for (int64_t k = 0; k < std::min(K, N - n0); ++k) yr[n0 + k] += xr[k];
-    } else {
+    } else {  // y[n] += mean of x[n], x[n + N], x[n + 2N], ... below K
       for (int64_t n = 0; n < N; ++n) {
         float s = 0;
-        for (int64_t j = 0; j < groups; ++j) s += xr[n + j * N];
-        yr[n] += s * inv;
+        int64_t count = 0;
+        for (int64_t k = n; k < K; k += N, ++count) s += xr[k];
+        yr[n] += s / static_cast<float>(count);
       }
     }
   }
 }
 
 void bireal_shortcut_backward(const float* dy, float* dx, int64_t M, int64_t N, int64_t K) {
-  const int64_t groups = N >= K ? 1 : K / N;
-  const float inv = 1.0f / static_cast<float>(groups);
 #pragma omp parallel for schedule(static)
   for (int64_t m = 0; m < M; ++m) {
     const float* dr = dy + m * N;
@@ -253,8 +250,11 @@ void bireal_shortcut_backward(const float* dy, float* dx, int64_t M, int64_t N, 
     if (N >= K) {
       for (int64_t n0 = 0; n0 < N; n0 += K)
         for (int64_t k = 0; k < std::min(K, N - n0); ++k) xr[k] += dr[n0 + k];
-    } else {
-      for (int64_t k = 0; k < K; ++k) xr[k] += dr[k % N] * inv;
+    } else {  // x[k] fed the mean of output k mod N, over (K - 1 - k mod N) / N + 1 inputs
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t n = k % N;
+        xr[k] += dr[n] / static_cast<float>((K - 1 - n) / N + 1);
+      }
     }
   }
 }

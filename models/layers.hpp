@@ -35,7 +35,7 @@ void channel_shift_forward(const float* x, const float* shift, float* out, int64
 void channel_shift_backward(const float* dout, float* dshift, int64_t M, int64_t K);
 // Bi-Real's real-valued shortcut: y[m, n] += S(x)[m, n] with
 //   N ≥ K (qkv, fc1, proj): S(x)[n] = x[n mod K]
-//   N < K (fc2):            S(x)[n] = mean over j of x[n + j·N]   (K a multiple of N)
+//   N < K (fc2):            S(x)[n] = mean of x[n], x[n + N], ... (those below K)
 // Backward: dx[M, K] += Sᵀ(dy).
 void bireal_shortcut_forward(const float* x, float* y, int64_t M, int64_t N, int64_t K);
 void bireal_shortcut_backward(const float* dy, float* dx, int64_t M, int64_t N, int64_t K);

@@ -20,10 +20,6 @@ void check(const ViTConfig& c, const std::string& where) {
   if (c.distilled && !c.class_token) fail("distilled needs class_token");
   if (c.distilled && c.global_pool != "token") fail("distilled models pool by token");
   if (!(c.ln_eps > 0)) fail("ln_eps must be positive");
-  // fc2's Bi-Real shortcut averages its mlp_hidden inputs in groups of embed_dim.
-  if (c.bireal && c.mlp_hidden > c.embed_dim && c.mlp_hidden % c.embed_dim != 0)
-    fail("bireal needs mlp_hidden (" + std::to_string(c.mlp_hidden) + ") to be a multiple of embed_dim (" +
-         std::to_string(c.embed_dim) + ")");
 }
 
 ViTConfig read_vit_config(JsonReader& r, const ViTConfig& start) {

@@ -114,10 +114,11 @@ TEST(Gradients, LinearAndAttentionOnBothBackends) {
 
 // The low-bit students' per-channel operations (RSign shift, Bi-Real shortcut,
 // RPReLU) on each shape relation a block Linear has: N = 2K (qkv/fc1-like), N
-// = K (proj), N < K (fc2-like: the shortcut averages groups).
+// = K (proj), N < K (fc2-like: the shortcut averages groups), and sizes that do
+// not divide (7 into 3s, 5 from 3s).
 TEST(Gradients, RSignShiftBiRealShortcutAndRPReLU) {
   const int64_t M = 3;
-  for (const auto& nk : {std::pair<int64_t, int64_t>{6, 3}, {4, 4}, {2, 6}}) {
+  for (const auto& nk : {std::pair<int64_t, int64_t>{6, 3}, {4, 4}, {2, 6}, {3, 7}, {5, 3}}) {
     const int64_t N = nk.first, K = nk.second;  // (lambdas below cannot capture structured bindings on every compiler)
     SCOPED_TRACE(std::to_string(N) + "x" + std::to_string(K));
     auto x = randn(M * K, 30), shift = randn(K, 31), r = randn(M * K, 32), ry = randn(M * N, 33);

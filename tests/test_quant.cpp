@@ -487,10 +487,6 @@ TEST(Ste, RPReLUAtIdentityPassesTheBiasGradientAndExtrasTrain) {
   c.img_size = 8; c.patch_size = 4; c.in_chans = 1; c.embed_dim = 8; c.depth = 2; c.num_heads = 2;
   c.mlp_hidden = 16; c.num_classes = 3;
   c.rsign = c.rprelu = c.bireal = true;
-  check(c, "test");
-  ViTConfig odd = c;
-  odd.mlp_hidden = 12;  // fc2's shortcut could not average 12 inputs in groups of 8
-  EXPECT_THROW(check(odd, "test"), Error);
   ViTParams p(c);
   p.init_random(3);
   for (const char* spec : {"W1A1", "W1A2"}) {
