@@ -90,6 +90,10 @@ void run_info(const InfoArgs& a) {
     add(m.params.cfg.rprelu, "RPReLU");
     add(m.params.cfg.bireal, "Bi-Real shortcut");
     if (!opts.empty()) std::cout << "bitlinear    " << opts << "\n";
+    if (m.plan->attn_quantized())
+      std::cout << "attention    q·kᵀ at " << act_format_name(m.plan->attn_qk) << ", attention·v at "
+                << act_format_name(m.plan->attn_pv)
+                << (m.params.cfg.attn_prob_scale ? " (learnable probability scale per head)" : "") << "\n";
   }
   if (engine_bytes)
     std::printf("bytes        %llu on disk, %lld in memory on bitkernels (packed codes + the fp32 rest; %lld as fp32)\n",

@@ -43,7 +43,10 @@ StudentConfig read_student(const nlohmann::json& node, const std::string& file, 
   {
     s.model = node.contains("model") ? node["model"] : nlohmann::json::object();
     JsonReader m = r.object("model");
-    read_vit_config(m, vit_preset("vit_fmnist_tiny_patch4_28"));  // types and unknown keys, before any training
+    const ViTConfig c = read_vit_config(m, vit_preset("vit_fmnist_tiny_patch4_28"));  // types and unknown keys, before any training
+    if (c.attn_prob_scale && s.quant.attn_pv == ActFormat::kF32)
+      throw Error::config(file, path + "/model/attn_prob_scale",
+                          "scales the step of quantised attention probabilities: set quant.attn_pv too");
   }
   {
     r.object("train");  // the student's keys over the file's default recipe
@@ -67,11 +70,14 @@ StudentConfig read_student(const nlohmann::json& node, const std::string& file, 
 QuantSection parse_quant_section(const nlohmann::json& j, const std::string& file, const std::string& path) {
   JsonReader r(j, file, path);
   std::string spec = "W1.58A8", patch = "FP32", head = "FP32", ste = "clipped", act_scale = "absmax";
+  std::string attn_qk = "FP32", attn_pv = "FP32";
   r.read("spec", spec);
   r.read("patch_embed", patch);
   r.read("head", head);
   r.read_enum("ste", ste, {"clipped", "identity"});
   r.read_enum("act_scale", act_scale, {"absmax", "absmean"});
+  r.read("attn_qk", attn_qk);
+  r.read("attn_pv", attn_pv);
   auto parse = [&](const std::string& at, const std::string& v) {
     try {
       return parse_quant_spec(v);
@@ -87,6 +93,15 @@ QuantSection parse_quant_section(const nlohmann::json& j, const std::string& fil
   r.read("subln", q.subln);
   q.ste_clip = ste == "clipped";
   act_scale_from_name(act_scale, q.act_scale);
+  auto parse_act = [&](const std::string& at, const std::string& v) {
+    try {
+      return parse_act_format(v);
+    } catch (const Error& e) {
+      throw Error::config(file, at, e.what());
+    }
+  };
+  q.attn_qk = parse_act(path + "/attn_qk", attn_qk);
+  q.attn_pv = parse_act(path + "/attn_pv", attn_pv);
   if (j.contains("blocks")) {
     const auto& b = j["blocks"];
     if (!b.is_object()) throw Error::config(file, path + "/blocks", "must be an object {\"block index\": \"spec\"}");
@@ -111,6 +126,8 @@ QuantPlan QuantSection::plan(int depth, const std::string& file, const std::stri
   p.subln = subln;
   p.ste_clip = ste_clip;
   p.act_scale = act_scale;
+  p.attn_qk = attn_qk;
+  p.attn_pv = attn_pv;
   for (const auto& [i, s] : blocks) {
     if (i >= depth)
       throw Error::config(file, path + "/blocks/" + std::to_string(i),

@@ -15,11 +15,12 @@
 namespace bb {
 
 // A student's "quant" section ({"spec", "blocks", "patch_embed", "head",
-// "subln", "ste", "act_scale"}), read once; the plan needs the model's depth.
+// "subln", "ste", "act_scale", "attn_qk", "attn_pv"}), read once; the plan needs the model's depth.
 struct QuantSection {
   QuantSpec spec, patch_embed, head;
   bool subln = false, ste_clip = true;
   ActScale act_scale = ActScale::kAbsMax;
+  ActFormat attn_qk = ActFormat::kF32, attn_pv = ActFormat::kF32;
   std::map<int, QuantSpec> blocks;                 // per-block overrides by index
   nlohmann::json json = nlohmann::json::object();  // as written (the recipe and its hash keep it)
   // Error(Config) at file/path when a block index is beyond the depth.

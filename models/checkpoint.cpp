@@ -64,6 +64,7 @@ ViTConfig infer_vit_config(const SafetensorsFile& f) {
   c.qkv_bias = f.find("blocks.0.attn.qkv.bias") != nullptr;
   c.rsign = f.find("blocks.0.attn.qkv.act_shift") != nullptr;
   c.rprelu = f.find("blocks.0.attn.qkv.rprelu_slope") != nullptr;
+  c.attn_prob_scale = f.find("blocks.0.attn.prob_scale") != nullptr;
   c.num_classes = static_cast<int>(need("head.weight", 2).shape[0]);
   const auto meta = f.own_metadata();
   auto it = meta.find("num_heads");

@@ -41,8 +41,20 @@ QuantSpec parse_quant_spec(const std::string& text) {
                      "W1A1, or FP32)");
 }
 
+ActFormat parse_act_format(const std::string& text) {
+  const std::string s = lower(text);
+  ActFormat f = ActFormat::kF32;
+  if (s == "fp32" || s == "a32") return f;
+  if (s.size() > 1 && s[0] == 'a' && act_format_from_token(s.substr(1), f)) return f;
+  throw Error::usage("unknown activation format \"" + text + "\" (A8, A4, A2, A1 or FP32)");
+}
+
+std::string act_format_name(ActFormat f) {
+  return f == ActFormat::kF32 ? "FP32" : std::string("A") + act_traits(f).token;
+}
+
 bool QuantPlan::any() const {
-  if (patch_embed.quantized() || head.quantized()) return true;
+  if (patch_embed.quantized() || head.quantized() || attn_quantized()) return true;
   for (const auto& b : blocks)
     for (const auto& s : b)
       if (s.quantized()) return true;
@@ -63,6 +75,8 @@ nlohmann::json to_json(const QuantPlan& p) {
                       {"patch_embed", p.patch_embed.name()}, {"head", p.head.name()}, {"blocks", blocks}};
   // Written only when not the default, so that earlier plans' recipes (and stage-cache hashes) stay as they were.
   if (p.act_scale != ActScale::kAbsMax) j["act_scale"] = act_scale_name(p.act_scale);
+  if (p.attn_qk != ActFormat::kF32) j["attn_qk"] = act_format_name(p.attn_qk);
+  if (p.attn_pv != ActFormat::kF32) j["attn_pv"] = act_format_name(p.attn_pv);
   return j;
 }
 
@@ -73,6 +87,8 @@ QuantPlan quant_plan_from_json(const nlohmann::json& j, int depth) {
   p.ste_clip = j.at("ste_clip").get<bool>();
   if (j.contains("act_scale") && !act_scale_from_name(j.at("act_scale").get<std::string>(), p.act_scale))
     throw Error::usage("quant plan act_scale must be absmax or absmean");
+  if (j.contains("attn_qk")) p.attn_qk = parse_act_format(j.at("attn_qk").get<std::string>());
+  if (j.contains("attn_pv")) p.attn_pv = parse_act_format(j.at("attn_pv").get<std::string>());
   p.patch_embed = parse_quant_spec(j.at("patch_embed").get<std::string>());
   p.head = parse_quant_spec(j.at("head").get<std::string>());
   const auto& blocks = j.at("blocks");
@@ -86,8 +102,8 @@ QuantPlan quant_plan_from_json(const nlohmann::json& j, int depth) {
 }
 
 std::vector<PlannedLinear> plan_linears(const ViTConfig& c, const QuantPlan& plan) {
-  const int64_t D = c.embed_dim, Hm = c.mlp_hidden;
-  const int64_t NK[4][2] = {{3 * D, D}, {D, D}, {Hm, D}, {D, Hm}};
+  const int64_t D = c.embed_dim;
+  const auto NK = c.block_linear_nk();
   std::vector<PlannedLinear> out;
   out.push_back({"patch_embed.proj.weight", plan.patch_embed, D, c.patch_dim(), LinearSite::kPatch});
   for (int l = 0; l < c.depth; ++l)

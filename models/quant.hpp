@@ -26,24 +26,33 @@ struct QuantSpec {
 };
 // Case-insensitive; Error(Usage) naming the accepted forms otherwise.
 QuantSpec parse_quant_spec(const std::string& s);
+// An activation format alone: "A8", "A4", "A2", "A1", or "FP32" / "A32"
+// (case-insensitive; Error(Usage) otherwise), and its name ("A2", "FP32").
+ActFormat parse_act_format(const std::string& s);
+std::string act_format_name(ActFormat f);
 
 // The Linear layers of a block that BitLinear replaces, in forward order.
 enum BlockLinear { kQkv = 0, kProj = 1, kFc1 = 2, kFc2 = 3 };
 inline constexpr const char* kBlockLinearNames[4] = {"attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"};
 
-// Which spec each Linear of a model runs at. Attention matmuls stay fp32.
+// Which spec each Linear of a model runs at, and at which formats the two
+// attention matmuls run (fp32 unless attn_qk / attn_pv say otherwise).
 struct QuantPlan {
   std::vector<std::array<QuantSpec, 4>> blocks;  // per block: qkv, proj, fc1, fc2
   QuantSpec patch_embed, head;                   // FP32 unless a config says otherwise
   bool subln = false;    // LayerNorm (no affine) before the activation quantiser, as BitNet's BitLinear
   bool ste_clip = true;  // zero the gradient of clipped weight codes
   ActScale act_scale = ActScale::kAbsMax;  // how kbit activation steps are set (quant_format.hpp)
+  // Attention on integer codes (kernels/attention_quant.hpp): q·kᵀ with q and k
+  // at attn_qk; attention·v with the probabilities (unsigned) and v at attn_pv.
+  ActFormat attn_qk = ActFormat::kF32, attn_pv = ActFormat::kF32;
   QuantSpec spec;        // the default block spec the plan was built from (its name names the student)
   // Not stored: the weights are already dequantised codes (a packed file), so
   // the forward uses them as they are instead of quantising them again.
   bool weights_quantized = false;
 
   bool any() const;
+  bool attn_quantized() const { return attn_qk != ActFormat::kF32 || attn_pv != ActFormat::kF32; }
   // Every block at `spec`; overrides per block index.
   static QuantPlan uniform(int depth, const QuantSpec& spec);
 };

@@ -49,6 +49,7 @@ void ViTRunner::setup_quant() {
   // The dist head's slot carries the head's spec even without a dist token
   // (it is never run then; the arena keeps its input slot, as it always has).
   if (!c.distilled) qhead_dist_.spec = plan_.head;
+  attn_q_ = AttnQuant{plan_.attn_qk, plan_.attn_pv, plan_.act_scale};
   ones_.assign(static_cast<size_t>(std::max<int64_t>({D, Hm, c.patch_dim()})), 1.0f);
   zeros_.assign(ones_.size(), 0.0f);
 }
@@ -162,6 +163,7 @@ void ViTRunner::reserve(int64_t B) {
     take(&a.rstd1, BT);
     take(&a.qkv, BT * 3 * D);
     if (training_) take(&a.probs, B * H * T * T);  // inference saves no probabilities
+    if (training_ && attn_q_.any()) take(&a.qkv_hat, BT * 3 * D);
     take(&a.att, BT * D);
     take(&a.ln2, BT * D);
     take(&a.mean2, BT);
@@ -316,7 +318,11 @@ TensorView ViTRunner::forward_batch(const TensorView& images) {
     qlinear(q[kQkv], a.ln1, w.qkv_w, w.qkv_b, a.qkv, BT, 3 * D, D);                      // [BT, 3D]
     {
       Timed t(part(&ForwardProfile::attention));
-      be_.attention(a.qkv, training_ ? a.probs : nullptr, a.att, B, T, H, Dh, scale);  // [BT, D]
+      if (attn_q_.any())  // the same integer arithmetic in training and on the engine
+        attention_quant_forward(a.qkv, attn_q_, w.attn_prob_scale, training_ ? a.probs : nullptr,
+                                training_ ? a.qkv_hat : nullptr, a.att, B, T, H, Dh, scale);  // [BT, D]
+      else
+        be_.attention(a.qkv, training_ ? a.probs : nullptr, a.att, B, T, H, Dh, scale);  // [BT, D]
     }
     qlinear(q[kProj], a.att, w.proj_w, w.proj_b, tmp_, BT, D, D);                        // [BT, D]
     add(a.x_in, tmp_, a.x_mid, BT * D);
@@ -440,7 +446,11 @@ void ViTRunner::backward(const float* dlogits, float* grads, const float* dlogit
     layernorm_backward(dln_, a.x_mid, w.norm2_w, a.mean2, a.rstd2, dx_, g(w.norm2_w), g(w.norm2_b), BT, D);
     // dx holds d(x_mid). Attention branch: x_mid = x_in + proj(attn(qkv(ln1(x_in)))).
     qlinear_backward(q[kProj], a.att, w.proj_w, dx_, datt_, g(w.proj_w), g(w.proj_b), BT, D, D);  // datt [BT, D]
-    be_.attention_backward(a.qkv, a.probs, datt_, dqkv_, dprobs_, B, T, H, Dh, scale);      // dqkv [BT, 3D]
+    if (attn_q_.any())
+      attention_quant_backward(a.qkv_hat, a.probs, datt_, attn_q_, w.attn_prob_scale, dqkv_, g(w.attn_prob_scale), B,
+                               T, H, Dh, scale);  // dqkv [BT, 3D]
+    else
+      be_.attention_backward(a.qkv, a.probs, datt_, dqkv_, dprobs_, B, T, H, Dh, scale);  // dqkv [BT, 3D]
     qlinear_backward(q[kQkv], a.ln1, w.qkv_w, dqkv_, dln_, g(w.qkv_w), g(w.qkv_b), BT, 3 * D, D);
     layernorm_backward(dln_, a.x_in, w.norm1_w, a.mean1, a.rstd1, dx_, g(w.norm1_w), g(w.norm1_b), BT, D);
   }

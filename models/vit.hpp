@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/tensor.hpp"
+#include "kernels/attention_quant.hpp"
 #include "kernels/backend.hpp"
 #include "models/int_engine.hpp"
 #include "models/quant.hpp"
@@ -75,6 +76,7 @@ class ViTRunner {
     float* x_in;              // [BT, D]  block input (residual stream)
     float *ln1, *mean1, *rstd1;  // [BT, D], [BT], [BT]
     float* qkv;               // [BT, 3D]
+    float* qkv_hat;           // [BT, 3D] quantised attention, training: q̂, k̂, v̂ as its matmuls saw them
     float* probs;             // [B, H, T, T] softmax
     float* att;               // [BT, D]  heads concatenated
     float* x_mid;             // [BT, D]  after the attention residual
@@ -109,6 +111,7 @@ class ViTRunner {
   Backend& be_;
   bool training_;
   QuantPlan plan_;                              // empty blocks when fp32
+  AttnQuant attn_q_;                            // the plan's attention formats (fp32: the backend's attention)
   IntModel* engine_;                            // null: fake-quant forward
   BitActs int_acts_;                            // the engine's quantised input (scratch)
   std::vector<std::array<QLinear, 4>> qblocks_;  // per block: qkv, proj, fc1, fc2

@@ -54,6 +54,7 @@ ViTConfig read_vit_config(JsonReader& r, const ViTConfig& start) {
   r.read("rsign", c.rsign);
   r.read("bireal", c.bireal);
   r.read("rprelu", c.rprelu);
+  r.read("attn_prob_scale", c.attn_prob_scale);
   r.finish();
   check(c, r.file());
   return c;
@@ -69,6 +70,7 @@ nlohmann::json to_json(const ViTConfig& c) {
   if (c.rsign) j["rsign"] = true;
   if (c.bireal) j["bireal"] = true;
   if (c.rprelu) j["rprelu"] = true;
+  if (c.attn_prob_scale) j["attn_prob_scale"] = true;
   return j;
 }
 

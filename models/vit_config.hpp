@@ -1,5 +1,7 @@
 #pragma once
 // The shape of a Vision Transformer, named as timm names it.
+#include <array>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -28,6 +30,9 @@ struct ViTConfig {
   bool rsign = false;   // ReActNet's RSign: a learnable shift [K] subtracted before the activation quantiser
   bool bireal = false;  // Bi-Real Net: the Linear's real-valued input added to its output (bireal_shortcut)
   bool rprelu = false;  // ReActNet's RPReLU on the output: PReLU(y - γ; β) + ζ, each [N]
+  // Bi-ViT's learnable attention scale: a factor [H] per block on the step of
+  // the quantised attention probabilities (a plan's attn_pv; attention_quant.hpp).
+  bool attn_prob_scale = false;
 
   int grid() const { return img_size / patch_size; }
   int num_patches() const { return grid() * grid(); }
@@ -35,6 +40,11 @@ struct ViTConfig {
   int tokens() const { return num_patches() + num_prefix(); }
   int head_dim() const { return embed_dim / num_heads; }
   int patch_dim() const { return in_chans * patch_size * patch_size; }
+  // The weight shape [N, K] of each block Linear, in BlockLinear order (qkv, proj, fc1, fc2).
+  std::array<std::array<int64_t, 2>, 4> block_linear_nk() const {
+    const int64_t D = embed_dim, Hm = mlp_hidden;
+    return {{{3 * D, D}, {D, D}, {Hm, D}, {D, Hm}}};
+  }
 };
 
 // Throws Error(Input) naming `where` when the fields do not fit together.

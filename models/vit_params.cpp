@@ -12,10 +12,10 @@ std::vector<ParamEntry> vit_param_layout(const ViTConfig& c) {
   const int64_t D = c.embed_dim, Hm = c.mlp_hidden, K = c.num_classes;
   std::vector<ParamEntry> v;
   int64_t at = 0;
-  auto add = [&](std::string name, std::vector<int64_t> shape) {
+  auto add = [&](std::string name, std::vector<int64_t> shape, ParamInit init = ParamInit::kTimm) {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
-    v.push_back({std::move(name), std::move(shape), at, n});
+    v.push_back({std::move(name), std::move(shape), at, n, init});
     at += n;
   };
   add("patch_embed.proj.weight", {D, c.in_chans, c.patch_size, c.patch_size});
@@ -37,13 +37,18 @@ std::vector<ParamEntry> vit_param_layout(const ViTConfig& c) {
     add(b + "mlp.fc1.bias", {Hm});
     add(b + "mlp.fc2.weight", {D, Hm});
     add(b + "mlp.fc2.bias", {D});
-    const int64_t NK[4][2] = {{3 * D, D}, {D, D}, {Hm, D}, {D, Hm}};
-    for (int s = 0; s < 4; ++s) {
+    // The low-bit extras (ViTConfig), each starting as the identity.
+    const auto NK = c.block_linear_nk();
+    for (size_t s = 0; s < 4; ++s) {
       const std::string l = b + kBlockLinearNames[s] + ".";
-      if (c.rsign) add(l + "act_shift", {NK[s][1]});
-      if (c.rprelu)
-        for (const char* t : {"rprelu_in", "rprelu_slope", "rprelu_out"}) add(l + t, {NK[s][0]});
+      if (c.rsign) add(l + "act_shift", {NK[s][1]}, ParamInit::kZero);
+      if (c.rprelu) {
+        add(l + "rprelu_in", {NK[s][0]}, ParamInit::kZero);
+        add(l + "rprelu_slope", {NK[s][0]}, ParamInit::kOne);
+        add(l + "rprelu_out", {NK[s][0]}, ParamInit::kZero);
+      }
     }
+    if (c.attn_prob_scale) add(b + "attn.prob_scale", {c.num_heads}, ParamInit::kOne);
   }
   std::string norm = c.global_pool == "avg" ? "fc_norm" : "norm";
   add(norm + ".weight", {D});
@@ -100,7 +105,7 @@ void ViTParams::bind_views() {
     BlockParams w{p(b + "norm1.weight"), p(b + "norm1.bias"), p(b + "attn.qkv.weight"), p(b + "attn.qkv.bias"),
                   p(b + "attn.proj.weight"), p(b + "attn.proj.bias"), p(b + "norm2.weight"), p(b + "norm2.bias"),
                   p(b + "mlp.fc1.weight"), p(b + "mlp.fc1.bias"), p(b + "mlp.fc2.weight"), p(b + "mlp.fc2.bias"),
-                  {}, {}, {}, {}};
+                  {}, {}, {}, {}, p(b + "attn.prob_scale")};
     for (int l = 0; l < 4; ++l) {
       const std::string n = b + kBlockLinearNames[l] + ".";
       w.act_shift[l] = p(n + "act_shift");
@@ -129,9 +134,10 @@ void ViTParams::init_random(uint64_t seed) {
   // timm's VisionTransformer init: Linear weights trunc_normal(std 0.02) and zero
   // biases, LayerNorm ones/zeros, pos_embed trunc_normal(0.02), cls/dist tokens
   // normal(1e-6); the patch-embedding conv keeps PyTorch's default
-  // U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias. RSign and RPReLU
-  // start as the identity (shifts 0, slope 1), so that a student initialised
-  // from its teacher starts as the teacher's function.
+  // U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias. The low-bit
+  // extras take their layout's constant (RSign and RPReLU the identity: shifts
+  // 0, slope 1), so that a student initialised from its teacher starts as the
+  // teacher's function.
   const double conv_bound = 1.0 / std::sqrt(static_cast<double>(cfg.patch_dim()));
   for (size_t i = 0; i < entries.size(); ++i) {
     const ParamEntry& e = entries[i];
@@ -141,9 +147,8 @@ void ViTParams::init_random(uint64_t seed) {
     const bool is_bias = n.size() > 5 && n.compare(n.size() - 5, 5, ".bias") == 0;
     const bool is_patch = n.rfind("patch_embed.", 0) == 0;
     const bool is_token = n == "cls_token" || n == "dist_token";
-    const auto ends = [&](const std::string& t) { return n.size() > t.size() && n.compare(n.size() - t.size(), t.size(), t) == 0; };
-    if (ends(".act_shift") || ends(".rprelu_in") || ends(".rprelu_out") || ends(".rprelu_slope")) {
-      std::fill(d, d + e.numel, ends(".rprelu_slope") ? 1.0f : 0.0f);
+    if (e.init != ParamInit::kTimm) {
+      std::fill(d, d + e.numel, e.init == ParamInit::kOne ? 1.0f : 0.0f);
       continue;
     }
     Rng rng(seed, Stream::kInit, i);

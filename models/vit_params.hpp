@@ -11,11 +11,16 @@
 
 namespace bb {
 
+// How init_random fills a tensor: timm's rule for its kind (from its name),
+// or a constant — the low-bit extras start as the identity.
+enum class ParamInit : uint8_t { kTimm, kZero, kOne };
+
 struct ParamEntry {
   std::string name;            // timm name, e.g. "blocks.3.attn.qkv.weight"
   std::vector<int64_t> shape;  // timm shape
   int64_t offset = 0;          // into the flat buffer; -1 once released (release_tensors)
   int64_t numel = 0;
+  ParamInit init = ParamInit::kTimm;
 };
 
 struct BlockParams {
@@ -30,6 +35,7 @@ struct BlockParams {
   float* rprelu_in[4];       // rprelu: "<linear>.rprelu_in" γ [N]
   float* rprelu_slope[4];    //         "<linear>.rprelu_slope" β [N]
   float* rprelu_out[4];      //         "<linear>.rprelu_out" ζ [N]
+  float* attn_prob_scale;    // attn_prob_scale: "attn.prob_scale" [H]
 };
 
 struct ViTParams {

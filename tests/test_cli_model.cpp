@@ -354,17 +354,18 @@ TEST(CliDistill, TeacherToPackedStudentThatValidates) {
 }
 
 // Issue #20's options end to end: a W1A2 student with absmean steps, RSign,
-// RPReLU and the Bi-Real shortcut is configured, trained, exported packed and
-// run on the integer engine with the fake-quant forward's predictions; model
-// info names the options.
+// RPReLU, the Bi-Real shortcut and attention on codes (q·kᵀ at A2, attention·v
+// at A1 with a learnable probability scale) is configured, trained, exported
+// packed and run on the integer engine with the fake-quant forward's
+// predictions; model info names the options.
 TEST(CliDistill, LowBitOptionsTrainExportAndRunOnTheEngine) {
   test::TempDir d;
   auto t = test::run_bitbench("train --config " + fixture_config(d, 1) + " --out " + (d / "t"));
   ASSERT_EQ(t.exit_code, 0) << t.err;
   test::write_text(d / "s.json", R"({"name": "s", "dataset": {"name": "mnist", "data_dir": ")" + (d / "m") + R"("},
     "transform": {"img_size": 12}, "loader": {"batch_size": 16}, "train": {"epochs": 1},
-    "students": [{"name": "low", "quant": {"spec": "W1A2", "act_scale": "absmean"},
-                  "model": {"rsign": true, "rprelu": true, "bireal": true}}]})");
+    "students": [{"name": "low", "quant": {"spec": "W1A2", "act_scale": "absmean", "attn_qk": "A2", "attn_pv": "a1"},
+                  "model": {"rsign": true, "rprelu": true, "bireal": true, "attn_prob_scale": true}}]})");
   auto r = test::run_bitbench("distill --config " + (d / "s.json") + " --teacher " + (d / "t/teacher.safetensors") +
                               " --out " + (d / "out"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -388,7 +389,21 @@ TEST(CliDistill, LowBitOptionsTrainExportAndRunOnTheEngine) {
     ASSERT_EQ(info.exit_code, 0) << info.err;
     EXPECT_NE(info.out.find("bitlinear    absmean activation steps, RSign, RPReLU, Bi-Real shortcut"), std::string::npos)
         << info.out;
+    EXPECT_NE(info.out.find("attention    q·kᵀ at A2, attention·v at A1 (learnable probability scale per head)"),
+              std::string::npos)
+        << info.out;
   }
+  // An activation format that does not exist: one error naming the file and the key, nothing written.
+  test::write_text(d / "bad.json", R"({"name": "bad", "dataset": {"name": "mnist", "data_dir": ")" + (d / "m") + R"("},
+    "transform": {"img_size": 12}, "students": [{"quant": {"spec": "W1A2", "attn_pv": "A3"}}]})");
+  auto bad = test::run_bitbench("distill --config " + (d / "bad.json") + " --teacher " + (d / "t/teacher.safetensors") +
+                                " --out " + (d / "bad_out"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(test::count_lines(bad.err), 1) << bad.err;
+  EXPECT_NE(bad.err.find("bad.json"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("attn_pv"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("unknown activation format \"A3\""), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(d / "bad_out"));
 }
 
 TEST(CliDistill, MissingTeacherIsOneClearError) {

@@ -18,6 +18,7 @@
 #include "core/threads.hpp"
 #include "kernels/attention_fused.hpp"
 #include "kernels/attention_infer.hpp"
+#include "kernels/attention_quant.hpp"
 #include "kernels/layernorm.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/fast_math.hpp"
@@ -245,6 +246,188 @@ INSTANTIATE_TEST_SUITE_P(OddShapes, InferenceAttention,
                          ::testing::Values(std::make_tuple(1, 1, 1, 1), std::make_tuple(1, 9, 2, 5),
                                            std::make_tuple(2, 65, 3, 33), std::make_tuple(1, 197, 3, 64),
                                            std::make_tuple(2, 70, 2, 16), std::make_tuple(1, 130, 1, 80)));
+
+// Attention on integer codes (attention_quant.hpp). With both sides fp32 it
+// is the float attention: forward and backward against the reference backend.
+// Quantised, against double loops over the dequantised codes (q̂, k̂ from the
+// fake quantiser per token row, v̂ per channel, p̂ = α · clip(round(p / α))),
+// with the straight-through backward and LSQ's step gradient; on odd shapes,
+// a zero query row and a key row 10× the rest, every ISA path, 1 and 2
+// threads (the step gradient the same floats on both).
+class QuantisedAttention : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t, int64_t>> {};
+
+TEST_P(QuantisedAttention, MatchesFloatAttentionWhenFp32AndDoubleLoopsOverCodes) {
+  const auto [B_, T_, H_, Dh_] = GetParam();
+  const int64_t B = B_, T = T_, H = H_, Dh = Dh_;
+  const int64_t D = H * Dh;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
+  auto qkv = randn(static_cast<size_t>(B * T * 3 * D), 31, 1.5), dout = randn(static_cast<size_t>(B * T * D), 32);
+  for (int64_t j = 0; j < Dh; ++j) qkv[static_cast<size_t>(j)] = 0.0f;  // image 0, token 0, head 0: q = 0
+  if (T > 1)
+    for (int64_t j = 0; j < Dh; ++j) qkv[static_cast<size_t>(3 * D + D + j)] *= 10.0f;  // token 1's k
+  auto at = [&](const std::vector<float>& v, int64_t b, int64_t t, int64_t which, int64_t h, int64_t j) {
+    return static_cast<double>(v[static_cast<size_t>(((b * T + t) * 3 + which) * D + h * Dh + j)]);
+  };
+  {  // fp32: the float attention
+    auto ref = make_reference_backend();
+    std::vector<float> p_ref(static_cast<size_t>(B * H * T * T)), o_ref(static_cast<size_t>(B * T * D));
+    std::vector<float> d_ref(qkv.size()), scratch(p_ref.size());
+    ref->attention(qkv.data(), p_ref.data(), o_ref.data(), B, T, H, Dh, scale);
+    ref->attention_backward(qkv.data(), p_ref.data(), dout.data(), d_ref.data(), scratch.data(), B, T, H, Dh, scale);
+    std::vector<float> p(p_ref.size()), o(o_ref.size()), hat(qkv.size()), d(qkv.size());
+    attention_quant_forward(qkv.data(), AttnQuant{}, nullptr, p.data(), hat.data(), o.data(), B, T, H, Dh, scale);
+    attention_quant_backward(hat.data(), p.data(), dout.data(), AttnQuant{}, nullptr, d.data(), nullptr, B, T, H, Dh, scale);
+    EXPECT_EQ(hat, qkv);
+    for (size_t i = 0; i < p.size(); ++i) ASSERT_NEAR(p[i], p_ref[i], 1e-6) << "probs " << i;
+    for (size_t i = 0; i < o.size(); ++i) ASSERT_NEAR(o[i], o_ref[i], 1e-5) << "out " << i;
+    for (size_t i = 0; i < d.size(); ++i) ASSERT_NEAR(d[i], d_ref[i], 2e-5 * (1 + std::fabs(d_ref[i]))) << "dqkv " << i;
+  }
+  using F = ActFormat;
+  const std::vector<std::pair<F, F>> formats = {{F::kInt8, F::kInt8}, {F::kInt4, F::kInt2}, {F::kBinary, F::kBinary},
+                                                {F::kF32, F::kBinary}, {F::kInt2, F::kF32}};
+  std::vector<float> prob_scale(static_cast<size_t>(H));
+  for (int64_t h = 0; h < H; ++h) prob_scale[static_cast<size_t>(h)] = h == 1 ? 0.001f : 0.7f + 0.3f * static_cast<float>(h);
+  std::set<std::string> ran;
+  for (const auto& [qk_, pv_] : formats)
+    for (ActScale rule : {ActScale::kAbsMax, ActScale::kAbsMean})
+      for (const float* ps : {static_cast<const float*>(nullptr), static_cast<const float*>(prob_scale.data())}) {
+        const AttnQuant aq{qk_, pv_, rule};
+        SCOPED_TRACE(std::string("qk ") + (act_traits(aq.qk).bits == 32 ? "fp32" : act_traits(aq.qk).token) + " pv " +
+                     (act_traits(aq.pv).bits == 32 ? "fp32" : act_traits(aq.pv).token) + " " + act_scale_name(rule) +
+                     (ps ? " prob_scale" : ""));
+        // The reference's dequantised q̂, k̂ (rows) and v̂ (channels over tokens).
+        std::vector<float> want_hat(qkv.size());
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t h = 0; h < H; ++h) {
+            std::vector<float> q(static_cast<size_t>(T * Dh)), k(q.size()), vt(q.size()), qh(q.size()), kh(q.size()), vh(q.size());
+            for (int64_t t = 0; t < T; ++t)
+              for (int64_t j = 0; j < Dh; ++j) {
+                q[static_cast<size_t>(t * Dh + j)] = static_cast<float>(at(qkv, b, t, 0, h, j));
+                k[static_cast<size_t>(t * Dh + j)] = static_cast<float>(at(qkv, b, t, 1, h, j));
+                vt[static_cast<size_t>(j * T + t)] = static_cast<float>(at(qkv, b, t, 2, h, j));
+              }
+            act_traits(aq.qk).fake_quant(q.data(), T, Dh, qh.data(), rule);
+            act_traits(aq.qk).fake_quant(k.data(), T, Dh, kh.data(), rule);
+            act_traits(aq.pv).fake_quant(vt.data(), Dh, T, vh.data(), rule);
+            for (int64_t t = 0; t < T; ++t)
+              for (int64_t j = 0; j < Dh; ++j) {
+                float* row = &want_hat[static_cast<size_t>((b * T + t) * 3 * D + h * Dh)];
+                row[j] = qh[static_cast<size_t>(t * Dh + j)];
+                row[D + j] = kh[static_cast<size_t>(t * Dh + j)];
+                row[2 * D + j] = vh[static_cast<size_t>(j * T + t)];
+              }
+          }
+        std::vector<float> dps_first;
+        for (int threads : {1, 2}) {
+          set_num_threads(threads);
+          for_each_isa([&] {
+            std::vector<float> p(static_cast<size_t>(B * H * T * T)), o(static_cast<size_t>(B * T * D)), hat(qkv.size());
+            std::vector<float> d(qkv.size()), dps(static_cast<size_t>(H), 0.0f);
+            attention_quant_forward(qkv.data(), aq, ps, p.data(), hat.data(), o.data(), B, T, H, Dh, scale);
+            attention_quant_backward(hat.data(), p.data(), dout.data(), aq, ps, d.data(), dps.data(), B, T, H, Dh, scale);
+            ASSERT_EQ(hat, want_hat);
+            const int Q = aq.pv == F::kF32 ? 0 : (1 << act_traits(aq.pv).bits) - 1;
+            std::vector<double> dps_ref(static_cast<size_t>(H), 0.0);
+            for (int64_t b = 0; b < B; ++b)
+              for (int64_t h = 0; h < H; ++h) {
+                const double base = Q ? attn_prob_base_step(aq.pv, T) : 0.0;
+                const double alpha = Q ? base * std::max(ps ? ps[h] : 1.0f, 0.01f) : 0.0;
+                std::vector<double> dq(static_cast<size_t>(T * Dh), 0.0), dk(dq.size(), 0.0), dv(dq.size(), 0.0);
+                for (int64_t i = 0; i < T; ++i) {
+                  std::vector<double> s(static_cast<size_t>(T)), ph(s.size()), dp(s.size());
+                  double mx = -1e300, sum = 0;
+                  for (int64_t t = 0; t < T; ++t) {
+                    double acc = 0;
+                    for (int64_t j = 0; j < Dh; ++j) acc += at(hat, b, i, 0, h, j) * at(hat, b, t, 1, h, j);
+                    s[static_cast<size_t>(t)] = acc * scale;
+                    mx = std::max(mx, s[static_cast<size_t>(t)]);
+                  }
+                  for (auto& x : s) sum += (x = std::exp(x - mx));
+                  const float* pr = &p[static_cast<size_t>(((b * H + h) * T + i) * T)];
+                  for (int64_t t = 0; t < T; ++t) {
+                    // (float scores of up to ~40 against double ones: a few ulps of the exponent)
+                    ASSERT_NEAR(pr[t], s[static_cast<size_t>(t)] / sum, 3e-6) << "probs b" << b << " h" << h << " i" << i;
+                    // p̂ from the kernel's own p: a code at a rounding boundary is not a disagreement
+                    double c = Q ? std::nearbyint(static_cast<double>(pr[t] / static_cast<float>(alpha))) : 0.0;
+                    c = std::min<double>(std::max(c, 0.0), Q);
+                    ph[static_cast<size_t>(t)] = Q ? alpha * c : pr[t];
+                  }
+                  for (int64_t j = 0; j < Dh; ++j) {
+                    double acc = 0;
+                    for (int64_t t = 0; t < T; ++t) acc += ph[static_cast<size_t>(t)] * at(hat, b, t, 2, h, j);
+                    const float got = o[static_cast<size_t>((b * T + i) * D + h * Dh + j)];
+                    ASSERT_NEAR(got, acc, 1e-5 * (1 + std::fabs(acc))) << "out b" << b << " i" << i << " j" << j;
+                  }
+                  const float* go = &dout[static_cast<size_t>((b * T + i) * D + h * Dh)];
+                  double pdp = 0;
+                  for (int64_t t = 0; t < T; ++t) {
+                    double acc = 0;
+                    for (int64_t j = 0; j < Dh; ++j) {
+                      acc += go[j] * at(hat, b, t, 2, h, j);
+                      dv[static_cast<size_t>(t * Dh + j)] += ph[static_cast<size_t>(t)] * go[j];
+                    }
+                    dp[static_cast<size_t>(t)] = acc;
+                    pdp += pr[t] * acc;
+                    if (Q && ps && ps[h] > 0.01f) {
+                      const double r = pr[t] / alpha;
+                      dps_ref[static_cast<size_t>(h)] += acc * (r > Q ? Q : ph[static_cast<size_t>(t)] / alpha - r) * base;
+                    }
+                  }
+                  for (int64_t t = 0; t < T; ++t) {
+                    const double ds = pr[t] * (dp[static_cast<size_t>(t)] - pdp) * scale;
+                    for (int64_t j = 0; j < Dh; ++j) {
+                      dq[static_cast<size_t>(i * Dh + j)] += ds * at(hat, b, t, 1, h, j);
+                      dk[static_cast<size_t>(t * Dh + j)] += ds * at(hat, b, i, 0, h, j);
+                    }
+                  }
+                }
+                for (int64_t t = 0; t < T; ++t)
+                  for (int64_t j = 0; j < Dh; ++j)
+                    for (int which = 0; which < 3; ++which) {
+                      const double want = (which == 0 ? dq : which == 1 ? dk : dv)[static_cast<size_t>(t * Dh + j)];
+                      // (a saturated row's p (dp − Σ p dp) cancels: float against double to 1e-4)
+                      ASSERT_NEAR(at(d, b, t, which, h, j), want, 1e-4 * (1 + std::fabs(want)))
+                          << "dqkv b" << b << " t" << t << " part " << which << " h" << h << " j" << j;
+                    }
+              }
+            for (int64_t h = 0; h < H; ++h)
+              EXPECT_NEAR(dps[static_cast<size_t>(h)], dps_ref[static_cast<size_t>(h)],
+                          1e-4 * (1 + std::fabs(dps_ref[static_cast<size_t>(h)])));
+            if (dps_first.empty()) dps_first = dps;
+            EXPECT_EQ(dps, dps_first);  // the same floats whatever the ISA path and thread count
+          });
+        }
+        set_num_threads(0);
+      }
+}
+
+INSTANTIATE_TEST_SUITE_P(OddShapes, QuantisedAttention,
+                         ::testing::Values(std::make_tuple(1, 1, 1, 1), std::make_tuple(1, 3, 2, 5),
+                                           std::make_tuple(2, 17, 3, 16), std::make_tuple(2, 50, 4, 16)));
+
+TEST(QuantisedAttention, ProbabilityBaseStepIsTheUniformStepOrTwiceTheUniformWeight) {
+  EXPECT_FLOAT_EQ(attn_prob_base_step(ActFormat::kBinary, 50), 0.04f);      // 2 / T below 1 / 1
+  EXPECT_FLOAT_EQ(attn_prob_base_step(ActFormat::kInt8, 50), 1.0f / 255);  // the [0, 1] grid is finer
+  EXPECT_FLOAT_EQ(attn_prob_base_step(ActFormat::kInt2, 4), 1.0f / 3);     // few tokens: the grid
+  // A binary map keeps the probabilities above the uniform weight 1/T: one
+  // dominant token of 4 gives codes {1, 0, 0, 0}, the output that token's v̂.
+  const int64_t T = 4, Dh = 2, D = Dh;
+  std::vector<float> qkv(static_cast<size_t>(T * 3 * D), 0.0f), out(static_cast<size_t>(T * D));
+  for (int64_t t = 0; t < T; ++t) {
+    float* r = &qkv[static_cast<size_t>(t * 3 * D)];
+    r[0] = 4.0f;                      // q
+    r[D] = t == 0 ? 4.0f : -4.0f;     // k: token 0 dominates every row
+    r[2 * D] = static_cast<float>(t + 1);  // v channel 0: 1, 2, 3, 4
+    r[2 * D + 1] = -static_cast<float>(t + 1);
+  }
+  attention_quant_forward(qkv.data(), AttnQuant{ActFormat::kF32, ActFormat::kBinary, ActScale::kAbsMax}, nullptr,
+                          nullptr, nullptr, out.data(), 1, T, 1, Dh, 1.0f);
+  // α = min(1, 2/4) = 0.5; v channel steps mean|v| = 2.5, codes ±1: out = α · 2.5 · (±1) for token 0's code.
+  for (int64_t i = 0; i < T; ++i) {
+    EXPECT_FLOAT_EQ(out[static_cast<size_t>(i * D)], 0.5f * 2.5f);
+    EXPECT_FLOAT_EQ(out[static_cast<size_t>(i * D + 1)], -0.5f * 2.5f);
+  }
+}
 
 TEST(LayerOps, LayerNormAndGeluMatchDoubleLoopsUnderEveryIsa) {
   const int64_t N = 130, D = 37;  // more than two row chunks, D odd

@@ -270,22 +270,30 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
   Tensor images = random_images(4, 3, 16, 9);
   const int64_t n = 4 * 7;
   test::TempDir dir;
-  // "+" options: subln, absmean (the plan's act_scale) and the low-bit extras
-  // (rsign, rprelu, bireal), these with non-identity parameters.
+  // "+" options: subln, absmean (the plan's act_scale), the low-bit extras
+  // (rsign, rprelu, bireal), these with non-identity parameters, and attention
+  // on codes (qkN: q·kᵀ at AN; pvN: attention·v at AN; probscale: the learnable
+  // per-head probability step, not 1).
   for (const char* name : {"W1.58A8", "W1A8", "W1A2", "W1A1", "W2A2", "W4A4", "W8A8", "W1.58A8+subln", "W1A1+subln",
                            "W1A2+absmean", "W4A4+absmean+subln", "W1A1+rsign+rprelu+bireal",
-                           "W1A2+absmean+rsign+rprelu+bireal+subln", "W1.58A8+rsign+subln"}) {
+                           "W1A2+absmean+rsign+rprelu+bireal+subln", "W1.58A8+rsign+subln", "W1.58A8+qk8+pv8+subln",
+                           "W1A2+absmean+qk2+pv2", "W1A1+qk1+pv1+probscale", "W1A4+pv4+probscale"}) {
     SCOPED_TRACE(name);
     const std::string sname(name);
     auto has = [&](const char* opt) { return sname.find(std::string("+") + opt) != std::string::npos; };
     QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec(sname.substr(0, sname.find('+'))));
     plan.subln = has("subln");
     if (has("absmean")) plan.act_scale = ActScale::kAbsMean;
+    for (const char* bits : {"8", "4", "2", "1"}) {
+      if (has((std::string("qk") + bits).c_str())) plan.attn_qk = parse_act_format(std::string("A") + bits);
+      if (has((std::string("pv") + bits).c_str())) plan.attn_pv = parse_act_format(std::string("A") + bits);
+    }
     plan.head = plan.spec;  // the head too: a quantised layer with few rows
     ViTConfig c = m.params.cfg;
     c.rsign = has("rsign");
     c.rprelu = has("rprelu");
     c.bireal = has("bireal");
+    c.attn_prob_scale = has("probscale");
     ViTParams params(c);
     Rng r(17);
     for (const ParamEntry& e : params.entries) {
@@ -294,7 +302,7 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
         std::copy(m.params.data(*src), m.params.data(*src) + e.numel, d);
         continue;
       }
-      const bool slope = e.name.find("rprelu_slope") != std::string::npos;
+      const bool slope = e.name.find("rprelu_slope") != std::string::npos || e.name.find("prob_scale") != std::string::npos;
       for (int64_t i = 0; i < e.numel; ++i) d[i] = static_cast<float>((slope ? 0.5 : 0.0) + 0.1 * r.normal());
     }
     auto be = make_backend("onednn");
@@ -302,6 +310,12 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
     std::vector<float> want(fake.forward(images.view()).data(), fake.forward(images.view()).data() + n);
     float scale = 0;
     for (float v : want) scale = std::max(scale, std::fabs(v));
+    if (plan.attn_quantized()) {  // the attention's codes change the function: the option is in force
+      QuantPlan float_attn = plan;
+      float_attn.attn_qk = float_attn.attn_pv = ActFormat::kF32;
+      ViTRunner plain(params, *be, false, &float_attn);
+      EXPECT_GT(max_abs_diff(plain.forward(images.view()).data(), want.data(), n), 1e-3f);
+    }
     IntModel bits = build_int_model(IntEngineKind::kBitKernels, params, plan);
     IntModel dnn = build_int_model(IntEngineKind::kOnednnInt8, params, plan);
     ViTRunner rb(params, *be, false, &plan, &bits), rd(params, *be, false, &plan, &dnn);
@@ -520,6 +534,47 @@ TEST(Ste, RPReLUAtIdentityPassesTheBiasGradientAndExtrasTrain) {
           // rprelu_slope: no gradient while every z > 0 is possible but not at a random start.
           EXPECT_GT(sq, 0.0) << n << t;
         }
+      }
+  }
+}
+
+// Attention on codes in a training runner: its forward gives the inference
+// runner's logits bit for bit (one function for both), and every block's
+// learnable probability scale and q/k/v weights get a finite, non-zero gradient.
+TEST(Ste, QuantisedAttentionTrainsItsProbabilityScale) {
+  ViTConfig c;
+  c.img_size = 8; c.patch_size = 2; c.in_chans = 1; c.embed_dim = 8; c.depth = 2; c.num_heads = 2;
+  c.mlp_hidden = 16; c.num_classes = 3;
+  c.attn_prob_scale = true;
+  ViTParams p(c);
+  p.init_random(5);
+  for (const char* fmt : {"A1", "A2"}) {
+    SCOPED_TRACE(fmt);
+    QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1A2"));
+    plan.act_scale = ActScale::kAbsMean;
+    plan.attn_qk = plan.attn_pv = parse_act_format(fmt);
+    auto be = make_backend("reference");
+    ViTRunner run(p, *be, true, &plan), infer(p, *be, false, &plan);
+    Tensor x(Shape{3, 1, 8, 8});
+    Rng r(6);
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+    const TensorView lt = run.forward(x.view());
+    std::vector<float> train_logits(lt.data(), lt.data() + 9);
+    const TensorView li = infer.forward(x.view());
+    EXPECT_EQ(std::vector<float>(li.data(), li.data() + 9), train_logits);
+    std::vector<float> dl = {1, -2, 0.5f, 0.25f, 1, -1, 0.3f, 0.2f, -0.1f}, grads(static_cast<size_t>(p.count()), 0.0f);
+    run.backward(dl.data(), grads.data());
+    for (int l = 0; l < c.depth; ++l)
+      for (const char* t : {"attn.prob_scale", "attn.qkv.weight"}) {
+        const ParamEntry* e = p.find("blocks." + std::to_string(l) + "." + t);
+        ASSERT_NE(e, nullptr);
+        double sq = 0;
+        for (int64_t i = 0; i < e->numel; ++i) {
+          const float g = grads[static_cast<size_t>(e->offset + i)];
+          ASSERT_TRUE(std::isfinite(g));
+          sq += static_cast<double>(g) * g;
+        }
+        EXPECT_GT(sq, 0.0) << e->name;
       }
   }
 }
