@@ -21,12 +21,15 @@ DistillConfig read_distill_section(JsonReader r, DistillConfig d) {
   r.read("alpha", d.alpha, Range{0, 1});
   r.read("temperature", d.temperature, Range{0, 100, true, false});
   r.read("hidden_mse", d.hidden_mse, Range{0, 1e6});
+  r.read("attn_mse", d.attn_mse, Range{0, 1e6});
   r.finish();
   return d;
 }
 
 nlohmann::json to_json(const DistillConfig& d) {
-  return {{"kind", d.kind}, {"alpha", d.alpha}, {"temperature", d.temperature}, {"hidden_mse", d.hidden_mse}};
+  nlohmann::json j = {{"kind", d.kind}, {"alpha", d.alpha}, {"temperature", d.temperature}, {"hidden_mse", d.hidden_mse}};
+  if (d.attn_mse > 0) j["attn_mse"] = d.attn_mse;  // only when on: earlier recipes (and their hashes) stay as they were
+  return j;
 }
 
 StudentConfig read_student(const nlohmann::json& node, const std::string& file, const std::string& path,

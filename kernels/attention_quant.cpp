@@ -137,7 +137,7 @@ void attention_quant_forward(const float* qkv, const AttnQuant& aq, const float*
 
 void attention_quant_backward(const float* qkv_hat, const float* probs, const float* dout, const AttnQuant& aq,
                               const float* prob_scale, float* dqkv, float* dprob_scale, int64_t B, int64_t T,
-                              int64_t H, int64_t Dh, float scale) {
+                              int64_t H, int64_t Dh, float scale, const float* dprobs_extra) {
   const int64_t D = H * Dh;
   const bool pv_int = aq.pv != ActFormat::kF32;
   const bool want_alpha = pv_int && prob_scale && dprob_scale;
@@ -171,6 +171,8 @@ void attention_quant_backward(const float* qkv_hat, const float* probs, const fl
           const float g = r > static_cast<float>(Q) ? static_cast<float>(Q) : static_cast<float>(prob_code(p[t], alpha, Q)) - r;
           da += static_cast<double>(dp[static_cast<size_t>(t)]) * g;
         }
+      if (dprobs_extra)  // another loss's gradient at p (after the quantiser's straight-through)
+        for (int64_t t = 0; t < T; ++t) dp[static_cast<size_t>(t)] += dprobs_extra[((b * H + h) * T + i) * T + t];
       // softmax backward: ds = p (dp − Σ p dp), then through the scaled q̂·k̂ᵀ
       float dot = 0;
       for (int64_t t = 0; t < T; ++t) dot += p[t] * dp[static_cast<size_t>(t)];

@@ -52,8 +52,12 @@ void attention_quant_forward(const float* qkv, const AttnQuant& aq, const float*
                              float* qkv_hat, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh, float scale);
 // From the saved qkv_hat and probs: dqkv [B, T, 3, H, Dh] (overwritten) and
 // dprob_scale [H] (+=, when both it and prob_scale are non-null).
+// dprobs_extra [B, H, T, T] (or null): a gradient at the probabilities from
+// another loss (an attention-map distillation term), added to the one from
+// the output before the softmax's backward. (With an fp32 AttnQuant this is
+// the float attention's backward, qkv_hat being qkv itself.)
 void attention_quant_backward(const float* qkv_hat, const float* probs, const float* dout, const AttnQuant& aq,
                               const float* prob_scale, float* dqkv, float* dprob_scale, int64_t B, int64_t T,
-                              int64_t H, int64_t Dh, float scale);
+                              int64_t H, int64_t Dh, float scale, const float* dprobs_extra = nullptr);
 
 }  // namespace bb

@@ -318,11 +318,22 @@ TensorView ViTRunner::forward_batch(const TensorView& images) {
     qlinear(q[kQkv], a.ln1, w.qkv_w, w.qkv_b, a.qkv, BT, 3 * D, D);                      // [BT, 3D]
     {
       Timed t(part(&ForwardProfile::attention));
+      float* probs = training_ ? a.probs : nullptr;  // [B, H, T, T]
+      if (attn_taps_ && !training_) {
+        if (attn_taps_->size() < static_cast<size_t>(c.depth)) attn_taps_->resize(static_cast<size_t>(c.depth));
+        (*attn_taps_)[static_cast<size_t>(l)].resize(Shape{B, H, T, T});
+        probs = (*attn_taps_)[static_cast<size_t>(l)].data();
+      }
       if (attn_q_.any())  // the same integer arithmetic in training and on the engine
-        attention_quant_forward(a.qkv, attn_q_, w.attn_prob_scale, training_ ? a.probs : nullptr,
-                                training_ ? a.qkv_hat : nullptr, a.att, B, T, H, Dh, scale);  // [BT, D]
+        attention_quant_forward(a.qkv, attn_q_, w.attn_prob_scale, probs, training_ ? a.qkv_hat : nullptr, a.att, B,
+                                T, H, Dh, scale);  // [BT, D]
       else
-        be_.attention(a.qkv, training_ ? a.probs : nullptr, a.att, B, T, H, Dh, scale);  // [BT, D]
+        be_.attention(a.qkv, probs, a.att, B, T, H, Dh, scale);  // [BT, D]
+      if (attn_taps_ && training_) {
+        if (attn_taps_->size() < static_cast<size_t>(c.depth)) attn_taps_->resize(static_cast<size_t>(c.depth));
+        (*attn_taps_)[static_cast<size_t>(l)].resize(Shape{B, H, T, T});
+        std::memcpy((*attn_taps_)[static_cast<size_t>(l)].data(), probs, static_cast<size_t>(B * H * T * T) * sizeof(float));
+      }
     }
     qlinear(q[kProj], a.att, w.proj_w, w.proj_b, tmp_, BT, D, D);                        // [BT, D]
     add(a.x_in, tmp_, a.x_mid, BT * D);
@@ -390,8 +401,13 @@ const float* ViTRunner::block_output(int l) const {
   return l + 1 < p_.cfg.depth ? acts_[static_cast<size_t>(l) + 1].x_in : x_out_;
 }
 
+const float* ViTRunner::block_probs(int l) const {
+  if (!training_) throw Error::usage("block_probs: only a training runner keeps attention probabilities");
+  return acts_[static_cast<size_t>(l)].probs;
+}
+
 void ViTRunner::backward(const float* dlogits, float* grads, const float* dlogits_dist,
-                         const std::vector<const float*>* dblock) {
+                         const std::vector<const float*>* dblock, const std::vector<const float*>* dattn) {
   const ViTConfig& c = p_.cfg;
   if (!training_) throw Error::usage("ViTRunner::backward needs a runner built for training");
   const int64_t B = batch_, T = c.tokens(), D = c.embed_dim, Np = c.num_patches(), H = c.num_heads, Dh = c.head_dim();
@@ -446,9 +462,10 @@ void ViTRunner::backward(const float* dlogits, float* grads, const float* dlogit
     layernorm_backward(dln_, a.x_mid, w.norm2_w, a.mean2, a.rstd2, dx_, g(w.norm2_w), g(w.norm2_b), BT, D);
     // dx holds d(x_mid). Attention branch: x_mid = x_in + proj(attn(qkv(ln1(x_in)))).
     qlinear_backward(q[kProj], a.att, w.proj_w, dx_, datt_, g(w.proj_w), g(w.proj_b), BT, D, D);  // datt [BT, D]
-    if (attn_q_.any())
-      attention_quant_backward(a.qkv_hat, a.probs, datt_, attn_q_, w.attn_prob_scale, dqkv_, g(w.attn_prob_scale), B,
-                               T, H, Dh, scale);  // dqkv [BT, 3D]
+    const float* dmap = dattn ? (*dattn)[static_cast<size_t>(l)] : nullptr;  // an attention-map loss's gradient
+    if (attn_q_.any() || dmap)  // (fp32 attention with a map loss: the same backward, q̂k̂v̂ being qkv)
+      attention_quant_backward(attn_q_.any() ? a.qkv_hat : a.qkv, a.probs, datt_, attn_q_, w.attn_prob_scale, dqkv_,
+                               g(w.attn_prob_scale), B, T, H, Dh, scale, dmap);  // dqkv [BT, 3D]
     else
       be_.attention_backward(a.qkv, a.probs, datt_, dqkv_, dprobs_, B, T, H, Dh, scale);  // dqkv [BT, 3D]
     qlinear_backward(q[kQkv], a.ln1, w.qkv_w, dqkv_, dln_, g(w.qkv_w), g(w.qkv_b), BT, 3 * D, D);

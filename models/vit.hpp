@@ -51,14 +51,22 @@ class ViTRunner {
   // classes] is the gradient of the returned logits; for a distilled model
   // with dlogits_dist given, dlogits belongs to the class-token head and
   // dlogits_dist to head_dist instead. dblock (optional, depth entries, each
-  // null or [B, T, D]) adds gradient at each block's output (hidden-state losses).
+  // null or [B, T, D]) adds gradient at each block's output (hidden-state losses);
+  // dattn (optional, depth entries, each null or [B, H, T, T]) adds gradient at
+  // each block's attention probabilities (attention-map losses).
   void backward(const float* dlogits, float* grads, const float* dlogits_dist = nullptr,
-                const std::vector<const float*>* dblock = nullptr);
+                const std::vector<const float*>* dblock = nullptr,
+                const std::vector<const float*>* dattn = nullptr);
 
   // When set, forward() copies activations into taps: [0] tokens after
   // embedding, [1..depth] after each block, [depth+1] after the final norm
   // (token pooling) — each [B, T, D]. For tests against reference vectors.
   void capture(std::vector<Tensor>* taps) { taps_ = taps; }
+  // When set, forward() also copies each block's attention probabilities
+  // (the softmax, before any quantiser) into attn_taps[l], [B, H, T, T].
+  void capture_attention(std::vector<Tensor>* attn_taps) { attn_taps_ = attn_taps; }
+  // Training, after forward(): block l's attention probabilities [B, H, T, T].
+  const float* block_probs(int l) const;
   // Inference: forward() runs batches larger than `images` in chunks of that
   // many images (0, the default: whole batches). The logits are the same
   // floats — every layer works per token or per image — and a chunk's
@@ -137,6 +145,7 @@ class ViTRunner {
   float *dx_ = nullptr, *dln_ = nullptr, *dqkv_ = nullptr, *dprobs_ = nullptr, *datt_ = nullptr, *dhid_ = nullptr;
   float *dpemb_ = nullptr, *dpooled_ = nullptr;
   std::vector<Tensor>* taps_ = nullptr;
+  std::vector<Tensor>* attn_taps_ = nullptr;
   ForwardProfile* prof_ = nullptr;
   int64_t infer_chunk_ = 0;          // images per inference chunk (0: whole batches)
   bool chunked_ = false;             // the last forward ran in chunks

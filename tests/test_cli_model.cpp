@@ -355,7 +355,8 @@ TEST(CliDistill, TeacherToPackedStudentThatValidates) {
 
 // Issue #20's options end to end: a W1A2 student with absmean steps, RSign,
 // RPReLU, the Bi-Real shortcut and attention on codes (q·kᵀ at A2, attention·v
-// at A1 with a learnable probability scale) is configured, trained, exported
+// at A1 with a learnable probability scale), distilled with hidden-state and
+// attention-map terms, is configured, trained, exported
 // packed and run on the integer engine with the fake-quant forward's
 // predictions; model info names the options.
 TEST(CliDistill, LowBitOptionsTrainExportAndRunOnTheEngine) {
@@ -365,7 +366,8 @@ TEST(CliDistill, LowBitOptionsTrainExportAndRunOnTheEngine) {
   test::write_text(d / "s.json", R"({"name": "s", "dataset": {"name": "mnist", "data_dir": ")" + (d / "m") + R"("},
     "transform": {"img_size": 12}, "loader": {"batch_size": 16}, "train": {"epochs": 1},
     "students": [{"name": "low", "quant": {"spec": "W1A2", "act_scale": "absmean", "attn_qk": "A2", "attn_pv": "a1"},
-                  "model": {"rsign": true, "rprelu": true, "bireal": true, "attn_prob_scale": true}}]})");
+                  "model": {"rsign": true, "rprelu": true, "bireal": true, "attn_prob_scale": true},
+                  "distill": {"hidden_mse": 0.5, "attn_mse": 1.0}}]})");
   auto r = test::run_bitbench("distill --config " + (d / "s.json") + " --teacher " + (d / "t/teacher.safetensors") +
                               " --out " + (d / "out"));
   ASSERT_EQ(r.exit_code, 0) << r.err;

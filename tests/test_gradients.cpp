@@ -198,6 +198,70 @@ void check_model(const ViTConfig& c, const char* backend) {
   }
 }
 
+// An attention-map loss (the distillation objective's attn_mse term):
+// loss = Σ_l mean((p_l − target_l)²) over each block's probabilities, its
+// gradient handed to backward() as dattn; every tensor that feeds an attention
+// map checked by finite differences (the MLP of the last block, the final norm
+// and the head get none).
+TEST(Gradients, AttentionMapLossThroughTheModel) {
+  ViTConfig c;
+  c.img_size = 8; c.patch_size = 4; c.in_chans = 1; c.embed_dim = 8; c.depth = 2; c.num_heads = 2;
+  c.mlp_hidden = 12; c.num_classes = 3;
+  ViTParams p(c);
+  Rng r(23);
+  for (int64_t i = 0; i < p.count(); ++i) p.flat[i] = static_cast<float>(0.3 * r.normal());
+  const int64_t B = 2, T = c.tokens(), H = c.num_heads, n = B * H * T * T;
+  Tensor x(Shape{B, c.in_chans, c.img_size, c.img_size});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  std::vector<std::vector<float>> target(static_cast<size_t>(c.depth));
+  for (auto& t : target) t = randn(static_cast<size_t>(n), 29, 0.3);
+  for (const char* backend : {"reference", "onednn"}) {
+    SCOPED_TRACE(backend);
+    auto be = make_backend(backend);
+    ViTRunner run(p, *be, /*training=*/true);
+    auto loss = [&] {
+      run.forward(x.view());
+      double s = 0;
+      for (int l = 0; l < c.depth; ++l)
+        for (int64_t i = 0; i < n; ++i) {
+          const double d = double(run.block_probs(l)[i]) - target[static_cast<size_t>(l)][static_cast<size_t>(i)];
+          s += d * d / static_cast<double>(n);
+        }
+      return s;
+    };
+    run.forward(x.view());
+    std::vector<std::vector<float>> dmap(static_cast<size_t>(c.depth), std::vector<float>(static_cast<size_t>(n)));
+    std::vector<const float*> ptrs;
+    for (int l = 0; l < c.depth; ++l) {
+      for (int64_t i = 0; i < n; ++i)
+        dmap[static_cast<size_t>(l)][static_cast<size_t>(i)] = static_cast<float>(
+            2.0 * (run.block_probs(l)[i] - target[static_cast<size_t>(l)][static_cast<size_t>(i)]) / static_cast<double>(n));
+      ptrs.push_back(dmap[static_cast<size_t>(l)].data());
+    }
+    std::vector<float> dl(static_cast<size_t>(B * c.num_classes), 0.0f), grads(static_cast<size_t>(p.count()), 0.0f);
+    run.backward(dl.data(), grads.data(), nullptr, nullptr, &ptrs);
+    int nonzero = 0;
+    for (const ParamEntry& e : p.entries) {
+      Rng pick(static_cast<uint64_t>(e.offset) + 7);
+      for (int s = 0; s < 3; ++s) {
+        const int64_t i = e.offset + static_cast<int64_t>(pick.below(static_cast<uint64_t>(e.numel)));
+        const float keep = p.flat[i];
+        const float h = 1e-2f;
+        p.flat[i] = keep + h;
+        const double up = loss();
+        p.flat[i] = keep - h;
+        const double down = loss();
+        p.flat[i] = keep;
+        const double num = (up - down) / (2 * h);
+        EXPECT_LE(std::fabs(num - grads[static_cast<size_t>(i)]), 2e-4 + 3e-2 * std::fabs(grads[static_cast<size_t>(i)]))
+            << e.name << ": numeric " << num << " analytic " << grads[static_cast<size_t>(i)];
+        nonzero += grads[static_cast<size_t>(i)] != 0.0f;
+      }
+    }
+    EXPECT_GT(nonzero, 20);  // the maps do depend on the earlier tensors
+  }
+}
+
 TEST(Gradients, WholeModelTokenPool) {
   ViTConfig c;
   c.img_size = 8;

@@ -67,10 +67,11 @@ float DistillObjective::step(const Batch& b, ViTRunner& student, const TensorVie
   const float ce_weight = cfg_.kind == "none" ? 1.0f : 1.0f - alpha;
   float loss = ce_weight * cross_entropy(cls.data(), b.labels.data(), probs_.data(), tmp_.data(), B, K, smoothing_);
   for (size_t i = 0; i < tmp_.size(); ++i) g.dlogits[i] = ce_weight * tmp_[i];
-  if (cfg_.kind == "none" && cfg_.hidden_mse <= 0) return loss;
+  if (cfg_.kind == "none" && cfg_.hidden_mse <= 0 && cfg_.attn_mse <= 0) return loss;
 
   // The teacher on the same images.
   if (cfg_.hidden_mse > 0) runner_.capture(&taps_);
+  if (cfg_.attn_mse > 0) runner_.capture_attention(&attn_taps_);
   TensorView t = runner_.forward(b.images);
   if (t.dim(1) != K) throw Error::usage("teacher has " + std::to_string(t.dim(1)) + " classes, the student " + std::to_string(K));
 
@@ -113,6 +114,34 @@ float DistillObjective::step(const Batch& b, ViTRunner& student, const TensorVie
       }
       loss += static_cast<float>(beta * sq / static_cast<double>(n));
       g.dblock_ptrs[static_cast<size_t>(l)] = d.data();
+    }
+  }
+
+  if (cfg_.attn_mse > 0) {
+    const ViTConfig& tc = teacher_.cfg;
+    if (tc.num_heads != sc.num_heads || tc.tokens() != sc.tokens())
+      throw Error::usage("attention-map distillation needs the teacher's heads and token count (teacher " +
+                         std::to_string(tc.num_heads) + " heads x " + std::to_string(tc.tokens()) + " tokens, student " +
+                         std::to_string(sc.num_heads) + " x " + std::to_string(sc.tokens()) + ")");
+    const int64_t n = B * sc.num_heads * sc.tokens() * sc.tokens();
+    const int Ls = sc.depth, Lt = tc.depth;
+    g.dattn.resize(static_cast<size_t>(Ls));
+    g.dattn_ptrs.assign(static_cast<size_t>(Ls), nullptr);
+    const double gamma = cfg_.attn_mse / Ls;
+    for (int l = 0; l < Ls; ++l) {
+      const int tl = (l + 1) * Lt / Ls - 1;  // the same block pairing as the hidden-state term
+      const float* ps = student.block_probs(l);
+      const float* pt = attn_taps_[static_cast<size_t>(tl)].data();
+      auto& d = g.dattn[static_cast<size_t>(l)];
+      d.resize(static_cast<size_t>(n));
+      double sq = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double diff = double(ps[i]) - pt[i];
+        sq += diff * diff;
+        d[static_cast<size_t>(i)] = static_cast<float>(gamma * 2 * diff / static_cast<double>(n));
+      }
+      loss += static_cast<float>(gamma * sq / static_cast<double>(n));
+      g.dattn_ptrs[static_cast<size_t>(l)] = d.data();
     }
   }
   return loss;

@@ -12,6 +12,9 @@
 //   head_dist the distillation term (weights 1 - α and α; DeiT uses α = 0.5).
 //   hidden_mse β > 0 adds β · mean over student blocks of mean((h_s - h_t)²)
 //   against the teacher block at the same relative depth (widths must match).
+//   attn_mse γ > 0 adds γ · mean over student blocks of mean((p_s − p_t)²)
+//   over the attention probabilities [B, H, T, T] of the same block pair
+//   (TinyBERT's attention loss, on the probabilities; heads and tokens must match).
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +31,8 @@ struct StepGrads {
   bool has_dist = false;
   std::vector<std::vector<float>> dblock;     // per student block, [B, T, D] (empty: no hidden loss)
   std::vector<const float*> dblock_ptrs;
+  std::vector<std::vector<float>> dattn;      // per student block, [B, H, T, T] (empty: no attention loss)
+  std::vector<const float*> dattn_ptrs;
 };
 
 class Objective {
@@ -52,6 +57,7 @@ struct DistillConfig {
   double alpha = 0.7;         // weight of the distillation term
   double temperature = 4.0;   // soft only
   double hidden_mse = 0.0;    // β of the hidden-state term (0 = off)
+  double attn_mse = 0.0;      // γ of the attention-map term (0 = off)
 };
 
 class DistillObjective final : public Objective {
@@ -66,7 +72,7 @@ class DistillObjective final : public Objective {
   ViTRunner runner_;
   DistillConfig cfg_;
   float smoothing_;
-  std::vector<Tensor> taps_;
+  std::vector<Tensor> taps_, attn_taps_;
   std::vector<float> probs_, tmp_, tprobs_;
   std::vector<int> hard_;
 };

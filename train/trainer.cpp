@@ -210,7 +210,7 @@ TrainOutcome Trainer::run() {
         part.fwd += t.seconds();
         t.reset();
         model.backward(sg.dlogits.data(), grads.data(), sg.has_dist ? sg.dlogits_dist.data() : nullptr,
-                       sg.dblock_ptrs.empty() ? nullptr : &sg.dblock_ptrs);
+                       sg.dblock_ptrs.empty() ? nullptr : &sg.dblock_ptrs, sg.dattn_ptrs.empty() ? nullptr : &sg.dattn_ptrs);
         part.bwd += t.seconds();
         t.reset();
       }
