@@ -17,6 +17,7 @@
 #include "core/threads.hpp"
 #include "eval/environment.hpp"
 #include "kernels/attention_infer.hpp"
+#include "kernels/attention_quant.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/bit_gemm.hpp"
 #include "models/checkpoint.hpp"
@@ -239,6 +240,32 @@ void attention_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"batch", "T", "heads", "dh"})->Args({128, 50, 4, 16})->Args({128, 65, 4, 32})->Args({16, 197, 3, 64});
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 }
+// Seconds per call of f, over at least 50 ms after one warm-up call.
+template <class F>
+double time_of(const F& f) {
+  f();
+  const auto t0 = std::chrono::steady_clock::now();
+  int n = 0;
+  double el = 0;
+  for (; el < 0.05; ++n) {
+    f();
+    el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  return el / n;
+}
+// time(a) / time(b) in 7 interleaved rounds (the order alternating), sorted:
+// [3] is the median, front and back the spread.
+template <class A, class B>
+std::vector<double> interleaved_ratios(const A& a, const B& b) {
+  std::vector<double> ratios;
+  for (int round = 0; round < 7; ++round) {
+    const double ta = round % 2 ? time_of(a) : 0, tb = time_of(b);
+    ratios.push_back((round % 2 ? ta : time_of(a)) / tb);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  return ratios;
+}
+
 // Inference attention (no probabilities kept): kernels/attention_infer against
 // the batched oneDNN matmuls with the softmax between (what inference ran
 // before), timed in this process in 7 interleaved rounds; x_onednn is the
@@ -255,23 +282,7 @@ void BM_AttentionInference(benchmark::State& state) {
   auto fused = [&] { attention_infer(qkv.data(), out.data(), B, T, H, Dh, scale); };
   auto batched = [&] { be->attention(qkv.data(), probs.data(), out.data(), B, T, H, Dh, scale); };
   for (auto _ : state) fused();
-  auto time_of = [](const auto& f) {
-    f();
-    const auto t0 = std::chrono::steady_clock::now();
-    int n = 0;
-    double el = 0;
-    for (; el < 0.05; ++n) {
-      f();
-      el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    }
-    return el / n;
-  };
-  std::vector<double> ratios;
-  for (int round = 0; round < 7; ++round) {
-    const double a = round % 2 ? time_of(batched) : 0, f = time_of(fused);
-    ratios.push_back((round % 2 ? a : time_of(batched)) / f);
-  }
-  std::sort(ratios.begin(), ratios.end());
+  const std::vector<double> ratios = interleaved_ratios(batched, fused);
   state.counters["x_onednn"] = ratios[3];
   state.counters["x_onednn_min"] = ratios.front();
   state.counters["x_onednn_max"] = ratios.back();
@@ -283,6 +294,37 @@ BENCHMARK(BM_AttentionInference)
     ->ArgNames({"batch", "T", "heads", "dh", "threads"})
     ->Args({1, 197, 3, 64, 1})->Args({16, 197, 3, 64, 1})->Args({16, 197, 3, 64, 2})->Args({1, 65, 4, 32, 1})
     ->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// What attention on codes costs at inference (a plan's attn_qk / attn_pv,
+// kernels/attention_quant: plain loops, one (image, head) per task) against
+// the float attention the backend runs otherwise, at the Fashion-MNIST
+// student's shape: x_float is the median of time(codes) / time(float) over 7
+// interleaved rounds in this process, with its min and max.
+void BM_AttentionQuantInference(benchmark::State& state, ActFormat qk, ActFormat pv) {
+  const int64_t B = state.range(0), T = state.range(1), H = state.range(2), Dh = state.range(3);
+  set_num_threads(static_cast<int>(state.range(4)));
+  auto be = make_onednn_backend();
+  Rng r(3);
+  std::vector<float> qkv(static_cast<size_t>(B * T * 3 * H * Dh)), out(static_cast<size_t>(B * T * H * Dh));
+  for (auto& v : qkv) v = static_cast<float>(r.normal());
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
+  const AttnQuant aq{qk, pv, ActScale::kAbsMean};
+  auto codes = [&] { attention_quant_forward(qkv.data(), aq, nullptr, nullptr, nullptr, out.data(), B, T, H, Dh, scale); };
+  auto plain = [&] { be->attention(qkv.data(), nullptr, out.data(), B, T, H, Dh, scale); };
+  for (auto _ : state) codes();
+  const std::vector<double> ratios = interleaved_ratios(codes, plain);
+  state.counters["x_float"] = ratios[3];
+  state.counters["x_float_min"] = ratios.front();
+  state.counters["x_float_max"] = ratios.back();
+  set_num_threads(0);
+}
+void attention_quant_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"batch", "T", "heads", "dh", "threads"})->Args({1, 50, 4, 16, 1})->Args({64, 50, 4, 16, 2});
+  b->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+BENCHMARK_CAPTURE(BM_AttentionQuantInference, a8_a8, ActFormat::kInt8, ActFormat::kInt8)->Apply(attention_quant_shapes);
+BENCHMARK_CAPTURE(BM_AttentionQuantInference, a2_a2, ActFormat::kInt2, ActFormat::kInt2)->Apply(attention_quant_shapes);
+BENCHMARK_CAPTURE(BM_AttentionQuantInference, a1_a1, ActFormat::kBinary, ActFormat::kBinary)->Apply(attention_quant_shapes);
 
 BENCHMARK_CAPTURE(BM_Attention, fused, true)->Apply(attention_shapes);
 BENCHMARK_CAPTURE(BM_Attention, onednn_batched, false)->Apply(attention_shapes);
