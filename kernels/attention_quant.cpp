@@ -1,8 +1,9 @@
 // Attention on integer codes (attention_quant.hpp): one (image, head) per
-// task; a head's slices are copied into contiguous tiles, every inner loop
-// runs over Dh or T with unit stride, and each task body is compiled per ISA
-// (simd.hpp). Integer sums are exact in any order, so the vectorised loops
-// give the same codes' dot products on every path.
+// task; a head's slices are copied into contiguous tiles laid out so that
+// every inner loop runs over tokens or channels with unit stride and no
+// horizontal sum (perf put the first version's per-element reductions at half
+// a training step), and each task body is compiled per ISA (simd.hpp).
+// Integer sums are exact in any order; float sums keep a fixed order.
 #include "kernels/attention_quant.hpp"
 
 #include <algorithm>
@@ -67,9 +68,9 @@ struct Args {
 
 // A thread's tiles, grown on demand and kept.
 struct Work {
-  std::vector<float> q, k, v, vt, s, sq, sk, sv, dq, dk, dv, ph, dp;
+  std::vector<float> q, k, v, vt, kt, s, sq, sk, sv, dq, dk, dv, ph, dp;
   std::vector<int8_t> c8;
-  std::vector<int32_t> cq, ck, cv, cp, sum;
+  std::vector<int32_t> cq, ck, ckt, cv, cvr, acc, sum;
 };
 Work& work() {
   thread_local Work w;
@@ -91,9 +92,9 @@ BB_INLINE void forward_task_body(const Args& a, int64_t task) {
     for (int64_t j = 0; j < Dh; ++j) w.vt[static_cast<size_t>(j * T + t)] = row[2 * D + j];
   }
   const bool qk_int = aq.qk != ActFormat::kF32, pv_int = aq.pv != ActFormat::kF32;
-  quantize_rows(aq.qk, aq.rule, w.q.data(), T, Dh, Dh, w.c8, w.cq, w.sq, w.sum);   // q̂, codes [T, Dh]
-  quantize_rows(aq.qk, aq.rule, w.k.data(), T, Dh, Dh, w.c8, w.ck, w.sk, w.sum);   // k̂
-  quantize_rows(aq.pv, aq.rule, w.vt.data(), Dh, T, Tp, w.c8, w.cv, w.sv, w.sum);  // v̂ᵀ, codes [Dh, Tp]
+  quantize_rows(aq.qk, aq.rule, w.q.data(), T, Dh, Dh, w.c8, w.cq, w.sq, w.sum);  // q̂, codes [T, Dh]
+  quantize_rows(aq.qk, aq.rule, w.k.data(), T, Dh, Dh, w.c8, w.ck, w.sk, w.sum);  // k̂, codes [T, Dh]
+  quantize_rows(aq.pv, aq.rule, w.vt.data(), Dh, T, T, w.c8, w.cv, w.sv, w.sum);  // v̂ᵀ, codes [Dh, T]
   if (a.qkv_hat)
     for (int64_t t = 0; t < T; ++t) {
       float* row = a.qkv_hat + (b * T + t) * 3 * D + h * Dh;
@@ -103,50 +104,68 @@ BB_INLINE void forward_task_body(const Args& a, int64_t task) {
         row[2 * D + j] = w.vt[static_cast<size_t>(j * T + t)];
       }
     }
-  // Scores S [T, Tp] (columns T.. left for the softmax to zero).
+  // Transposed keys [Dh, Tp] (codes, or k̂ · 1 for fp32) and v in rows [T, Dh]:
+  // the inner loops below run over t or j with no horizontal sums.
+  w.kt.assign(static_cast<size_t>(Dh * Tp), 0.0f);
+  w.ckt.assign(qk_int ? static_cast<size_t>(Dh * Tp) : 0, 0);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t d = 0; d < Dh; ++d) {
+      w.kt[static_cast<size_t>(d * Tp + t)] = w.k[static_cast<size_t>(t * Dh + d)];
+      if (qk_int) w.ckt[static_cast<size_t>(d * Tp + t)] = w.ck[static_cast<size_t>(t * Dh + d)];
+    }
+  w.v.resize(static_cast<size_t>(T * Dh));
+  w.cvr.resize(pv_int ? static_cast<size_t>(T * Dh) : 0);
+  for (int64_t j = 0; j < Dh; ++j)
+    for (int64_t t = 0; t < T; ++t) {
+      w.v[static_cast<size_t>(t * Dh + j)] = w.vt[static_cast<size_t>(j * T + t)];
+      if (pv_int) w.cvr[static_cast<size_t>(t * Dh + j)] = w.cv[static_cast<size_t>(j * T + t)];
+    }
+  // Scores S [T, Tp] (columns T.. zero, for the padded softmax).
   w.s.assign(static_cast<size_t>(T * Tp), 0.0f);
+  w.acc.resize(static_cast<size_t>(std::max(Tp, Dh)));
   for (int64_t i = 0; i < T; ++i) {
     float* srow = &w.s[static_cast<size_t>(i * Tp)];
-    if (qk_int) {
-      const int32_t* x = &w.cq[static_cast<size_t>(i * Dh)];
-      for (int64_t t = 0; t < T; ++t) {
-        const int32_t* y = &w.ck[static_cast<size_t>(t * Dh)];
-        int32_t dot = 0;
-        for (int64_t d = 0; d < Dh; ++d) dot += x[d] * y[d];
-        srow[t] = static_cast<float>(dot) * (w.sq[static_cast<size_t>(i)] * w.sk[static_cast<size_t>(t)]) * a.scale;
+    if (qk_int) {  // Σ_d cq[i, d] ck[t, d], exact in int32 in any order
+      int32_t* acc = w.acc.data();
+      for (int64_t t = 0; t < Tp; ++t) acc[t] = 0;
+      for (int64_t d = 0; d < Dh; ++d) {
+        const int32_t c = w.cq[static_cast<size_t>(i * Dh + d)];
+        const int32_t* y = &w.ckt[static_cast<size_t>(d * Tp)];
+        for (int64_t t = 0; t < Tp; ++t) acc[t] += c * y[t];
       }
-    } else {
-      const float* x = &w.q[static_cast<size_t>(i * Dh)];
-      for (int64_t t = 0; t < T; ++t) {
-        const float* y = &w.k[static_cast<size_t>(t * Dh)];
-        float acc = 0;
-        for (int64_t d = 0; d < Dh; ++d) acc += (x[d] * a.scale) * y[d];
-        srow[t] = acc;
+      for (int64_t t = 0; t < T; ++t)
+        srow[t] = static_cast<float>(acc[t]) * (w.sq[static_cast<size_t>(i)] * w.sk[static_cast<size_t>(t)]) * a.scale;
+    } else {  // (q · scale) · k, summed in d order
+      for (int64_t d = 0; d < Dh; ++d) {
+        const float c = w.q[static_cast<size_t>(i * Dh + d)] * a.scale;
+        const float* y = &w.kt[static_cast<size_t>(d * Tp)];
+        for (int64_t t = 0; t < T; ++t) srow[t] += c * y[t];
       }
     }
   }
   softmax_padded_block_rows(w.s.data(), T, T, Tp);  // p [T, Tp]
   const int Q = pv_int ? prob_qmax(aq.pv) : 0;
   const float alpha = pv_int ? prob_step(aq, a.prob_scale, h, T) : 0.0f;
-  w.cp.assign(static_cast<size_t>(Tp), 0);
   for (int64_t i = 0; i < T; ++i) {
     const float* p = &w.s[static_cast<size_t>(i * Tp)];
     if (a.probs) std::memcpy(a.probs + ((b * H + h) * T + i) * T, p, static_cast<size_t>(T) * sizeof(float));
     float* o = a.out + (b * T + i) * D + h * Dh;
-    if (pv_int) {
-      for (int64_t t = 0; t < T; ++t) w.cp[static_cast<size_t>(t)] = prob_code(p[t], alpha, Q);
-      for (int64_t j = 0; j < Dh; ++j) {
-        const int32_t* c = &w.cv[static_cast<size_t>(j * Tp)];
-        int32_t dot = 0;
-        for (int64_t t = 0; t < Tp; ++t) dot += w.cp[static_cast<size_t>(t)] * c[t];
-        o[j] = static_cast<float>(dot) * (alpha * w.sv[static_cast<size_t>(j)]);
+    if (pv_int) {  // Σ_t cp[t] cv[t, j], exact in int32; zero codes (most, at few bits) skipped
+      int32_t* acc = w.acc.data();
+      for (int64_t j = 0; j < Dh; ++j) acc[j] = 0;
+      for (int64_t t = 0; t < T; ++t) {
+        const int32_t c = prob_code(p[t], alpha, Q);
+        if (c == 0) continue;
+        const int32_t* y = &w.cvr[static_cast<size_t>(t * Dh)];
+        for (int64_t j = 0; j < Dh; ++j) acc[j] += c * y[j];
       }
-    } else {
-      for (int64_t j = 0; j < Dh; ++j) {
-        const float* v = &w.vt[static_cast<size_t>(j * T)];
-        float acc = 0;
-        for (int64_t t = 0; t < T; ++t) acc += p[t] * v[t];
-        o[j] = acc;
+      for (int64_t j = 0; j < Dh; ++j) o[j] = static_cast<float>(acc[j]) * (alpha * w.sv[static_cast<size_t>(j)]);
+    } else {  // Σ_t p[t] v[t, j], summed in t order
+      for (int64_t j = 0; j < Dh; ++j) o[j] = 0.0f;
+      for (int64_t t = 0; t < T; ++t) {
+        const float pt = p[t];
+        const float* y = &w.v[static_cast<size_t>(t * Dh)];
+        for (int64_t j = 0; j < Dh; ++j) o[j] += pt * y[j];
       }
     }
   }
@@ -161,17 +180,17 @@ BB_INLINE void backward_task_body(const Args& a, int64_t task) {
   const size_t n = static_cast<size_t>(T * Dh);
   w.q.resize(n);
   w.k.resize(n);
-  w.v.resize(n);
+  w.vt.resize(n);
   w.dq.assign(n, 0.0f);
   w.dk.assign(n, 0.0f);
-  w.dv.assign(n, 0.0f);
+  w.dv.assign(n, 0.0f);  // dv̂ᵀ [Dh, T]
   w.ph.resize(static_cast<size_t>(T));
   w.dp.resize(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) {  // q̂, k̂, v̂ [T, Dh]
+  for (int64_t t = 0; t < T; ++t) {  // q̂, k̂ [T, Dh]; v̂ᵀ [Dh, T]
     const float* row = a.qkv + (b * T + t) * 3 * D + h * Dh;
     std::memcpy(&w.q[static_cast<size_t>(t * Dh)], row, static_cast<size_t>(Dh) * sizeof(float));
     std::memcpy(&w.k[static_cast<size_t>(t * Dh)], row + D, static_cast<size_t>(Dh) * sizeof(float));
-    std::memcpy(&w.v[static_cast<size_t>(t * Dh)], row + 2 * D, static_cast<size_t>(Dh) * sizeof(float));
+    for (int64_t j = 0; j < Dh; ++j) w.vt[static_cast<size_t>(j * T + t)] = row[2 * D + j];
   }
   const bool pv_int = aq.pv != ActFormat::kF32;
   const int Q = pv_int ? prob_qmax(aq.pv) : 0;
@@ -183,17 +202,18 @@ BB_INLINE void backward_task_body(const Args& a, int64_t task) {
     const float* go = a.dout + (b * T + i) * D + h * Dh;  // [Dh]
     for (int64_t t = 0; t < T; ++t)
       w.ph[static_cast<size_t>(t)] = pv_int ? alpha * static_cast<float>(prob_code(p[t], alpha, Q)) : p[t];
-    // dp̂[t] = Σ_j dout[i, j] v̂[t, j]; dv̂[t, :] += p̂[t] dout[i, :]
-    for (int64_t t = 0; t < T; ++t) {
-      const float* v = &w.v[static_cast<size_t>(t * Dh)];
-      float* dv = &w.dv[static_cast<size_t>(t * Dh)];
-      const float pt = w.ph[static_cast<size_t>(t)];
-      float acc = 0;
-      for (int64_t j = 0; j < Dh; ++j) {
-        acc += go[j] * v[j];
-        dv[j] += pt * go[j];
+    // dp̂[t] = Σ_j dout[i, j] v̂[t, j] (in j order); dv̂ᵀ[j, t] += p̂[t] dout[i, j]: loops over t
+    float* dp = w.dp.data();
+    const float* ph = w.ph.data();
+    for (int64_t t = 0; t < T; ++t) dp[t] = 0.0f;
+    for (int64_t j = 0; j < Dh; ++j) {
+      const float g = go[j];
+      const float* v = &w.vt[static_cast<size_t>(j * T)];
+      float* dv = &w.dv[static_cast<size_t>(j * T)];
+      for (int64_t t = 0; t < T; ++t) {
+        dp[t] += g * v[t];
+        dv[t] += ph[t] * g;
       }
-      w.dp[static_cast<size_t>(t)] = acc;
     }
     if (want_alpha)  // LSQ: d(α · clip(round(p/α)))/dα
       for (int64_t t = 0; t < T; ++t) {
@@ -224,7 +244,7 @@ BB_INLINE void backward_task_body(const Args& a, int64_t task) {
     float* row = a.dqkv + (b * T + t) * 3 * D + h * Dh;
     std::memcpy(row, &w.dq[static_cast<size_t>(t * Dh)], static_cast<size_t>(Dh) * sizeof(float));
     std::memcpy(row + D, &w.dk[static_cast<size_t>(t * Dh)], static_cast<size_t>(Dh) * sizeof(float));
-    std::memcpy(row + 2 * D, &w.dv[static_cast<size_t>(t * Dh)], static_cast<size_t>(Dh) * sizeof(float));
+    for (int64_t j = 0; j < Dh; ++j) row[2 * D + j] = w.dv[static_cast<size_t>(j * T + t)];
   }
   if (a.dalpha) a.dalpha[task] = da;
 }

@@ -258,7 +258,7 @@ TensorView ViTRunner::forward(const TensorView& images) {
   const int64_t B = images.shape().rank() == 4 ? images.dim(0) : 0;
   Timed total(prof_ ? &prof_->total : nullptr);  // one call per forward, however many chunks
   if (prof_) ++prof_->calls;
-  chunked_ = !training_ && !taps_ && infer_chunk_ > 0 && B > infer_chunk_;
+  chunked_ = !training_ && !taps_ && !attn_taps_ && infer_chunk_ > 0 && B > infer_chunk_;
   if (!chunked_) return forward_batch(images);
   // Inference in chunks of images: every layer works per token or per image,
   // so each image's logits are the same floats as in one pass, while a chunk's

@@ -68,7 +68,8 @@ class ViTRunner {
   // Training, after forward(): block l's attention probabilities [B, H, T, T].
   const float* block_probs(int l) const;
   // Inference: forward() runs batches larger than `images` in chunks of that
-  // many images (0, the default: whole batches). The logits are the same
+  // many images (0, the default: whole batches; capture and capture_attention
+  // also turn chunking off). The logits are the same
   // floats — every layer works per token or per image — and a chunk's
   // activations stay in cache; block_output() is then unavailable.
   void set_inference_chunk(int64_t images) { infer_chunk_ = images; }
