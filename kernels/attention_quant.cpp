@@ -104,22 +104,26 @@ BB_INLINE void forward_task_body(const Args& a, int64_t task) {
         row[2 * D + j] = w.vt[static_cast<size_t>(j * T + t)];
       }
     }
-  // Transposed keys [Dh, Tp] (codes, or k̂ · 1 for fp32) and v in rows [T, Dh]:
-  // the inner loops below run over t or j with no horizontal sums.
-  w.kt.assign(static_cast<size_t>(Dh * Tp), 0.0f);
-  w.ckt.assign(qk_int ? static_cast<size_t>(Dh * Tp) : 0, 0);
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t d = 0; d < Dh; ++d) {
-      w.kt[static_cast<size_t>(d * Tp + t)] = w.k[static_cast<size_t>(t * Dh + d)];
-      if (qk_int) w.ckt[static_cast<size_t>(d * Tp + t)] = w.ck[static_cast<size_t>(t * Dh + d)];
-    }
-  w.v.resize(static_cast<size_t>(T * Dh));
-  w.cvr.resize(pv_int ? static_cast<size_t>(T * Dh) : 0);
-  for (int64_t j = 0; j < Dh; ++j)
-    for (int64_t t = 0; t < T; ++t) {
-      w.v[static_cast<size_t>(t * Dh + j)] = w.vt[static_cast<size_t>(j * T + t)];
-      if (pv_int) w.cvr[static_cast<size_t>(t * Dh + j)] = w.cv[static_cast<size_t>(j * T + t)];
-    }
+  // Keys transposed [Dh, Tp] (their codes, or k for fp32) and v in rows [T, Dh]
+  // (its codes, or v): the inner loops below run over t or j with no horizontal sums.
+  if (qk_int) {
+    w.ckt.assign(static_cast<size_t>(Dh * Tp), 0);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t d = 0; d < Dh; ++d) w.ckt[static_cast<size_t>(d * Tp + t)] = w.ck[static_cast<size_t>(t * Dh + d)];
+  } else {
+    w.kt.assign(static_cast<size_t>(Dh * Tp), 0.0f);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t d = 0; d < Dh; ++d) w.kt[static_cast<size_t>(d * Tp + t)] = w.k[static_cast<size_t>(t * Dh + d)];
+  }
+  if (pv_int) {
+    w.cvr.resize(static_cast<size_t>(T * Dh));
+    for (int64_t j = 0; j < Dh; ++j)
+      for (int64_t t = 0; t < T; ++t) w.cvr[static_cast<size_t>(t * Dh + j)] = w.cv[static_cast<size_t>(j * T + t)];
+  } else {
+    w.v.resize(static_cast<size_t>(T * Dh));
+    for (int64_t j = 0; j < Dh; ++j)
+      for (int64_t t = 0; t < T; ++t) w.v[static_cast<size_t>(t * Dh + j)] = w.vt[static_cast<size_t>(j * T + t)];
+  }
   // Scores S [T, Tp] (columns T.. zero, for the padded softmax).
   w.s.assign(static_cast<size_t>(T * Tp), 0.0f);
   w.acc.resize(static_cast<size_t>(std::max(Tp, Dh)));

@@ -318,22 +318,21 @@ TensorView ViTRunner::forward_batch(const TensorView& images) {
     qlinear(q[kQkv], a.ln1, w.qkv_w, w.qkv_b, a.qkv, BT, 3 * D, D);                      // [BT, 3D]
     {
       Timed t(part(&ForwardProfile::attention));
-      float* probs = training_ ? a.probs : nullptr;  // [B, H, T, T]
-      if (attn_taps_ && !training_) {
+      float* attn_tap = nullptr;  // [B, H, T, T] attention capture
+      if (attn_taps_) {
         if (attn_taps_->size() < static_cast<size_t>(c.depth)) attn_taps_->resize(static_cast<size_t>(c.depth));
         (*attn_taps_)[static_cast<size_t>(l)].resize(Shape{B, H, T, T});
-        probs = (*attn_taps_)[static_cast<size_t>(l)].data();
+        attn_tap = (*attn_taps_)[static_cast<size_t>(l)].data();
       }
+      // Training keeps its own probabilities for backward (and copies them to the tap);
+      // inference writes them only when captured, straight into the tap.
+      float* probs = training_ ? a.probs : attn_tap;
       if (attn_q_.any())  // the same integer arithmetic in training and on the engine
         attention_quant_forward(a.qkv, attn_q_, w.attn_prob_scale, probs, training_ ? a.qkv_hat : nullptr, a.att, B,
                                 T, H, Dh, scale);  // [BT, D]
       else
         be_.attention(a.qkv, probs, a.att, B, T, H, Dh, scale);  // [BT, D]
-      if (attn_taps_ && training_) {
-        if (attn_taps_->size() < static_cast<size_t>(c.depth)) attn_taps_->resize(static_cast<size_t>(c.depth));
-        (*attn_taps_)[static_cast<size_t>(l)].resize(Shape{B, H, T, T});
-        std::memcpy((*attn_taps_)[static_cast<size_t>(l)].data(), probs, static_cast<size_t>(B * H * T * T) * sizeof(float));
-      }
+      if (attn_tap && training_) std::memcpy(attn_tap, probs, static_cast<size_t>(B * H * T * T) * sizeof(float));
     }
     qlinear(q[kProj], a.att, w.proj_w, w.proj_b, tmp_, BT, D, D);                        // [BT, D]
     add(a.x_in, tmp_, a.x_mid, BT * D);

@@ -8,6 +8,34 @@
 
 namespace bb {
 
+namespace {
+// weight / Ls · Σ over the Ls student blocks of mean((s_l − t_l')²) over n
+// floats, where t_l' is the teacher block at the same relative depth
+// (l' = (l + 1)·Lt/Ls − 1), added block by block to loss; each block's
+// gradient goes to d[l], ptrs[l].
+template <class StudentAt, class TeacherAt>
+void add_paired_block_mse(float& loss, int Ls, int Lt, int64_t n, double weight, StudentAt student_at,
+                          TeacherAt teacher_at, std::vector<std::vector<float>>& d, std::vector<const float*>& ptrs) {
+  d.resize(static_cast<size_t>(Ls));
+  ptrs.assign(static_cast<size_t>(Ls), nullptr);
+  const double w = weight / Ls;
+  for (int l = 0; l < Ls; ++l) {
+    const float* s = student_at(l);
+    const float* t = teacher_at((l + 1) * Lt / Ls - 1);
+    auto& dl = d[static_cast<size_t>(l)];
+    dl.resize(static_cast<size_t>(n));
+    double sq = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double diff = double(s[i]) - t[i];
+      sq += diff * diff;
+      dl[static_cast<size_t>(i)] = static_cast<float>(w * 2 * diff / static_cast<double>(n));
+    }
+    loss += static_cast<float>(w * sq / static_cast<double>(n));
+    ptrs[static_cast<size_t>(l)] = dl.data();
+  }
+}
+}  // namespace
+
 float CrossEntropyObjective::step(const Batch& b, ViTRunner& student, const TensorView& logits, StepGrads& g) {
   const int64_t B = b.size(), K = student.config().num_classes;
   probs_.resize(static_cast<size_t>(B * K));
@@ -95,54 +123,21 @@ float DistillObjective::step(const Batch& b, ViTRunner& student, const TensorVie
       throw Error::usage("hidden-state distillation needs the teacher's width and token count (teacher " +
                          std::to_string(tc.embed_dim) + " x " + std::to_string(tc.tokens()) + ", student " +
                          std::to_string(sc.embed_dim) + " x " + std::to_string(sc.tokens()) + ")");
-    const int64_t n = B * sc.tokens() * sc.embed_dim;
-    const int Ls = sc.depth, Lt = tc.depth;
-    g.dblock.resize(static_cast<size_t>(Ls));
-    g.dblock_ptrs.assign(static_cast<size_t>(Ls), nullptr);
-    const double beta = cfg_.hidden_mse / Ls;
-    for (int l = 0; l < Ls; ++l) {
-      const int tl = (l + 1) * Lt / Ls - 1;  // teacher block at the same relative depth
-      const float* hs = student.block_output(l);
-      const float* ht = taps_[static_cast<size_t>(tl) + 1].data();
-      auto& d = g.dblock[static_cast<size_t>(l)];
-      d.resize(static_cast<size_t>(n));
-      double sq = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        const double diff = double(hs[i]) - ht[i];
-        sq += diff * diff;
-        d[static_cast<size_t>(i)] = static_cast<float>(beta * 2 * diff / static_cast<double>(n));
-      }
-      loss += static_cast<float>(beta * sq / static_cast<double>(n));
-      g.dblock_ptrs[static_cast<size_t>(l)] = d.data();
-    }
+    add_paired_block_mse(
+        loss, sc.depth, tc.depth, B * sc.tokens() * sc.embed_dim, cfg_.hidden_mse,
+        [&](int l) { return student.block_output(l); },
+        [&](int tl) { return taps_[static_cast<size_t>(tl) + 1].data(); }, g.dblock, g.dblock_ptrs);
   }
-
   if (cfg_.attn_mse > 0) {
     const ViTConfig& tc = teacher_.cfg;
     if (tc.num_heads != sc.num_heads || tc.tokens() != sc.tokens())
       throw Error::usage("attention-map distillation needs the teacher's heads and token count (teacher " +
                          std::to_string(tc.num_heads) + " heads x " + std::to_string(tc.tokens()) + " tokens, student " +
                          std::to_string(sc.num_heads) + " x " + std::to_string(sc.tokens()) + ")");
-    const int64_t n = B * sc.num_heads * sc.tokens() * sc.tokens();
-    const int Ls = sc.depth, Lt = tc.depth;
-    g.dattn.resize(static_cast<size_t>(Ls));
-    g.dattn_ptrs.assign(static_cast<size_t>(Ls), nullptr);
-    const double gamma = cfg_.attn_mse / Ls;
-    for (int l = 0; l < Ls; ++l) {
-      const int tl = (l + 1) * Lt / Ls - 1;  // the same block pairing as the hidden-state term
-      const float* ps = student.block_probs(l);
-      const float* pt = attn_taps_[static_cast<size_t>(tl)].data();
-      auto& d = g.dattn[static_cast<size_t>(l)];
-      d.resize(static_cast<size_t>(n));
-      double sq = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        const double diff = double(ps[i]) - pt[i];
-        sq += diff * diff;
-        d[static_cast<size_t>(i)] = static_cast<float>(gamma * 2 * diff / static_cast<double>(n));
-      }
-      loss += static_cast<float>(gamma * sq / static_cast<double>(n));
-      g.dattn_ptrs[static_cast<size_t>(l)] = d.data();
-    }
+    add_paired_block_mse(
+        loss, sc.depth, tc.depth, B * sc.num_heads * sc.tokens() * sc.tokens(), cfg_.attn_mse,
+        [&](int l) { return student.block_probs(l); },
+        [&](int tl) { return attn_taps_[static_cast<size_t>(tl)].data(); }, g.dattn, g.dattn_ptrs);
   }
   return loss;
 }
