@@ -18,7 +18,8 @@ import sys
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dirs", nargs="+", help="distill output folders")
-    ap.add_argument("--teacher", type=float, required=True, help="the teacher's top-1, for the gap column")
+    ap.add_argument("--teacher", type=float, help="the teacher's top-1, for the gap column")
+    ap.add_argument("--train", action="store_true", help="add the final epoch's train top-1")
     args = ap.parse_args()
     rows = []
     for d in args.dirs:
@@ -38,15 +39,21 @@ def main():
             rows.append((os.path.getmtime(path), name, h))
     if not rows:
         sys.exit("no student histories (DIR/<student>/history.json) found in " + ", ".join(args.dirs))
-    print("| student | epochs | top-1 (final) | gap | best epoch top-1 | minutes |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    cols = ["student", "epochs", "top-1 (final)"] + (["gap"] if args.teacher is not None else []) + \
+        (["train top-1 (final)"] if args.train else []) + ["best epoch top-1", "minutes"]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + " --- |" * len(cols))
     for _, name, h in sorted(rows):
         last = h[-1]
         best = max(e["eval_top1"] for e in h)
         minutes = sum(e["seconds"] for e in h) / 60
-        print(f"| {name} | {last['epoch']} | {last['eval_top1']:.2f} % | {last['eval_top1'] - args.teacher:+.2f} | "
-              f"{best:.2f} % | {minutes:.1f} |")
-
+        cells = [name, str(last["epoch"]), f"{last['eval_top1']:.2f} %"]
+        if args.teacher is not None:
+            cells.append(f"{last['eval_top1'] - args.teacher:+.2f}")
+        if args.train:
+            cells.append(f"{last['train_top1']:.2f} %")
+        cells += [f"{best:.2f} %", f"{minutes:.1f}"]
+        print("| " + " | ".join(cells) + " |")
 
 if __name__ == "__main__":
     main()

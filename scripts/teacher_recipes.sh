@@ -2,8 +2,8 @@
 # The teacher-recipe measurements behind the zoo's teacher (docs/LOWBIT.md,
 # "The zoo's teacher"): each variant is configs/fashion_mnist_default_teacher.json
 # with a few keys changed, trained with `bitbench train` into
-# runs/teacher_recipes/<variant>/, then one line per variant with its
-# final-epoch top-1, train top-1 and minutes. Variants (name=epochs:change):
+# runs/teacher_recipes/<variant>/, then scripts/distill_table.py's table of
+# them (final-epoch top-1, train top-1, minutes). Variants (name=epochs:change):
 #   base6   6 epochs, the default recipe (pad 1 + flip)
 #   lr3     6 epochs, peak lr 3e-3
 #   bs64    6 epochs, batch 64
@@ -45,14 +45,4 @@ EOF
   rm -rf "$out/$v"
   "$bb" train --config "$out/$v.json" --out "$out/$v"
 done
-python3 - "$out" "${variants[@]}" <<'EOF'
-import json, sys
-out = sys.argv[1]
-print("| variant | epochs | top-1 | train top-1 | minutes |")
-print("| --- | --- | --- | --- | --- |")
-for v in sys.argv[2:]:
-    h = json.load(open(f"{out}/{v}/history.json"))
-    e = h[-1]
-    print(f"| {v} | {e['epoch']} | {e['eval_top1']:.2f} % | {e['train_top1']:.2f} % | "
-          f"{sum(x['seconds'] for x in h) / 60:.1f} |")
-EOF
+scripts/distill_table.py --train "$out"
