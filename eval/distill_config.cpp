@@ -72,12 +72,14 @@ StudentConfig read_student(const nlohmann::json& node, const std::string& file, 
 
 QuantSection parse_quant_section(const nlohmann::json& j, const std::string& file, const std::string& path) {
   JsonReader r(j, file, path);
-  std::string spec = "W1.58A8", patch = "FP32", head = "FP32", ste = "clipped", act_scale = "absmax";
+  std::string spec = "W1.58A8", patch = "FP32", head = "FP32", ste = "clipped", act_ste = "identity",
+              act_scale = "absmax";
   std::string attn_qk = "FP32", attn_pv = "FP32";
   r.read("spec", spec);
   r.read("patch_embed", patch);
   r.read("head", head);
   r.read_enum("ste", ste, {"clipped", "identity"});
+  r.read_enum("act_ste", act_ste, {"identity", "clipped"});
   r.read_enum("act_scale", act_scale, {"absmax", "absmean"});
   r.read("attn_qk", attn_qk);
   r.read("attn_pv", attn_pv);
@@ -95,6 +97,7 @@ QuantSection parse_quant_section(const nlohmann::json& j, const std::string& fil
   q.head = parse(path + "/head", head);
   r.read("subln", q.subln);
   q.ste_clip = ste == "clipped";
+  q.act_ste_clip = act_ste == "clipped";
   act_scale_from_name(act_scale, q.act_scale);
   auto parse_act = [&](const std::string& at, const std::string& v) {
     try {
@@ -128,6 +131,7 @@ QuantPlan QuantSection::plan(int depth, const std::string& file, const std::stri
   p.head = head;
   p.subln = subln;
   p.ste_clip = ste_clip;
+  p.act_ste_clip = act_ste_clip;
   p.act_scale = act_scale;
   p.attn_qk = attn_qk;
   p.attn_pv = attn_pv;

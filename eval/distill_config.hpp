@@ -15,10 +15,10 @@
 namespace bb {
 
 // A student's "quant" section ({"spec", "blocks", "patch_embed", "head",
-// "subln", "ste", "act_scale", "attn_qk", "attn_pv"}), read once; the plan needs the model's depth.
+// "subln", "ste", "act_ste", "act_scale", "attn_qk", "attn_pv"}), read once; the plan needs the model's depth.
 struct QuantSection {
   QuantSpec spec, patch_embed, head;
-  bool subln = false, ste_clip = true;
+  bool subln = false, ste_clip = true, act_ste_clip = false;
   ActScale act_scale = ActScale::kAbsMax;
   ActFormat attn_qk = ActFormat::kF32, attn_pv = ActFormat::kF32;
   std::map<int, QuantSpec> blocks;                 // per-block overrides by index

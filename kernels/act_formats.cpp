@@ -210,17 +210,42 @@ void fake_quant_f32(const float* x, int64_t M, int64_t K, float* xq) { std::copy
 
 // One row per format, in enum order.
 const ActFormatTraits kActFormats[] = {
-    {ActFormat::kF32, "", 32, 0, 0.0f, {nullptr, nullptr}, {fake_quant_f32, fake_quant_f32}},
-    {ActFormat::kInt8, "8", 8, 127, kAbsmeanStep8, {act8, act8m}, {fake_quant_rows<act8>, fake_quant_rows<act8m>}},
-    {ActFormat::kInt4, "4", 4, 7, kAbsmeanStep4, {act4, act4m}, {fake_quant_rows<act4>, fake_quant_rows<act4m>}},
-    {ActFormat::kInt2, "2", 2, 1, kAbsmeanStep2, {act2, act2m}, {fake_quant_rows<act2>, fake_quant_rows<act2m>}},
-    // Binary: the step is mean|x| under either rule.
-    {ActFormat::kBinary, "1", 1, 1, 1.0f, {act1, act1}, {fake_quant_rows<act1>, fake_quant_rows<act1>}},
+    {ActFormat::kF32, "", 32, 0, 0.0f, 0.0f, 0.0f, {nullptr, nullptr}, {fake_quant_f32, fake_quant_f32}},
+    {ActFormat::kInt8, "8", 8, 127, kAbsmeanStep8, -128.5f, 127.5f, {act8, act8m},
+     {fake_quant_rows<act8>, fake_quant_rows<act8m>}},
+    {ActFormat::kInt4, "4", 4, 7, kAbsmeanStep4, -8.5f, 7.5f, {act4, act4m}, {fake_quant_rows<act4>, fake_quant_rows<act4m>}},
+    {ActFormat::kInt2, "2", 2, 1, kAbsmeanStep2, -2.5f, 1.5f, {act2, act2m}, {fake_quant_rows<act2>, fake_quant_rows<act2m>}},
+    // Binary: the step is mean|x| under either rule; x̃ = ±step, so the STE's range is one step each side.
+    {ActFormat::kBinary, "1", 1, 1, 1.0f, -1.0f, 1.0f, {act1, act1}, {fake_quant_rows<act1>, fake_quant_rows<act1>}},
 };
 
 }  // namespace
 
 const ActFormatTraits& act_traits(ActFormat f) { return kActFormats[static_cast<int>(f)]; }
+
+void act_ste_clip_mask(const ActFormatTraits& t, ActScale s, const float* x, int64_t M, int64_t K, float* dx) {
+  const ActQuantizeFn quantize = t.quantizer(s);
+  if (!quantize) return;
+  constexpr int64_t kRows = 64;
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < M; m += kRows) {
+    const int64_t rows = std::min(kRows, M - m);
+    thread_local std::vector<int8_t> codes;
+    thread_local std::vector<float> mul;
+    thread_local std::vector<int32_t> sum;
+    codes.resize(static_cast<size_t>(kRows * K));
+    mul.resize(kRows);
+    sum.resize(kRows);
+    quantize(x + m * K, rows, K, K, codes.data(), mul.data(), sum.data());  // the rows' steps, as the forward's
+    for (int64_t r = 0; r < rows; ++r) {
+      const float lo = t.ste_lo * mul[static_cast<size_t>(r)], hi = t.ste_hi * mul[static_cast<size_t>(r)];
+      const float* xr = x + (m + r) * K;
+      float* dr = dx + (m + r) * K;
+      for (int64_t k = 0; k < K; ++k)
+        if (xr[k] < lo || xr[k] > hi) dr[k] = 0.0f;
+    }
+  }
+}
 
 const ActFormatTraits& act_traits_by_bits(int bits) {
   for (const auto& t : kActFormats)

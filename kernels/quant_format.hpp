@@ -20,7 +20,11 @@
 //   binary (A1):   s = mean|x|; code = x > 0 ? +1 : -1; x̃ = code · s (either rule)
 // Rounding is half to even. Backward is the straight-through estimator: the
 // gradient of W̃ (x̃) is passed to W (x) unchanged, except that with clipping
-// on, weights whose code was clipped (|W / scale| > Q + 0.5) get none.
+// on, weights whose code was clipped (|W / scale| > Q + 0.5) get none, and
+// with the activation STE clipped (a plan's act_ste_clip), inputs outside the
+// row's code range, x / step outside [ste_lo, ste_hi], get none: kbit
+// [-Q-1.5, Q+0.5] (the code saturated, as for weights), binary [-1, 1]
+// (hardtanh on x / mean|x|, BNN's usual STE).
 //
 // File storage (rows packed separately, each padded to whole blocks, so row n
 // starts at byte n · row_bytes(K)):
@@ -84,6 +88,7 @@ struct ActFormatTraits {
   int bits;           // 32 for fp32
   int qmax;
   float absmean_step;  // κ of the absmean rule
+  float ste_lo, ste_hi;  // the clipped STE passes x / step in [ste_lo, ste_hi]
   // Per rule (ActScale): serial over the rows it is given (null for fp32).
   ActQuantizeFn quantize[2];
   // Per rule: xq[M, K] = dequantised x (codes · mul), rows in parallel chunks; fp32 copies.
@@ -122,5 +127,8 @@ void fake_quant_weights(const WeightFormatTraits& t, const float* w, int64_t N, 
                         float* scales);
 // The STE's clipping: zero dw where the code of w saturated (|w / scale| > qmax + 0.5).
 void ste_clip_mask(const WeightFormatTraits& t, const float* w, int64_t N, int64_t K, const float* scales, float* dw);
+// The activation STE's clipping: zero dx[M, K] where x / step of its row
+// (the step of rule s) lies outside [t.ste_lo, t.ste_hi]. fp32: nothing.
+void act_ste_clip_mask(const ActFormatTraits& t, ActScale s, const float* x, int64_t M, int64_t K, float* dx);
 
 }  // namespace bb

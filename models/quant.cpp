@@ -77,6 +77,7 @@ nlohmann::json to_json(const QuantPlan& p) {
   if (p.act_scale != ActScale::kAbsMax) j["act_scale"] = act_scale_name(p.act_scale);
   if (p.attn_qk != ActFormat::kF32) j["attn_qk"] = act_format_name(p.attn_qk);
   if (p.attn_pv != ActFormat::kF32) j["attn_pv"] = act_format_name(p.attn_pv);
+  if (p.act_ste_clip) j["act_ste"] = "clipped";
   return j;
 }
 
@@ -89,6 +90,11 @@ QuantPlan quant_plan_from_json(const nlohmann::json& j, int depth) {
     throw Error::usage("quant plan act_scale must be absmax or absmean");
   if (j.contains("attn_qk")) p.attn_qk = parse_act_format(j.at("attn_qk").get<std::string>());
   if (j.contains("attn_pv")) p.attn_pv = parse_act_format(j.at("attn_pv").get<std::string>());
+  if (j.contains("act_ste")) {
+    const std::string ste = j.at("act_ste").get<std::string>();
+    if (ste != "clipped" && ste != "identity") throw Error::usage("quant plan act_ste must be identity or clipped");
+    p.act_ste_clip = ste == "clipped";
+  }
   p.patch_embed = parse_quant_spec(j.at("patch_embed").get<std::string>());
   p.head = parse_quant_spec(j.at("head").get<std::string>());
   const auto& blocks = j.at("blocks");

@@ -42,6 +42,7 @@ struct QuantPlan {
   QuantSpec patch_embed, head;                   // FP32 unless a config says otherwise
   bool subln = false;    // LayerNorm (no affine) before the activation quantiser, as BitNet's BitLinear
   bool ste_clip = true;  // zero the gradient of clipped weight codes
+  bool act_ste_clip = false;  // zero the gradient of inputs outside their row's code range (training only)
   ActScale act_scale = ActScale::kAbsMax;  // how kbit activation steps are set (quant_format.hpp)
   // Attention on integer codes (kernels/attention_quant.hpp): q·kᵀ with q and k
   // at attn_qk; attention·v with the probabilities (unsigned) and v at attn_pv.

@@ -135,6 +135,19 @@ void ViTRunner::qlinear_backward(QLinear& q, const float* x, const float* w, con
   float* dsrc = plan_.subln ? dsub_ : dx;
   be_.linear_backward(q.xq, q.wq.data(), dlin, dx ? dsrc : nullptr, dw, db, M, N, K);
   if (plan_.ste_clip) ste_clip_mask(weight_traits(q.spec.w), w, N, K, q.scales.data(), dw);
+  if (dx && plan_.act_ste_clip) {  // the quantiser's input again (its SubLN and shift), then its clip mask
+    const float* src = x;
+    if (plan_.subln) {
+      layernorm_forward(x, ones_.data(), zeros_.data(), sub_, M, K, static_cast<float>(p_.cfg.ln_eps), q.sub_mean,
+                        q.sub_rstd);
+      src = sub_;
+    }
+    if (q.shift) {
+      channel_shift_forward(src, q.shift, shifted_, M, K);
+      src = shifted_;
+    }
+    act_ste_clip_mask(act_traits(q.spec.a), plan_.act_scale, src, M, K, dsrc);
+  }
   if (dx && q.shift) channel_shift_backward(dsrc, g(q.shift), M, K);
   if (dx && plan_.subln) {
     std::memset(dx, 0, static_cast<size_t>(M * K) * sizeof(float));

@@ -10,13 +10,16 @@
 #   noaug6  6 epochs, no augmentation
 #   flip6   6 epochs, flip only (no pad-and-crop)
 #   flip26  26 epochs, flip only
+#   ls27    27 epochs, the default recipe with label smoothing 0.1 (the
+#           default is 0); scripts/label_smoothing.sh distils the default
+#           students from it
 # The 27-epoch default itself is the teacher stage of
 #   bitbench run configs/default.json --from-scratch
 # Usage: scripts/teacher_recipes.sh [variant ...]   (default: all; 6-epoch
-# variants take about 4.5 minutes each on 2 cores, flip26 about 19)
+# variants take about 4.5 minutes each on 2 cores, flip26 and ls27 about 19)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bb=build/cli/bitbench
+bb=${BITBENCH:-build/cli/bitbench}  # BITBENCH: another binary (a frozen copy for long runs)
 [ -x "$bb" ] || { echo "teacher_recipes.sh: $bb not built (run scripts/build.sh release)" >&2; exit 1; }
 out=runs/teacher_recipes
 mkdir -p "$out"
@@ -36,6 +39,7 @@ changes = {
     "noaug6": lambda: (t.update(epochs=6), a.update(pad=0, hflip=0.0)),
     "flip6": lambda: (t.update(epochs=6), a.update(pad=0)),
     "flip26": lambda: (t.update(epochs=26), a.update(pad=0)),
+    "ls27": lambda: t.update(label_smoothing=0.1),
 }
 if v not in changes:
     sys.exit(f"teacher_recipes.sh: unknown variant {v!r} (known: {', '.join(changes)})")

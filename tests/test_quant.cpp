@@ -200,6 +200,69 @@ TEST(SteClip, OnlySaturatedTernaryCodesLoseTheirGradient) {
 
 // ------------------------------------------------------------ PyTorch reference
 
+// The activation STE's clip: binary keeps |x| <= mean|x| (hardtanh on x / step);
+// k-bit keeps the inputs whose code did not saturate (x / step in [-Q-1.5, Q+0.5]),
+// so absmax, whose range is the row's max, keeps everything.
+TEST(SteClip, ActivationMaskKeepsOnlyInputsInsideTheCodeRange) {
+  // Binary: mean|x| = 2.5. A2 absmean row 2: mean 2.75, step 4.125, 9 / 4.125 = 2.18 > 1.5.
+  const std::vector<float> z = {4.0f, 0.0f, -1.5f, -4.5f, 9.0f, -1.0f, 0.5f, -0.5f};
+  std::vector<float> d1(8, 1.0f), d2(8, 1.0f);
+  act_ste_clip_mask(act_traits(ActFormat::kBinary), ActScale::kAbsMax, z.data(), 2, 4, d1.data());
+  EXPECT_EQ(d1, (std::vector<float>{0, 1, 1, 0, 0, 1, 1, 1}));  // row 2: mean 2.75
+  act_ste_clip_mask(act_traits(ActFormat::kInt2), ActScale::kAbsMean, z.data(), 2, 4, d2.data());
+  EXPECT_EQ(d2, (std::vector<float>{1, 1, 1, 1, 0, 1, 1, 1}));
+  Rng r(7);
+  for (ActFormat f : {ActFormat::kF32, ActFormat::kInt8, ActFormat::kInt4, ActFormat::kInt2, ActFormat::kBinary})
+    for (ActScale rule : {ActScale::kAbsMax, ActScale::kAbsMean})
+      for (int64_t M : {1, 2, 67})
+        for (int64_t K : {1, 15, 37, 100}) {
+          const ActFormatTraits& t = act_traits(f);
+          SCOPED_TRACE(std::to_string(t.bits) + " " + act_scale_name(rule) + " M " + std::to_string(M) + " K " +
+                       std::to_string(K));
+          std::vector<float> x(static_cast<size_t>(M * K)), d(x.size());
+          for (auto& v : x) v = static_cast<float>(r.normal() * (r.uniform() < 0.05 ? 20 : 1));  // some outliers
+          for (size_t i = 0; i < d.size(); ++i) d[i] = static_cast<float>(i + 1);
+          const std::vector<float> d0 = d;
+          act_ste_clip_mask(t, rule, x.data(), M, K, d.data());
+          int64_t kept = 0;
+          for (int64_t m = 0; m < M; ++m) {
+            double mean = 0, mx = 0;
+            for (int64_t k = 0; k < K; ++k) {
+              mean += std::fabs(x[m * K + k]);
+              mx = std::max(mx, double(std::fabs(x[m * K + k])));
+            }
+            mean /= static_cast<double>(K);
+            double lo = -1e30, hi = 1e30;  // fp32: no quantiser, nothing clipped
+            if (f == ActFormat::kBinary) {
+              lo = -mean;
+              hi = mean;
+            } else if (f != ActFormat::kF32) {
+              const double step = rule == ActScale::kAbsMean ? t.absmean_step * std::max(mean, 1e-5)
+                                                             : std::max(mx, 1e-5) / t.qmax;
+              lo = (-t.qmax - 1.5) * step;
+              hi = (t.qmax + 0.5) * step;
+            }
+            for (int64_t k = 0; k < K; ++k) {
+              const size_t i = static_cast<size_t>(m * K + k);
+              const double v = x[i], margin = 1e-5 * (std::fabs(lo) + std::fabs(hi));
+              if (v > lo + margin && v < hi - margin) {
+                ASSERT_EQ(d[i], d0[i]) << "kept " << m << "," << k;
+              }
+              if (v < lo - margin || v > hi + margin) {
+                ASSERT_EQ(d[i], 0.0f) << "clipped " << m << "," << k;
+              }
+              kept += d[i] != 0;
+            }
+          }
+          if (f == ActFormat::kF32 || (rule == ActScale::kAbsMax && f != ActFormat::kBinary)) {
+            EXPECT_EQ(kept, M * K);  // absmax's range is the row's own max
+          }
+          if (f == ActFormat::kBinary && K >= 15) {
+            EXPECT_LT(kept, M * K);
+          }
+        }
+}
+
 TEST(Reference, TernaryAndBinaryFakeQuantLogitsMatchPyTorch) {
   LoadedViT m = load_vit(kRef + "model.safetensors");
   Tensor images = reference_input();
@@ -490,6 +553,92 @@ TEST(Ste, HeadGradientIsDyTimesQuantisedInput) {
       if (std::fabs(p.head_w[n * D + k]) > 1.5f * (s[0] + 1e-5f)) want = 0;  // clipped code
       EXPECT_NEAR(gw[n * D + k], want, 1e-5f) << n << "," << k;
     }
+}
+
+// The clipped activation STE in a runner: a W1A1 head on an fp32 model, one
+// image. The final norm's weight gradient is dln[k] · x̂[k] for the class token
+// alone, with dln = dlogits · W̃ (W̃ the head's binary weights), masked where
+// the head's quantiser input lies outside ±mean|x|, and taken back through
+// the SubLN when there is one. Identity gives the unmasked gradient; the head's
+// own weight gradient does not change.
+TEST(Ste, ClippedActivationSteMasksTheQuantiserInputsGradient) {
+  ViTConfig c;
+  c.img_size = 8; c.patch_size = 4; c.in_chans = 1; c.embed_dim = 16; c.depth = 1; c.num_heads = 2;
+  c.mlp_hidden = 16; c.num_classes = 3;
+  ViTParams p(c);
+  p.init_random(3);
+  for (int64_t i = 0; i < p.count(); ++i) p.flat[i] += 0.05f * static_cast<float>(i % 7 - 3);
+  Tensor x(Shape{1, 1, 8, 8});
+  Rng r(4);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  auto be = make_backend("reference");
+  ViTRunner fp(p, *be, true);
+  std::vector<Tensor> taps;
+  fp.capture(&taps);
+  fp.forward(x.view());
+  const int64_t D = c.embed_dim, K = c.num_classes;
+  const std::vector<float> cls(taps.back().data(), taps.back().data() + D);  // after the final norm, class token
+  const float *nw = p.flat.data() + p.find("norm.weight")->offset, *nb = p.flat.data() + p.find("norm.bias")->offset;
+  const std::vector<float> dl = {1, -2, 0.5f};
+  std::vector<int8_t> codes(static_cast<size_t>(K * D));
+  std::vector<float> wq(static_cast<size_t>(K * D)), s(1);
+  fake_quant_weights(weight_traits(WeightFormat::kBinary), p.head_w, K, D, codes.data(), wq.data(), s.data());
+  for (bool subln : {false, true}) {
+    SCOPED_TRACE(subln ? "subln" : "no subln");
+    auto grads_with = [&](bool clip) {
+      QuantPlan plan = QuantPlan::uniform(c.depth, {});
+      plan.head = parse_quant_spec("W1A1");
+      plan.subln = subln;
+      plan.act_ste_clip = clip;
+      ViTRunner run(p, *be, true, &plan);
+      run.forward(x.view());
+      std::vector<float> g(static_cast<size_t>(p.count()), 0.0f);
+      run.backward(dl.data(), g.data());
+      return g;
+    };
+    // The head's quantiser input, and the SubLN's statistics.
+    std::vector<double> src(cls.begin(), cls.end());
+    double mean = 0, var = 0, rstd = 1;
+    if (subln) {
+      for (double v : src) mean += v;
+      mean /= D;
+      for (double v : src) var += (v - mean) * (v - mean);
+      rstd = 1.0 / std::sqrt(var / D + c.ln_eps);
+      for (double& v : src) v = (v - mean) * rstd;
+    }
+    double step = 0;
+    for (double v : src) step += std::fabs(v);
+    step /= D;
+    auto want_norm_grad = [&](bool clip) {
+      std::vector<double> g(static_cast<size_t>(D));  // d(quantiser input)
+      for (int64_t k = 0; k < D; ++k) {
+        for (int64_t n = 0; n < K; ++n) g[k] += dl[n] * wq[n * D + k];
+        if (clip && std::fabs(src[k]) > step) g[k] = 0;
+      }
+      if (subln) {  // LayerNorm backward without affine: rstd · (g − mean(g) − x̂ · mean(g · x̂))
+        double mg = 0, mgx = 0;
+        for (int64_t k = 0; k < D; ++k) {
+          mg += g[k] / D;
+          mgx += g[k] * src[k] / D;
+        }
+        for (int64_t k = 0; k < D; ++k) g[k] = rstd * (g[k] - mg - src[k] * mgx);
+      }
+      for (int64_t k = 0; k < D; ++k) g[k] *= (cls[k] - nb[k]) / nw[k];  // · x̂ of the final norm
+      return g;
+    };
+    const std::vector<float> gi = grads_with(false), gc = grads_with(true);
+    const std::vector<double> wi = want_norm_grad(false), wc = want_norm_grad(true);
+    const int64_t nwo = p.find("norm.weight")->offset, hwo = p.find("head.weight")->offset;
+    int clipped = 0;
+    for (int64_t k = 0; k < D; ++k) {
+      clipped += std::fabs(src[k]) > step;
+      EXPECT_NEAR(gi[nwo + k], wi[k], 1e-5 + 1e-4 * std::fabs(wi[k])) << "identity " << k;
+      EXPECT_NEAR(gc[nwo + k], wc[k], 1e-5 + 1e-4 * std::fabs(wc[k])) << "clipped " << k;
+    }
+    EXPECT_GT(clipped, 0);
+    EXPECT_LT(clipped, D);
+    for (int64_t i = 0; i < K * D; ++i) EXPECT_EQ(gc[hwo + i], gi[hwo + i]);
+  }
 }
 
 // The low-bit extras in a training runner: RPReLU at its identity start (slope
