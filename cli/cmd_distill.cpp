@@ -15,12 +15,14 @@ namespace {
 
 struct DistillArgs {
   std::string config = "configs/fashion_mnist_students.json", teacher, out;
+  std::vector<std::string> students;
   bool resume = false;
 };
 
 int run_distill(const DistillArgs& a) {
   DistillRunConfig cfg = load_distill_config(a.config);
   if (!a.teacher.empty()) cfg.teacher = a.teacher;
+  if (!a.students.empty()) select_students(cfg, a.students);
   apply_config_threads(cfg.run.threads);  // the command line's --threads wins
   const std::string out = a.out.empty() ? (std::filesystem::path("runs") / cfg.run.name).string() : a.out;
   install_interrupt_handler();
@@ -28,9 +30,12 @@ int run_distill(const DistillArgs& a) {
   DistillOutcome r = run_distillation(cfg, out, a.resume);
   if (!comm::is_root()) return r.interrupted ? 130 : 0;  // under mpirun: rank 0 reports
   if (r.interrupted) {
+    std::string only;
+    for (const std::string& n : a.students) only += (only.empty() ? " --students " : ",") + n;
     std::fprintf(stderr,
-                 "interrupted; state saved under %s\nresume with: bitbench distill --config %s --out %s --resume%s%s\n",
-                 out.c_str(), a.config.c_str(), out.c_str(), a.teacher.empty() ? "" : " --teacher ", a.teacher.c_str());
+                 "interrupted; state saved under %s\nresume with: bitbench distill --config %s --out %s --resume%s%s%s\n",
+                 out.c_str(), a.config.c_str(), out.c_str(), a.teacher.empty() ? "" : " --teacher ", a.teacher.c_str(),
+                 only.c_str());
     return 130;
   }
   std::printf("%-24s %-9s %8s %8s %9s %10s %8s %12s\n", "model", "spec", "top-1", "vs fp32", "params", "zeros", "min",
@@ -58,6 +63,9 @@ void add_distill_commands(CLI::App& app) {
   d->add_option("--teacher", a.teacher, "Teacher checkpoint (overrides the config's \"teacher\")");
   d->add_option("--out", a.out, "Output folder (default runs/<config name>)");
   d->add_flag("--resume", a.resume, "Keep finished students and continue the one in progress");
+  d->add_option("--students", a.students,
+                "Only these students (comma-separated names), with the earlier chain stages they start from")
+      ->delimiter(',');
   d->callback([] {
     int rc = run_distill(a);
     if (rc != 0) throw CLI::RuntimeError(rc);

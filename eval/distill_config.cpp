@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <set>
 
 #include "core/error.hpp"
@@ -185,6 +186,29 @@ DistillRunConfig parse_distill_config(const nlohmann::json& j, const std::string
 bool is_distill_config(const nlohmann::json& j) { return j.is_object() && j.contains("students"); }
 
 DistillRunConfig load_distill_config(const std::string& path) { return parse_distill_config(parse_json_file(path), path); }
+
+void select_students(DistillRunConfig& c, const std::vector<std::string>& names) {
+  std::set<std::string> keep;
+  std::function<void(const std::string&)> need = [&](const std::string& name) {
+    if (name == "teacher" || name == "scratch" || !keep.insert(name).second) return;
+    for (const StudentConfig& s : c.students)
+      if (s.name == name) {
+        need(s.from);
+        need(s.init);
+        return;
+      }
+  };
+  for (const std::string& n : names) {
+    const bool known = std::any_of(c.students.begin(), c.students.end(), [&](const StudentConfig& s) { return s.name == n; });
+    if (!known) {
+      std::string all;
+      for (const StudentConfig& s : c.students) all += (all.empty() ? "" : ", ") + s.name;
+      throw Error::usage("no student named \"" + n + "\" in the config (its students: " + all + ")");
+    }
+    need(n);
+  }
+  std::erase_if(c.students, [&](const StudentConfig& s) { return !keep.count(s.name); });
+}
 
 nlohmann::json to_json(const DistillRunConfig& c) {
   nlohmann::json j = to_json(c.run);

@@ -51,6 +51,9 @@ struct DistillRunConfig {
 bool is_distill_config(const nlohmann::json& j);
 DistillRunConfig load_distill_config(const std::string& path);
 DistillRunConfig parse_distill_config(const nlohmann::json& j, const std::string& file);
+// Keeps the named students and the earlier stages they need ("from", "init"),
+// in the config's order; Error(Usage) naming the config's students for an unknown name.
+void select_students(DistillRunConfig& c, const std::vector<std::string>& names);
 nlohmann::json to_json(const DistillRunConfig& c);
 
 }  // namespace bb

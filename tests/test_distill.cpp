@@ -230,6 +230,35 @@ TEST_F(DistillRun, InterruptedChainResumesToTheSameStudents) {
   EXPECT_EQ(second.students[1].top1, r.students[1].top1);
 }
 
+// --students: the named students and the chain stages they start from, in
+// config order; an unknown name is refused, naming the config's students.
+TEST_F(DistillRun, SelectStudentsKeepsTheNamedOnesAndTheStagesTheyNeed) {
+  const std::string students = R"([{"name": "a", "quant": {"spec": "W1.58A8"}},
+                                    {"name": "b", "quant": {"spec": "W1A8"}, "from": "a"},
+                                    {"name": "c", "quant": {"spec": "W1A4"}, "from": "b"},
+                                    {"name": "d", "quant": {"spec": "W1A2"}, "init": "a"},
+                                    {"name": "e", "quant": {"spec": "W1A1"}}])";
+  auto names = [&](const std::vector<std::string>& pick) {
+    DistillRunConfig c = parse(config(students));
+    select_students(c, pick);
+    std::string out;
+    for (const auto& s : c.students) out += s.name;
+    return out;
+  };
+  EXPECT_EQ(names({"e"}), "e");
+  EXPECT_EQ(names({"c"}), "abc");
+  EXPECT_EQ(names({"d", "e"}), "ade");
+  EXPECT_EQ(names({"e", "a"}), "ae");
+  DistillRunConfig c = parse(config(students));
+  try {
+    select_students(c, {"x"});
+    FAIL() << "an unknown student was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("\"x\""), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("a, b, c, d, e"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(DistillRun, EarlyStopEndsTrainingAndIsRecorded) {
   test::TempDir out;
   // lr 0: nothing ever improves after the first epoch.
