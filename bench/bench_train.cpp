@@ -24,7 +24,7 @@ namespace {
 
 using namespace bb;
 
-void BM_TrainStep(benchmark::State& state, ViTConfig c, const char* spec = nullptr) {
+void BM_TrainStep(benchmark::State& state, ViTConfig c, const char* spec = nullptr, bool act_ste_clip = false) {
   const int64_t B = state.range(0);
   set_num_threads(static_cast<int>(state.range(1)));
   TrainConfig tc;
@@ -34,6 +34,7 @@ void BM_TrainStep(benchmark::State& state, ViTConfig c, const char* spec = nullp
   // A student: BitLinear blocks at `spec`, distilled from a teacher of the same shape (its forward is part of the step).
   std::optional<QuantPlan> plan;
   if (spec) plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
+  if (plan) plan->act_ste_clip = act_ste_clip;
   ViTRunner model(p, *be, true, plan ? &*plan : nullptr);
   ViTParams teacher(c);
   teacher.init_random(1);
@@ -108,6 +109,11 @@ BENCHMARK_CAPTURE(BM_TrainStep, dim64_patch4, [] {
 BENCHMARK_CAPTURE(BM_TrainStep, fmnist_student_w1_58a8, teacher(), "W1.58A8")
     ->ArgNames({"batch", "threads"})->Args({128, 2})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_TrainStep, fmnist_student_w1a8, teacher(), "W1A8")
+    ->ArgNames({"batch", "threads"})->Args({128, 2})->UseRealTime()->Unit(benchmark::kMillisecond);
+// W1A1 with the identity and the clipped activation STE (quant.act_ste): what the clip's mask costs a step.
+BENCHMARK_CAPTURE(BM_TrainStep, fmnist_student_w1a1, teacher(), "W1A1")
+    ->ArgNames({"batch", "threads"})->Args({128, 2})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_TrainStep, fmnist_student_w1a1_act_ste_clipped, teacher(), "W1A1", true)
     ->ArgNames({"batch", "threads"})->Args({128, 2})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
