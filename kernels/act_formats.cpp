@@ -241,8 +241,8 @@ void act_ste_clip_mask(const ActFormatTraits& t, ActScale s, const float* x, int
       const float lo = t.ste_lo * mul[static_cast<size_t>(r)], hi = t.ste_hi * mul[static_cast<size_t>(r)];
       const float* xr = x + (m + r) * K;
       float* dr = dx + (m + r) * K;
-      for (int64_t k = 0; k < K; ++k)
-        if (xr[k] < lo || xr[k] > hi) dr[k] = 0.0f;
+      // A select, not a branch: a binary row clips about 40 % of its inputs at random.
+      for (int64_t k = 0; k < K; ++k) dr[k] = (xr[k] >= lo) & (xr[k] <= hi) ? dr[k] : 0.0f;
     }
   }
 }
