@@ -187,9 +187,11 @@ BB_ACT(act2m)
 BB_ACT(act1)
 #undef BB_ACT
 
-// xq = codes · step, rows in parallel chunks (the result does not depend on the thread count).
-template <ActQuantizeFn Quantize>
-void fake_quant_rows(const float* x, int64_t M, int64_t K, float* xq) {
+// Rows of x [M, K] quantised in parallel chunks of 64 into per-thread scratch,
+// each chunk then handed to body(first row, rows, codes [rows, K], mul [rows]).
+// The result does not depend on the thread count.
+template <class Body>
+void for_quantized_chunks(ActQuantizeFn quantize, const float* x, int64_t M, int64_t K, const Body& body) {
   constexpr int64_t kRows = 64;
 #pragma omp parallel for schedule(static)
   for (int64_t m = 0; m < M; m += kRows) {
@@ -200,11 +202,18 @@ void fake_quant_rows(const float* x, int64_t M, int64_t K, float* xq) {
     codes.resize(static_cast<size_t>(kRows * K));
     mul.resize(kRows);
     sum.resize(kRows);
-    Quantize(x + m * K, rows, K, K, codes.data(), mul.data(), sum.data());
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t k = 0; k < K; ++k)
-        xq[(m + r) * K + k] = static_cast<float>(codes[static_cast<size_t>(r * K + k)]) * mul[static_cast<size_t>(r)];
+    quantize(x + m * K, rows, K, K, codes.data(), mul.data(), sum.data());
+    body(m, rows, codes.data(), mul.data());
   }
+}
+
+// xq = codes · step.
+template <ActQuantizeFn Quantize>
+void fake_quant_rows(const float* x, int64_t M, int64_t K, float* xq) {
+  for_quantized_chunks(Quantize, x, M, K, [&](int64_t m, int64_t rows, const int8_t* codes, const float* mul) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t k = 0; k < K; ++k) xq[(m + r) * K + k] = static_cast<float>(codes[r * K + k]) * mul[r];
+  });
 }
 void fake_quant_f32(const float* x, int64_t M, int64_t K, float* xq) { std::copy(x, x + M * K, xq); }
 
@@ -226,25 +235,16 @@ const ActFormatTraits& act_traits(ActFormat f) { return kActFormats[static_cast<
 void act_ste_clip_mask(const ActFormatTraits& t, ActScale s, const float* x, int64_t M, int64_t K, float* dx) {
   const ActQuantizeFn quantize = t.quantizer(s);
   if (!quantize) return;
-  constexpr int64_t kRows = 64;
-#pragma omp parallel for schedule(static)
-  for (int64_t m = 0; m < M; m += kRows) {
-    const int64_t rows = std::min(kRows, M - m);
-    thread_local std::vector<int8_t> codes;
-    thread_local std::vector<float> mul;
-    thread_local std::vector<int32_t> sum;
-    codes.resize(static_cast<size_t>(kRows * K));
-    mul.resize(kRows);
-    sum.resize(kRows);
-    quantize(x + m * K, rows, K, K, codes.data(), mul.data(), sum.data());  // the rows' steps, as the forward's
+  // The rows' steps as the forward's quantiser set them.
+  for_quantized_chunks(quantize, x, M, K, [&](int64_t m, int64_t rows, const int8_t*, const float* mul) {
     for (int64_t r = 0; r < rows; ++r) {
-      const float lo = t.ste_lo * mul[static_cast<size_t>(r)], hi = t.ste_hi * mul[static_cast<size_t>(r)];
+      const float lo = t.ste_lo * mul[r], hi = t.ste_hi * mul[r];
       const float* xr = x + (m + r) * K;
       float* dr = dx + (m + r) * K;
       // A select, not a branch: a binary row clips about 40 % of its inputs at random.
       for (int64_t k = 0; k < K; ++k) dr[k] = (xr[k] >= lo) & (xr[k] <= hi) ? dr[k] : 0.0f;
     }
-  }
+  });
 }
 
 const ActFormatTraits& act_traits_by_bits(int bits) {
