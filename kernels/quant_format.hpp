@@ -8,6 +8,8 @@
 //
 // Weights (per matrix W[N, K], PyTorch Linear layout):
 //   ternary (W1.58): γ = mean|W|; code = clip(round(W / (γ + 1e-5)), -1, 1); W̃ = code · γ
+//   ternary per row (W1.58r): the same with γ[n] = mean|W[n]| per output row
+//                     (N scales in the file: 32 / K more bits per weight)
 //   binary  (W1):    β = mean|W|; code = W - mean(W) > 0 ? +1 : -1;      W̃ = code · β
 //   kbit    (W2/4/8): per output row n, s = max|W[n]| / Q (Q = 2^(k-1) - 1);
 //                     code = clip(round(W / s), -Q, Q); W̃ = code · s
@@ -29,6 +31,7 @@
 // File storage (rows packed separately, each padded to whole blocks, so row n
 // starts at byte n · row_bytes(K)):
 //   tq1  ternary, base 3: 5 codes per byte, byte = Σ (c_i + 1) · 3^i (1.6 bits/weight)
+//   tq1r the same codes, with a scale per row
 //   b1   binary, 1 bit:   8 codes per byte, bit i set for +1 (LSB first)
 //   q2   2-bit signed:    4 per byte as c + 2 (codes -2..1; BitNet W2 uses -1..1)
 //   q4   4-bit signed:    2 per byte as c + 8, low nibble first
@@ -41,7 +44,7 @@
 
 namespace bb {
 
-enum class WeightFormat : uint8_t { kF32, kTernary, kBinary, kInt2, kInt4, kInt8 };
+enum class WeightFormat : uint8_t { kF32, kTernary, kBinary, kInt2, kInt4, kInt8, kTernaryRow };
 enum class ActFormat : uint8_t { kF32, kInt8, kInt4, kInt2, kBinary };
 // How a kbit activation row's step is set: from its largest magnitude or its mean one.
 enum class ActScale : uint8_t { kAbsMax = 0, kAbsMean = 1 };
@@ -108,6 +111,8 @@ const WeightFormatTraits& weight_traits_by_storage(const std::string& storage);
 const ActFormatTraits& act_traits_by_bits(int bits);
 // Parses a spec part: weights "1.58", "1", ...; activations "8", ...; false when unknown.
 bool weight_format_from_token(const std::string& token, WeightFormat& out);
+// "W1.58, W1, ..." — the weight tokens of the table, for messages.
+std::string weight_format_tokens();
 bool act_format_from_token(const std::string& token, ActFormat& out);
 
 // The row of a table whose spec token is `token` (rows without one are skipped); null when none.

@@ -2,6 +2,7 @@
 // storage, kernel layout — and the lookups by token and storage name.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "core/error.hpp"
 #include "kernels/quant_format.hpp"
@@ -25,6 +26,13 @@ void ternary_codes(const float* w, int64_t N, int64_t K, int8_t* codes, float* s
   const float g = mean_abs(w, N * K);
   for (int64_t i = 0; i < N * K; ++i) codes[i] = static_cast<int8_t>(std::clamp(round_even(w[i] / (g + kEps)), -1.0f, 1.0f));
   scales[0] = g;
+}
+
+// BitNet's absmean quantiser with one γ per output row instead of one per
+// matrix: rows of very different norms (q, k and v of a fused qkv) each get
+// their own threshold and step.
+void ternary_row_codes(const float* w, int64_t N, int64_t K, int8_t* codes, float* scales) {
+  for (int64_t n = 0; n < N; ++n) ternary_codes(w + n * K, 1, K, codes + n * K, scales + n);
 }
 
 void binary_codes(const float* w, int64_t N, int64_t K, int8_t* codes, float* scales) {
@@ -121,7 +129,10 @@ const WeightFormatTraits kWeightFormats[] = {
      "q4", 4.0, 2, 1, pack_bits<4, 8>, unpack_bits<4, 8>, 4, 8, 0},
     {WeightFormat::kInt8, "8", "int8", 8.0, 127, true, false, 0.0f, kbit_codes<127>, -128, 127, false,  //
      "q8", 8.0, 1, 1, pack_q8, unpack_q8, 8, 128, 0},
+    {WeightFormat::kTernaryRow, "1.58r", "ternary per row", 1.584962500721156, 1, true, true, kEps, ternary_row_codes,
+     -1, 1, false, "tq1r", 1.6, 5, 1, pack_tq1, unpack_tq1, 2, 1, 0},
 };
+static_assert(std::size(kWeightFormats) == static_cast<size_t>(WeightFormat::kTernaryRow) + 1, "one row per format, in enum order");
 
 }  // namespace
 
@@ -130,7 +141,17 @@ const WeightFormatTraits& weight_traits(WeightFormat f) { return kWeightFormats[
 const WeightFormatTraits& weight_traits_by_storage(const std::string& storage) {
   for (const auto& t : kWeightFormats)
     if (*t.storage && storage == t.storage) return t;
-  throw Error::usage("unknown packed weight format \"" + storage + "\" (known: tq1, b1, q2, q4, q8)");
+  std::string known;
+  for (const auto& t : kWeightFormats)
+    if (*t.storage) known += std::string(known.empty() ? "" : ", ") + t.storage;
+  throw Error::usage("unknown packed weight format \"" + storage + "\" (known: " + known + ")");
+}
+
+std::string weight_format_tokens() {
+  std::string out;
+  for (const auto& t : kWeightFormats)
+    if (*t.token) out += std::string(out.empty() ? "W" : ", W") + t.token;
+  return out;
 }
 
 bool weight_format_from_token(const std::string& token, WeightFormat& out) {

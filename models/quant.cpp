@@ -36,9 +36,8 @@ QuantSpec parse_quant_spec(const std::string& text) {
     const bool a_ok = at == "32" || act_format_from_token(at, q.a);
     if (w_ok && a_ok) return q;
   }
-  throw Error::usage("unknown quant spec \"" + text +
-                     "\" (weights W1.58, W1, W2, W4, W8 or W32; activations A8, A4, A2, A1 or A32; e.g. W1.58A8, "
-                     "W1A1, or FP32)");
+  throw Error::usage("unknown quant spec \"" + text + "\" (weights " + weight_format_tokens() +
+                     " or W32; activations A8, A4, A2, A1 or A32; e.g. W1.58A8, W1A1, or FP32)");
 }
 
 ActFormat parse_act_format(const std::string& text) {
@@ -125,10 +124,11 @@ std::vector<PlannedLinear> plan_linears(const ViTConfig& c, const QuantPlan& pla
 double ternary_zero_fraction(const ViTParams& p, const QuantPlan& plan) {
   int64_t zeros = 0, total = 0;
   for (const PlannedLinear& l : plan_linears(p.cfg, plan)) {
-    if (l.spec.w != WeightFormat::kTernary) continue;
+    const WeightFormatTraits& t = weight_traits(l.spec.w);
+    if (t.min_code != -1 || t.max_code != 1 || t.no_zero) continue;  // codes exactly {-1, 0, 1}
     std::vector<int8_t> codes(static_cast<size_t>(l.N * l.K));
-    float scale;
-    weight_traits(l.spec.w).codes(p.data(*p.find(l.name)), l.N, l.K, codes.data(), &scale);
+    std::vector<float> scales(static_cast<size_t>(t.per_row ? l.N : 1));
+    t.codes(p.data(*p.find(l.name)), l.N, l.K, codes.data(), scales.data());
     zeros += std::count(codes.begin(), codes.end(), int8_t{0});
     total += l.N * l.K;
   }

@@ -27,7 +27,7 @@ namespace bb {
 namespace {
 
 constexpr WeightFormat kAll[] = {WeightFormat::kTernary, WeightFormat::kBinary, WeightFormat::kInt2, WeightFormat::kInt4,
-                               WeightFormat::kInt8};
+                               WeightFormat::kInt8, WeightFormat::kTernaryRow};
 
 std::vector<int8_t> random_codes(const WeightFormatTraits& t, int64_t n, uint64_t seed) {
   Rng r(seed);

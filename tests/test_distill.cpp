@@ -57,7 +57,7 @@ TEST(SoftDistill, GradientMatchesFiniteDifferences) {
 
 TEST(PackedFormats, RoundTripOnOddRowLengths) {
   for (WeightFormat f : {WeightFormat::kTernary, WeightFormat::kBinary, WeightFormat::kInt2, WeightFormat::kInt4,
-                         WeightFormat::kInt8}) {
+                         WeightFormat::kInt8, WeightFormat::kTernaryRow}) {
     const WeightFormatTraits& t = weight_traits(f);
     SCOPED_TRACE(t.storage);
     EXPECT_EQ(&weight_traits_by_storage(std::string(t.storage)), &t);
@@ -77,6 +77,11 @@ TEST(PackedFormats, RoundTripOnOddRowLengths) {
   EXPECT_EQ(row_bytes(weight_traits(WeightFormat::kTernary), 13), 3);  // tq1: 5 per byte
   EXPECT_EQ(row_bytes(weight_traits(WeightFormat::kBinary), 13), 2);
   EXPECT_THROW(weight_traits_by_storage("q3"), Error);
+  try {
+    weight_traits_by_storage("q3");
+  } catch (const Error& e) {  // the message lists every stored format
+    EXPECT_NE(std::string(e.what()).find("tq1, b1, q2, q4, q8, tq1r"), std::string::npos) << e.what();
+  }
 }
 
 TEST(PackedExport, ReloadsToTheFakeQuantWeightsAndLogits) {

@@ -58,11 +58,14 @@ Tensor reference_input() {
 }
 
 TEST(QuantSpec, NamesParseBothWaysAndBadOnesAreRefused) {
-  for (const char* n : {"W1.58A8", "W1A8", "W2A8", "W4A8", "W8A8", "W1A4", "W1A2", "W1A1", "FP32", "W1.58A32"})
+  for (const char* n : {"W1.58A8", "W1A8", "W2A8", "W4A8", "W8A8", "W1A4", "W1A2", "W1A1", "FP32", "W1.58A32", "W1.58rA8",
+                        "W1.58rA2"})
     EXPECT_EQ(parse_quant_spec(n).name(), n);
   EXPECT_EQ(parse_quant_spec("w1.58a8"), parse_quant_spec("W1.58A8"));
   EXPECT_EQ(parse_quant_spec("w32a32").name(), "FP32");
-  for (const char* bad : {"W3A8", "W1.58", "A8", "W1A16", "", "ternary"}) EXPECT_THROW(parse_quant_spec(bad), Error) << bad;
+  for (const char* bad : {"W3A8", "W1.58", "A8", "W1A16", "", "ternary", "W1.58xA8", "W1rA8"})
+    EXPECT_THROW(parse_quant_spec(bad), Error) << bad;
+  EXPECT_EQ(parse_quant_spec("w1.58ra8").w, WeightFormat::kTernaryRow);
   EXPECT_DOUBLE_EQ(weight_traits(WeightFormat::kTernary).bits, std::log2(3.0));
 }
 
@@ -79,6 +82,32 @@ TEST(WeightQuant, TernaryAbsmeanByHand) {
   // All-zero matrix: γ = 0, every code 0 (eps keeps the division finite).
   auto z = wq_of(WeightFormat::kTernary, {0, 0, 0}, 1, 3);
   EXPECT_EQ(z, (std::vector<float>{0, 0, 0}));
+}
+
+TEST(WeightQuant, TernaryPerRowIsTheAbsmeanQuantiserOfEachRow) {
+  // Row 0: γ = (0.5 + 1.5) / 2 = 1: 0.5 / (1 + 1e-5) just under 0.5 -> 0, -1.5 -> -2 -> clip -1.
+  // Row 1: γ = (0.25 + 3.75) / 2 = 2: 0.125 -> 0, 1.875 -> 2 -> clip 1. (Per matrix, γ = 1.5 for both.)
+  std::vector<float> s;
+  auto wq = wq_of(WeightFormat::kTernaryRow, {0.5f, -1.5f, 0.25f, 3.75f}, 2, 2, &s);
+  EXPECT_EQ(s, (std::vector<float>{1.0f, 2.0f}));
+  EXPECT_EQ(wq, (std::vector<float>{0.0f, -1.0f, 0.0f, 2.0f}));
+  // On odd shapes each row equals the per-matrix quantiser run on that row alone.
+  const WeightFormatTraits& row = weight_traits(WeightFormat::kTernaryRow);
+  const WeightFormatTraits& mat = weight_traits(WeightFormat::kTernary);
+  for (auto [N, K] : {std::pair<int64_t, int64_t>{1, 1}, {3, 7}, {5, 33}}) {
+    Rng r(static_cast<uint64_t>(N * K));
+    std::vector<float> w(static_cast<size_t>(N * K));
+    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(r.normal() * (1.0 + static_cast<double>(i % 3)));
+    std::vector<int8_t> codes(w.size()), one(static_cast<size_t>(K));
+    std::vector<float> scales(static_cast<size_t>(N));
+    row.codes(w.data(), N, K, codes.data(), scales.data());
+    for (int64_t n = 0; n < N; ++n) {
+      float g = 0;
+      mat.codes(w.data() + n * K, 1, K, one.data(), &g);
+      EXPECT_EQ(scales[static_cast<size_t>(n)], g) << "N " << N << " K " << K << " row " << n;
+      EXPECT_TRUE(std::equal(one.begin(), one.end(), codes.begin() + n * K)) << "N " << N << " K " << K << " row " << n;
+    }
+  }
 }
 
 TEST(WeightQuant, BinarySignOfCentredTimesMeanAbs) {
@@ -340,7 +369,8 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
   for (const char* name : {"W1.58A8", "W1A8", "W1A2", "W1A1", "W2A2", "W4A4", "W8A8", "W1.58A8+subln", "W1A1+subln",
                            "W1A2+absmean", "W4A4+absmean+subln", "W1A1+rsign+rprelu+bireal",
                            "W1A2+absmean+rsign+rprelu+bireal+subln", "W1.58A8+rsign+subln", "W1.58A8+qk8+pv8+subln",
-                           "W1A2+absmean+qk2+pv2", "W1A1+qk1+pv1+probscale", "W1A4+pv4+probscale"}) {
+                           "W1A2+absmean+qk2+pv2", "W1A1+qk1+pv1+probscale", "W1A4+pv4+probscale", "W1.58rA8+subln",
+                           "W1.58rA2+absmean"}) {
     SCOPED_TRACE(name);
     const std::string sname(name);
     auto has = [&](const char* opt) { return sname.find(std::string("+") + opt) != std::string::npos; };
