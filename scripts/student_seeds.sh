@@ -7,14 +7,15 @@
 # student's gap. About 5 minutes per student and seed on 2 cores.
 # Usage: scripts/student_seeds.sh [SEEDS [STUDENTS]]
 #   SEEDS     comma-separated (default 0,1,2)
-#   STUDENTS  comma-separated names (default w1.58a8_lr1e-3,w1.58ra8_lr1e-3)
+#   STUDENTS  comma-separated names (default: W1.58A8 and W1.58rA8, each without
+#             and with RPReLU)
 #   BITBENCH=path: another bitbench binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bb=${BITBENCH:-build/cli/bitbench}
 [ -x "$bb" ] || { echo "student_seeds.sh: $bb not built (run scripts/build.sh release)" >&2; exit 1; }
 seeds=${1:-0,1,2}
-students=${2:-w1.58a8_lr1e-3,w1.58ra8_lr1e-3}
+students=${2:-w1.58a8_lr1e-3,w1.58ra8_lr1e-3,w1.58a8_lr1e-3_rprelu,w1.58ra8_lr1e-3_rprelu}
 base=configs/fashion_mnist_default_students_recipes.json
 mkdir -p runs/student_seeds
 for s in ${seeds//,/ }; do
