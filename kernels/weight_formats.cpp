@@ -134,6 +134,14 @@ const WeightFormatTraits kWeightFormats[] = {
 };
 static_assert(std::size(kWeightFormats) == static_cast<size_t>(WeightFormat::kTernaryRow) + 1, "one row per format, in enum order");
 
+// One field of every row that has it, joined with ", ", each after prefix (for messages).
+std::string joined(const char* WeightFormatTraits::*field, const char* prefix) {
+  std::string out;
+  for (const auto& t : kWeightFormats)
+    if (*(t.*field)) out += (out.empty() ? "" : ", ") + std::string(prefix) + t.*field;
+  return out;
+}
+
 }  // namespace
 
 const WeightFormatTraits& weight_traits(WeightFormat f) { return kWeightFormats[static_cast<int>(f)]; }
@@ -141,18 +149,11 @@ const WeightFormatTraits& weight_traits(WeightFormat f) { return kWeightFormats[
 const WeightFormatTraits& weight_traits_by_storage(const std::string& storage) {
   for (const auto& t : kWeightFormats)
     if (*t.storage && storage == t.storage) return t;
-  std::string known;
-  for (const auto& t : kWeightFormats)
-    if (*t.storage) known += std::string(known.empty() ? "" : ", ") + t.storage;
-  throw Error::usage("unknown packed weight format \"" + storage + "\" (known: " + known + ")");
+  throw Error::usage("unknown packed weight format \"" + storage + "\" (known: " +
+                     joined(&WeightFormatTraits::storage, "") + ")");
 }
 
-std::string weight_format_tokens() {
-  std::string out;
-  for (const auto& t : kWeightFormats)
-    if (*t.token) out += std::string(out.empty() ? "W" : ", W") + t.token;
-  return out;
-}
+std::string weight_format_tokens() { return joined(&WeightFormatTraits::token, "W"); }
 
 bool weight_format_from_token(const std::string& token, WeightFormat& out) {
   const WeightFormatTraits* t = find_by_token(kWeightFormats, token);
