@@ -18,6 +18,7 @@
 #include "models/checkpoint.hpp"
 #include "models/packed.hpp"
 #include "models/vit.hpp"
+#include "train/teacher_logit_cache.hpp"
 
 namespace fs = std::filesystem;
 
@@ -118,6 +119,7 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
   };
   std::map<std::string, Done> done;
 
+  TeacherLogitCache teacher_logits;  // students from the teacher see the same batches: its forward once
   for (const StudentConfig& sc : cfg.students) {
     const std::string dir = (fs::path(out_dir) / sc.name).string();
     const std::string final_path = (fs::path(dir) / (sc.name + ".safetensors")).string();
@@ -161,7 +163,8 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
       if (root) std::fprintf(stderr, "%s: %s, %lld parameters, distilled from %s (%s), init %s (%d tensors copied)\n",
                    sc.name.c_str(), plan.spec.name().c_str(), static_cast<long long>(params.count()), sc.from.c_str(),
                    sc.distill.kind.c_str(), init.c_str(), copied);
-      DistillObjective objective(src_teacher, src_plan, sc.distill, static_cast<float>(sc.train.label_smoothing));
+      DistillObjective objective(src_teacher, src_plan, sc.distill, static_cast<float>(sc.train.label_smoothing),
+                                 sc.from == "teacher" ? &teacher_logits : nullptr);
       auto eval_backend = make_backend("onednn");
       ViTRunner eval_model(params, *eval_backend, false, &plan);
       EvalFn eval = [&](const ViTParams&) {
@@ -211,6 +214,13 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
     out.students.push_back(res);
     done.emplace(sc.name, Done{std::move(params), plan});
   }
+
+  out.teacher_batches = teacher_logits.lookups();
+  out.teacher_batches_reused = teacher_logits.hits();
+  if (root && out.teacher_batches_reused > 0)
+    std::fprintf(stderr, "teacher forward: %lld of %lld batches reused from an earlier student (%.1f MB held)\n",
+                 static_cast<long long>(out.teacher_batches_reused), static_cast<long long>(out.teacher_batches),
+                 static_cast<double>(teacher_logits.bytes()) / 1e6);
 
   nlohmann::json summary = {{"teacher", {{"path", cfg.teacher}, {"top1", out.teacher_top1}, {"top5", out.teacher_top5},
                                          {"params", out.teacher_params}}},

@@ -46,6 +46,9 @@ struct DistillOutcome {
   std::vector<StudentResult> students;
   bool interrupted = false;
   std::string summary_path;
+  // Training steps of students distilled from the teacher, and how many of them
+  // took the teacher's logits from an earlier student's identical batch.
+  int64_t teacher_batches = 0, teacher_batches_reused = 0;
 };
 
 DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& out_dir, bool resume,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Measures 1 process against `mpirun -np N` (default 2) on this machine for
 # docs/SCALING.md: sharded evaluation (the shipped Fashion-MNIST teacher and
-# W1.58A8 student on the 10 000 test images) and data-parallel training (one
-# epoch of the default teacher recipe on the first 12 000 training images).
+# ternary student, W1.58rA8 + RPReLU, on the 10 000 test images) and
+# data-parallel training (one epoch of the default teacher recipe on the first
+# 12 000 training images).
 # One process uses every core; each rank is pinned to its share
 # (--bind-to core). Needs the release build with MPI (scripts/build.sh release
 # after install-deps.sh --test). Prints a Markdown table; keeps its runs in
@@ -21,7 +22,7 @@ field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.ar
 
 echo "| work | 1 process ($cores threads) | $np ranks (pinned, $((cores / np)) thread(s) each) | speed-up |"
 echo "| --- | --- | --- | --- |"
-for m in fashion_mnist_default_teacher.safetensors:onednn student_w1.58a8.packed.safetensors:bitkernels; do
+for m in fashion_mnist_default_teacher.safetensors:onednn student_w1.58ra8_rprelu.packed.safetensors:bitkernels; do
   ckpt="models/zoo/${m%%:*}" backend="${m##*:}"
   "$bb" validate --checkpoint "$ckpt" --backend "$backend" --batch-size 250 --results-file "$out/v1.json" >/dev/null
   "${mpi[@]}" "$bb" validate --checkpoint "$ckpt" --backend "$backend" --batch-size 250 --results-file "$out/v$np.json" >/dev/null

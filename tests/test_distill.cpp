@@ -1,7 +1,8 @@
 // Distillation and student export: the KD gradient by finite differences, a
 // tiny student's loss falling, packed formats on odd row lengths, a packed
 // export reloading to the fake-quant weights (and logits), a two-stage chain
-// end to end, the adaptive schedule's early stop, and config errors.
+// end to end, the adaptive schedule's early stop, config errors, and the
+// teacher's logits shared between students.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -23,6 +24,7 @@
 #include "models/safetensors.hpp"
 #include "models/vit.hpp"
 #include "train/adamw.hpp"
+#include "train/teacher_logit_cache.hpp"
 #include "test_util.hpp"
 
 namespace bb {
@@ -229,6 +231,60 @@ TEST_F(DistillRun, InterruptedChainResumesToTheSameStudents) {
                         "student_w1a8/student_w1a8.packed.safetensors"})
     EXPECT_EQ(test::tensor_bytes(full / f), test::tensor_bytes(cut / f)) << f;
   EXPECT_EQ(second.students[1].top1, r.students[1].top1);
+}
+
+// The cache keys a batch by its pixels and labels: one pixel or one label
+// changed is another batch; a hit returns the stored floats; a K other than the
+// stored one misses; nothing is stored past the byte budget.
+TEST(TeacherLogitCache, KeysOnEveryPixelAndLabelAndKeepsItsBudget) {
+  Tensor images({3, 1, 4, 4});
+  for (int64_t i = 0; i < images.numel(); ++i) images.data()[i] = 0.25f * static_cast<float>(i % 7);
+  Batch b;
+  b.images = images.view();
+  b.labels = {1, 2, 3};
+  const std::vector<float> logits = {0.5f, -1, 2, 3, 4, 5};  // [3, 2]
+  TeacherLogitCache cache(10 * sizeof(float));
+  const TeacherLogitCache::Key k = TeacherLogitCache::key_of(b);
+  EXPECT_EQ(cache.find(k, 2), nullptr);
+  cache.insert(k, logits.data(), 2);
+  const float* got = cache.find(k, 2);
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(std::vector<float>(got, got + 6), logits);
+  EXPECT_EQ(cache.find(k, 3), nullptr);
+  EXPECT_EQ(cache.hits(), 1);
+  EXPECT_EQ(cache.lookups(), 3);
+  float& last = images.data()[images.numel() - 1];
+  const float keep = last;
+  last = std::nextafter(keep, 10.0f);  // the last pixel, by one ulp
+  const TeacherLogitCache::Key pixel = TeacherLogitCache::key_of(b);
+  EXPECT_EQ(cache.find(pixel, 2), nullptr);
+  last = keep;
+  b.labels[0] = 0;
+  EXPECT_EQ(cache.find(TeacherLogitCache::key_of(b), 2), nullptr);
+  cache.insert(pixel, logits.data(), 2);  // 6 more floats would pass the 10-float budget
+  EXPECT_EQ(cache.find(pixel, 2), nullptr);
+  EXPECT_EQ(cache.bytes(), 6 * sizeof(float));
+}
+
+// Two students of one recipe: the second takes every teacher forward from the
+// first's batches and ends bit-equal to the first, and to itself distilled
+// alone, when every forward was computed.
+TEST_F(DistillRun, TheSecondStudentReusesTheTeachersLogitsAndEndsTheSame) {
+  test::TempDir both, alone;
+  const std::string students = R"([{"name": "a", "quant": {"spec": "W1.58A8"}}, {"name": "b", "quant": {"spec": "W1.58A8"}}])";
+  DistillRunConfig c = parse(config(students));
+  DistillOutcome r = run_distillation(c, both.str(), false, false);
+  ASSERT_EQ(r.students.size(), 2u);
+  const int64_t steps = (200 + 31) / 32;  // one epoch of the 200-image fixture at batch 32
+  EXPECT_EQ(r.teacher_batches, 2 * steps);
+  EXPECT_EQ(r.teacher_batches_reused, steps);
+  EXPECT_EQ(test::tensor_bytes(both / "a/a.safetensors"), test::tensor_bytes(both / "b/b.safetensors"));
+  DistillRunConfig only_b = parse(config(students));
+  select_students(only_b, {"b"});
+  DistillOutcome rb = run_distillation(only_b, alone.str(), false, false);
+  EXPECT_EQ(rb.teacher_batches_reused, 0);
+  EXPECT_EQ(test::tensor_bytes(both / "b/b.safetensors"), test::tensor_bytes(alone / "b/b.safetensors"));
+  EXPECT_EQ(r.students[1].top1, rb.students[0].top1);
 }
 
 // --students: the named students and the chain stages they start from, in

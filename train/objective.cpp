@@ -69,12 +69,13 @@ float soft_distill_loss(const float* s, const float* t, float* ds, int64_t B, in
 }
 
 DistillObjective::DistillObjective(const ViTParams& teacher, const QuantPlan* teacher_plan, DistillConfig cfg,
-                                   float smoothing)
+                                   float smoothing, TeacherLogitCache* cache)
     : teacher_(teacher),
       backend_(make_backend("onednn")),
       runner_(teacher, *backend_, false, teacher_plan),
       cfg_(std::move(cfg)),
-      smoothing_(smoothing) {
+      smoothing_(smoothing),
+      cache_(cache) {
   if (cfg_.kind != "soft" && cfg_.kind != "hard" && cfg_.kind != "none")
     throw Error::usage("distillation kind must be soft, hard or none, not \"" + cfg_.kind + "\"");
 }
@@ -97,21 +98,32 @@ float DistillObjective::step(const Batch& b, ViTRunner& student, const TensorVie
   for (size_t i = 0; i < tmp_.size(); ++i) g.dlogits[i] = ce_weight * tmp_[i];
   if (cfg_.kind == "none" && cfg_.hidden_mse <= 0 && cfg_.attn_mse <= 0) return loss;
 
-  // The teacher on the same images.
-  if (cfg_.hidden_mse > 0) runner_.capture(&taps_);
-  if (cfg_.attn_mse > 0) runner_.capture_attention(&attn_taps_);
-  TensorView t = runner_.forward(b.images);
-  if (t.dim(1) != K) throw Error::usage("teacher has " + std::to_string(t.dim(1)) + " classes, the student " + std::to_string(K));
+  // The teacher on the same images: [B, K], from the cache when another student ran it on this batch.
+  const float* t = nullptr;
+  const bool cached = cache_ && cfg_.hidden_mse <= 0 && cfg_.attn_mse <= 0;
+  TeacherLogitCache::Key key;
+  if (cached) {
+    key = TeacherLogitCache::key_of(b);
+    t = cache_->find(key, K);
+  }
+  if (!t) {
+    if (cfg_.hidden_mse > 0) runner_.capture(&taps_);
+    if (cfg_.attn_mse > 0) runner_.capture_attention(&attn_taps_);
+    TensorView tv = runner_.forward(b.images);
+    if (tv.dim(1) != K) throw Error::usage("teacher has " + std::to_string(tv.dim(1)) + " classes, the student " + std::to_string(K));
+    t = tv.data();
+    if (cached) cache_->insert(key, t, K);
+  }
 
   if (cfg_.kind != "none") {
     const TensorView head = dist_token ? student.logits_dist() : logits;
     float* dhead = dist_token ? g.dlogits_dist.data() : g.dlogits.data();
     const float w = alpha;
     if (cfg_.kind == "soft") {
-      loss += w * soft_distill_loss(head.data(), t.data(), dhead, B, K, static_cast<float>(cfg_.temperature), w);
+      loss += w * soft_distill_loss(head.data(), t, dhead, B, K, static_cast<float>(cfg_.temperature), w);
     } else {
       hard_.resize(static_cast<size_t>(B));
-      for (int64_t i = 0; i < B; ++i) hard_[static_cast<size_t>(i)] = static_cast<int>(std::max_element(t.data() + i * K, t.data() + (i + 1) * K) - (t.data() + i * K));
+      for (int64_t i = 0; i < B; ++i) hard_[static_cast<size_t>(i)] = static_cast<int>(std::max_element(t + i * K, t + (i + 1) * K) - (t + i * K));
       loss += w * cross_entropy(head.data(), hard_.data(), probs_.data(), tmp_.data(), B, K, 0.0f);
       for (size_t i = 0; i < tmp_.size(); ++i) dhead[i] += w * tmp_[i];
     }

@@ -23,6 +23,7 @@
 #include "datasets/loader.hpp"
 #include "kernels/backend.hpp"
 #include "models/vit.hpp"
+#include "train/teacher_logit_cache.hpp"
 
 namespace bb {
 
@@ -63,7 +64,10 @@ struct DistillConfig {
 class DistillObjective final : public Objective {
  public:
   // The teacher runs in inference mode on its own backend (fp32, or its own quant plan).
-  DistillObjective(const ViTParams& teacher, const QuantPlan* teacher_plan, DistillConfig cfg, float smoothing);
+  // cache (optional): the teacher's logits by batch, shared with other students of
+  // the same teacher; bypassed when the hidden-state or attention terms need its taps.
+  DistillObjective(const ViTParams& teacher, const QuantPlan* teacher_plan, DistillConfig cfg, float smoothing,
+                   TeacherLogitCache* cache = nullptr);
   float step(const Batch& b, ViTRunner& student, const TensorView& logits, StepGrads& g) override;
 
  private:
@@ -72,6 +76,7 @@ class DistillObjective final : public Objective {
   ViTRunner runner_;
   DistillConfig cfg_;
   float smoothing_;
+  TeacherLogitCache* cache_;
   std::vector<Tensor> taps_, attn_taps_;
   std::vector<float> probs_, tmp_, tprobs_;
   std::vector<int> hard_;
