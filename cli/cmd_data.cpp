@@ -84,7 +84,7 @@ void run_inspect(const InspectArgs& a) {
     j["skipped_files"] = ds->skipped();
     if (!grid_note.empty()) j["grid"] = grid_note;
     j["threads"] = workers;
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   std::cout << "data set     " << ds->name() << " (" << ds->split() << " split)\n";

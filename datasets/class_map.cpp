@@ -134,7 +134,7 @@ ClassMap decide_class_map(const Dataset& ds, int model_classes, const std::vecto
   // ImageNet-1k as its 1000 synset folders: sorted synset order is the class-index order of every 1000-class ImageNet head.
   if (ds.name() == "imagenet" && n == model_classes && n == 1000)
     return identity("ImageNet-1k's class order (sorted synset folders)");
-  throw Error::usage(ds.source() + ": labels are folder indices (" + quoted_list(names, 3) + ", ...) and " + checkpoint +
+  throw Error::usage(ds.source() + ": labels are folder indices (" + quoted_list(names, 3) + ") and " + checkpoint +
                      " names no classes (no bitbench.class_names metadata), so which folder is which class is not "
                      "known; " + kWhatToPass);
 }

@@ -147,7 +147,7 @@ LoadedModel load_model(const std::string& path, const std::optional<GivenConfig>
       throw Error::input(path, "has a quant plan (metadata bitbench.quant) but no bitbench.config: a student's "
                                "options around its BitLinears are not in the weights; give its config with --model-config");
     out.plan = plan_from_metadata(it->second, path, c.depth);
-  } else if (inferred && (c.rsign || c.rprelu || c.attn_prob_scale)) {
+  } else if (m.config_source != "metadata" && (c.rsign || c.rprelu || c.attn_prob_scale)) {
     // Without its plan, a student's latent weights would run as an fp32 model: a number for a model nobody trained.
     throw Error::input(path, "holds a BitNet student's extra tensors (RSign/RPReLU/attention scale) but no quant plan "
                              "(metadata bitbench.quant and bitbench.config are missing; was it re-saved by another tool?)");

@@ -50,7 +50,8 @@ TEST(CliModel, TimmDeitCheckpointGivesPyTorchsLogitsThroughValidate) {
   const NpyArray want = read_npy(d / "logits.npy");
   ASSERT_EQ(want.shape, (std::vector<int64_t>{8, 1000}));
   test::write_text(d / "deit.json", to_json(vit_preset("deit_tiny_patch16_224")).dump());
-  const std::string common = "validate --dataset imagefolder --data-dir " + (d / "images") + " --checkpoint " +
+  // The fixture's folders are numbered in the model's class order and the file names no classes: by-index says so.
+  const std::string common = "validate --dataset imagefolder --class-map by-index --data-dir " + (d / "images") + " --checkpoint " +
                              (d / "model.safetensors") + " --time-seconds 0 --logits-out " + (d / "l.npy") +
                              " --results-file " + (d / "r.json");
   struct Run {
@@ -132,7 +133,7 @@ TEST(CliModel, ValidateLogitsAndTop1MatchTheLibrary) {
   write_image_folder_fixture(d / "data", classes, 3, 20, 18, "png");
   for (const char* backend : {"reference", "onednn"}) {
     SCOPED_TRACE(backend);
-    auto r = run_bitbench(std::string("validate --dataset imagefolder --data-dir ") + (d / "data") + " --checkpoint " +
+    auto r = run_bitbench(std::string("validate --dataset imagefolder --class-map by-index --data-dir ") + (d / "data") + " --checkpoint " +
                           kModel + " --backend " + backend + " -b 4 --crop-pct 0.9 --logits-out " + (d / "l.npy") +
                           " --results-file " + (d / "r.json"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -205,7 +206,8 @@ TEST(CliModel, BadCheckpointsAndOutputsFailCleanly) {
   };
   for (const Case& c : {Case{base + " --checkpoint " + (d / "none.safetensors"), "none.safetensors: cannot open"},
                         Case{base + " --checkpoint " + (d / "bad.safetensors"), "bad.safetensors: offset 0: header length"},
-                        Case{base + " --checkpoint " + kModel + " --model vit_base_patch16_224", "does not match the model config"},
+                        Case{base + " --checkpoint " + kModel + " --model vit_base_patch16_224",
+                             "--model vit_base_patch16_224 contradicts " + kModel + " (file / flag: depth 2 / 12"},
                         Case{"validate --dataset imagefolder --data-dir " + (d / "data") + " --checkpoint " + kModel +
                                  " --results-file " + (d / "nodir/r.json"),
                              "nodir: no such directory for --results-file"}}) {
