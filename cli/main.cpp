@@ -13,24 +13,33 @@
 #include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/threads.hpp"
+#include "core/utf8.hpp"
 #include "core/version.hpp"
 #include "kernels/cpu_features.hpp"
 
 namespace {
 
 // One line whatever a message quotes: a file name with a newline (or another
-// control character) in it is printed escaped, so the error stays one line.
+// control character, or bytes that are not UTF-8) in it is printed escaped, so
+// the error stays one line of text.
 std::string one_line(const std::string& m) {
   std::string out;
-  for (unsigned char c : m) {
+  for (size_t i = 0; i < m.size();) {
+    const auto c = static_cast<unsigned char>(m[i]);
+    const size_t n = bb::utf8_sequence_length(m, i);
     if (c == '\n') out += "\\n";
     else if (c == '\r') out += "\\r";
     else if (c == '\t') out += "\\t";
-    else if (c < 0x20 || c == 0x7f) {
+    else if (n == 0 || c < 0x20 || c == 0x7f) {  // a control character, or a byte of a name that is not UTF-8
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
       out += buf;
-    } else out += static_cast<char>(c);
+    } else {
+      out.append(m, i, n);
+      i += n;
+      continue;
+    }
+    ++i;
   }
   return out;
 }

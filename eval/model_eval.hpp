@@ -20,7 +20,7 @@ struct ModelUnderTest {
   std::string name, role, backend, path;  // role: teacher, baseline, student
   bool ptq = false;                       // the teacher quantised W8A8 after training
   nlohmann::json history = nlohmann::json::array();
-  std::string model_preset;               // the config's /teacher/model, for a teacher file that states no config
+  std::optional<GivenConfig> given_config;  // the config's /teacher/model, for a teacher file that states no config
 };
 
 struct ModelEvalContext {

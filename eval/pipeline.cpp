@@ -49,8 +49,8 @@ bool uses_shipped_students(const BenchConfig& cfg, const RunOptions& o) {
 }
 
 std::optional<GivenConfig> given_teacher_config(const BenchConfig& cfg, const std::string& teacher) {
-  if (cfg.teacher_model.empty() || teacher != cfg.teacher_checkpoint) return std::nullopt;
-  return GivenConfig(vit_preset(cfg.teacher_model), "/teacher/model " + cfg.teacher_model);
+  if (!cfg.teacher_model || teacher != cfg.teacher_checkpoint) return std::nullopt;
+  return GivenConfig(*cfg.teacher_model, "the config's /teacher/model");
 }
 
 class Pipeline {
@@ -214,12 +214,12 @@ class Pipeline {
     if (o_.quick) limit_ = limit_ ? std::min<int64_t>(limit_, 1000) : 1000;
     std::vector<ModelUnderTest> specs;
     // The shipped teacher's architecture from the config where its file states none.
-    const std::string preset = teacher_path_ == cfg_.teacher_checkpoint ? cfg_.teacher_model : "";
-    specs.push_back({"teacher", "teacher", "onednn", teacher_path_, false, teacher_history_, preset});
+    const std::optional<GivenConfig> given = given_teacher_config(cfg_, teacher_path_);
+    specs.push_back({"teacher", "teacher", "onednn", teacher_path_, false, teacher_history_, given});
     if (cfg_.int8_ptq)
-      specs.push_back({"teacher_w8a8_ptq", "baseline", "onednn-int8", teacher_path_, true, nlohmann::json::array(), preset});
+      specs.push_back({"teacher_w8a8_ptq", "baseline", "onednn-int8", teacher_path_, true, nlohmann::json::array(), given});
     for (const Student& s : students_)
-      for (const std::string& b : cfg_.student_backends) specs.push_back({s.name, "student", b, s.path, false, s.history, ""});
+      for (const std::string& b : cfg_.student_backends) specs.push_back({s.name, "student", b, s.path, false, s.history, std::nullopt});
     for (const ModelUnderTest& m : specs) {
       if (interrupt_requested()) return false;
       models_.push_back(evaluate_cached(m));
@@ -309,7 +309,7 @@ class Pipeline {
                              {"data", to_json(cfg_.run.data)}, {"threads", num_threads()},
                              {"bitbench", kGitRevision}};
     // Only when set, so that the entries of runs without them keep their keys.
-    if (!m.model_preset.empty()) key_in["model_preset"] = m.model_preset;
+    if (m.given_config) key_in["given_config"] = to_json(m.given_config->config);
     if (!class_map_.identity) key_in["class_map"] = class_map_.to_model;
     const std::string key = fnv1a_hex(key_in.dump());
     const fs::path base = fs::path(stage_dir("eval")) / (m.name + "__" + m.backend + "-" + key);

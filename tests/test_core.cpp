@@ -11,6 +11,7 @@
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "core/sha256.hpp"
+#include "core/utf8.hpp"
 #include "core/tensor.hpp"
 #include "core/threads.hpp"
 #include "test_util.hpp"
@@ -206,6 +207,17 @@ TEST(Sha256, FipsVectorsAndChunking) {
   for (size_t at = 0, step = 1; at < million.size(); at += step, step = step * 3 % 1000 + 1)
     h.update(million.data() + at, std::min(step, million.size() - at));
   EXPECT_EQ(h.hex(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Utf8, WellFormedOnly) {
+  EXPECT_TRUE(is_valid_utf8("Ankle boot"));
+  EXPECT_TRUE(is_valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(is_valid_utf8("Ankle\xe9"));         // Latin-1
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // a surrogate
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xe2\x82"));          // cut short
+  EXPECT_EQ(utf8_sequence_length("\xe2\x82\xac!", 0), 3u);
 }
 
 }  // namespace
