@@ -337,6 +337,75 @@ TEST(CliRun, UsersTimmCheckpointOnImageNetLayout) {
   EXPECT_EQ(rep["models"][2]["history"].size(), 1u);  // distilled here, on the train folder
 }
 
+// ---- lineage: a student is compared with the teacher it was distilled from (issue #31)
+
+// Before: `run --teacher other.safetensors` kept the shipped students and
+// reported their gap to a teacher they never saw ("Δ top-1 vs teacher 69.30").
+TEST(Lineage, ShippedStudentsOfAnotherTeacherAreRefusedOrRedistilled) {
+  test::TempDir d;
+  const std::string cfg = write_fixture(d, 1);
+  auto first = test::run_bitbench("run " + cfg + " --out " + (d / "run1") + " --no-table");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto rep = nlohmann::json::parse(test::read_text(d / "run1/report.json"));
+  const std::string teacher = rep["models"][0]["checkpoint"], student = rep["models"][2]["checkpoint"];
+  // distill recorded the teacher's weight identity in the student.
+  EXPECT_EQ(SafetensorsFile::read(student).own_metadata().at("teacher_sha256"), weights_sha256(SafetensorsFile::read(teacher)));
+  // Another teacher: the same recipe, another seed.
+  std::string trecipe = test::read_text(d / "teacher.json");
+  trecipe.insert(1, "\"seed\": 7, ");
+  test::write_text(d / "teacher7.json", trecipe);
+  auto t7 = test::run_bitbench("train --config " + (d / "teacher7.json") + " --out " + (d / "t7"));
+  ASSERT_EQ(t7.exit_code, 0) << t7.err;
+  const std::string other = d / "t7/teacher.safetensors";
+  ASSERT_TRUE(fs::exists(other));
+  // A config shipping both: accepted with its own teacher, refused with the other (nothing written).
+  std::string bench = test::read_text(cfg);
+  const std::string from = R"("teacher": {"train": "teacher.json"}, "students": {"distill": "students.json",)";
+  ASSERT_NE(bench.find(from), std::string::npos);
+  bench.replace(bench.find(from), from.size(),
+                R"("teacher": {"checkpoint": ")" + teacher + R"(", "train": "teacher.json"}, "students": {"distill": "students.json", "checkpoints": {"s": ")" +
+                    student + R"("},)");
+  test::write_text(d / "shipped.json", bench);
+  auto own = test::run_bitbench("run " + (d / "shipped.json") + " --out " + (d / "own") + " --no-table");
+  ASSERT_EQ(own.exit_code, 0) << own.err;
+  EXPECT_EQ(own.err.find("records no teacher"), std::string::npos) << own.err;
+  auto mixed = test::run_bitbench("run " + (d / "shipped.json") + " --teacher " + other + " --out " + (d / "mixed"));
+  EXPECT_EQ(mixed.exit_code, 2);
+  EXPECT_EQ(test::count_lines(mixed.err), 1) << mixed.err;
+  EXPECT_NE(mixed.err.find(student + " was distilled from the teacher whose weights hash to"), std::string::npos) << mixed.err;
+  EXPECT_NE(mixed.err.find("--distill"), std::string::npos) << mixed.err;
+  EXPECT_FALSE(fs::exists(d / "mixed"));
+  // --distill: the config's students distilled from the teacher in use.
+  auto re = test::run_bitbench("run " + (d / "shipped.json") + " --teacher " + other + " --distill --out " + (d / "re") + " --no-table");
+  ASSERT_EQ(re.exit_code, 0) << re.err;
+  const auto rr = nlohmann::json::parse(test::read_text(d / "re/report.json"));
+  EXPECT_EQ(rr["models"][0]["checkpoint"], other);
+  const std::string redistilled = rr["models"][2]["checkpoint"];
+  EXPECT_NE(redistilled, student);
+  EXPECT_EQ(SafetensorsFile::read(redistilled).own_metadata().at("teacher_sha256"), weights_sha256(SafetensorsFile::read(other)));
+  // config check reads the files a config names: the same refusal as run has nothing to do with lineage
+  // (it checks the config's own teacher), but a missing checkpoint is not OK.
+  auto ok = test::run_bitbench("config check " + (d / "shipped.json"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  std::string gone = bench;
+  gone.replace(gone.find(student), student.size(), d / "gone.safetensors");
+  test::write_text(d / "gone.json", gone);
+  auto chk = test::run_bitbench("config check " + (d / "gone.json"));
+  EXPECT_EQ(chk.exit_code, 2);  // before: "gone.json: OK"
+  EXPECT_NE(chk.err.find("gone.safetensors: student checkpoint not found"), std::string::npos) << chk.err;
+
+  // compare says what differs besides the models.
+  auto rep2 = rep;
+  rep2["dataset"]["count"] = 1000;
+  rep2["environment"]["cpu"] = "another CPU";
+  test::write_text(d / "b.json", rep2.dump());
+  auto cmp = test::run_bitbench("compare " + (d / "run1/report.json") + " " + (d / "b.json"));
+  EXPECT_EQ(cmp.exit_code, 0) << cmp.err;
+  EXPECT_NE(cmp.out.find("Caveat: Different images: A has 60 of mnist/test, B 1000 of mnist/test"), std::string::npos) << cmp.out;
+  EXPECT_NE(cmp.out.find("Caveat: Different machines or settings"), std::string::npos) << cmp.out;
+  EXPECT_NE(cmp.out.find("not in interleaved rounds"), std::string::npos) << cmp.out;
+}
+
 // ---- the shipped checkpoints (models/zoo): each loads and reaches the top-1
 // its metadata records on the fixed 1 000-image subset and on the whole test
 // set, on the backend it names; its recipe hash is the one configs/ gives today.

@@ -76,7 +76,7 @@ first = next(k for k in th if k != "__metadata__")
 ckpts = {}
 ckpts["truncated"] = (teacher[: len(teacher) // 2], "cut in half: tensors end past the file", ["past the data section"])
 ckpts["empty"] = (b"", "zero bytes", ["shorter than the 8-byte header length"])
-ckpts["wrong_magic"] = (seed("good.png"), "a PNG renamed .safetensors", ["header"])
+ckpts["wrong_magic"] = (seed("good.png"), "a PNG renamed .safetensors", ["not a safetensors file (it looks like a PNG image)"])
 ckpts["header_length_huge"] = (struct.pack("<Q", 1 << 62) + teacher[8:], "header length field 2^62", ["header length", "above the limit"])
 ckpts["header_bitflip"] = (flip(teacher, 8 + 2, 0x40), "one bit flipped inside the JSON header", ["header"])
 h = json.loads(json.dumps(th))
