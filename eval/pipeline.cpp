@@ -80,6 +80,8 @@ class Pipeline {
     ojson report = assemble_report(cfg_, {o_.out_dir, o_.command_line, o_.quick, o_.from_scratch, total.seconds()},
                                    *ds_, models_, stages_);
     report["latency_protocol"] = latency_protocol_;
+    report["dataset"]["class_map"] = class_map_.fields(*(raw_ds_ ? raw_ds_ : ds_));
+    report["lineage"] = lineage_json();
     write_report_files(report, o_.out_dir);
     if (!o_.export_zoo.empty()) export_to_zoo(report);
     return {report, false};
@@ -335,6 +337,21 @@ class Pipeline {
     note_stage("eval " + m.name + "/" + m.backend, "measured", entry_file, key, t.seconds());
     e["history"] = m.history;
     return e;
+  }
+
+  // Which teacher each student was distilled from, by weight identity (the
+  // students' own record): the Δ top-1 column compares a student with this teacher.
+  ojson lineage_json() {
+    ojson l;
+    l["teacher_weights_sha256"] = weights_sha256(SafetensorsFile::read(teacher_path_));
+    l["students"] = ojson::object();
+    for (const Student& s : students_) {
+      const auto meta = SafetensorsFile::read(s.path).own_metadata();
+      auto it = meta.find("teacher_sha256");
+      l["students"][s.name] = {{"teacher_sha256", it == meta.end() ? ojson(nullptr) : ojson(it->second)},
+                               {"same_teacher", it == meta.end() ? ojson(nullptr) : ojson(it->second == l["teacher_weights_sha256"])}};
+    }
+    return l;
   }
 
   // Copies the checkpoints this run trained into the zoo folder, tagged.

@@ -1,5 +1,6 @@
 #include "models/checkpoint.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -88,6 +89,18 @@ ShapeInference infer_from_shapes(const SafetensorsFile& f) {
         j["num_heads"].get<int64_t>() <= 4096) {
       out.config.num_heads = static_cast<int>(j["num_heads"].get<int64_t>());
       out.heads_from = "metadata config";
+    }
+  }
+  if (auto it = meta.find("model"); out.heads_from.empty() && it != meta.end()) {
+    // The architecture the file names (a timm export's bitbench.model), when bitbench knows it and its shapes fit.
+    const std::vector<std::string> known = vit_preset_names();
+    if (std::find(known.begin(), known.end(), it->second) != known.end()) {
+      const ViTConfig p = vit_preset(it->second);
+      if (p.patch_size == c.patch_size && p.embed_dim == c.embed_dim && p.depth == c.depth && p.mlp_hidden == c.mlp_hidden) {
+        out.config.num_heads = p.num_heads;
+        out.config.ln_eps = p.ln_eps;
+        out.heads_from = "metadata bitbench.model (" + it->second + ")";
+      }
     }
   }
   if (out.heads_from.empty()) {

@@ -176,7 +176,7 @@ TEST(CliModel, ValidateLogitsAndTop1MatchTheLibrary) {
   // of the whole set's); --limit N: a seeded subset spread over the set.
   {
     NpyArray all = read_npy(d / "l.npy");
-    auto first = run_bitbench("validate --dataset imagefolder --data-dir " + (d / "data") + " --checkpoint " + kModel +
+    auto first = run_bitbench("validate --dataset imagefolder --class-map by-index --data-dir " + (d / "data") + " --checkpoint " + kModel +
                               " --backend onednn -b 4 --crop-pct 0.9 --first 5 --logits-out " + (d / "f.npy"));
     ASSERT_EQ(first.exit_code, 0) << first.err;
     NpyArray f = read_npy(d / "f.npy");
@@ -187,7 +187,7 @@ TEST(CliModel, ValidateLogitsAndTop1MatchTheLibrary) {
     EXPECT_NE(both.exit_code, 0);
     EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
   }
-  auto csv = run_bitbench("validate --dataset imagefolder --data-dir " + (d / "data") + " --checkpoint " + kModel +
+  auto csv = run_bitbench("validate --dataset imagefolder --class-map by-index --data-dir " + (d / "data") + " --checkpoint " + kModel +
                           " --results-format csv --results-file " + (d / "r.csv"));
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
   auto text = test::read_bytes(d / "r.csv");
