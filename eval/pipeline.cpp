@@ -401,6 +401,9 @@ std::vector<std::string> check_run_inputs(const BenchConfig& cfg, const RunOptio
   } else {
     // A truncated or lying file fails here, before the run folder exists.
     teacher.emplace(load_model(cfg.teacher_checkpoint, given_teacher_config(cfg, cfg.teacher_checkpoint)));
+    if (teacher->plan)
+      throw Error::input(cfg.teacher_checkpoint, "is a quantised student (" + teacher->quant_name() +
+                                                     "), not a full-precision teacher: its students' gaps would be to a student");
   }
   if (!uses_shipped_students(cfg, o)) {
     if (cfg.students_distill.empty())

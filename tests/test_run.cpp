@@ -375,6 +375,10 @@ TEST(Lineage, ShippedStudentsOfAnotherTeacherAreRefusedOrRedistilled) {
   EXPECT_NE(mixed.err.find(student + " was distilled from the teacher whose weights hash to"), std::string::npos) << mixed.err;
   EXPECT_NE(mixed.err.find("--distill"), std::string::npos) << mixed.err;
   EXPECT_FALSE(fs::exists(d / "mixed"));
+  // A student as the teacher: refused, not evaluated as the reference.
+  auto as_teacher = test::run_bitbench("run " + (d / "shipped.json") + " --teacher " + student + " --distill --out " + (d / "st"));
+  EXPECT_EQ(as_teacher.exit_code, 2);
+  EXPECT_NE(as_teacher.err.find("is a quantised student (W1.58A8), not a full-precision teacher"), std::string::npos) << as_teacher.err;
   // --distill: the config's students distilled from the teacher in use.
   auto re = test::run_bitbench("run " + (d / "shipped.json") + " --teacher " + other + " --distill --out " + (d / "re") + " --no-table");
   ASSERT_EQ(re.exit_code, 0) << re.err;
