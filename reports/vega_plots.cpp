@@ -452,7 +452,13 @@ Plot confusion_plot(const J& r) {
   ax["labelLimit"] = 160;
   J ay = axis("left", "y", "true class", false);
   ay["labelLimit"] = 160;
-  ay["labelOverlap"] = shown.size() > 20;
+  ay["labelOverlap"] = false;
+  if (cell < 24) {  // narrow cells: vertical, smaller labels, each still named
+    ax["labelAngle"] = -90;
+    ax["labelBaseline"] = "middle";
+    ax["labelFontSize"] = 9;
+    ay["labelFontSize"] = 9;
+  }
   s["axes"] = {ax, ay};
   s["legends"] = {{{"fill", "shade"}, {"title", "share of true class"}, {"orient", "right"}, {"format", ".0%"}, {"gradientLength", 160}}};
   J rect = {{"x", {{"scale", "x"}, {"field", "p"}}},
@@ -475,8 +481,10 @@ Plot confusion_plot(const J& r) {
     marks.push_back({{"type", "text"}, {"from", {{"data", "cells"}}}, {"interactive", false}, {"encode", {{"enter", text}}}});
   }
   s["marks"] = marks;
-  return {"plot-confusion", "Rows: the true class; columns: the class predicted; the number in a cell: images. Hover a cell for its share.", s,
-          values.size()};
+  return {"plot-confusion",
+          cell >= 24 ? "Rows: the true class; columns: the class predicted; the number in a cell: images. Hover a cell for its share."
+                     : "Rows: the true class; columns: the class predicted. Hover a cell for its images and share.",
+          s, values.size()};
 }
 
 }  // namespace

@@ -253,6 +253,19 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
   const std::string check = std::string(BITBENCH_SOURCE_DIR) + "/scripts/check_report.sh " + out + " 2>&1";
   EXPECT_EQ(std::system(check.c_str()), 0);
 
+  // The check fails when a plot does not render: a spec Vega refuses.
+  {
+    fs::create_directories(d / "broken");
+    for (const char* f : {"report.json", "report.md", "results.csv"}) fs::copy_file(out + "/" + f, d / ("broken/" + std::string(f)));
+    std::string html = test::read_text(out + "/report.html");
+    const size_t at = html.find("\"type\":\"linear\"", html.find("\"plot-latency\": "));
+    ASSERT_NE(at, std::string::npos);
+    html.replace(at, 17, "\"type\":\"bogus\"");
+    test::write_text(d / "broken/report.html", html);
+    const std::string bcheck = std::string(BITBENCH_SOURCE_DIR) + "/scripts/check_report.sh " + (d / "broken") + " >/dev/null 2>&1";
+    EXPECT_NE(std::system(bcheck.c_str()), 0);
+  }
+
   // Names that are HTML or script in disguise stay text: the page still renders every plot.
   {
     auto hostile = rep;
@@ -269,15 +282,34 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
     EXPECT_EQ(std::system(hcheck.c_str()), 0);
   }
 
-  // More than 10 classes: the Top-5 column is shown (md and html).
+  // More than 10 classes: the Top-5 column is shown (md and html); more than
+  // 40: the confusion matrix shows the 40 with the most errors, every one named.
   {
     auto many = rep;
-    many["dataset"]["num_classes"] = 100;
+    constexpr int kClasses = 60;
+    many["dataset"]["num_classes"] = kClasses;
+    many["dataset"]["class_names"] = nlohmann::json::array();
+    for (int c = 0; c < kClasses; ++c) many["dataset"]["class_names"].push_back("class " + std::to_string(c));
+    for (auto& m : many["models"]) {
+      auto conf = nlohmann::json::array();
+      for (int i = 0; i < kClasses; ++i) {
+        auto row = nlohmann::json::array();
+        for (int j = 0; j < kClasses; ++j) row.push_back(i == j ? 20 : (i * 7 + j * 3) % 4);
+        conf.push_back(row);
+      }
+      m["accuracy"]["confusion"] = conf;
+      m["accuracy"]["per_class"] = std::vector<double>(kClasses, 50.0);
+    }
     fs::create_directories(d / "many");
     test::write_text(d / "many/report.json", many.dump());
     ASSERT_EQ(test::run_bitbench("report " + (d / "many")).exit_code, 0);
     EXPECT_NE(test::read_text(d / "many/report.md").find("| Top-5 |"), std::string::npos);
-    EXPECT_NE(test::read_text(d / "many/report.html").find("<th>Top-5</th>"), std::string::npos);
+    EXPECT_NE(test::read_text(d / "many/report.md").find("| class 59 |"), std::string::npos);
+    const std::string html = test::read_text(d / "many/report.html");
+    EXPECT_NE(html.find("<th>Top-5</th>"), std::string::npos);
+    EXPECT_NE(html.find("data-points=\"1600\""), std::string::npos);  // 40 × 40 cells
+    const std::string mcheck = std::string(BITBENCH_SOURCE_DIR) + "/scripts/check_report.sh " + (d / "many") + " 2>&1";
+    EXPECT_EQ(std::system(mcheck.c_str()), 0);
   }
 
   // A schema-1 report (before the memory fields said whose figure they were)
