@@ -4,7 +4,11 @@
 #include "cli/commands.hpp"
 #include "core/json_reader.hpp"
 #include "eval/bench_config.hpp"
+#include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "eval/distill.hpp"
+#include "eval/pipeline.hpp"
+#include "models/packed.hpp"
 #include "eval/run_config.hpp"
 
 namespace bb::cli {
@@ -34,11 +38,19 @@ void add_config_commands(CLI::App& app) {
   check->add_option("FILE", check_file, "Config file (JSON)")->required();
   check->callback([] {
     const nlohmann::json j = parse_json_file(check_file);
-    if (is_bench_config(j))
-      parse_bench_config(j, check_file);
-    else if (is_distill_config(j))
-      parse_distill_config(j, check_file);
-    else
+    // The files a config names are checked too: a config that parses but
+    // names a missing checkpoint is not OK.
+    if (is_bench_config(j)) {
+      for (const std::string& w : check_run_inputs(parse_bench_config(j, check_file), RunOptions{}))
+        std::cerr << "bitbench: warning: " << w << "\n";
+    } else if (is_distill_config(j)) {
+      const DistillRunConfig d = parse_distill_config(j, check_file);
+      if (!d.teacher.empty()) {
+        if (!path_exists(d.teacher))
+          throw Error::input(d.teacher, "teacher checkpoint not found (" + check_file + ": /teacher)");
+        (void)load_model(d.teacher);
+      }
+    } else
       parse_run_config(j, check_file);
     std::cout << check_file << ": OK\n";
   });

@@ -84,7 +84,7 @@ void run_inspect(const InspectArgs& a) {
     j["skipped_files"] = ds->skipped();
     if (!grid_note.empty()) j["grid"] = grid_note;
     j["threads"] = workers;
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   std::cout << "data set     " << ds->name() << " (" << ds->split() << " split)\n";
@@ -126,6 +126,12 @@ void check_output_path(const std::string& path, const std::string& flag) {
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty() && !std::filesystem::is_directory(parent))
     throw Error::input(parent.string(), "no such directory for " + flag);
+  // A folder (or anything but a file) where the file goes would fail only at the end, after all the work.
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+    throw Error::usage(flag + " " + path + (std::filesystem::is_directory(st) ? " is a folder" : " is not a regular file") +
+                       "; name a file to write");
 }
 
 void add_data_commands(CLI::App& app) {

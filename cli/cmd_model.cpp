@@ -28,13 +28,13 @@ namespace {
 
 
 // --model PRESET or --model-config FILE (JSON object of ViT fields); neither = from the checkpoint.
-std::optional<ViTConfig> model_config_from_flags(const std::string& preset, const std::string& config_file) {
+std::optional<GivenConfig> model_config_from_flags(const std::string& preset, const std::string& config_file) {
   if (!preset.empty() && !config_file.empty()) throw Error::usage("give --model or --model-config, not both");
-  if (!preset.empty()) return vit_preset(preset);
+  if (!preset.empty()) return GivenConfig(vit_preset(preset), "--model " + preset);
   if (!config_file.empty()) {
     nlohmann::json j = parse_json_file(config_file);
     JsonReader r(j, config_file);
-    return read_vit_config(r);
+    return GivenConfig(read_vit_config(r), "--model-config " + config_file);
   }
   return std::nullopt;
 }
@@ -42,19 +42,65 @@ std::optional<ViTConfig> model_config_from_flags(const std::string& preset, cons
 // ---------------------------------------------------------------- model info
 
 struct InfoArgs {
-  std::string file;
+  std::string file, model, model_config;
   bool json = false;
 };
 
+nlohmann::json tensor_table_json(const SafetensorsFile& f) {
+  nlohmann::json t = nlohmann::json::array();
+  for (const auto& info : f.tensors())
+    t.push_back({{"name", info.name}, {"dtype", dtype_name(info.dtype)}, {"shape", info.shape}, {"numel", info.numel()}});
+  return t;
+}
+
+void print_tensor_table(const SafetensorsFile& f) {
+  size_t w = 4;
+  for (const auto& t : f.tensors()) w = std::max(w, t.name.size());
+  std::printf("\n%-*s  %-5s  %-18s  %10s\n", static_cast<int>(w), "name", "dtype", "shape", "numel");
+  for (const auto& t : f.tensors())
+    std::printf("%-*s  %-5s  %-18s  %10lld\n", static_cast<int>(w), t.name.c_str(), dtype_name(t.dtype),
+                shape_str(t.shape).c_str(), static_cast<long long>(t.numel()));
+}
+
+// A checkpoint that states no config and whose shapes are no timm
+// architecture's: everything the weights say, and that num_heads is unknown.
+void print_unknown_heads(const InfoArgs& a, const SafetensorsFile& f, const ShapeInference& s) {
+  int64_t params = 0;
+  for (const auto& t : f.tensors()) params += t.numel();
+  nlohmann::json cfg = to_json(s.config);
+  cfg["num_heads"] = nullptr;
+  const std::string note = "num_heads is not in the weights and the file does not state it: give --model PRESET or "
+                           "--model-config FILE to run it" +
+                           (s.hint.empty() ? std::string() : " (bitbench's preset " + s.hint + " has these shapes)");
+  if (a.json) {
+    nlohmann::json j = {{"file", a.file},        {"config", cfg},
+                        {"config_source", "inferred; num_heads unknown"}, {"param_count", params},
+                        {"file_bytes", std::filesystem::file_size(a.file)}, {"note", note},
+                        {"metadata", f.metadata()}, {"tensors", tensor_table_json(f)}};
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return;
+  }
+  std::cout << "file         " << a.file << "\n";
+  std::cout << "config       " << cfg.dump() << " (inferred from the shapes)\n";
+  std::cout << "num_heads    unknown: " << note << "\n";
+  std::printf("params       %lld (%.3f M)\n", static_cast<long long>(params), static_cast<double>(params) / 1e6);
+  print_tensor_table(f);
+}
+
 void run_info(const InfoArgs& a) {
   SafetensorsFile f = SafetensorsFile::read(a.file);
-  LoadedModel m = load_model(a.file);
+  const std::optional<GivenConfig> given = model_config_from_flags(a.model, a.model_config);
+  const auto own_meta = f.own_metadata();
+  const bool packed = own_meta.count("format") && own_meta.at("format") == "bitbench-packed";
+  if (!given && !packed && !states_vit_config(f))
+    if (ShapeInference s = infer_from_shapes(f); s.heads_from.empty()) return print_unknown_heads(a, f, s);
+  LoadedModel m = load_model(a.file, given);
   int64_t params = m.params.count();
   uint64_t file_bytes = std::filesystem::file_size(a.file);
   // A student's bytes as the bit-kernel engine holds them (its packed layout
   // plus the fp32 tensors it does not quantise), counted from the buffers.
   int64_t engine_bytes = 0;
-  if (m.plan) engine_bytes = open_model(a.file, ModelBackend::kBitKernels)->weight_bytes_in_memory();
+  if (m.plan) engine_bytes = open_model(a.file, ModelBackend::kBitKernels, {given, std::nullopt})->weight_bytes_in_memory();
   if (a.json) {
     nlohmann::json j;
     j["file"] = a.file;
@@ -66,11 +112,8 @@ void run_info(const InfoArgs& a) {
     if (engine_bytes) j["engine_bytes"] = engine_bytes;
     j["quant"] = m.quant_name();
     j["metadata"] = f.metadata();
-    nlohmann::json t = nlohmann::json::array();
-    for (const auto& info : f.tensors())
-      t.push_back({{"name", info.name}, {"dtype", dtype_name(info.dtype)}, {"shape", info.shape}, {"numel", info.numel()}});
-    j["tensors"] = t;
-    std::cout << j.dump(2) << "\n";
+    j["tensors"] = tensor_table_json(f);
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   std::cout << "file         " << a.file << "\n";
@@ -112,12 +155,7 @@ void run_info(const InfoArgs& a) {
     std::cout << "metadata     " << k << " = " << (v.size() > 100 ? v.substr(0, 97) + "..." : v)
               << (own ? "" : "  (not bitbench's: ignored)") << "\n";
   }
-  size_t w = 4;
-  for (const auto& t : f.tensors()) w = std::max(w, t.name.size());
-  std::printf("\n%-*s  %-5s  %-18s  %10s\n", static_cast<int>(w), "name", "dtype", "shape", "numel");
-  for (const auto& t : f.tensors())
-    std::printf("%-*s  %-5s  %-18s  %10lld\n", static_cast<int>(w), t.name.c_str(), dtype_name(t.dtype),
-                shape_str(t.shape).c_str(), static_cast<long long>(t.numel()));
+  print_tensor_table(f);
 }
 
 // ---------------------------------------------------------------- validate
@@ -131,8 +169,16 @@ struct ValidateArgs {
   std::vector<double> mean, std;
   int64_t limit = 0, first = 0;
   double time_seconds = 1.0;
-  std::string results_file, results_format = "json", logits_out;
+  std::string results_file, results_format, logits_out, class_map;
 };
+
+// --results-format when given, else the results file's extension (.csv: CSV), else JSON.
+std::string results_format(const ValidateArgs& a) {
+  if (!a.results_format.empty()) return a.results_format;
+  std::string ext = std::filesystem::path(a.results_file).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".csv" ? "csv" : "json";
+}
 
 void run_validate(const ValidateArgs& a) {
   check_output_path(a.results_file, "--results-file");
@@ -148,6 +194,7 @@ void run_validate(const ValidateArgs& a) {
   o.data.dataset.data_dir = a.data_dir;
   o.data.dataset.label_file = a.label_file;
   o.data.dataset.synset_map = a.synset_map;
+  o.data.dataset.class_map = a.class_map;
   o.data.transform.img_size = a.img_size;
   o.data.transform.crop_pct = a.crop_pct;
   o.data.transform.interpolation = a.interpolation;  // empty: the model's eval setting, else bilinear
@@ -165,9 +212,12 @@ void run_validate(const ValidateArgs& a) {
   const ValidateResult r = run_validation(o);
   if (!comm::is_root()) return;  // rank 0 writes and prints the merged result
 
+  // Everything is rendered before anything is written. JSON is UTF-8: a byte
+  // sequence that is not (a file name) is written as U+FFFD rather than failing.
+  const std::string fields_json = r.fields.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  const std::string results = results_format(a) == "csv" ? result_fields_csv(r.fields) : fields_json;
   if (!a.logits_out.empty()) write_npy(a.logits_out, {r.count, static_cast<int64_t>(r.classes)}, r.logits.data());
-  if (!a.results_file.empty())
-    write_file_atomic(a.results_file, a.results_format == "csv" ? result_fields_csv(r.fields) : r.fields.dump(2) + "\n");
+  if (!a.results_file.empty()) write_file_atomic(a.results_file, results);
   std::printf(" * Acc@1 %.3f (%.3f)  Acc@5 %.3f (%.3f)  on %lld images, %.1f images/s (%s, %d threads)\n", r.top1,
               100 - r.top1, r.top5, 100 - r.top5, static_cast<long long>(r.count), r.images_per_second,
               a.backend.c_str(), num_threads());
@@ -179,7 +229,7 @@ void run_validate(const ValidateArgs& a) {
                  "bitbench: warning: the machine was busy while timing (other processes took %.2f cores on average); "
                  "images/s are less trustworthy\n",
                  r.other_cpu_cores);
-  std::cout << r.fields.dump(2) << "\n";
+  std::cout << fields_json;
 }
 
 // ---------------------------------------------------------------- predict
@@ -208,37 +258,55 @@ void run_predict(const PredictArgs& a) {
   resolve(dc);
   // A data set's names only when they fit the model's classes (a 10-class
   // model without names gets class numbers, not ImageNet's first ten).
-  std::vector<std::string> names = dataset_preset(ds_name).class_names;
+  std::vector<std::string> names = checkpoint_class_names(m.metadata, a.checkpoint, mc.num_classes);
+  if (names.empty()) names = dataset_preset(ds_name).class_names;
   if (names.size() != static_cast<size_t>(mc.num_classes)) names.clear();
-  if (m.metadata.count("class_names")) {
-    nlohmann::json j = parse_json_text(m.metadata.at("class_names"), a.checkpoint + " (metadata bitbench.class_names)");
-    names = j.get<std::vector<std::string>>();
-  }
-  // Decode everything first: a bad image fails before any output.
-  const int64_t n = static_cast<int64_t>(a.images.size());
-  Tensor x(Shape{n, mc.in_chans, mc.img_size, mc.img_size});
+  // Every image is decoded; one that cannot be is named at the end, and the
+  // others are still classified (exit 2 when any failed).
   const int64_t per = static_cast<int64_t>(mc.in_chans) * mc.img_size * mc.img_size;
-  for (int64_t i = 0; i < n; ++i)
-    eval_transform(decode_image_file(a.images[static_cast<size_t>(i)]), dc.transform, x.data() + i * per);
-  TensorView logits = model->forward(x.view());
-  const int K = mc.num_classes;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* l = logits.data() + i * K;
-    float mx = *std::max_element(l, l + K);
-    std::vector<double> p(static_cast<size_t>(K));
-    double sum = 0;
-    for (int k = 0; k < K; ++k) sum += p[static_cast<size_t>(k)] = std::exp(static_cast<double>(l[k] - mx));
-    std::vector<int> order(static_cast<size_t>(K));
-    for (int k = 0; k < K; ++k) order[static_cast<size_t>(k)] = k;
-    int top = std::min(a.top, K);
-    std::partial_sort(order.begin(), order.begin() + top, order.end(),
-                      [&](int u, int v) { return l[u] > l[v]; });
-    std::cout << a.images[static_cast<size_t>(i)] << "\n";
-    for (int r = 0; r < top; ++r) {
-      int k = order[static_cast<size_t>(r)];
-      std::string name = static_cast<size_t>(k) < names.size() ? names[static_cast<size_t>(k)] : std::to_string(k);
-      std::printf("  %d. %-20s %6.2f%%  (class %d)\n", r + 1, name.c_str(), 100 * p[static_cast<size_t>(k)] / sum, k);
+  std::vector<std::string> good, failed;
+  std::vector<float> pixels;
+  for (const std::string& path : a.images) {
+    try {
+      std::vector<float> x(static_cast<size_t>(per));
+      eval_transform(decode_image_file(path), dc.transform, x.data());
+      pixels.insert(pixels.end(), x.begin(), x.end());
+      good.push_back(path);
+    } catch (const Error& e) {
+      failed.push_back(e.what());
     }
+  }
+  const int64_t n = static_cast<int64_t>(good.size());
+  const int K = mc.num_classes;
+  if (n > 0) {
+    Tensor x(Shape{n, mc.in_chans, mc.img_size, mc.img_size});
+    std::copy(pixels.begin(), pixels.end(), x.data());
+    TensorView logits = model->forward(x.view());
+    for (int64_t i = 0; i < n; ++i) {
+      const float* l = logits.data() + i * K;
+      float mx = *std::max_element(l, l + K);
+      std::vector<double> p(static_cast<size_t>(K));
+      double sum = 0;
+      for (int k = 0; k < K; ++k) sum += p[static_cast<size_t>(k)] = std::exp(static_cast<double>(l[k] - mx));
+      std::vector<int> order(static_cast<size_t>(K));
+      for (int k = 0; k < K; ++k) order[static_cast<size_t>(k)] = k;
+      int top = std::min(a.top, K);
+      std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](int u, int v) { return l[u] > l[v]; });
+      std::cout << good[static_cast<size_t>(i)] << "\n";
+      for (int r = 0; r < top; ++r) {
+        int k = order[static_cast<size_t>(r)];
+        std::string name = static_cast<size_t>(k) < names.size() ? names[static_cast<size_t>(k)] : std::to_string(k);
+        std::printf("  %d. %-20s %6.2f%%  (class %d)\n", r + 1, name.c_str(), 100 * p[static_cast<size_t>(k)] / sum, k);
+      }
+    }
+    std::cout.flush();
+    std::fflush(stdout);
+  }
+  if (!failed.empty()) {
+    std::string msg = std::to_string(failed.size()) + " of " + std::to_string(a.images.size()) +
+                      " images could not be read (the others are classified above): ";
+    for (size_t i = 0; i < failed.size(); ++i) msg += (i ? "; " : "") + failed[i];
+    throw Error::usage(msg);
   }
 }
 
@@ -257,6 +325,8 @@ void add_model_commands(CLI::App& app) {
   auto* i = model->add_subcommand("info", "Config, parameter count, bytes and per-tensor table of a checkpoint");
   i->add_option("FILE", info.file, "safetensors checkpoint")->required();
   i->add_flag("--json", info.json, "Print as JSON");
+  i->add_option("--model", info.model, "Model preset (timm name) for a file that does not state its config");
+  i->add_option("--model-config", info.model_config, "JSON file with the ViT config fields, for a file that does not state its config");
   i->callback([] { run_info(info); });
 
   static ValidateArgs v;
@@ -269,6 +339,11 @@ void add_model_commands(CLI::App& app) {
       ->check(CLI::IsMember({"train", "test", "val"}));
   val->add_option("--label-file", v.label_file, "ImageNet flat val: val_map.txt or LOC_val_solution.csv");
   val->add_option("--synset-map", v.synset_map, "ImageNet: LOC_synset_mapping.txt");
+  val->add_option("--class-map", v.class_map,
+                  "Which model class each label is: a file with the model's class names, one per line in class-index "
+                  "order (as timm's; a line's first word also matches, as in LOC_synset_mapping.txt), or by-index "
+                  "(label i is class i). Default: an ImageFolder's folders matched to the checkpoint's class names; "
+                  "refused when they cannot be");
   add_model_source(val, v.checkpoint, v.model, v.model_config);
   val->add_option("-b,--batch-size", v.batch_size, "Batch size")->check(CLI::Range(1, 65536))->capture_default_str();
   val->add_option("--img-size", v.img_size, "Input size (default: the model's)")->check(CLI::Range(1, 8192));
@@ -277,8 +352,8 @@ void add_model_commands(CLI::App& app) {
       ->check(CLI::IsMember({"bilinear", "bicubic", "nearest", "box", "hamming", "lanczos", "area"}));
   val->add_option("--resize", v.resize, "pillow (default): Pillow's resize byte for byte, as timm's eval; opencv: cv::resize (OpenCV's kernels for speed comparisons; not timm's numbers)")
       ->check(CLI::IsMember({"pillow", "opencv"}));
-  val->add_option("--mean", v.mean, "Per-channel mean, 1 or 3 values (default: the model's timm eval setting, else its checkpoint's, else the data set's)")->expected(1, 3);
-  val->add_option("--std", v.std, "Per-channel std, 1 or 3 values (default: as --mean)")->expected(1, 3);
+  val->add_option("--mean", v.mean, "Per-channel mean, 1 or 3 values (default: the model's timm eval setting, else its checkpoint's, else the data set's)")->expected(1, 3)->check(CLI::Range(-1e6, 1e6));
+  val->add_option("--std", v.std, "Per-channel std, 1 or 3 values (default: as --mean)")->expected(1, 3)->check(CLI::PositiveNumber);
   val->add_option("--limit", v.limit, "Evaluate a seeded random subset of N images, spread over the whole set (0 = all)")->check(CLI::NonNegativeNumber);
   val->add_option("--first", v.first, "Evaluate the first N images in file order (as reference dumps take them), not a random subset")->check(CLI::NonNegativeNumber);
   val->add_option("--workers", v.workers, "Loader threads")->check(CLI::Range(0, 256))->capture_default_str();
@@ -286,7 +361,8 @@ void add_model_commands(CLI::App& app) {
   val->add_option("--time-seconds", v.time_seconds, "Then time the model alone (forward on a preloaded batch, as `bitbench run` does) for this long; 0 = skip")
       ->check(CLI::Range(0.0, 3600.0))->capture_default_str();
   val->add_option("--results-file", v.results_file, "Write the result fields to this file");
-  val->add_option("--results-format", v.results_format, "json or csv")->check(CLI::IsMember({"json", "csv"}))->capture_default_str();
+  val->add_option("--results-format", v.results_format, "json or csv (default: the --results-file extension, .csv for CSV, else JSON)")
+      ->check(CLI::IsMember({"json", "csv"}));
   val->add_option("--logits-out", v.logits_out, "Write logits [N, classes] float32 as a NumPy .npy file");
   val->callback([] { run_validate(v); });
 

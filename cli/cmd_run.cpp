@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 struct RunArgs {
   std::string config = "configs/default.json", out, export_zoo, data_dir, teacher;
-  bool quick = false, from_scratch = false, no_table = false;
+  bool quick = false, from_scratch = false, distill = false, no_table = false;
 };
 
 std::string g_command_line;
@@ -37,11 +37,13 @@ int run_run(const RunArgs& a) {
   if (fs::exists(o.out_dir) && !fs::is_directory(o.out_dir)) throw Error::usage("--out " + o.out_dir + " is a file, not a folder");
   o.quick = a.quick;
   o.from_scratch = a.from_scratch;
+  o.distill = a.distill;
   o.command_line = g_command_line;
   o.export_zoo = a.export_zoo;
   o.progress = true;
   install_interrupt_handler();
   o.banner = "bitbench run " + a.config + (a.quick ? " (quick)" : "") + (a.from_scratch ? " (from scratch)" : "") +
+             (a.distill ? " (students distilled)" : "") +
              " -> " + o.out_dir;
   RunOutcome r = run_benchmark(cfg, o);
   if (r.interrupted) return 130;
@@ -74,7 +76,9 @@ struct CompareArgs {
 int run_compare(const CompareArgs& c) {
   auto ra = read_report(c.a), rb = read_report(c.b);
   Comparison cmp = compare_reports(ra, rb, c.max_top1_drop, c.max_slowdown);
-  std::printf("A: %s\nB: %s\n\n%s", c.a.c_str(), c.b.c_str(), cmp.text.c_str());
+  std::printf("A: %s\nB: %s\n\n", c.a.c_str(), c.b.c_str());
+  for (const std::string& line : cmp.caveats) std::printf("Caveat: %s\n", line.c_str());
+  std::printf("\n%s", cmp.text.c_str());
   if (cmp.crossed) {
     std::fprintf(stderr, "bitbench compare: a threshold was crossed (see the verdict column)\n");
     return 3;
@@ -94,7 +98,10 @@ void add_run_commands(CLI::App& app, int argc, char** argv) {
   run->add_flag("--quick", r.quick, "Smoke run: 1 000 eval images, short latency runs (and 1 epoch where it trains)");
   run->add_flag("--from-scratch", r.from_scratch, "Train the teacher and distill the students even where the config ships checkpoints");
   run->add_option("--data-dir", r.data_dir, "The data set's folder (overrides the config and its recipes)");
-  run->add_option("--teacher", r.teacher, "Teacher checkpoint (overrides /teacher/checkpoint), e.g. a timm DeiT in safetensors");
+  run->add_option("--teacher", r.teacher, "Teacher checkpoint (overrides /teacher/checkpoint), e.g. a timm DeiT in safetensors; "
+                                          "shipped students distilled from another teacher are refused (see --distill)");
+  run->add_flag("--distill", r.distill, "Distil the config's students (/students/distill) from the teacher in use instead "
+                                        "of using its shipped student files");
   run->add_option("--export-zoo", r.export_zoo, "After a --from-scratch run: write its checkpoints, tagged, into this folder");
   run->add_flag("--no-table", r.no_table, "Do not print the results table");
   run->callback([] {

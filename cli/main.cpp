@@ -3,6 +3,7 @@
 #include <opencv2/core/utils/logger.hpp>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -12,10 +13,36 @@
 #include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/threads.hpp"
+#include "core/utf8.hpp"
 #include "core/version.hpp"
 #include "kernels/cpu_features.hpp"
 
 namespace {
+
+// One line whatever a message quotes: a file name with a newline (or another
+// control character, or bytes that are not UTF-8) in it is printed escaped, so
+// the error stays one line of text.
+std::string one_line(const std::string& m) {
+  std::string out;
+  for (size_t i = 0; i < m.size();) {
+    const auto c = static_cast<unsigned char>(m[i]);
+    const size_t n = bb::utf8_sequence_length(m, i);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (n == 0 || c < 0x20 || c == 0x7f) {  // a control character, or a byte of a name that is not UTF-8
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out.append(m, i, n);
+      i += n;
+      continue;
+    }
+    ++i;
+  }
+  return out;
+}
 
 // "bitbench: " on a single process or MPI rank 0; "bitbench [rank R]: " on the
 // others, which report their own errors (a rank may fail alone).
@@ -28,6 +55,9 @@ int run_app(int argc, char** argv) {
   CLI::App app{"bitbench: what a 1-2 bit BitNet ViT student keeps of its full-precision teacher\n"
                "(accuracy, memory, latency), measured on real data and real kernels."};
   app.require_subcommand(1);
+  // Global flags (--threads) anywhere on the line: `bitbench validate --threads 1` as `bitbench --threads 1 validate`.
+  // Inherited by every subcommand added below.
+  app.fallthrough();
   app.set_version_flag("--version", std::string("bitbench ") + bb::kVersion + " (git " + bb::kGitRevision + ")");
   int threads = 0;
   CLI::Option* threads_opt =
@@ -56,22 +86,23 @@ int run_app(int argc, char** argv) {
   } catch (const CLI::RuntimeError& e) {
     return e.get_exit_code();  // a command that chose its exit code (e.g. 130 after Ctrl-C)
   } catch (const CLI::ParseError& e) {
-    std::cerr << prefix() << e.what() << " (see --help)\n";
+    std::cerr << prefix() << one_line(e.what()) << " (see --help)\n";
     return 2;
   } catch (const bb::Error& e) {
-    std::cerr << prefix() << e.what() << "\n";
+    std::cerr << prefix() << one_line(e.what()) << "\n";
     return e.exit_code();
   } catch (const std::filesystem::filesystem_error& e) {
     // A path the user named that the filesystem refused (a symlink loop, no
     // permission): name it, as a bb::Error would.
-    std::cerr << prefix() << (e.path1().empty() ? std::string("filesystem") : e.path1().string()) << ": "
-              << e.code().message() << "\n";
+    std::cerr << prefix() << one_line((e.path1().empty() ? std::string("filesystem") : e.path1().string()) + ": " +
+                                      e.code().message())
+              << "\n";
     return 2;
   } catch (const std::bad_alloc&) {
     std::cerr << prefix() << "out of memory\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << prefix() << "internal error: " << e.what() << "\n";
+    std::cerr << prefix() << "internal error: " << one_line(e.what()) << "\n";
     return 1;
   }
   return 0;

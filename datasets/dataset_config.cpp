@@ -23,13 +23,14 @@ DataConfig read_data_config(JsonReader& root, int model_img_size, int model_in_c
     r.read("label_file", d.label_file);
     r.read("synset_map", d.synset_map);
     r.read_enum("cifar100_labels", d.cifar100_labels, {"fine", "coarse"});
+    r.read("class_map", d.class_map);
     r.finish();
   }
   {
     JsonReader r = root.object("transform");
     TransformConfig& t = c.transform;
     r.read("img_size", t.img_size, 1, 4096);
-    r.read("crop_pct", t.crop_pct, Range{0, 1, true, false});
+    r.read("crop_pct", t.crop_pct, Range{kMinCropPct, 1});
     r.read_enum("interpolation", t.interpolation, {"bilinear", "bicubic", "nearest", "box", "hamming", "lanczos", "area"});
     r.read_enum("resize", t.resize, {"pillow", "opencv"});
     r.read("in_chans", t.in_chans, 1, 3);
@@ -94,6 +95,7 @@ nlohmann::json to_json(const DataConfig& c) {
   j["dataset"] = {{"name", d.name},           {"data_dir", d.data_dir},     {"train_split", d.train_split},
                   {"eval_split", d.eval_split}, {"label_file", d.label_file}, {"synset_map", d.synset_map},
                   {"cifar100_labels", d.cifar100_labels}};
+  if (!d.class_map.empty()) j["dataset"]["class_map"] = d.class_map;  // only when set: older recipes keep their hashes
   j["transform"] = {{"img_size", t.img_size}, {"crop_pct", t.crop_pct}, {"interpolation", t.interpolation},
                     {"in_chans", t.in_chans}, {"mean", t.mean},         {"std", t.std}};
   // The resize enters the recipe (and its hash) where one runs: ImageFolder

@@ -21,7 +21,16 @@ struct DatasetConfig {
   std::string label_file;              // ImageNet flat val: val_map.txt or LOC_val_solution.csv
   std::string synset_map;              // ImageNet: LOC_synset_mapping.txt
   std::string cifar100_labels = "fine";  // fine | coarse
+  // Which model class each label is (datasets/class_map.hpp): "" = by the
+  // checkpoint's class names, or the format's own indices; "by-index"; or a
+  // class-map file (one class name per line, in class-index order).
+  std::string class_map;
 };
+
+// The smallest center-crop fraction accepted anywhere (flag, config, a
+// checkpoint's transform): below it the resize before the crop grows past
+// 100x the input side for nothing a model was ever evaluated with.
+inline constexpr double kMinCropPct = 0.01;
 
 struct TransformConfig {
   int img_size = 0;         // 0 = the preset's

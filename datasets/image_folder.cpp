@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/utf8.hpp"
 #include "core/file_io.hpp"
 #include "datasets/image_decode.hpp"
 
@@ -133,6 +134,9 @@ std::unique_ptr<Dataset> load_image_folder(const std::string& root, const std::s
     if (!hidden(e.path()) && is_dir(e)) classes.push_back(e.path().filename().string());
   if (ec) throw Error::input(root, "cannot list directory: " + ec.message());
   if (classes.empty()) throw Error::input(root, "no class folders (expected root/<class>/<image>)");
+  for (const std::string& c : classes)  // a class name goes into results and reports, which are UTF-8 text
+    if (!is_valid_utf8(c))
+      throw Error::input((fs::path(root) / c).string(), "class folder name is not valid UTF-8; rename the folder");
   std::sort(classes.begin(), classes.end(), natural_less);
 
   std::vector<FileListDataset::Item> items;

@@ -48,6 +48,21 @@ BenchConfig parse_bench_config(const nlohmann::json& j, const std::string& file)
     JsonReader t = r.object("teacher");
     t.read("checkpoint", c.teacher_checkpoint);
     t.read("train", c.teacher_train);
+    if (const nlohmann::json* m = t.raw("model")) {
+      c.teacher_model_json = *m;
+      if (m->is_string()) {
+        try {
+          c.teacher_model = vit_preset(m->get<std::string>());
+        } catch (const Error& e) {
+          throw Error::config(file, "/teacher/model", e.message());
+        }
+      } else if (m->is_object()) {
+        JsonReader mr(*m, file, "/teacher/model");
+        c.teacher_model = read_vit_config(mr);
+      } else {
+        throw Error::config(file, "/teacher/model", "must be a preset name or an object of ViT config fields, got " + describe_json(*m));
+      }
+    }
     t.finish();
     if (c.teacher_checkpoint.empty() && c.teacher_train.empty())
       throw Error::config(file, "/teacher", "needs a \"checkpoint\" or a \"train\" config");
@@ -120,6 +135,7 @@ nlohmann::json to_json(const BenchConfig& c) {
   j.erase("model");
   j.erase("train");
   j["teacher"] = {{"checkpoint", c.teacher_checkpoint}, {"train", c.teacher_train}};
+  if (c.teacher_model) j["teacher"]["model"] = c.teacher_model_json;  // only when set: older configs keep their hashes
   j["students"] = {{"distill", c.students_distill}, {"checkpoints", c.student_checkpoints}, {"backends", c.student_backends}};
   j["baselines"] = {{"int8_ptq", c.int8_ptq}};
   j["eval"] = {{"limit", c.eval_limit}};

@@ -6,6 +6,7 @@
 //     "name": "fashion_mnist_default", "seed": 0, "threads": 0,
 //     "dataset": {...}, "transform": {...}, "loader": {"eval_batch_size": 256, "workers": 1},
 //     "teacher":  {"checkpoint": "../models/zoo/x.safetensors",    // shipped weights ("" = train)
+//                  "model": "deit_tiny_patch16_224",                // optional: its preset (or ViT fields), when the file states no config
 //                  "train": "fashion_mnist_teacher.json"},         // its recipe (--from-scratch, or no checkpoint)
 //     "students": {"distill": "fashion_mnist_default_students.json",  // their recipe
 //                  "checkpoints": {"student_w1.58a8": "../models/zoo/y.packed.safetensors"},
@@ -19,6 +20,7 @@
 // Relative paths are relative to the config file's folder. The data, transform
 // and loader sections are those of every other config (run_config.hpp).
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -31,6 +33,10 @@ namespace bb {
 struct BenchConfig {
   RunConfig run;  // name, seed, threads, data, loader (its eval side)
   std::string teacher_checkpoint, teacher_train;
+  // The shipped teacher's architecture, for a file that states no config: a
+  // preset name or an object of ViT fields (/teacher/model); none when unset.
+  std::optional<ViTConfig> teacher_model;
+  nlohmann::json teacher_model_json;  // as written, for to_json and messages
   std::string students_distill;
   std::map<std::string, std::string> student_checkpoints;
   std::vector<std::string> student_backends = {"bitkernels"};

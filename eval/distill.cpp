@@ -65,6 +65,8 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
   if (!fs::exists(cfg.teacher))
     throw Error::input(cfg.teacher, "teacher checkpoint not found (train one with `bitbench train`, or pass --teacher)");
   LoadedViT teacher = load_vit(cfg.teacher);
+  // Every student records the run's teacher (a chain stage's too: its gap is to this teacher) by its weights.
+  const std::string teacher_sha256 = weights_sha256(SafetensorsFile::read(cfg.teacher));
   if (auto it = teacher.metadata.find("quant"); it != teacher.metadata.end())
     throw Error::input(cfg.teacher, "is a quantised student, not a full-precision teacher");
   const ViTConfig& tc = teacher.params.cfg;
@@ -144,6 +146,7 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
         {"recipe", to_json(cfg).dump()},
         {"student", sc.name},
         {"teacher", sc.from == "teacher" ? cfg.teacher : sc.from},
+        {"teacher_sha256", teacher_sha256},
         {"dataset", cfg.run.data.dataset.name},
         {"class_names", nlohmann::json(data.train_set->class_names()).dump()},
         {"transform", to_json(cfg.run.data)["transform"].dump()},

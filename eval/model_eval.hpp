@@ -20,6 +20,7 @@ struct ModelUnderTest {
   std::string name, role, backend, path;  // role: teacher, baseline, student
   bool ptq = false;                       // the teacher quantised W8A8 after training
   nlohmann::json history = nlohmann::json::array();
+  std::optional<GivenConfig> given_config;  // the config's /teacher/model, for a teacher file that states no config
 };
 
 struct ModelEvalContext {

@@ -16,6 +16,7 @@
 #include "core/threads.hpp"
 #include "core/timer.hpp"
 #include "core/version.hpp"
+#include "datasets/class_map.hpp"
 #include "datasets/dataset_config.hpp"
 #include "eval/distill.hpp"
 #include "eval/environment.hpp"
@@ -24,6 +25,7 @@
 #include "eval/model_eval.hpp"
 #include "eval/report_assembly.hpp"
 #include "eval/teacher.hpp"
+#include "eval/validate.hpp"
 #include "models/packed.hpp"
 #include "models/safetensors.hpp"
 #include "reports/report.hpp"
@@ -42,6 +44,15 @@ nlohmann::json history_of(const std::map<std::string, std::string>& meta, const 
   return parse_json_text(it->second, file + " (metadata bitbench.history)");
 }
 
+bool uses_shipped_students(const BenchConfig& cfg, const RunOptions& o) {
+  return !o.from_scratch && !o.distill && !cfg.student_checkpoints.empty();
+}
+
+std::optional<GivenConfig> given_teacher_config(const BenchConfig& cfg, const std::string& teacher) {
+  if (!cfg.teacher_model || teacher != cfg.teacher_checkpoint) return std::nullopt;
+  return GivenConfig(*cfg.teacher_model, "the config's /teacher/model");
+}
+
 class Pipeline {
  public:
   Pipeline(const BenchConfig& cfg, const RunOptions& o) : cfg_(cfg), o_(o), root_(comm::is_root()) {}
@@ -52,6 +63,8 @@ class Pipeline {
     // Under mpirun every rank runs every stage (training data parallel,
     // evaluation sharded, latency on its own cores); rank 0 alone writes.
     if (!o_.banner.empty() && root_) std::fprintf(stderr, "%s\n", o_.banner.c_str());
+    if (root_)
+      for (const std::string& w : warnings_) std::fprintf(stderr, "bitbench: warning: %s\n", w.c_str());
     std::optional<DirLock> lock;
     if (root_) {
       make_dirs(o_.out_dir);
@@ -74,32 +87,8 @@ class Pipeline {
 
  private:
   // Everything a stage will read is checked before the run folder is made:
-  // a missing file or a broken recipe fails with nothing written.
-  void preflight() const {
-    const bool train_teacher = o_.from_scratch || cfg_.teacher_checkpoint.empty();
-    if (train_teacher) {
-      if (cfg_.teacher_train.empty())
-        throw Error::usage("the config ships no teacher checkpoint and names no /teacher/train recipe to train one");
-      load_run_config(cfg_.teacher_train);
-    } else if (!fs::exists(cfg_.teacher_checkpoint)) {
-      throw Error::input(cfg_.teacher_checkpoint, "teacher checkpoint not found (or run with --from-scratch to train one)");
-    } else {
-      (void)load_model(cfg_.teacher_checkpoint);  // a truncated or lying file fails here, before the run folder exists
-    }
-    if (o_.from_scratch || cfg_.student_checkpoints.empty()) {
-      if (cfg_.students_distill.empty())
-        throw Error::usage("the config ships no student checkpoints and names no /students/distill recipe");
-      load_distill_config(cfg_.students_distill);
-    } else {
-      for (const auto& [name, path] : cfg_.student_checkpoints) {
-        if (!fs::exists(path)) throw Error::input(path, "student checkpoint not found (or run with --from-scratch to distill it)");
-        (void)load_model(path);
-      }
-    }
-    open_dataset(cfg_.run.data.dataset, cfg_.run.data.dataset.eval_split);
-    if (!o_.export_zoo.empty() && !o_.from_scratch)
-      throw Error::usage("--export-zoo needs --from-scratch (the zoo holds what this run trains)");
-  }
+  // a missing file, a broken recipe or mixed lineages fail with nothing written.
+  void preflight() { warnings_ = check_run_inputs(cfg_, o_); }
 
   // A file's content hash, read once per run (the teacher's names several stages).
   const std::string& hash_of(const std::string& path) { return hashes_.of(path); }
@@ -167,7 +156,7 @@ class Pipeline {
   // ---- students: shipped packed files, or distilled (resumable) under stages/students-<hash>
   bool student_stage() {
     Timer t;
-    if (!o_.from_scratch && !cfg_.student_checkpoints.empty()) {
+    if (uses_shipped_students(cfg_, o_)) {
       for (const auto& [name, path] : cfg_.student_checkpoints) {  // preflight() saw the files
         const SafetensorsFile f = SafetensorsFile::read(path);
         students_.push_back({name, path, history_of(f.own_metadata(), path)});
@@ -213,15 +202,26 @@ class Pipeline {
 
   // ---- evaluation of every model × backend (each cached under stages/eval)
   bool eval_stage() {
-    ds_ = open_dataset(cfg_.run.data.dataset, cfg_.run.data.dataset.eval_split);
+    raw_ds_ = open_dataset(cfg_.run.data.dataset, cfg_.run.data.dataset.eval_split);
+    // Labels in the teacher's class indices (ImageFolder folders matched to its class names; students name the same).
+    {
+      const LoadedModel t = load_model(teacher_path_, given_teacher_config(cfg_, teacher_path_));
+      class_map_ = resolve_class_map(*raw_ds_, t.params.cfg.num_classes,
+                                     checkpoint_class_names(t.metadata, teacher_path_, t.params.cfg.num_classes),
+                                     cfg_.run.data.dataset.class_map, teacher_path_);
+      if (class_map_.identity) ds_ = std::move(raw_ds_);
+      else ds_ = std::make_unique<RelabeledDataset>(*raw_ds_, class_map_);
+    }
     limit_ = cfg_.eval_limit;
     if (o_.quick) limit_ = limit_ ? std::min<int64_t>(limit_, 1000) : 1000;
     std::vector<ModelUnderTest> specs;
-    specs.push_back({"teacher", "teacher", "onednn", teacher_path_, false, teacher_history_});
+    // The shipped teacher's architecture from the config where its file states none.
+    const std::optional<GivenConfig> given = given_teacher_config(cfg_, teacher_path_);
+    specs.push_back({"teacher", "teacher", "onednn", teacher_path_, false, teacher_history_, given});
     if (cfg_.int8_ptq)
-      specs.push_back({"teacher_w8a8_ptq", "baseline", "onednn-int8", teacher_path_, true, nlohmann::json::array()});
+      specs.push_back({"teacher_w8a8_ptq", "baseline", "onednn-int8", teacher_path_, true, nlohmann::json::array(), given});
     for (const Student& s : students_)
-      for (const std::string& b : cfg_.student_backends) specs.push_back({s.name, "student", b, s.path, false, s.history});
+      for (const std::string& b : cfg_.student_backends) specs.push_back({s.name, "student", b, s.path, false, s.history, std::nullopt});
     for (const ModelUnderTest& m : specs) {
       if (interrupt_requested()) return false;
       models_.push_back(evaluate_cached(m));
@@ -295,7 +295,7 @@ class Pipeline {
                      "bitbench: warning: the machine was busy while timing (other processes took %.2f cores on "
                      "average, load %.2f -> %.2f); speed figures are less trustworthy\n",
                      lm.load.other_cores(), lm.load.load_before, lm.load.load_after);
-      if (root_) write_file_atomic(file, cached.dump(1) + "\n");
+      if (root_) write_file_atomic(file, cached.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       comm::barrier();
       note_stage("latency", "measured", file, key, t.seconds());
     }
@@ -310,6 +310,9 @@ class Pipeline {
                              {"file", hash_of(m.path)}, {"teacher", hash_of(teacher_path_)}, {"limit", limit_},
                              {"data", to_json(cfg_.run.data)}, {"threads", num_threads()},
                              {"bitbench", kGitRevision}, {"report_schema", kReportSchemaVersion}};
+    // Only when set, so that the entries of runs without them keep their keys.
+    if (m.given_config) key_in["given_config"] = to_json(m.given_config->config);
+    if (!class_map_.identity) key_in["class_map"] = class_map_.to_model;
     const std::string key = fnv1a_hex(key_in.dump());
     const fs::path base = fs::path(stage_dir("eval")) / (m.name + "__" + m.backend + "-" + key);
     const std::string entry_file = base.string() + ".json", logits_file = base.string() + ".logits.npy";
@@ -328,7 +331,7 @@ class Pipeline {
         teacher_logits_ = logits;
         write_npy(logits_file, {static_cast<int64_t>(logits.size()) / ds_->num_classes(), ds_->num_classes()}, logits.data());
       }
-      write_file_atomic(entry_file, e.dump(1) + "\n");
+      write_file_atomic(entry_file, e.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     }
     comm::barrier();
     note_stage("eval " + m.name + "/" + m.backend, "measured", entry_file, key, t.seconds());
@@ -356,7 +359,9 @@ class Pipeline {
   nlohmann::json teacher_history_ = nlohmann::json::array();
   std::string teacher_recipe_hash_, students_recipe_hash_;
   std::vector<Student> students_;
-  std::unique_ptr<Dataset> ds_;
+  std::unique_ptr<Dataset> raw_ds_, ds_;  // ds_: raw_ds_ seen through class_map_ (or raw_ds_ itself)
+  ClassMap class_map_;
+  std::vector<std::string> warnings_;
   int64_t limit_ = 0;
   ojson latency_protocol_;
   std::vector<float> teacher_logits_;
@@ -367,5 +372,57 @@ class Pipeline {
 }  // namespace
 
 RunOutcome run_benchmark(const BenchConfig& cfg, const RunOptions& o) { return Pipeline(cfg, o).run(); }
+
+std::vector<std::string> check_run_inputs(const BenchConfig& cfg, const RunOptions& o) {
+  std::vector<std::string> warnings;
+  const bool train_teacher = o.from_scratch || cfg.teacher_checkpoint.empty();
+  std::optional<LoadedModel> teacher;
+  if (train_teacher) {
+    if (cfg.teacher_train.empty())
+      throw Error::usage("the config ships no teacher checkpoint and names no /teacher/train recipe to train one");
+    load_run_config(cfg.teacher_train);
+  } else if (!path_exists(cfg.teacher_checkpoint)) {
+    throw Error::input(cfg.teacher_checkpoint, "teacher checkpoint not found (or run with --from-scratch to train one)");
+  } else {
+    // A truncated or lying file fails here, before the run folder exists.
+    teacher.emplace(load_model(cfg.teacher_checkpoint, given_teacher_config(cfg, cfg.teacher_checkpoint)));
+  }
+  if (!uses_shipped_students(cfg, o)) {
+    if (cfg.students_distill.empty())
+      throw Error::usage(o.distill ? "--distill needs a /students/distill recipe in the config"
+                                   : "the config ships no student checkpoints and names no /students/distill recipe");
+    load_distill_config(cfg.students_distill);
+  } else {
+    const std::string teacher_sha = teacher ? weights_sha256(SafetensorsFile::read(cfg.teacher_checkpoint)) : "";
+    const int K = teacher ? teacher->params.cfg.num_classes : 0;
+    const std::vector<std::string> teacher_names =
+        teacher ? checkpoint_class_names(teacher->metadata, cfg.teacher_checkpoint, K) : std::vector<std::string>{};
+    for (const auto& [name, path] : cfg.student_checkpoints) {
+      if (!path_exists(path)) throw Error::input(path, "student checkpoint not found (or run with --from-scratch to distill it)");
+      const LoadedModel s = load_model(path);
+      if (!teacher) continue;  // trained in this run: nothing shipped to compare with
+      // A student compared with a teacher it was not distilled from gives a
+      // Δ top-1 between two lineages: refused unless re-distilled.
+      auto rec = s.metadata.find("teacher_sha256");
+      if (rec == s.metadata.end()) {
+        warnings.push_back(path + " records no teacher (no bitbench.teacher_sha256: distilled before bitbench recorded "
+                                  "lineage); its gap assumes it was distilled from " + cfg.teacher_checkpoint);
+      } else if (rec->second != teacher_sha) {
+        throw Error::usage(path + " was distilled from the teacher whose weights hash to " + rec->second.substr(0, 16) +
+                           "..., not from " + cfg.teacher_checkpoint + " (" + teacher_sha.substr(0, 16) +
+                           "...): its gap to this teacher would mix two lineages; pass --distill to distil the "
+                           "config's students from this teacher, or name students distilled from it");
+      }
+      const std::vector<std::string> names = checkpoint_class_names(s.metadata, path, s.params.cfg.num_classes);
+      if (!names.empty() && !teacher_names.empty() && names != teacher_names)
+        throw Error::input(path, "names other classes than its teacher " + cfg.teacher_checkpoint +
+                                     " (bitbench.class_names differ)");
+    }
+  }
+  open_dataset(cfg.run.data.dataset, cfg.run.data.dataset.eval_split);
+  if (!o.export_zoo.empty() && !o.from_scratch)
+    throw Error::usage("--export-zoo needs --from-scratch (the zoo holds what this run trains)");
+  return warnings;
+}
 
 }  // namespace bb

@@ -11,6 +11,7 @@
 // report_assembly.hpp; the zoo in zoo_export.hpp; cache keys in stage_cache.hpp.
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "datasets/dataset_config.hpp"
 #include "eval/bench_config.hpp"
@@ -22,6 +23,7 @@ namespace bb {
 struct RunOptions {
   std::string out_dir;        // the run folder
   bool from_scratch = false;  // train teacher and students even where the config ships checkpoints
+  bool distill = false;       // distil the config's students from the teacher in use instead of using shipped students
   bool quick = false;         // smoke run: 1 000 eval images, short latency runs, 1 epoch where it trains
   bool progress = true;
   std::string command_line;
@@ -36,5 +38,13 @@ struct RunOutcome {
 };
 
 RunOutcome run_benchmark(const BenchConfig& cfg, const RunOptions& o);
+
+// Everything a run will read, checked before anything is written (run's
+// preflight; `bitbench config check` on a bench config): the teacher and
+// student files load, every shipped student was distilled from this teacher
+// (its recorded bitbench.teacher_sha256), they name the same classes, the
+// recipes parse and the data set opens. Error naming the file otherwise;
+// returns warnings (a student that records no teacher).
+std::vector<std::string> check_run_inputs(const BenchConfig& cfg, const RunOptions& o);
 
 }  // namespace bb

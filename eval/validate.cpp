@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/threads.hpp"
 #include "core/json_reader.hpp"
+#include "datasets/class_map.hpp"
 #include "datasets/loader.hpp"
 #include "datasets/timm_eval_settings.hpp"
 #include "eval/evaluator.hpp"
@@ -34,21 +35,39 @@ std::string apply_model_eval_settings(TransformConfig& t, const std::string& mod
   if (it == meta.end()) return "data set";
   const nlohmann::json j = parse_json_text(it->second, path + " (metadata bitbench.transform)");
   if (!j.is_object()) throw Error::input(path, "metadata bitbench.transform is not a JSON object");
-  auto numbers = [&](const char* key) {
-    std::vector<double> v;
-    if (j.contains(key) && j[key].is_array())
-      for (const auto& x : j[key])
-        if (x.is_number()) v.push_back(x.get<double>());
-    return v.size() == static_cast<size_t>(in_chans) ? v : std::vector<double>{};
+  // A value the file states is used or refused, never skipped: falling back to
+  // the data set's statistics without a word would be a silently wrong number.
+  auto bad = [&](const std::string& key, const std::string& why) {
+    return Error::input(path, "metadata bitbench.transform " + key + " " + j[key].dump() + " " + why);
   };
-  if (t.crop_pct == 0 && j.contains("crop_pct") && j["crop_pct"].is_number()) {
-    const double c = j["crop_pct"].get<double>();
-    if (c > 0 && c <= 1) t.crop_pct = c;
+  auto numbers = [&](const char* key, bool positive) {
+    std::vector<double> v;
+    if (!j.contains(key)) return v;
+    if (!j[key].is_array() || j[key].size() != static_cast<size_t>(in_chans))
+      throw bad(key, "is not " + std::to_string(in_chans) + " number(s), one per input channel");
+    for (const auto& x : j[key]) {
+      const double d = x.is_number() ? x.get<double>() : std::nan("");
+      if (!std::isfinite(d) || (positive && !(d > 0)) || std::fabs(d) > 1e6)
+        throw bad(key, positive ? "holds a value that is not a positive number" : "holds a value that is not a number");
+      v.push_back(d);
+    }
+    return v;
+  };
+  if (j.contains("crop_pct")) {
+    const double c = j["crop_pct"].is_number() ? j["crop_pct"].get<double>() : -1;
+    if (!(c >= kMinCropPct && c <= 1)) throw bad("crop_pct", "is outside [0.01, 1]");
+    if (t.crop_pct == 0) t.crop_pct = c;
   }
-  if (t.interpolation.empty() && j.contains("interpolation") && j["interpolation"].is_string())
-    t.interpolation = j["interpolation"].get<std::string>();
-  if (t.mean.empty()) t.mean = numbers("mean");
-  if (t.std.empty()) t.std = numbers("std");
+  if (j.contains("interpolation")) {
+    static const std::vector<std::string> known = {"bilinear", "bicubic", "nearest", "box", "hamming", "lanczos", "area"};
+    if (!j["interpolation"].is_string() ||
+        std::find(known.begin(), known.end(), j["interpolation"].get<std::string>()) == known.end())
+      throw bad("interpolation", "is not one of bilinear, bicubic, nearest, box, hamming, lanczos, area");
+    if (t.interpolation.empty()) t.interpolation = j["interpolation"].get<std::string>();
+  }
+  const std::vector<double> mean = numbers("mean", false), std = numbers("std", true);
+  if (t.mean.empty()) t.mean = mean;
+  if (t.std.empty()) t.std = std;
   return "checkpoint";
 }
 
@@ -62,7 +81,22 @@ nlohmann::json rounded(const std::vector<double>& v) {
 
 }  // namespace
 
+std::vector<std::string> checkpoint_class_names(const std::map<std::string, std::string>& meta, const std::string& path,
+                                                int num_classes) {
+  auto it = meta.find("class_names");
+  if (it == meta.end()) return {};
+  const nlohmann::json j = parse_json_text(it->second, path + " (metadata bitbench.class_names)");
+  if (!j.is_array() || !std::all_of(j.begin(), j.end(), [](const nlohmann::json& x) { return x.is_string(); }))
+    throw Error::input(path, "metadata bitbench.class_names is not a JSON array of strings");
+  if (static_cast<int>(j.size()) != num_classes)
+    throw Error::input(path, "metadata bitbench.class_names names " + std::to_string(j.size()) + " classes, the model has " +
+                                 std::to_string(num_classes));
+  return j.get<std::vector<std::string>>();
+}
+
 ValidateResult run_validation(const ValidateOptions& o) {
+  // Everything is opened and checked before the first line is printed: a
+  // refusal is one line, with no settings banner before it.
   std::unique_ptr<RunnableModel> model = open_model(o.checkpoint, o.backend, {o.config, std::nullopt});
   const ViTConfig& mc = model->config();
 
@@ -72,6 +106,22 @@ ValidateResult run_validation(const ValidateOptions& o) {
   const std::string settings_from =
       apply_model_eval_settings(dc.transform, o.model_name, model->model().metadata, o.checkpoint, mc.in_chans);
   resolve(dc);
+  if (dc.transform.img_size != mc.img_size)
+    throw Error::usage("--img-size " + std::to_string(dc.transform.img_size) + " differs from the model's " +
+                       std::to_string(mc.img_size) + " (position embeddings are not resampled)");
+  for (auto* v : {&dc.transform.mean, &dc.transform.std})
+    if (v->size() != static_cast<size_t>(mc.in_chans))
+      throw Error::usage("--mean/--std need " + std::to_string(mc.in_chans) + " values for this model");
+  const std::string split = o.split.empty() ? dc.dataset.eval_split : o.split;
+  std::unique_ptr<Dataset> opened = open_dataset(dc.dataset, split);
+  const std::vector<std::string> model_names =
+      checkpoint_class_names(model->model().metadata, o.checkpoint, mc.num_classes);
+  const ClassMap class_map = resolve_class_map(*opened, mc.num_classes, model_names, dc.dataset.class_map, o.checkpoint);
+  std::unique_ptr<Dataset> relabeled;
+  if (!class_map.identity)
+    relabeled = std::make_unique<RelabeledDataset>(*opened, class_map);
+  const Dataset* ds = relabeled ? relabeled.get() : opened.get();
+
   if (comm::is_root()) {
     // As timm's validate logs its data config.
     std::fprintf(stderr, "Data processing configuration (%s):\n\tinput_size: (%d, %d, %d)\n\tinterpolation: %s (resize %s)\n",
@@ -82,19 +132,9 @@ ValidateResult run_validation(const ValidateOptions& o) {
       for (size_t i = 0; i < v->size(); ++i) std::fprintf(stderr, "%s%g", i ? ", " : "", (*v)[i]);
       std::fprintf(stderr, ")\n");
     }
-    std::fprintf(stderr, "\tcrop_pct: %g\n\tcrop_mode: center\n", dc.transform.crop_pct);
+    std::fprintf(stderr, "\tcrop_pct: %g\n\tcrop_mode: center\n\tclasses: %s\n", dc.transform.crop_pct,
+                 class_map.source.c_str());
   }
-  if (dc.transform.img_size != mc.img_size)
-    throw Error::usage("--img-size " + std::to_string(dc.transform.img_size) + " differs from the model's " +
-                       std::to_string(mc.img_size) + " (position embeddings are not resampled)");
-  for (auto* v : {&dc.transform.mean, &dc.transform.std})
-    if (v->size() != static_cast<size_t>(mc.in_chans))
-      throw Error::usage("--mean/--std need " + std::to_string(mc.in_chans) + " values for this model");
-  const std::string split = o.split.empty() ? dc.dataset.eval_split : o.split;
-  auto ds = open_dataset(dc.dataset, split);
-  if (ds->num_classes() > mc.num_classes)
-    throw Error::input(o.checkpoint, "model has " + std::to_string(mc.num_classes) + " classes, the data set " +
-                                         std::to_string(ds->num_classes()));
 
   LoaderOptions lo;
   lo.batch_size = o.batch_size;
@@ -154,6 +194,8 @@ ValidateResult run_validation(const ValidateOptions& o) {
   res["ranks"] = comm::size();
   res["checkpoint"] = o.checkpoint;
   res["eval_settings"] = settings_from;
+  res["config_source"] = model->model().config_source;
+  res["class_map"] = class_map.fields(*opened);
   res["resize"] = dc.transform.resize;
   out.count = r.count;
   out.classes = r.num_classes;
@@ -168,8 +210,13 @@ std::string result_fields_csv(const nlohmann::ordered_json& fields) {
   std::string head, row;
   for (auto& [k, v] : fields.items()) {
     head += (head.empty() ? "" : ",") + k;
-    std::string cell = v.is_string() ? v.get<std::string>() : v.dump();
-    if (cell.find_first_of(",\"") != std::string::npos) cell = "\"" + cell + "\"";
+    const std::string text = v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string cell = text;
+    if (text.find_first_of(",\"\n\r") != std::string::npos) {  // RFC 4180: quoted, inner quotes doubled
+      cell = "\"";
+      for (char c : text) cell += c == '"' ? std::string("\"\"") : std::string(1, c);
+      cell += "\"";
+    }
     row += (row.empty() ? "" : ",") + cell;
   }
   return head + "\n" + row + "\n";

@@ -17,7 +17,7 @@ namespace bb {
 struct ValidateOptions {
   std::string checkpoint;
   std::string model_name;            // --model (a preset; also the result's "model")
-  std::optional<ViTConfig> config;   // from --model / --model-config
+  std::optional<GivenConfig> config;  // from --model / --model-config (refused where it contradicts the file)
   ModelBackend backend = ModelBackend::kOnednn;
   DataConfig data;                   // dataset + transform as given (unset fields: the data set's and model's)
   std::string split;                 // empty: the data set's evaluation split
@@ -50,6 +50,11 @@ ValidateResult run_validation(const ValidateOptions& o);
 std::string apply_model_eval_settings(TransformConfig& t, const std::string& model_name,
                                       const std::map<std::string, std::string>& meta, const std::string& path,
                                       int in_chans);
+
+// The checkpoint's class names (metadata bitbench.class_names; empty when it
+// has none), checked: an array of strings, one per class; Error naming the file otherwise.
+std::vector<std::string> checkpoint_class_names(const std::map<std::string, std::string>& meta, const std::string& path,
+                                                int num_classes);
 
 // One header row and one value row, quoting cells with commas or quotes.
 std::string result_fields_csv(const nlohmann::ordered_json& fields);

@@ -1,6 +1,7 @@
 #include "models/checkpoint.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 #include <regex>
 #include <set>
@@ -36,7 +37,9 @@ std::optional<std::string> stated_config_text(const SafetensorsFile& f, const st
 
 }  // namespace
 
-ViTConfig infer_vit_config(const SafetensorsFile& f) {
+bool states_vit_config(const SafetensorsFile& f) { return stated_config_text(f, f.own_metadata()).has_value(); }
+
+ShapeInference infer_from_shapes(const SafetensorsFile& f) {
   auto need = [&](const std::string& name, size_t rank) -> const TensorInfo& {
     const TensorInfo* t = f.find(name);
     if (!t) throw Error::input(f.path(), "cannot infer the model config: no tensor " + name + " (is this a timm ViT?)");
@@ -51,6 +54,7 @@ ViTConfig infer_vit_config(const SafetensorsFile& f) {
   c.patch_size = static_cast<int>(pw.shape[2]);
   c.class_token = f.find("cls_token") != nullptr;
   c.distilled = f.find("dist_token") != nullptr;
+  // bitbench's two layouts differ here: token pooling has `norm`, average pooling `fc_norm` (timm's default).
   c.global_pool = f.find("fc_norm.weight") ? "avg" : "token";
   const auto& pos = need("pos_embed", 3);
   int64_t patches = pos.shape[1] - c.num_prefix();
@@ -66,45 +70,101 @@ ViTConfig infer_vit_config(const SafetensorsFile& f) {
   c.rprelu = f.find("blocks.0.attn.qkv.rprelu_slope") != nullptr;
   c.attn_prob_scale = f.find("blocks.0.attn.prob_scale") != nullptr;
   c.num_classes = static_cast<int>(need("head.weight", 2).shape[0]);
+
+  // num_heads (and ln_eps) are not in the weights: the file's own word, else
+  // timm's table for an architecture of exactly these shapes; never a rule of thumb.
+  ShapeInference out{c, "", ""};
   const auto meta = f.own_metadata();
-  auto it = meta.find("num_heads");
-  // A usable num_heads in the stated config: a positive integer that fits an int (anything else is ignored here).
-  int cfg_heads = 0;
-  if (std::optional<std::string> cfg = stated_config_text(f, meta)) {
+  if (auto it = meta.find("num_heads"); it != meta.end()) {
+    char* end = nullptr;
+    const long h = std::strtol(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0' || h < 1 || h > 4096)
+      throw Error::input(f.path(), "metadata bitbench.num_heads \"" + it->second + "\" is not a head count");
+    out.config.num_heads = static_cast<int>(h);
+    out.heads_from = "metadata bitbench.num_heads";
+  } else if (std::optional<std::string> cfg = stated_config_text(f, meta)) {
     const nlohmann::json j = nlohmann::json::parse(*cfg, nullptr, /*allow_exceptions=*/false);
     if (j.is_object() && j.contains("num_heads") && j["num_heads"].is_number_integer() && j["num_heads"].get<int64_t>() > 0 &&
-        j["num_heads"].get<int64_t>() <= 4096)
-      cfg_heads = static_cast<int>(j["num_heads"].get<int64_t>());
+        j["num_heads"].get<int64_t>() <= 4096) {
+      out.config.num_heads = static_cast<int>(j["num_heads"].get<int64_t>());
+      out.heads_from = "metadata config";
+    }
   }
-  if (it != meta.end()) {
-    c.num_heads = std::atoi(it->second.c_str());
-  } else if (cfg_heads > 0) {
-    c.num_heads = cfg_heads;
-  } else {
-    if (c.embed_dim % 64 != 0)
-      throw Error::input(f.path(), "cannot infer num_heads (embed_dim " + std::to_string(c.embed_dim) +
-                                       " is not a multiple of 64); give the config with --model or --model-config");
-    c.num_heads = c.embed_dim / 64;
+  if (out.heads_from.empty()) {
+    const std::vector<std::string> timm = presets_with_shapes(c, /*timm_only=*/true);
+    if (!timm.empty()) {
+      out.config.num_heads = vit_preset(timm[0]).num_heads;  // every timm ViT of one shape has the same head count
+      out.config.ln_eps = 1e-6;                              // timm's ViT and DeiT LayerNorm
+      out.heads_from = "timm's table (" + timm[0] + ")";
+    } else if (const std::vector<std::string> own = presets_with_shapes(c, false); !own.empty()) {
+      out.hint = own[0];
+    }
   }
-  check(c, f.path());
-  return c;
+  return out;
 }
 
-LoadedViT load_vit(const SafetensorsFile& f, const std::optional<ViTConfig>& config) {
+ViTConfig infer_vit_config(const SafetensorsFile& f) {
+  ShapeInference s = infer_from_shapes(f);
+  if (s.heads_from.empty()) {
+    const ViTConfig& c = s.config;
+    std::string msg = "cannot tell num_heads: the file states no config (no bitbench.config or bitbench.num_heads "
+                      "metadata) and its shapes (patch " + std::to_string(c.patch_size) + ", embed_dim " +
+                      std::to_string(c.embed_dim) + ", depth " + std::to_string(c.depth) + ", mlp_hidden " +
+                      std::to_string(c.mlp_hidden) + ") are no timm architecture's; give --model PRESET or "
+                      "--model-config FILE with \"num_heads\" (in a run config: /teacher/model)";
+    if (!s.hint.empty())
+      msg += "; bitbench's preset " + s.hint + " has these shapes and " + std::to_string(vit_preset(s.hint).num_heads) +
+             " heads, if that is what it is";
+    throw Error::input(f.path(), msg);
+  }
+  check(s.config, f.path());
+  return s.config;
+}
+
+namespace {
+
+// The fields where two configs differ: "num_heads 3 / 6, img_size 28 / 224" (first / second).
+std::string config_differences(const ViTConfig& a, const ViTConfig& b) {
+  const nlohmann::json ja = to_json(a), jb = to_json(b);
+  std::string d;
+  for (const auto& [k, v] : ja.items()) {
+    const nlohmann::json w = jb.contains(k) ? jb[k] : nlohmann::json(false);
+    if (v != w) d += (d.empty() ? "" : ", ") + k + " " + v.dump() + " / " + w.dump();
+  }
+  for (const auto& [k, w] : jb.items())
+    if (!ja.contains(k)) d += (d.empty() ? "" : ", ") + k + " false / " + w.dump();
+  return d;
+}
+
+}  // namespace
+
+void refuse_contradiction(const ViTConfig& stated, const GivenConfig& given, const std::string& path) {
+  const std::string diff = config_differences(stated, given.config);
+  if (diff.empty()) return;
+  throw Error::usage(given.flag + " contradicts " + path + " (file / flag: " + diff +
+                     "); drop the flag (the file's config is used) or give the checkpoint it describes");
+}
+
+LoadedViT load_vit(const SafetensorsFile& f, const std::optional<GivenConfig>& given) {
   ViTConfig cfg;
   std::string source;
   const auto meta = f.own_metadata();
-  if (config) {
-    cfg = *config;
-    source = "argument";
-  } else if (std::optional<std::string> text = stated_config_text(f, meta)) {
+  if (std::optional<std::string> text = stated_config_text(f, meta)) {
     nlohmann::json j = parse_json_text(*text, f.path() + " (metadata bitbench.config)");
     JsonReader r(j, f.path(), "/__metadata__/bitbench.config");
     cfg = read_vit_config(r);
     source = "metadata";
+    if (given) refuse_contradiction(cfg, *given, f.path());
+  } else if (given) {
+    cfg = given->config;
+    source = "argument";
+    // The one field a file may state without a config.
+    if (auto it = meta.find("num_heads"); it != meta.end() && it->second != std::to_string(cfg.num_heads))
+      throw Error::usage(given->flag + " contradicts " + f.path() + " (file / flag: num_heads " + it->second + " / " +
+                         std::to_string(cfg.num_heads) + "); drop the flag or give the checkpoint it describes");
   } else {
     cfg = infer_vit_config(f);
-    source = "inferred";
+    source = "inferred (num_heads from " + infer_from_shapes(f).heads_from + ")";
   }
   check(cfg, f.path());
   // Names and shapes are matched on the layout alone, before the parameter
@@ -143,8 +203,8 @@ LoadedViT load_vit(const SafetensorsFile& f, const std::optional<ViTConfig>& con
   return out;
 }
 
-LoadedViT load_vit(const std::string& path, const std::optional<ViTConfig>& config) {
-  return load_vit(SafetensorsFile::read(path), config);
+LoadedViT load_vit(const std::string& path, const std::optional<GivenConfig>& given) {
+  return load_vit(SafetensorsFile::read(path), given);
 }
 
 void save_vit(const std::string& path, const ViTParams& p, const std::map<std::string, std::string>& extra) {

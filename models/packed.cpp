@@ -129,17 +129,29 @@ PackedStudent read_packed_student(const std::string& path) {
   return s;
 }
 
-LoadedModel load_model(const std::string& path, const std::optional<ViTConfig>& config) {
+LoadedModel load_model(const std::string& path, const std::optional<GivenConfig>& given) {
   SafetensorsFile f = SafetensorsFile::read(path);
   const auto meta = f.own_metadata();
   if (auto it = meta.find("format"); it != meta.end() && it->second == "bitbench-packed") {
     PackedStudent s = read_packed_student(path);
+    if (given) refuse_contradiction(s.params.cfg, *given, path);  // a packed file always states its config
     return {std::move(s.params), s.plan, s.metadata, "packed", std::move(s.layers)};
   }
-  LoadedViT m = load_vit(f, config);
+  LoadedViT m = load_vit(f, given);
   LoadedModel out{std::move(m.params), std::nullopt, m.metadata, m.config_source, {}};
-  if (auto it = m.metadata.find("quant"); it != m.metadata.end())
-    out.plan = plan_from_metadata(it->second, path, out.params.cfg.depth);
+  const ViTConfig& c = out.params.cfg;
+  const bool inferred = m.config_source.rfind("inferred", 0) == 0;
+  if (auto it = m.metadata.find("quant"); it != m.metadata.end()) {
+    // A student's options around each BitLinear (bireal has no tensor) are in its config, not its weights.
+    if (inferred)
+      throw Error::input(path, "has a quant plan (metadata bitbench.quant) but no bitbench.config: a student's "
+                               "options around its BitLinears are not in the weights; give its config with --model-config");
+    out.plan = plan_from_metadata(it->second, path, c.depth);
+  } else if (m.config_source != "metadata" && (c.rsign || c.rprelu || c.attn_prob_scale)) {
+    // Without its plan, a student's latent weights would run as an fp32 model: a number for a model nobody trained.
+    throw Error::input(path, "holds a BitNet student's extra tensors (RSign/RPReLU/attention scale) but no quant plan "
+                             "(metadata bitbench.quant and bitbench.config are missing; was it re-saved by another tool?)");
+  }
   return out;
 }
 

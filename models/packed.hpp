@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "models/checkpoint.hpp"
 #include "models/quant.hpp"
 #include "models/vit_params.hpp"
 
@@ -47,11 +48,11 @@ struct LoadedModel {
   ViTParams params;
   std::optional<QuantPlan> plan;  // set for students
   std::map<std::string, std::string> metadata;
-  std::string config_source;      // "argument", "metadata", "inferred" or "packed"
+  std::string config_source;      // "argument", "metadata", "inferred (...)" or "packed"
   std::vector<PackedLayer> packed_layers;  // a packed file's codes (the integer engine runs them as stored)
   std::string quant_name() const { return plan ? plan->spec.name() : "FP32"; }
   const QuantPlan* plan_ptr() const { return plan ? &*plan : nullptr; }
 };
-LoadedModel load_model(const std::string& path, const std::optional<ViTConfig>& config = std::nullopt);
+LoadedModel load_model(const std::string& path, const std::optional<GivenConfig>& given = std::nullopt);
 
 }  // namespace bb

@@ -27,7 +27,7 @@ const char* model_backend_name(ModelBackend b);
 inline constexpr const char* kModelBackendNames = "reference, onednn, bitkernels, onednn-int8";
 
 struct OpenOptions {
-  std::optional<ViTConfig> config;  // as load_model: overrides the checkpoint's (ignored for packed files)
+  std::optional<GivenConfig> config;  // as load_model: used where the file states none, refused where it contradicts the file
   std::optional<QuantPlan> plan;    // run the model under this plan instead of its own (e.g. W8A8 PTQ of a teacher)
 };
 

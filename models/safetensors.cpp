@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/sha256.hpp"
 #include "core/file_io.hpp"
 #include "core/json_reader.hpp"
 
@@ -81,10 +82,36 @@ SafetensorsFile SafetensorsFile::read(const std::string& path) {
   return parse(read_file_bytes(path, 64ull << 30), path);
 }
 
+namespace {
+
+// What a file that is not safetensors looks like, by its first bytes, for the message.
+std::string looks_like(const std::vector<uint8_t>& b) {
+  auto starts = [&](std::string_view magic) {
+    return b.size() >= magic.size() && std::memcmp(b.data(), magic.data(), magic.size()) == 0;
+  };
+  if (starts("\x89PNG\r\n\x1a\n")) return "a PNG image";
+  if (starts("\xff\xd8\xff")) return "a JPEG image";
+  if (starts("\x1f\x8b")) return "a gzip stream";
+  if (starts("PK\x03\x04")) return "a zip archive (a PyTorch .pt/.pth? convert it to safetensors)";
+  if (starts("\x93NUMPY")) return "a NumPy .npy array";
+  if (starts("GGUF")) return "a GGUF file";
+  if (!b.empty() && b[0] == 0x80 && b.size() > 1 && b[1] >= 2 && b[1] <= 5) return "a Python pickle (convert it to safetensors)";
+  if (!b.empty() && (b[0] == '{' || b[0] == '[')) return "JSON text";
+  return "";
+}
+
+}  // namespace
+
 SafetensorsFile SafetensorsFile::parse(std::vector<uint8_t> bytes, const std::string& name) {
   SafetensorsFile f;
   f.path_ = name;
   if (bytes.size() < 8) throw Error::input_at(name, 0, "not a safetensors file: shorter than the 8-byte header length");
+  // A safetensors header is JSON right after its 8-byte length: anything else
+  // is another kind of file, named as such rather than by a nonsense length.
+  if (bytes.size() > 8 && bytes[8] != '{') {
+    const std::string kind = looks_like(bytes);
+    throw Error::input_at(name, 8, "not a safetensors file" + (kind.empty() ? std::string(" (no JSON header after the 8-byte length)") : " (it looks like " + kind + ")"));
+  }
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[static_cast<size_t>(i)];
   if (n > kMaxSafetensorsHeader)
@@ -268,5 +295,23 @@ std::map<std::string, std::string> namespaced_metadata(const std::map<std::strin
 }
 
 std::map<std::string, std::string> SafetensorsFile::own_metadata() const { return bb::own_metadata(metadata_); }
+
+std::string weights_sha256(const SafetensorsFile& f) {
+  std::vector<const TensorInfo*> sorted;
+  for (const auto& t : f.tensors()) sorted.push_back(&t);
+  std::sort(sorted.begin(), sorted.end(), [](const TensorInfo* a, const TensorInfo* b) { return a->name < b->name; });
+  Sha256 h;
+  for (const TensorInfo* t : sorted) {
+    std::string head = t->name + '\0' + dtype_name(t->dtype) + '\0';
+    for (size_t i = 0; i < t->shape.size(); ++i) {
+      if (i) head += ',';
+      head += std::to_string(t->shape[i]);
+    }
+    head += '\0';
+    h.update(head);
+    h.update(f.raw(*t), t->end - t->begin);
+  }
+  return h.hex();
+}
 
 }  // namespace bb

@@ -57,6 +57,13 @@ class SafetensorsFile {
   std::map<std::string, size_t> index_;
 };
 
+// The identity of a file's weights, independent of its metadata and of the
+// order it stores tensors in (a tool that re-saves the file keeps it): SHA-256
+// over the tensors sorted by name, each as `name \0 dtype \0 dims joined by ","
+// \0` then its raw little-endian bytes (docs/MODELS.md, "Lineage"; Python's
+// hashlib gives the same digest). A student records its teacher's.
+std::string weights_sha256(const SafetensorsFile& f);
+
 // bitbench writes its metadata keys as "bitbench.<key>" ("bitbench.config",
 // "bitbench.quant", ...) so that a file carrying other tools' keys (a PyTorch
 // export's "format" or "config" of another schema) is never misread: keys

@@ -79,20 +79,27 @@ struct Preset {
   const char* name;
   int img, patch, chans, dim, depth, heads, mlp, classes;
   bool distilled;
+  bool timm;  // a timm architecture (its head count is timm's table), not one of bitbench's small models
 };
-// timm's ImageNet models (patch 16, 224) and bitbench's small models for 28x28 / 32x32 inputs.
+// timm's ImageNet models and bitbench's small models for 28x28 / 32x32 inputs.
+// Every timm ViT/DeiT here uses LayerNorm eps 1e-6 (ViTConfig's default).
 constexpr Preset kPresets[] = {
-    {"vit_tiny_patch16_224", 224, 16, 3, 192, 12, 3, 768, 1000, false},
-    {"vit_small_patch16_224", 224, 16, 3, 384, 12, 6, 1536, 1000, false},
-    {"vit_base_patch16_224", 224, 16, 3, 768, 12, 12, 3072, 1000, false},
-    {"deit_tiny_patch16_224", 224, 16, 3, 192, 12, 3, 768, 1000, false},
-    {"deit_small_patch16_224", 224, 16, 3, 384, 12, 6, 1536, 1000, false},
-    {"deit_tiny_distilled_patch16_224", 224, 16, 3, 192, 12, 3, 768, 1000, true},
-    {"deit_small_distilled_patch16_224", 224, 16, 3, 384, 12, 6, 1536, 1000, true},
-    {"vit_fmnist_tiny_patch4_28", 28, 4, 1, 96, 4, 3, 384, 10, false},
-    {"vit_fmnist_small_patch4_28", 28, 4, 1, 192, 6, 3, 768, 10, false},
-    {"vit_cifar_tiny_patch4_32", 32, 4, 3, 192, 6, 3, 768, 10, false},
-    {"vit_cifar_small_patch4_32", 32, 4, 3, 384, 8, 6, 1536, 10, false},
+    {"vit_tiny_patch16_224", 224, 16, 3, 192, 12, 3, 768, 1000, false, true},
+    {"vit_small_patch16_224", 224, 16, 3, 384, 12, 6, 1536, 1000, false, true},
+    {"vit_base_patch16_224", 224, 16, 3, 768, 12, 12, 3072, 1000, false, true},
+    {"vit_large_patch16_224", 224, 16, 3, 1024, 24, 16, 4096, 1000, false, true},
+    {"vit_small_patch32_224", 224, 32, 3, 384, 12, 6, 1536, 1000, false, true},
+    {"vit_base_patch32_224", 224, 32, 3, 768, 12, 12, 3072, 1000, false, true},
+    {"deit_tiny_patch16_224", 224, 16, 3, 192, 12, 3, 768, 1000, false, true},
+    {"deit_small_patch16_224", 224, 16, 3, 384, 12, 6, 1536, 1000, false, true},
+    {"deit_base_patch16_224", 224, 16, 3, 768, 12, 12, 3072, 1000, false, true},
+    {"deit_tiny_distilled_patch16_224", 224, 16, 3, 192, 12, 3, 768, 1000, true, true},
+    {"deit_small_distilled_patch16_224", 224, 16, 3, 384, 12, 6, 1536, 1000, true, true},
+    {"deit_base_distilled_patch16_224", 224, 16, 3, 768, 12, 12, 3072, 1000, true, true},
+    {"vit_fmnist_tiny_patch4_28", 28, 4, 1, 96, 4, 3, 384, 10, false, false},
+    {"vit_fmnist_small_patch4_28", 28, 4, 1, 192, 6, 3, 768, 10, false, false},
+    {"vit_cifar_tiny_patch4_32", 32, 4, 3, 192, 6, 3, 768, 10, false, false},
+    {"vit_cifar_small_patch4_32", 32, 4, 3, 384, 8, 6, 1536, 10, false, false},
 };
 }  // namespace
 
@@ -114,6 +121,15 @@ ViTConfig vit_preset(const std::string& name) {
   std::string known;
   for (const auto& p : kPresets) known += std::string(known.empty() ? "" : ", ") + p.name;
   throw Error::usage("unknown model preset \"" + name + "\" (known: " + known + ")");
+}
+
+std::vector<std::string> presets_with_shapes(const ViTConfig& c, bool timm_only) {
+  std::vector<std::string> v;
+  for (const auto& p : kPresets)
+    if ((p.timm || !timm_only) && p.patch == c.patch_size && p.dim == c.embed_dim && p.depth == c.depth &&
+        p.mlp == c.mlp_hidden)
+      v.push_back(p.name);
+  return v;
 }
 
 std::vector<std::string> vit_preset_names() {

@@ -58,5 +58,9 @@ nlohmann::json to_json(const ViTConfig& c);
 // timm-named presets plus bitbench's small ones (vit_fmnist_*, vit_cifar_*).
 ViTConfig vit_preset(const std::string& name);
 std::vector<std::string> vit_preset_names();
+// The presets whose weight shapes match c's (patch size, width, depth, MLP
+// width: what the tensors say); timm_only: timm's architectures alone. A head
+// count is not in the shapes; timm's table gives it for these architectures.
+std::vector<std::string> presets_with_shapes(const ViTConfig& c, bool timm_only);
 
 }  // namespace bb

@@ -201,7 +201,7 @@ std::string render_html(const J& r) {
   // and the body when all have (data-plots="N/N ok").
   s << "<script>\n" << vega_library_script() << "</script>\n<script>\n(function(){\nvar specs = {\n";
   for (size_t i = 0; i < plots.size(); ++i)
-    s << (i ? ",\n" : "") << "\"" << plots[i].id << "\": " << script_safe(plots[i].spec.dump());
+    s << (i ? ",\n" : "") << "\"" << plots[i].id << "\": " << script_safe(plots[i].spec.dump(-1, ' ', false, J::error_handler_t::replace));
   s << "\n};\n"
        "var ids = Object.keys(specs), ok = 0, done = 0;\n"
        "function finish(){ if (++done === ids.length) document.body.setAttribute('data-plots', ok + '/' + ids.length + ' ok'); }\n"
@@ -229,7 +229,8 @@ void write_report_files(const J& r, const std::string& dir, bool with_json) {
   namespace fs = std::filesystem;
   // Render everything first: a failure leaves the folder as it was.
   const std::string md = render_markdown(r), csv = render_csv(r), html = render_html(r);
-  if (with_json) write_file_atomic((fs::path(dir) / "report.json").string(), r.dump(2) + "\n");
+  if (with_json)  // JSON is UTF-8: a path that is not is written with U+FFFD rather than failing after the run
+    write_file_atomic((fs::path(dir) / "report.json").string(), r.dump(2, ' ', false, J::error_handler_t::replace) + "\n");
   write_file_atomic((fs::path(dir) / "report.md").string(), md);
   write_file_atomic((fs::path(dir) / "results.csv").string(), csv);
   write_file_atomic((fs::path(dir) / "report.html").string(), html);
@@ -255,8 +256,49 @@ J read_report(const std::string& path) {
   return r;
 }
 
+std::vector<std::string> comparison_caveats(const J& a, const J& b) {
+  std::vector<std::string> out;
+  auto str = [](const J& j, const char* k) {
+    return j.is_object() && j.contains(k) ? (j[k].is_string() ? j[k].get<std::string>() : j[k].dump()) : std::string("?");
+  };
+  const J none = J::object();
+  const J& da = a.contains("dataset") ? a["dataset"] : none;
+  const J& db = b.contains("dataset") ? b["dataset"] : none;
+  if (str(da, "name") != str(db, "name") || str(da, "split") != str(db, "split") || str(da, "count") != str(db, "count"))
+    out.push_back("Different images: A has " + str(da, "count") + " of " + str(da, "name") + "/" + str(da, "split") +
+                  ", B " + str(db, "count") + " of " + str(db, "name") + "/" + str(db, "split") +
+                  "; top-1 is not measured on the same images.");
+  const J& ra = a.contains("run") ? a["run"] : none;
+  const J& rb = b.contains("run") ? b["run"] : none;
+  if (str(ra, "quick") != str(rb, "quick"))
+    out.push_back(std::string("Quick run: ") + (str(ra, "quick") == "true" ? "A" : "B") +
+                  " is a --quick run (fewer images, short timing), the other is not.");
+  const J& ea = a.contains("environment") ? a["environment"] : none;
+  const J& eb = b.contains("environment") ? b["environment"] : none;
+  for (const char* k : {"cpu", "cores", "threads", "isa", "bit_gemm_path"})
+    if (str(ea, k) != str(eb, k)) {
+      out.push_back("Different machines or settings: A ran on " + str(ea, "cpu") + " (" + str(ea, "cores") + " cores, " +
+                    str(ea, "threads") + " threads, ISA " + str(ea, "isa") + "), B on " + str(eb, "cpu") + " (" +
+                    str(eb, "cores") + " cores, " + str(eb, "threads") + " threads, ISA " + str(eb, "isa") +
+                    "); latencies are not comparable.");
+      break;
+    }
+  auto busy = [&](const J& r) {
+    return r.contains("latency_protocol") && r["latency_protocol"].is_object() &&
+           r["latency_protocol"].contains("machine") && r["latency_protocol"]["machine"].value("busy", false);
+  };
+  for (const auto& [name, r] : {std::pair<const char*, const J*>{"A", &a}, {"B", &b}})
+    if (busy(*r)) out.push_back(std::string(name) + " was timed on a busy machine (its report warns): its latencies are less trustworthy.");
+  if (str(ea, "git_revision") != str(eb, "git_revision"))
+    out.push_back("bitbench revisions: A " + str(ea, "git_revision") + ", B " + str(eb, "git_revision") + ".");
+  out.push_back("Latency: A and B were timed in two separate runs, not in interleaved rounds; their difference "
+                "includes run-to-run drift (a single run's speed-ups are interleaved and carry intervals).");
+  return out;
+}
+
 Comparison compare_reports(const J& a, const J& b, double max_top1_drop, double max_slowdown_pct) {
   Comparison c;
+  c.caveats = comparison_caveats(a, b);
   const Headline ha = headline(a);
   std::ostringstream s;
   s << "| Model | Backend | Top-1 A | Top-1 B | Δ top-1 | p50 A ms | p50 B ms | Δ latency | verdict |\n"

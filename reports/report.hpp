@@ -4,6 +4,7 @@
 // re-made from the JSON alone by `bitbench report`. compare_reports gates CI.
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace bb {
 
@@ -20,11 +21,14 @@ void write_report_files(const nlohmann::ordered_json& report, const std::string&
 nlohmann::ordered_json read_report(const std::string& path);
 
 struct Comparison {
+  std::vector<std::string> caveats;  // what differs between the two runs besides the models (images, machine, ...)
   std::string text;     // a Markdown table of the deltas, one row per model × backend
   bool crossed = false;  // a threshold was crossed (or a model of A is missing in B)
 };
 // B against A: top-1 drop in points beyond max_top1_drop, or batch-1 latency
 // slower by more than max_slowdown_pct, crosses; negative thresholds are off.
+// The caveats say what else differs (images, split, machine, busy flag), and
+// always that timings from two runs were not interleaved.
 Comparison compare_reports(const nlohmann::ordered_json& a, const nlohmann::ordered_json& b, double max_top1_drop,
                            double max_slowdown_pct);
 

@@ -7,8 +7,9 @@ quant plan), from the fp32 weights of a timm-named ViT checkpoint.
     python3 scripts/student_checkpoint_example.py TEACHER.safetensors OUT_DIR
 
 gives OUT_DIR/student.packed.safetensors and OUT_DIR/student.safetensors,
-every block Linear W1.58rA8 (patch embedding and head fp32, no SubLN). The
-two hold the same student: `bitbench validate --backend bitkernels` gives the
+every block Linear W1.58rA8 (patch embedding and head fp32, no SubLN),
+stamped with the teacher's weights hash (bitbench.teacher_sha256). The two
+hold the same student: `bitbench validate --backend bitkernels` gives the
 same predictions for both (the engine re-quantises the latent file's weights
 with bitbench's own rule, which this script reproduces). A student trained
 elsewhere would write its own codes and scales the same way.
@@ -18,6 +19,8 @@ import struct
 import sys
 
 import numpy as np
+
+from teacher_lineage import weights_sha256  # scripts/teacher_lineage.py: bitbench's weight identity
 
 DTYPES = {"F32": np.float32, "F16": np.float16, "U8": np.uint8}
 
@@ -85,7 +88,9 @@ def main():
     linears = ["attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"]
     quantised = {f"blocks.{i}.{l}.weight" for i in range(depth) for l in linears}
 
-    common = {"bitbench.config": json.dumps(config), "bitbench.quant": json.dumps(plan)}
+    # The lineage `bitbench run` checks: the weights hash of the teacher the student comes from.
+    common = {"bitbench.config": json.dumps(config), "bitbench.quant": json.dumps(plan),
+              "bitbench.teacher_sha256": weights_sha256(src)}
     if "bitbench.class_names" in meta:
         common["bitbench.class_names"] = meta["bitbench.class_names"]
 

@@ -194,7 +194,7 @@ std::vector<BadCase> bad_cases() {
          test::write_text(d / "c.json", R"({"transform": {"crop_pct": "big"}})");
          return "--config " + (d / "c.json");
        },
-       {"c.json: /transform/crop_pct: expected number in (0, 1], got \"big\""}},
+       {"c.json: /transform/crop_pct: expected number in [0.01, 1], got \"big\""}},
   };
 }
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/npy.hpp"
 #include "datasets/dataset_config.hpp"
@@ -15,6 +16,8 @@
 #include "eval/validate.hpp"
 #include "kernels/backend.hpp"
 #include "models/checkpoint.hpp"
+#include "models/packed.hpp"
+#include "models/safetensors.hpp"
 #include "models/vit.hpp"
 #include "test_util.hpp"
 
@@ -50,7 +53,8 @@ TEST(CliModel, TimmDeitCheckpointGivesPyTorchsLogitsThroughValidate) {
   const NpyArray want = read_npy(d / "logits.npy");
   ASSERT_EQ(want.shape, (std::vector<int64_t>{8, 1000}));
   test::write_text(d / "deit.json", to_json(vit_preset("deit_tiny_patch16_224")).dump());
-  const std::string common = "validate --dataset imagefolder --data-dir " + (d / "images") + " --checkpoint " +
+  // The fixture's folders are numbered in the model's class order and the file names no classes: by-index says so.
+  const std::string common = "validate --dataset imagefolder --class-map by-index --data-dir " + (d / "images") + " --checkpoint " +
                              (d / "model.safetensors") + " --time-seconds 0 --logits-out " + (d / "l.npy") +
                              " --results-file " + (d / "r.json");
   struct Run {
@@ -132,7 +136,7 @@ TEST(CliModel, ValidateLogitsAndTop1MatchTheLibrary) {
   write_image_folder_fixture(d / "data", classes, 3, 20, 18, "png");
   for (const char* backend : {"reference", "onednn"}) {
     SCOPED_TRACE(backend);
-    auto r = run_bitbench(std::string("validate --dataset imagefolder --data-dir ") + (d / "data") + " --checkpoint " +
+    auto r = run_bitbench(std::string("validate --dataset imagefolder --class-map by-index --data-dir ") + (d / "data") + " --checkpoint " +
                           kModel + " --backend " + backend + " -b 4 --crop-pct 0.9 --logits-out " + (d / "l.npy") +
                           " --results-file " + (d / "r.json"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -205,7 +209,8 @@ TEST(CliModel, BadCheckpointsAndOutputsFailCleanly) {
   };
   for (const Case& c : {Case{base + " --checkpoint " + (d / "none.safetensors"), "none.safetensors: cannot open"},
                         Case{base + " --checkpoint " + (d / "bad.safetensors"), "bad.safetensors: offset 0: header length"},
-                        Case{base + " --checkpoint " + kModel + " --model vit_base_patch16_224", "does not match the model config"},
+                        Case{base + " --checkpoint " + kModel + " --model vit_base_patch16_224",
+                             "--model vit_base_patch16_224 contradicts " + kModel + " (file / flag: depth 2 / 12"},
                         Case{"validate --dataset imagefolder --data-dir " + (d / "data") + " --checkpoint " + kModel +
                                  " --results-file " + (d / "nodir/r.json"),
                              "nodir: no such directory for --results-file"}}) {
@@ -419,6 +424,197 @@ TEST(CliDistill, MissingTeacherIsOneClearError) {
   EXPECT_EQ(test::count_lines(r.err), 1) << r.err;  // the "distilling ..." line comes only once the inputs loaded
   EXPECT_NE(r.err.find("nope.safetensors: teacher checkpoint not found"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(d / "out"));
+}
+
+
+// ------------------------------------------------------------ numbers that could be silently wrong (issue #31)
+
+const std::string kZoo = std::string(BITBENCH_SOURCE_DIR) + "/models/zoo/";
+const std::string kZooTeacher = kZoo + "fashion_mnist_default_teacher.safetensors";
+const std::vector<std::string> kFashionNames = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+// The file's tensors with other metadata (as a tool that re-saves it writes).
+void write_resaved(const std::string& from, const std::string& to, const std::map<std::string, std::string>& meta) {
+  const SafetensorsFile f = SafetensorsFile::read(from);
+  std::vector<TensorToWrite> t;
+  for (const auto& info : f.tensors()) t.push_back({info.name, info.shape, info.dtype, f.raw(info)});
+  write_safetensors(to, t, meta);
+}
+
+// A path as one shell word (test file names hold spaces and newlines).
+std::string q(const std::string& path) { return "'" + path + "'"; }
+
+// validate's result fields from its stdout (the JSON after the summary lines).
+nlohmann::json result_fields(const std::string& out) { return nlohmann::json::parse(out.substr(out.find('{'))); }
+
+double validate_top1(const std::string& args) {
+  auto r = run_bitbench("validate --time-seconds 0 " + args);
+  EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.err;
+  return r.exit_code == 0 ? result_fields(r.out)["top1"].get<double>() : -1;
+}
+
+// A refusal: exit 2, one line naming what to pass, nothing in out_dir.
+void expect_refused(const std::string& args, const std::vector<std::string>& fragments, const std::string& out_dir) {
+  auto r = run_bitbench(args, "BITBENCH_PROGRESS=plain");
+  EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+  EXPECT_EQ(test::count_lines(r.err), 1) << r.err;
+  for (const auto& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << "missing \"" << f << "\" in " << r.err;
+  if (!out_dir.empty()) {
+    EXPECT_TRUE(test::list_files(out_dir).empty()) << "written before the refusal";
+  }
+}
+
+TEST(Trust, TeacherStrippedOfItsConfigIsRefusedThenExactWithIt) {
+  // Before: num_heads was guessed as embed_dim / 64 = 1 and validate reported 39.4 %.
+  test::TempDir d;
+  std::filesystem::create_directories(d / "out");
+  write_resaved(kZooTeacher, d / "stripped.safetensors", {{"format", "pt"}});
+  const std::string out = " --results-file " + (d / "out/r.json") + " --logits-out " + (d / "out/l.npy");
+  expect_refused("validate --first 500 --checkpoint " + (d / "stripped.safetensors") + out,
+                 {"stripped.safetensors", "cannot tell num_heads", "--model-config"}, d / "out");
+  const double want = validate_top1("--first 500 --checkpoint " + kZooTeacher);
+  test::write_text(d / "cfg.json", to_json(load_model(kZooTeacher).params.cfg).dump());
+  EXPECT_EQ(validate_top1("--first 500 --checkpoint " + (d / "stripped.safetensors") + " --model-config " + (d / "cfg.json")), want);
+  // model info shows what the weights say and that the head count is unknown.
+  auto info = run_bitbench("model info " + (d / "stripped.safetensors"));
+  EXPECT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("num_heads    unknown"), std::string::npos) << info.out;
+}
+
+// Fashion-MNIST test images written as an ImageFolder whose folders are the class names.
+void write_named_folders(const std::string& root, int n) {
+  DatasetConfig c;
+  const auto ds = open_dataset(c, "test");
+  for (int i = 0; i < n; ++i) {
+    std::string name = kFashionNames[static_cast<size_t>(ds->label(static_cast<size_t>(i)))];
+    std::replace(name.begin(), name.end(), '/', '_');  // "T-shirt_top": no folder name holds a '/'
+    std::filesystem::create_directories(root + "/" + name);
+    char file[32];
+    std::snprintf(file, sizeof file, "/%05d.png", i);
+    ASSERT_TRUE(cv::imwrite(root + "/" + name + file, ds->image(static_cast<size_t>(i))));
+  }
+}
+
+TEST(Trust, ImageFolderOfClassNamesScoresAsTheDataSetItself) {
+  // Before: labels were folder indices and the teacher scored 0.0 % on such folders.
+  test::TempDir d;
+  write_named_folders(d / "folders", 400);
+  const double want = validate_top1("--first 400 --checkpoint " + kZooTeacher);
+  ASSERT_GT(want, 80);
+  const std::string folders = "--dataset imagefolder --data-dir " + (d / "folders") + " --checkpoint " + kZooTeacher;
+  auto r = run_bitbench("validate --time-seconds 0 " + folders);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json f = result_fields(r.out);
+  EXPECT_EQ(f["top1"].get<double>(), want);  // the same PNG pixels, the same classes
+  EXPECT_NE(f["class_map"]["source"].get<std::string>().find("class names"), std::string::npos);
+  EXPECT_EQ(f["class_map"]["mapping"]["Trouser"], 1);
+  EXPECT_EQ(f["class_map"]["mapping"]["T-shirt_top"], 0);
+  // A class-map file in the model's order gives the same; by-index is the old folder-index reading, now only on request.
+  std::string lines;
+  for (std::string n : kFashionNames) lines += n + "\n";
+  test::write_text(d / "classes.txt", lines);
+  EXPECT_EQ(validate_top1(folders + " --class-map " + (d / "classes.txt")), want);
+  EXPECT_LT(validate_top1(folders + " --class-map by-index"), 50);
+  // Without class names in the checkpoint the folders cannot be matched: refused.
+  write_resaved(kZooTeacher, d / "nameless.safetensors", {{"bitbench.config", to_json(load_model(kZooTeacher).params.cfg).dump()}});
+  expect_refused("validate --dataset imagefolder --data-dir " + (d / "folders") + " --checkpoint " + (d / "nameless.safetensors"),
+                 {"labels are folder indices", "names no classes", "--class-map"}, "");
+}
+
+TEST(Trust, AFlagThatContradictsAPackedStudentIsRefused) {
+  // Before: exit 0, evaluated at 28x28, "model": "deit_tiny_patch16_224" in the results.
+  test::TempDir d;
+  std::filesystem::create_directories(d / "out");
+  expect_refused("validate --checkpoint " + kZoo + "student_w1a8.packed.safetensors --model deit_tiny_patch16_224 --results-file " +
+                     (d / "out/r.json"),
+                 {"--model deit_tiny_patch16_224 contradicts", "student_w1a8.packed.safetensors", "img_size 28 / 224"},
+                 d / "out");
+  expect_refused("predict --checkpoint " + kZooTeacher + " --model deit_tiny_patch16_224 x.png",
+                 {"--model deit_tiny_patch16_224 contradicts"}, "");
+}
+
+TEST(Trust, ResultsFormatFollowsTheExtensionAndGlobalFlagsGoAnywhere) {
+  // Before: r.csv held JSON, and `validate --threads 1` was refused.
+  test::TempDir d;
+  auto r = run_bitbench("validate --threads 1 --first 50 --time-seconds 0 --checkpoint " + kZooTeacher + " --results-file " + (d / "r.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string csv = test::read_text(d / "r.csv");
+  EXPECT_EQ(csv.rfind("model,top1,", 0), 0u) << csv;
+  EXPECT_EQ(result_fields(r.out)["threads"], 1);
+  r = run_bitbench("validate --first 50 --time-seconds 0 --checkpoint " + kZooTeacher + " --results-file " + (d / "r2.csv") +
+                   " --results-format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(test::read_text(d / "r2.csv"))["count"], 50);
+  r = run_bitbench("model info " + kZooTeacher + " --threads 1");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(Trust, AnImageAsCheckpointIsNamedAsAnImage) {
+  // Before: "header length 727905341920923785 above the limit".
+  test::TempDir d;
+  write_named_folders(d / "f", 1);
+  const std::string png = test::list_files(d / "f").back();
+  expect_refused("validate --checkpoint " + q(png), {png, "not a safetensors file (it looks like a PNG image)"}, "");
+}
+
+TEST(Trust, PredictClassifiesTheReadableImagesAndNamesTheOthers) {
+  // Before: one bad image and nothing was printed for the good ones.
+  test::TempDir d;
+  write_named_folders(d / "f", 2);
+  std::vector<std::string> good;
+  for (const auto& p : test::list_files(d / "f"))
+    if (std::filesystem::is_regular_file(p)) good.push_back(p);
+  ASSERT_EQ(good.size(), 2u);
+  test::write_text(d / "bad\nname.png", "not an image");  // a newline in a name must not split the error line
+  auto r = run_bitbench("predict --checkpoint " + kZooTeacher + " " + q(good[0]) + " " + q(d / "bad\nname.png") + " " + q(good[1]));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find(good[0]), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(good[1]), std::string::npos) << r.out;
+  EXPECT_EQ(test::count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("1 of 3 images could not be read"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad\\nname.png"), std::string::npos) << r.err;
+}
+
+TEST(Trust, BadInputsAreRefusedBeforeAnyWorkOrOutput) {
+  test::TempDir d;
+  std::filesystem::create_directories(d / "out");
+  const std::string logits = " --logits-out " + (d / "out/l.npy");
+  // A folder where the results file goes: refused before the evaluation, not after it.
+  std::filesystem::create_directories(d / "out/r.json");
+  expect_refused("validate --checkpoint " + kZooTeacher + logits + " --results-file " + (d / "out/r.json"),
+                 {"--results-file", "is a folder"}, "");
+  EXPECT_FALSE(std::filesystem::exists(d / "out/l.npy"));
+  std::filesystem::remove(d / "out/r.json");
+  // No settings banner before the refusal of a missing folder.
+  expect_refused("validate --dataset imagefolder --data-dir " + (d / "none") + " --checkpoint " + kZooTeacher,
+                 {"none", "no such directory"}, "");
+  // What a checkpoint states is used or refused, never skipped or turned into -nan.
+  const nlohmann::json cfg = to_json(load_model(kZooTeacher).params.cfg);
+  const std::map<std::string, std::string> base = {{"bitbench.config", cfg.dump()},
+                                                   {"bitbench.class_names", nlohmann::json(kFashionNames).dump()}};
+  struct Case {
+    std::string key, value, expect;
+  };
+  for (const Case& c : {Case{"bitbench.transform", R"({"std": [0]})", "bitbench.transform std [0] holds a value that is not a positive number"},
+                        Case{"bitbench.transform", R"({"crop_pct": 5e-07})", "bitbench.transform crop_pct 5e-07 is outside [0.01, 1]"},
+                        Case{"bitbench.transform", R"({"mean": [0.1, 0.2, 0.3]})", "is not 1 number(s)"},
+                        Case{"bitbench.class_names", "\"42\"", "bitbench.class_names is not a JSON array of strings"},
+                        Case{"bitbench.class_names", R"(["a", "b"])", "names 2 classes, the model has 10"}}) {
+    SCOPED_TRACE(c.value);
+    std::map<std::string, std::string> meta = base;
+    meta[c.key] = c.value;
+    write_resaved(kZooTeacher, d / "t.safetensors", meta);
+    expect_refused("validate --first 10 --checkpoint " + (d / "t.safetensors") + logits, {"t.safetensors", c.expect}, d / "out");
+    write_named_folders(d / "one", 1);
+    expect_refused("predict --checkpoint " + (d / "t.safetensors") + " " + q(test::list_files(d / "one").back()),
+                   {"t.safetensors", c.expect}, "");
+  }
+  // A class folder whose name is not UTF-8 (class names go into JSON): refused, naming it, before the logits are written.
+  write_named_folders(d / "latin1", 3);
+  std::filesystem::rename(d / "latin1/Ankle boot", d / "latin1/Ankle\xe9");
+  expect_refused("validate --dataset imagefolder --data-dir " + q(d / "latin1") + " --checkpoint " + kZooTeacher + logits,
+                 {"latin1/Ankle\\xe9: class folder name is not valid UTF-8"}, d / "out");
 }
 
 }  // namespace

@@ -68,7 +68,7 @@ TEST(Config, ResizeEntersTheRecipeWhereAResizeRuns) {
 
 TEST(Config, WrongTypeNamesFileAndPath) {
   expect_config_error(R"({"transform": {"crop_pct": "big"}})",
-                      R"(x.json: /transform/crop_pct: expected number in (0, 1], got "big")");
+                      R"(x.json: /transform/crop_pct: expected number in [0.01, 1], got "big")");
   expect_config_error(R"({"loader": {"batch_size": 1.5}})", "x.json: /loader/batch_size: expected integer");
   expect_config_error(R"({"augment": {"random_resized_crop": 1}})", "/augment/random_resized_crop: expected true or false");
   expect_config_error(R"({"dataset": "cifar10"})", "x.json: /dataset: expected an object");
@@ -76,7 +76,7 @@ TEST(Config, WrongTypeNamesFileAndPath) {
 }
 
 TEST(Config, OutOfRangeAndUnknownValues) {
-  expect_config_error(R"({"transform": {"crop_pct": 1.5}})", "/transform/crop_pct: expected number in (0, 1], got 1.5");
+  expect_config_error(R"({"transform": {"crop_pct": 1.5}})", "/transform/crop_pct: expected number in [0.01, 1], got 1.5");
   expect_config_error(R"({"transform": {"crop_pct": 0}})", "/transform/crop_pct");
   expect_config_error(R"({"loader": {"batch_size": 0}})", "/loader/batch_size: expected integer in [1, 65536], got 0");
   expect_config_error(R"({"dataset": {"name": "svhn"}})", R"(/dataset/name: expected one of "fashion-mnist")");

@@ -10,6 +10,8 @@
 #include "core/file_io.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
+#include "core/sha256.hpp"
+#include "core/utf8.hpp"
 #include "core/tensor.hpp"
 #include "core/threads.hpp"
 #include "test_util.hpp"
@@ -191,6 +193,31 @@ TEST(DirLock, SecondHolderIsRefusedUntilTheFirstEnds) {
     }
   }
   EXPECT_NO_THROW(DirLock again(d.str()));
+}
+
+TEST(Sha256, FipsVectorsAndChunking) {
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // 56 bytes: the length no longer fits the first block's padding.
+  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  // A million 'a', fed in uneven pieces: the same digest as in one call.
+  const std::string million(1000000, 'a');
+  Sha256 h;
+  for (size_t at = 0, step = 1; at < million.size(); at += step, step = step * 3 % 1000 + 1)
+    h.update(million.data() + at, std::min(step, million.size() - at));
+  EXPECT_EQ(h.hex(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Utf8, WellFormedOnly) {
+  EXPECT_TRUE(is_valid_utf8("Ankle boot"));
+  EXPECT_TRUE(is_valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(is_valid_utf8("Ankle\xe9"));         // Latin-1
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // a surrogate
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xe2\x82"));          // cut short
+  EXPECT_EQ(utf8_sequence_length("\xe2\x82\xac!", 0), 3u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "datasets/cifar.hpp"
+#include "datasets/class_map.hpp"
 #include "datasets/dataset_config.hpp"
 #include "datasets/fixtures.hpp"
 #include "datasets/gz.hpp"
@@ -340,6 +341,78 @@ TEST(Imagenet, LabelFileProblemsAreNamed) {
   write_imagenet_val_fixture(k.str(), 3, 2, "kaggle");
   test::write_text(k / "LOC_val_solution.csv", "ImageId,PredictionString\nILSVRC2012_val_00000001,n99999999 1 2 3 4\n");
   test::expect_error([&] { load_imagenet_flat(k.str(), {}); }, {"synset n99999999", "is not in"});
+}
+
+
+// ------------------------------------------------------------ class maps (issue #31)
+
+// An ImageFolder-style data set of named classes, two items each (nothing is decoded).
+FileListDataset folder_set(const std::vector<std::string>& names, const std::string& kind = "imagefolder") {
+  std::vector<FileListDataset::Item> items;
+  for (size_t c = 0; c < names.size(); ++c)
+    for (int k = 0; k < 2; ++k) items.push_back({"root/" + names[c] + "/" + std::to_string(k) + ".png", static_cast<int>(c)});
+  return FileListDataset(kind, "val", "root", names, items);
+}
+
+const std::vector<std::string> kFashion = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                           "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+TEST(ClassMap, FoldersMatchTheCheckpointsClassNamesByName) {
+  // Folders in natural order, as the reader lists them; "T-shirt_top" for a name no folder can hold.
+  const FileListDataset ds = folder_set({"Ankle boot", "Bag", "Coat", "Dress", "Pullover", "Sandal", "Shirt", "Sneaker", "T-shirt_top", "Trouser"});
+  const ClassMap m = resolve_class_map(ds, 10, kFashion, "", "teacher.safetensors");
+  EXPECT_FALSE(m.identity);
+  EXPECT_EQ(m.to_model, (std::vector<int>{9, 8, 4, 3, 2, 5, 6, 7, 0, 1}));
+  EXPECT_NE(m.source.find("class names"), std::string::npos);
+  const RelabeledDataset r(ds, m);
+  EXPECT_EQ(r.label(0), 9);   // an "Ankle boot" image is class 9
+  EXPECT_EQ(r.label(19), 1);  // a "Trouser" image is class 1
+  EXPECT_EQ(r.class_names(), kFashion);
+  EXPECT_EQ(m.fields(ds)["mapping"]["Trouser"], 1);
+  // The same names in the same order: the identity.
+  EXPECT_TRUE(resolve_class_map(folder_set(kFashion), 10, kFashion, "", "t").identity);
+}
+
+TEST(ClassMap, UnmatchedOrUnnamedIsRefusedNeverGuessed) {
+  const FileListDataset ds = folder_set({"cat", "dog", "Trouser"});
+  test::expect_error([&] { resolve_class_map(ds, 10, kFashion, "", "teacher.safetensors"); },
+                     {"teacher.safetensors", "2 of the data set's 3 classes are not among its class names", "\"cat\", \"dog\"",
+                      "--class-map"});
+  // A checkpoint without class names: folder indices mean nothing to it.
+  test::expect_error([&] { resolve_class_map(ds, 10, {}, "", "bare.safetensors"); },
+                     {"labels are folder indices", "bare.safetensors names no classes", "--class-map by-index"}, ErrorKind::Usage);
+  // Unless the user says so.
+  const ClassMap by_index = resolve_class_map(ds, 10, {}, kClassMapByIndex, "bare.safetensors");
+  EXPECT_TRUE(by_index.identity);
+  EXPECT_NE(by_index.source.find("by-index"), std::string::npos);
+  // A published format's labels are its own class indices.
+  const FileListDataset fm = folder_set({"0", "1"}, "fashion-mnist");
+  EXPECT_TRUE(resolve_class_map(fm, 10, {}, "", "bare.safetensors").identity);
+  // ImageNet as its 1000 synset folders: ImageNet-1k's class order.
+  std::vector<std::string> synsets;
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = std::to_string(10000000 + i);
+    synsets.push_back(id.insert(0, 1, 'n'));
+  }
+  EXPECT_TRUE(resolve_class_map(folder_set(synsets, "imagenet"), 1000, {}, "", "deit.safetensors").identity);
+  // ... but not a subset of them: which 10 of the 1000 is not known from indices.
+  synsets.resize(10);
+  EXPECT_THROW(resolve_class_map(folder_set(synsets, "imagenet"), 1000, {}, "", "deit.safetensors"), Error);
+}
+
+TEST(ClassMap, ClassMapFileAsTimmsOneNamePerLine) {
+  test::TempDir d;
+  // LOC_synset_mapping.txt style: the first word matches a folder.
+  test::write_text(d / "map.txt", "n01 tench, Tinca tinca\nn02 goldfish\r\n\nn03 great white shark\n");
+  const FileListDataset ds = folder_set({"n02", "n03"});
+  const ClassMap m = resolve_class_map(ds, 5, {}, d / "map.txt", "m.safetensors");
+  EXPECT_EQ(m.to_model, (std::vector<int>{1, 2}));
+  EXPECT_EQ(m.model_class_names, (std::vector<std::string>{"n01 tench, Tinca tinca", "n02 goldfish", "n03 great white shark", "3", "4"}));
+  test::write_text(d / "dup.txt", "a\nb\na\n");
+  test::expect_error([&] { resolve_class_map(ds, 5, {}, d / "dup.txt", "m"); }, {"dup.txt", "names \"a\" twice (lines 1 and 3)"});
+  test::write_text(d / "long.txt", "a\nb\nc\n");
+  test::expect_error([&] { resolve_class_map(ds, 2, {}, d / "long.txt", "m"); }, {"long.txt", "names 3 classes, the model has 2"});
+  test::expect_error([&] { resolve_class_map(ds, 5, {}, d / "long.txt", "m"); }, {"long.txt", "\"n02\", \"n03\""});
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "core/npy.hpp"
@@ -92,7 +94,7 @@ TEST(Reference, ConfigInferredFromShapesAgrees) {
     t.push_back({info.name, info.shape, DType::F32, keep.back().data()});
   }
   SafetensorsFile bare = SafetensorsFile::parse(serialize_safetensors(t, {}), "bare.safetensors");
-  test::expect_error([&] { infer_vit_config(bare); }, {"bare.safetensors", "cannot infer num_heads"});
+  test::expect_error([&] { infer_vit_config(bare); }, {"bare.safetensors", "cannot tell num_heads", "--model PRESET"});
 }
 
 // ------------------------------------------------------------ oneDNN == reference
@@ -265,8 +267,8 @@ TEST(Safetensors, OwnMetadataIsNamespacedAndForeignKeysAreIgnored) {
   test::TempDir d;
   ViTConfig c = vit_preset("vit_fmnist_tiny_patch4_28");
   c.depth = 1;
-  c.embed_dim = 128;  // a multiple of 64: shapes alone give a head count (2)
-  c.num_heads = 2;
+  c.embed_dim = 128;  // a multiple of 64: the old width/64 rule would have guessed 2 heads, wrongly
+  c.num_heads = 4;
   c.mlp_hidden = 256;
   ViTParams p(c);
   p.init_random(3);
@@ -278,20 +280,18 @@ TEST(Safetensors, OwnMetadataIsNamespacedAndForeignKeysAreIgnored) {
 
   std::vector<TensorToWrite> t;
   for (const auto& e : p.entries) t.push_back({e.name, e.shape, DType::F32, p.data(e)});
-  // Foreign keys only: the config comes from the shapes (num_heads by timm's
-  // width / 64 rule), and there is no quant plan.
+  // Foreign keys only: the shapes are no timm architecture's, so the head
+  // count is unknown and the file is refused rather than guessed.
   ViTConfig other = c;
-  other.num_heads = 4;
   const std::map<std::string, std::string> foreign = {
       {"format", "pt"}, {"quant", "fp32"}, {"config", R"({"architecture": "vit_tiny", "drop_rate": 0.1})"}};
   write_safetensors(d / "foreign.safetensors", t, foreign);
   EXPECT_TRUE(SafetensorsFile::read(d / "foreign.safetensors").own_metadata().empty());
-  LoadedModel fm = load_model(d / "foreign.safetensors");
-  EXPECT_EQ(fm.config_source, "inferred");
-  EXPECT_FALSE(fm.plan.has_value());
-  EXPECT_EQ(fm.params.cfg.num_heads, c.embed_dim / 64);
-  // A given config takes precedence over anything in the file.
+  test::expect_error([&] { load_model(d / "foreign.safetensors"); },
+                     {"foreign.safetensors", "cannot tell num_heads", "--model-config"});
+  // A given config is used where the file states none.
   LoadedModel given = load_model(d / "foreign.safetensors", other);
+  EXPECT_FALSE(given.plan.has_value());
   EXPECT_EQ(given.config_source, "argument");
   EXPECT_EQ(given.params.cfg.num_heads, 4);
   // Foreign keys beside bitbench's: bitbench's are read, the others ignored.
@@ -350,7 +350,9 @@ TEST(Safetensors, MalformedHeadersAreRefusedClearly) {
       {{1, 2, 3}, "shorter than the 8-byte header length"},
       {huge_len, "above the limit"},
       {past_end, "runs past the end"},
-      {hand_file("[1,2]", {}), "does not start with '{'"},
+      {hand_file("[1,2]", {}), "not a safetensors file (no JSON header after the 8-byte length)"},
+      {{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'}, "not a safetensors file (it looks like a PNG image)"},
+      {{'P', 'K', 3, 4, 20, 0, 0, 0, 8, 0}, "it looks like a zip archive"},
       {hand_file("{\"a\": ", {}), "not valid JSON"},
       {one(R"("a":{"dtype":"F31","shape":[1],"data_offsets":[0,4]})", 4), "unknown dtype \"F31\""},
       {one(R"("a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]})", 4), "expected non-negative integers"},
@@ -442,6 +444,116 @@ TEST(Npy, RoundTrip) {
   test::expect_error([&] { read_npy(d / "a.npy"); }, {"a.npy", "absurd .npy"});
   write_header("(99999999999999999999999, )");
   test::expect_error([&] { read_npy(d / "a.npy"); }, {"a.npy", "absurd .npy dimension"});
+}
+
+
+// ------------------------------------------------------------ what a file does not say (issue #31)
+
+// A file's tensors as they are, with other metadata (as a tool that re-saves it would write).
+std::vector<uint8_t> resaved(const SafetensorsFile& f, const std::map<std::string, std::string>& meta, bool reverse = false) {
+  std::vector<TensorToWrite> t;
+  for (const auto& info : f.tensors()) t.push_back({info.name, info.shape, info.dtype, f.raw(info)});
+  if (reverse) std::reverse(t.begin(), t.end());
+  return serialize_safetensors(t, meta);
+}
+
+TEST(WhatTheFileSays, HeadCountComesFromTheFileOrTimmsTableNeverFromTheWidth) {
+  // The zoo teacher without its metadata: 64 wide, 4 heads; the old width/64 rule said 1.
+  const SafetensorsFile zoo =
+      SafetensorsFile::read(std::string(BITBENCH_SOURCE_DIR) + "/models/zoo/fashion_mnist_default_teacher.safetensors");
+  ASSERT_EQ(load_vit(zoo).params.cfg.num_heads, 4);
+  const SafetensorsFile stripped = SafetensorsFile::parse(resaved(zoo, {}), "stripped.safetensors");
+  EXPECT_TRUE(infer_from_shapes(stripped).heads_from.empty());
+  test::expect_error([&] { load_vit(stripped); },
+                     {"stripped.safetensors", "cannot tell num_heads", "--model PRESET", "--model-config", "/teacher/model"});
+  // Told, it loads with what it was told; the same file under its own config agrees weight for weight.
+  LoadedViT told = load_vit(stripped, GivenConfig(load_vit(zoo).params.cfg, "--model-config t.json"));
+  EXPECT_EQ(told.config_source, "argument");
+  EXPECT_EQ(told.params.cfg.num_heads, 4);
+  // bitbench.num_heads alone is the file's word.
+  const SafetensorsFile heads_only =
+      SafetensorsFile::parse(resaved(zoo, {{"bitbench.num_heads", "4"}}), "heads.safetensors");
+  EXPECT_EQ(load_vit(heads_only).params.cfg.num_heads, 4);
+  test::expect_error([&] { load_vit(SafetensorsFile::parse(resaved(zoo, {{"bitbench.num_heads", "4x"}}), "h.safetensors")); },
+                     {"h.safetensors", "bitbench.num_heads \"4x\" is not a head count"});
+
+  // A DeiT-Tiny-shaped file (at a small input size) without metadata: timm's table says 3 heads.
+  ViTConfig deit = vit_preset("deit_tiny_patch16_224");
+  deit.img_size = 32;
+  deit.num_heads = 3;
+  const ViTParams p(deit);
+  std::vector<TensorToWrite> t;
+  for (const auto& e : p.entries) t.push_back({e.name, e.shape, DType::F32, p.data(e)});
+  const SafetensorsFile bare = SafetensorsFile::parse(serialize_safetensors(t, {}), "deit.safetensors");
+  const LoadedViT l = load_vit(bare);
+  EXPECT_EQ(l.params.cfg.num_heads, 3);
+  EXPECT_NE(l.config_source.find("timm's table (vit_tiny_patch16_224)"), std::string::npos) << l.config_source;
+  // bitbench's own small shapes are not timm's: refused, with the preset named as a hint, not used.
+  ViTConfig small = vit_preset("vit_fmnist_tiny_patch4_28");
+  const ViTParams q(small);
+  std::vector<TensorToWrite> u;
+  for (const auto& e : q.entries) u.push_back({e.name, e.shape, DType::F32, q.data(e)});
+  const SafetensorsFile small_bare = SafetensorsFile::parse(serialize_safetensors(u, {}), "small.safetensors");
+  test::expect_error([&] { load_vit(small_bare); },
+                     {"small.safetensors", "cannot tell num_heads", "bitbench's preset vit_fmnist_tiny_patch4_28 has these shapes and 3 heads"});
+}
+
+TEST(WhatTheFileSays, AFlagThatContradictsTheFileIsRefused) {
+  const std::string zoo = std::string(BITBENCH_SOURCE_DIR) + "/models/zoo/";
+  const ViTConfig own = load_model(zoo + "fashion_mnist_default_teacher.safetensors").params.cfg;
+  ViTConfig other = own;
+  other.num_heads = 8;
+  test::expect_error([&] { load_model(zoo + "fashion_mnist_default_teacher.safetensors", GivenConfig(other, "--model-config x.json")); },
+                     {"--model-config x.json contradicts", "num_heads 4 / 8"}, ErrorKind::Usage);
+  // Packed students state their config too: a preset for another model is refused, the file's own accepted.
+  for (const char* student : {"student_w1a8.packed.safetensors", "student_w1.58ra8_rprelu.packed.safetensors"}) {
+    SCOPED_TRACE(student);
+    test::expect_error([&] { load_model(zoo + student, GivenConfig(vit_preset("deit_tiny_patch16_224"), "--model deit_tiny_patch16_224")); },
+                       {"--model deit_tiny_patch16_224 contradicts", "img_size 28 / 224"}, ErrorKind::Usage);
+    const LoadedModel packed = load_model(zoo + student);
+    EXPECT_NO_THROW(load_model(zoo + student, GivenConfig(packed.params.cfg, "--model-config same.json")));
+  }
+}
+
+TEST(WhatTheFileSays, AStudentStrippedOfItsPlanIsNotRunAsAnFp32Model) {
+  test::TempDir d;
+  ViTConfig c = vit_preset("vit_fmnist_tiny_patch4_28");
+  c.depth = 1;
+  c.rprelu = true;
+  ViTParams p(c);
+  p.init_random(1);
+  std::vector<TensorToWrite> t;
+  for (const auto& e : p.entries) t.push_back({e.name, e.shape, DType::F32, p.data(e)});
+  write_safetensors(d / "stripped_student.safetensors", t, {});
+  test::expect_error([&] { load_model(d / "stripped_student.safetensors", GivenConfig(c)); },
+                     {"stripped_student.safetensors", "no quant plan"});
+  // A plan without the config it belongs to (bireal has no tensor): refused too.
+  write_safetensors(d / "plan_only.safetensors", t,
+                    {{"bitbench.quant", to_json(QuantPlan::uniform(1, parse_quant_spec("W1.58A8"))).dump()},
+                     {"bitbench.num_heads", "3"}});
+  test::expect_error([&] { load_model(d / "plan_only.safetensors"); }, {"plan_only.safetensors", "no bitbench.config"});
+}
+
+TEST(WhatTheFileSays, WeightIdentityIgnoresMetadataAndOrderAndMatchesPython) {
+  const std::string teacher = std::string(BITBENCH_SOURCE_DIR) + "/models/zoo/fashion_mnist_default_teacher.safetensors";
+  const SafetensorsFile f = SafetensorsFile::read(teacher);
+  const std::string h = weights_sha256(f);
+  EXPECT_EQ(h.size(), 64u);
+  EXPECT_EQ(weights_sha256(SafetensorsFile::parse(resaved(f, {{"format", "pt"}}, true), "r.safetensors")), h);
+  // One weight changed by one ulp: another identity.
+  std::vector<uint8_t> b = resaved(f, {});
+  b[b.size() - 1] ^= 1;
+  EXPECT_NE(weights_sha256(SafetensorsFile::parse(b, "changed.safetensors")), h);
+  // scripts/teacher_lineage.py (what a user outside bitbench runs) computes the same digest.
+  FILE* p = ::popen(("python3 " + std::string(BITBENCH_SOURCE_DIR) + "/scripts/teacher_lineage.py hash " + teacher).c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[128] = {};
+  ASSERT_NE(std::fgets(buf, sizeof buf, p), nullptr);
+  ::pclose(p);
+  EXPECT_EQ(std::string(buf).substr(0, 64), h);
+  // The zoo's students record this teacher.
+  for (const char* s : {"student_w1a8.packed.safetensors", "student_w1.58ra8_rprelu.packed.safetensors"})
+    EXPECT_EQ(SafetensorsFile::read(std::string(BITBENCH_SOURCE_DIR) + "/models/zoo/" + s).own_metadata().at("teacher_sha256"), h) << s;
 }
 
 }  // namespace
