@@ -87,20 +87,29 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   e["checkpoint"] = m.path;
   e["params"] = params;
   e["quantized_params"] = quantized;
+  // Bits per quantised weight as held: an integer engine's buffers, or the fp32
+  // latent weights of a fake-quant forward (32, whatever the nominal format).
+  const double held_bits = !quantized ? nominal
+                            : engine   ? round_to(8.0 * static_cast<double>(engine->weight_bytes()) / static_cast<double>(quantized), 1e-3)
+                                       : 32.0;
   e["bits_per_weight"] = {{"nominal", nominal},
-                          {"quantized_layers_memory", quantized && engine ? round_to(8.0 * static_cast<double>(engine->weight_bytes()) / static_cast<double>(quantized), 1e-3) : nominal},
+                          {"quantized_layers_memory", held_bits},
                           {"model_memory", round_to(8.0 * static_cast<double>(memory) / static_cast<double>(params), 1e-3)},
                           {"model_disk", disk ? round_to(8.0 * static_cast<double>(disk) / static_cast<double>(params), 1e-3) : 0.0}};
   e["weight_bytes"] = {{"disk", disk}, {"memory", memory}};
   e["size_bytes"] = disk ? disk : memory;
   e["activation_bytes"] = arena;
-  e["peak_rss_bytes"] = rss;
+  // This model's own peak: how far the process's resident set rose above what
+  // it held before the model was opened (its weights as held after loading,
+  // arena, loader batches, kernel scratch; the peak is reset after loading, so
+  // loading's transients are not counted). The process's own figures beside
+  // it grow from model to model (the data set, libraries, the teacher's
+  // logits and whatever earlier evaluations left resident), which is why they
+  // are not a model's figure.
+  e["model_peak_rss_bytes"] = rss_reset ? std::max<int64_t>(0, rss - rss_start) : rss;
+  e["process_rss_before_bytes"] = rss_start;
+  e["process_peak_rss_bytes"] = rss;
   e["peak_rss_scope"] = rss_reset ? "this evaluation" : "process";
-  // What this evaluation added on top of the process as it found it (its model
-  // as held after loading, arena, loader and kernel scratch): less dependent on
-  // the order models run in than the absolute peak (libraries and earlier
-  // caches stay resident). Loading's own transients happen before the peak is reset.
-  e["peak_rss_above_start_bytes"] = rss_reset ? std::max<int64_t>(0, rss - rss_start) : rss;
   e["accuracy"] = {{"count", cm.count},
                    {"top1", round_to(cm.top1, 1e-4)},
                    {"top5", round_to(cm.top5, 1e-4)},

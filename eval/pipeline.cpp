@@ -115,6 +115,8 @@ class Pipeline {
     Timer t;
     if (!o_.from_scratch && !cfg_.teacher_checkpoint.empty()) {  // preflight() saw the file
       teacher_path_ = cfg_.teacher_checkpoint;
+      // Its training curve, where the file carries one (the zoo's do), as the students' below.
+      teacher_history_ = history_of(SafetensorsFile::read(teacher_path_).own_metadata(), teacher_path_);
       note_stage("teacher", "shipped", teacher_path_, hash_of(teacher_path_), t.seconds());
       return true;
     }
@@ -309,7 +311,7 @@ class Pipeline {
     nlohmann::json key_in = {{"name", m.name},   {"role", m.role},   {"backend", m.backend},       {"ptq", m.ptq},
                              {"file", hash_of(m.path)}, {"teacher", hash_of(teacher_path_)}, {"limit", limit_},
                              {"data", to_json(cfg_.run.data)}, {"threads", num_threads()},
-                             {"bitbench", kGitRevision}};
+                             {"bitbench", kGitRevision}, {"report_schema", kReportSchemaVersion}};
     // Only when set, so that the entries of runs without them keep their keys.
     if (m.given_config) key_in["given_config"] = to_json(m.given_config->config);
     if (!class_map_.identity) key_in["class_map"] = class_map_.to_model;

@@ -4,16 +4,17 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <map>
-#include <set>
 #include <sstream>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/json_reader.hpp"
-#include "reports/svg_plots.hpp"
+#include "reports/report_common.hpp"
+#include "reports/report_tables.hpp"
 #include "reports/text_format.hpp"
+#include "reports/vega_library.hpp"
+#include "reports/vega_plots.hpp"
 
 // GCC 12 reports `"literal" + std::string` temporaries as overlapping memcpy
 // (-Wrestrict false positive, GCC PR 105329).
@@ -24,240 +25,78 @@
 namespace bb {
 namespace {
 
-using J = nlohmann::ordered_json;
+using namespace report_detail;
 
-std::string num(const J& v, int prec) { return v.is_number() ? fmt(v.get<double>(), prec) : "–"; }
-
-// ---- the headline points every table and plot uses
-
-struct Headline {
-  int b_lo = 0, t_lo = 0, b_hi = 0, t_hi = 0;  // latency at (b_lo, t_lo); throughput at (b_hi, t_hi)
-};
-
-Headline headline(const J& r) {
-  Headline h;
-  std::set<int> batches, threads;
-  for (const auto& m : r["models"])
-    for (const auto& l : m["latency"]) {
-      batches.insert(l["batch"].get<int>());
-      threads.insert(l["threads"].get<int>());
-    }
-  if (batches.empty()) return h;
-  h.b_lo = *batches.begin();
-  h.b_hi = *batches.rbegin();
-  h.t_lo = *threads.begin();
-  h.t_hi = *threads.rbegin();
-  return h;
-}
-
-const J* latency_at(const J& m, int batch, int threads) {
-  for (const auto& l : m["latency"])
-    if (l["batch"].get<int>() == batch && l["threads"].get<int>() == threads) return &l;
-  return nullptr;
-}
-
-const J* teacher_of(const J& r) {
-  for (const auto& m : r["models"])
-    if (m["role"] == "teacher") return &m;
-  return nullptr;
-}
-
-// The speed-up over the teacher at one point: the median of interleaved
-// rounds with its 95 % interval and marks (an older report without rounds:
-// the ratio of the p50s).
-std::string speedup_cell(const J* l, const J* tl) {
-  if (!l) return "–";
-  if (l->contains("speedup_vs_teacher")) {
-    const J& s = (*l)["speedup_vs_teacher"];
-    std::string c = fmt(s["median"].get<double>(), 2) + "× [" + fmt(s["ci95"][0].get<double>(), 2) + "–" +
-                    fmt(s["ci95"][1].get<double>(), 2) + "]";
-    if (!s["significant"].get<bool>()) c += " not significant";
-    if (l->value("noisy", false)) c += " noisy";
-    return c;
-  }
-  return tl ? fmt((*tl)["p50_ms"].get<double>() / (*l)["p50_ms"].get<double>(), 2) + "×" : "–";
-}
-
-// Lines under the headline table about how the latency was measured: the
-// protocol, a busy machine, figures reused from an earlier measurement.
-std::vector<std::string> latency_notes(const J& r) {
-  std::vector<std::string> out;
-  if (!r.contains("latency_protocol") || !r["latency_protocol"].is_object()) return out;
-  const J& p = r["latency_protocol"];
-  out.push_back("Latency: " + p["rounds"].dump() + " interleaved rounds per point, " +
-                fmt(p["min_seconds_per_model"].get<double>(), 2) + " s per model per point, " +
-                fmt(p["seconds"].get<double>(), 1) + " s in all; speed-up = median of the per-round ratios [95 % bootstrap "
-                "interval]; \"not significant\": the interval holds 1.0; \"noisy\": the teacher's own round-to-round "
-                "spread exceeded 10 % at that point.");
-  const J& mc = p["machine"];
-  if (mc.value("busy", false))
-    out.push_back("Warning: the machine was busy while timing (other processes took " +
-                  fmt(mc["other_cpu_cores"].get<double>(), 2) + " cores on average; load " +
-                  fmt(mc["load_before"].get<double>(), 2) + " → " + fmt(mc["load_after"].get<double>(), 2) +
-                  "): speed figures are less trustworthy.");
-  if (p.value("reused", false))
-    out.push_back("Latency measured " + p.value("measured_utc", std::string("earlier")) +
-                  ", reused (the same models, protocol, CPU, ISA, kernel paths, threads and bitbench revision).");
-  return out;
-}
-
-struct Row {
-  std::string model, precision, backend, bits, size_mb, top1, top5, delta, agreement, latency, ips, speedup;
-};
-
-std::vector<Row> result_rows(const J& r) {
-  const Headline h = headline(r);
-  const J* t = teacher_of(r);
-  const J* tl = t ? latency_at(*t, h.b_lo, h.t_lo) : nullptr;
-  std::vector<Row> rows;
-  for (const auto& m : r["models"]) {
-    Row w;
-    w.model = m["name"].get<std::string>();
-    w.precision = m["precision"].get<std::string>();
-    w.backend = m["backend"].get<std::string>();
-    // The bits each quantised weight takes as the backend holds it (packed
-    // layout, or int8 plus scales), the nominal format's beside it.
-    const J& bpw = m["bits_per_weight"];
-    w.bits = m["quantized_params"].get<int64_t>() > 0
-                 ? num(bpw.value("quantized_layers_memory", bpw["nominal"]), 2) + " (" + num(bpw["nominal"], 2) + ")"
-                 : num(bpw["nominal"], 2);
-    w.size_mb = fmt(m["size_bytes"].get<double>() / 1e6, 3);
-    w.top1 = num(m["accuracy"]["top1"], 2);
-    w.top5 = num(m["accuracy"]["top5"], 2);
-    w.delta = t ? fmt(m["accuracy"]["top1"].get<double>() - (*t)["accuracy"]["top1"].get<double>(), 2) : "–";
-    if (m["role"] == "teacher") w.delta = "–";
-    w.agreement = m.contains("fidelity") ? fmt(m["fidelity"]["agreement"].get<double>(), 2) : "–";
-    const J* l = latency_at(m, h.b_lo, h.t_lo);
-    const J* hi = latency_at(m, h.b_hi, h.t_hi);
-    w.latency = l ? num((*l)["p50_ms"], 3) : "–";
-    w.ips = hi ? num((*hi)["images_per_s"], 1) : "–";
-    w.speedup = m["role"] == "teacher" ? (l ? "1.00× (reference)" : "–") : speedup_cell(l, tl);
-    rows.push_back(w);
-  }
-  return rows;
-}
-
-std::string human_bytes(double b) {
-  if (b >= 1e9) return fmt(b / 1e9, 2) + " GB";
-  if (b >= 1e6) return fmt(b / 1e6, 2) + " MB";
-  if (b >= 1e3) return fmt(b / 1e3, 1) + " kB";
-  return fmt(b, 0) + " B";
-}
-
-// ---- shared text blocks
-
-std::vector<std::pair<std::string, std::string>> environment_lines(const J& r) {
-  const J& e = r["environment"];
-  std::vector<std::pair<std::string, std::string>> out;
-  auto str = [&](const char* k) { return e.contains(k) ? (e[k].is_string() ? e[k].get<std::string>() : e[k].dump()) : std::string("–"); };
-  out.push_back({"CPU", str("cpu") + " (" + str("cpu_flags") + ")"});
-  out.push_back({"Cores / threads", str("cores") + " / " + str("threads")});
-  out.push_back({"OS", str("os") + ", " + str("kernel")});
-  out.push_back({"Compiler", str("compiler") + " (" + str("build") + ")"});
-  out.push_back({"oneDNN", str("onednn")});
-  out.push_back({"Kernel paths", "ISA " + str("isa") + ", bit GEMM " + str("bit_gemm_path") + ", XNOR " + str("xnor_gemm_path")});
-  out.push_back({"bitbench", str("bitbench") + " (git " + str("git_revision") + ")"});
-  out.push_back({"Command", str("command_line")});
-  out.push_back({"Seed", str("seed")});
-  out.push_back({"Config hash", r["config_hash"].get<std::string>()});
-  out.push_back({"Created", r["created_utc"].get<std::string>()});
-  return out;
-}
-
-std::string headline_note(const J& r) {
-  const Headline h = headline(r);
-  return "Latency: p50 at batch " + std::to_string(h.b_lo) + " on " + std::to_string(h.t_lo) + " thread(s); images/s at batch " +
-         std::to_string(h.b_hi) + " on " + std::to_string(h.t_hi) + " thread(s); speed-up = the fp32 teacher's time over the model's "
-         "at batch " + std::to_string(h.b_lo) + ", " + std::to_string(h.t_lo) + " thread(s). Bits/W: what each quantised weight takes in "
-         "memory as the backend holds it (its packed layout, or int8 plus scales), the format's nominal bits in parentheses "
-         "(patch embedding and head stay fp32). Size: the checkpoint file (the PTQ baseline: its int8 weights in memory).";
-}
-
-const char* const kHeader[] = {"Model", "Precision", "Backend", "Bits/W in memory (nominal)", "Size MB", "Top-1", "Top-5", "Δ top-1 vs teacher",
-                               "Agreement", "Latency b=1 ms", "Images/s b=64", "Speed-up vs fp32"};
-
-std::vector<std::string> row_cells(const Row& w) {
-  return {w.model, w.precision, w.backend, w.bits, w.size_mb, w.top1, w.top5, w.delta, w.agreement, w.latency, w.ips, w.speedup};
-}
-
+// A Markdown table row; a "|" inside a cell is escaped.
 std::string md_row(const std::vector<std::string>& cells) {
   std::string s = "|";
-  for (const auto& c : cells) s += " " + c + " |";
+  for (const auto& c : cells) {
+    std::string e;
+    for (char ch : c) e += ch == '|' ? std::string("\\|") : std::string(1, ch);
+    s += " " + e + " |";
+  }
   return s + "\n";
 }
 
-std::string header_label(const J& r, size_t i) {
-  const Headline h = headline(r);
-  if (i == 9) return "Latency b=" + std::to_string(h.b_lo) + " ms";
-  if (i == 10) return "Images/s b=" + std::to_string(h.b_hi);
-  return kHeader[i];
+std::string md_table(const Table& t) {
+  if (t.header.empty()) return "";
+  std::string s = md_row(t.header) + md_row(std::vector<std::string>(t.header.size(), "---"));
+  for (const auto& row : t.rows) s += md_row(row);
+  return s;
+}
+
+std::string html_table(const Table& t, const std::string& id) {
+  if (t.header.empty()) return "";
+  std::string s = "<div class=\"scroll\"><table" + (id.empty() ? std::string() : " id=\"" + id + "\"") + "><thead><tr>";
+  for (const auto& h : t.header) s += "<th>" + html_escape(h) + "</th>";
+  s += "</tr></thead><tbody>\n";
+  for (const auto& row : t.rows) {
+    s += "<tr>";
+    for (const auto& c : row) s += "<td>" + html_escape(c) + "</td>";
+    s += "</tr>\n";
+  }
+  return s + "</tbody></table></div>\n";
+}
+
+// report.json from schema 1 in the layout this bitbench renders (schema 2):
+// the memory figures under their new names, and a fake-quant row's bits per
+// weight in memory as what it held (its fp32 latent weights: schema 1 wrote
+// the nominal bits there).
+void upgrade_from_v1(J& r) {
+  for (auto& m : r["models"]) {
+    if (!m.is_object()) continue;
+    if (m.contains("peak_rss_bytes")) {
+      m["process_peak_rss_bytes"] = m["peak_rss_bytes"];
+      if (m.contains("peak_rss_above_start_bytes") && m.value("peak_rss_scope", "") == "this evaluation") {
+        m["model_peak_rss_bytes"] = m["peak_rss_above_start_bytes"];
+        if (m["peak_rss_bytes"].is_number() && m["peak_rss_above_start_bytes"].is_number())
+          m["process_rss_before_bytes"] = m["peak_rss_bytes"].get<int64_t>() - m["peak_rss_above_start_bytes"].get<int64_t>();
+      }
+      m.erase("peak_rss_bytes");
+      m.erase("peak_rss_above_start_bytes");
+    }
+    if (m.value("backend", "") == "fake-quant" && m.contains("bits_per_weight") && m["bits_per_weight"].is_object() &&
+        m.value("quantized_params", int64_t{0}) > 0)
+      m["bits_per_weight"]["quantized_layers_memory"] = 32.0;
+  }
+  r["schema_version"] = kReportSchemaVersion;
 }
 
 }  // namespace
 
 std::string render_markdown(const J& r) {
   std::ostringstream s;
-  const J& d = r["dataset"];
-  s << "# bitbench results: " << r["name"].get<std::string>() << "\n\n";
-  s << d["name"].get<std::string>() << " / " << d["split"].get<std::string>() << ", " << d["count"].get<int64_t>()
-    << " images" << (r["run"]["quick"].get<bool>() ? " (quick run)" : "") << ".\n\n";
-  std::vector<std::string> head;
-  for (size_t i = 0; i < std::size(kHeader); ++i) head.push_back(header_label(r, i));
-  s << md_row(head);
-  s << md_row(std::vector<std::string>(head.size(), "---"));
-  for (const Row& w : result_rows(r)) s << md_row(row_cells(w));
-  s << "\n" << headline_note(r) << "\n\n";
-  for (const std::string& line : latency_notes(r)) s << line << "\n\n";
-
-  s << "## Latency, every measured point\n\n| Model | Backend | Batch | Threads | p50 ms | p90 ms | p99 ms | mean ms | std ms | images/s | runs | speed-up vs teacher |\n"
-       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
-  const J* teacher = teacher_of(r);
-  for (const auto& m : r["models"])
-    for (const auto& l : m["latency"]) {
-      const J* tl = teacher ? latency_at(*teacher, l["batch"].get<int>(), l["threads"].get<int>()) : nullptr;
-      s << md_row({m["name"].get<std::string>(), m["backend"].get<std::string>(), l["batch"].dump(), l["threads"].dump(),
-                   num(l["p50_ms"], 3), num(l["p90_ms"], 3), num(l["p99_ms"], 3), num(l["mean_ms"], 3), num(l["std_ms"], 3),
-                   num(l["images_per_s"], 1), l["runs"].dump() + (l["settled"].get<bool>() ? "" : " (cap)"),
-                   m["role"] == "teacher" ? "reference" : speedup_cell(&l, tl)});
-    }
-
-  s << "\n## Memory\n\n| Model | Backend | Params | Quantised | Bits/W quantised layers (in memory) | Bits/W model (disk) | "
-       "Weights on disk | Weights in memory | Activation arena | Peak RSS | Peak RSS above start |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
-  for (const auto& m : r["models"])
-    s << md_row({m["name"].get<std::string>(), m["backend"].get<std::string>(), m["params"].dump(), m["quantized_params"].dump(),
-                 num(m["bits_per_weight"]["quantized_layers_memory"], 2),
-                 m["weight_bytes"]["disk"].get<int64_t>() ? num(m["bits_per_weight"]["model_disk"], 2) : "–",
-                 m["weight_bytes"]["disk"].get<int64_t>() ? human_bytes(m["weight_bytes"]["disk"].get<double>()) : "– (derived)", human_bytes(m["weight_bytes"]["memory"].get<double>()),
-                 human_bytes(m["activation_bytes"].get<double>()), human_bytes(m["peak_rss_bytes"].get<double>()),
-                 m.contains("peak_rss_above_start_bytes") ? human_bytes(m["peak_rss_above_start_bytes"].get<double>()) : "–"});
-
-  s << "\n## Fidelity and per-class accuracy\n\n| Model | Backend | macro-F1 | Agreement | KL(teacher ‖ model) | per-class top-1 |\n"
-       "| --- | --- | --- | --- | --- | --- |\n";
-  for (const auto& m : r["models"]) {
-    std::string pc;
-    for (const auto& v : m["accuracy"]["per_class"]) pc += (pc.empty() ? "" : " ") + num(v, 1);
-    s << md_row({m["name"].get<std::string>(), m["backend"].get<std::string>(), num(m["accuracy"]["macro_f1"], 2),
-                 m.contains("fidelity") ? num(m["fidelity"]["agreement"], 2) : "–",
-                 m.contains("fidelity") ? fmt(m["fidelity"]["kl_teacher"].get<double>(), 5) : "–", pc});
+  s << "# bitbench results: " << r["name"].get<std::string>() << "\n\n" << dataset_line(r) << "\n\n";
+  for (const Section& sec : report_sections(r)) {
+    if (!sec.heading.empty()) s << "## " << sec.heading << "\n\n";
+    for (const auto& p : sec.before) s << p << "\n\n";
+    if (!sec.table.header.empty()) s << md_table(sec.table) << "\n";
+    for (const auto& p : sec.after) s << p << "\n\n";
+    for (const auto& [k, v] : sec.items) s << "- " << k << ": " << v << "\n";
   }
-
-  const J& p = r["projection"];
-  s << "\n## Weight memory projection (same format traits)\n\n" << p["note"].get<std::string>() << "\n\n| Model | Params |";
-  for (const auto& f : p["formats"]) s << " " << f["name"].get<std::string>() << " |";
-  s << "\n| --- | --- |";
-  for (size_t i = 0; i < p["formats"].size(); ++i) s << " --- |";
-  s << "\n";
-  for (const auto& m : p["models"]) {
-    s << "| " << m["name"].get<std::string>() << " | " << fmt(m["params"].get<double>() / 1e6, 1) << " M |";
-    for (const auto& f : p["formats"]) {
-      const std::string k = f["name"].get<std::string>();
-      s << " " << human_bytes(m["bytes"][k].get<double>()) << " (" << human_bytes(m["bytes_rest_fp16"][k].get<double>()) << ") |";
-    }
-    s << "\n";
-  }
-  s << "\nIn parentheses: the rest in fp16.\n\n## Environment\n\n";
-  for (const auto& [k, v] : environment_lines(r)) s << "- " << k << ": " << v << "\n";
-  return s.str();
+  std::string out = s.str();
+  while (out.size() > 1 && out[out.size() - 1] == '\n' && out[out.size() - 2] == '\n') out.pop_back();
+  return out;
 }
 
 std::string render_csv(const J& r) {
@@ -276,11 +115,15 @@ std::string render_csv(const J& r) {
   std::ostringstream s;
   s << "model,backend,precision,top1,top1_err,top5,top5_err,macro_f1,agreement,kl_teacher,param_count,quantized_params,"
        "bits_per_weight,size_bytes,img_size,crop_pct,interpolation,latency_batch,latency_threads,latency_p50_ms,"
-       "throughput_batch,throughput_threads,samples_per_sec,speedup_vs_fp32,kernel_path,bits_per_weight_memory\n";
+       "throughput_batch,throughput_threads,samples_per_sec,speedup_vs_fp32,kernel_path,bits_per_weight_memory,"
+       "speedup_ci95_lo,speedup_ci95_hi,speedup_significant,size_ratio_vs_teacher,delta_top1_vs_teacher,model_peak_rss_bytes,"
+       "bits_buy\n";
   for (const auto& m : r["models"]) {
     const double top1 = m["accuracy"]["top1"].get<double>(), top5 = m["accuracy"]["top5"].get<double>();
     const J* l = latency_at(m, h.b_lo, h.t_lo);
     const J* hi = latency_at(m, h.b_hi, h.t_hi);
+    const J* sp = l && l->contains("speedup_vs_teacher") ? &(*l)["speedup_vs_teacher"] : nullptr;
+    const bool teacher = m["role"] == "teacher";
     std::vector<std::string> c = {m["name"].get<std::string>(), m["backend"].get<std::string>(), m["precision"].get<std::string>(),
                                   fmt(top1, 4), fmt(100 - top1, 4), fmt(top5, 4), fmt(100 - top5, 4),
                                   num(m["accuracy"]["macro_f1"], 4),
@@ -291,11 +134,18 @@ std::string render_csv(const J& r) {
                                   tr["img_size"].dump(), tr["crop_pct"].dump(), tr["interpolation"].get<std::string>(),
                                   std::to_string(h.b_lo), std::to_string(h.t_lo), l ? num((*l)["p50_ms"], 4) : "",
                                   std::to_string(h.b_hi), std::to_string(h.t_hi), hi ? num((*hi)["images_per_s"], 2) : "",
-                                  l && l->contains("speedup_vs_teacher") ? fmt((*l)["speedup_vs_teacher"]["median"].get<double>(), 3)
+                                  sp   ? fmt((*sp)["median"].get<double>(), 3)
                                   : l && tl ? fmt((*tl)["p50_ms"].get<double>() / (*l)["p50_ms"].get<double>(), 3)
                                             : "",
                                   m["kernel_path"].get<std::string>(),
-                                  num(m["bits_per_weight"].value("quantized_layers_memory", m["bits_per_weight"]["nominal"]), 3)};
+                                  num(m["bits_per_weight"].value("quantized_layers_memory", m["bits_per_weight"]["nominal"]), 3),
+                                  sp && !teacher ? fmt((*sp)["ci95"][0].get<double>(), 3) : "",
+                                  sp && !teacher ? fmt((*sp)["ci95"][1].get<double>(), 3) : "",
+                                  sp && !teacher ? ((*sp)["significant"].get<bool>() ? "true" : "false") : "",
+                                  t ? fmt((*t)["size_bytes"].get<double>() / m["size_bytes"].get<double>(), 3) : "",
+                                  t && !teacher ? fmt(top1 - (*t)["accuracy"]["top1"].get<double>(), 4) : "",
+                                  m.contains("model_peak_rss_bytes") ? m["model_peak_rss_bytes"].dump() : "",
+                                  bits_buy(r, m)};
     for (size_t i = 0; i < c.size(); ++i) s << (i ? "," : "") << cell(c[i]);
     s << "\n";
   }
@@ -306,61 +156,72 @@ std::string render_html(const J& r) {
   std::ostringstream s;
   const std::string name = r["name"].get<std::string>();
   s << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>bitbench: " << html_escape(name) << "</title>\n"
-    << "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}"
-       "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-       "th{background:#f0f0f0}.plots svg{margin:0.5em;border:1px solid #eee}#errors{color:#b00}</style></head>\n<body>\n"
-    << "<pre id=\"errors\"></pre>\n<script>window.onerror=function(m){document.getElementById('errors').textContent+=m+'\\n';};</script>\n";
-  const J& d = r["dataset"];
-  s << "<h1>bitbench results: " << html_escape(name) << "</h1>\n<p>" << html_escape(d["name"].get<std::string>()) << " / "
-    << html_escape(d["split"].get<std::string>()) << ", " << d["count"].get<int64_t>() << " images"
-    << (r["run"]["quick"].get<bool>() ? " (quick run)" : "") << ".</p>\n<table id=\"results\"><tr>";
-  for (size_t i = 0; i < std::size(kHeader); ++i) s << "<th>" << html_escape(header_label(r, i)) << "</th>";
-  s << "</tr>\n";
-  for (const Row& w : result_rows(r)) {
-    s << "<tr>";
-    for (const auto& c : row_cells(w)) s << "<td>" << html_escape(c) << "</td>";
-    s << "</tr>\n";
-  }
-  s << "</table>\n<p>" << html_escape(headline_note(r)) << "</p>\n";
-  for (const std::string& line : latency_notes(r)) s << "<p>" << html_escape(line) << "</p>\n";
-  s << "<h2>Plots</h2>\n<div class=\"plots\">\n";
-
-  const Headline h = headline(r);
-  std::vector<Pt> size_pts, lat_pts;
-  for (const auto& m : r["models"]) {
-    const std::string label = m["name"].get<std::string>() + " (" + m["backend"].get<std::string>() + ")";
-    const double top1 = m["accuracy"]["top1"].get<double>();
-    size_pts.push_back({m["size_bytes"].get<double>() / 1e6, top1, label});
-    if (const J* l = latency_at(m, h.b_lo, h.t_lo)) lat_pts.push_back({(*l)["p50_ms"].get<double>(), top1, label});
-  }
-  s << scatter_svg("Top-1 vs model size", "size (MB, log scale)", "top-1 (%)", size_pts, true, {}) << "\n";
-  s << scatter_svg("Top-1 vs latency (batch " + std::to_string(h.b_lo) + ", " + std::to_string(h.t_lo) + " thread(s)); dashed: Pareto front",
-                   "p50 latency (ms)", "top-1 (%)", lat_pts, false, pareto_front(lat_pts))
-    << "\n";
-  std::vector<Series> curves;
-  std::set<std::string> seen;
-  for (const auto& m : r["models"]) {
-    if (!m.contains("history") || !m["history"].is_array() || m["history"].empty() || seen.count(m["name"].get<std::string>())) continue;
-    Series sr{m["name"].get<std::string>(), {}};
-    for (const auto& e : m["history"])
-      if (e.contains("epoch") && e.contains("eval_top1")) sr.xy.push_back({e["epoch"].get<double>(), e["eval_top1"].get<double>()});
-    if (!sr.xy.empty()) {
-      seen.insert(sr.name);
-      curves.push_back(sr);
+    << "<style>body{font-family:sans-serif;margin:1.5em 2em;font-size:13px;color:#222}h1{font-size:1.6em}h2{margin-top:1.6em}"
+       "table{border-collapse:collapse;margin:0.6em 0}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right;vertical-align:top}"
+       "td:first-child,th:first-child{text-align:left}th{background:#f0f0f0;font-weight:600}tbody tr:nth-child(even){background:#fafafa}"
+       "td{white-space:nowrap}#results td:nth-last-child(-n+2){white-space:normal;min-width:9em}"
+       "#results td:last-child,#results th:last-child{text-align:left;min-width:19em}"
+       ".scroll{overflow-x:auto}p{max-width:75em;line-height:1.4}"
+       ".plots{display:flex;flex-wrap:wrap;gap:1.5em 1.5em;align-items:flex-start}figure{margin:0;flex:0 0 auto}"
+       "figcaption{font-size:12px;color:#555;max-width:560px;margin-left:8px}#errors{color:#b00;white-space:pre-wrap}"
+       "#errors:empty{display:none}"
+       "dl.env{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dl.env dt{font-weight:600}dl.env dd{margin:0}</style>\n"
+       "</head>\n<body>\n"
+    << "<pre id=\"errors\"></pre>\n"
+    << "<script>window.onerror=function(m){document.getElementById('errors').textContent+=m+'\\n';};</script>\n";
+  s << "<h1>bitbench results: " << html_escape(name) << "</h1>\n<p>" << html_escape(dataset_line(r)) << "</p>\n";
+  const std::vector<Plot> plots = report_plots(r);
+  bool first = true;
+  for (const Section& sec : report_sections(r)) {
+    s << "<section id=\"sec-" << sec.id << "\">\n";
+    if (!sec.heading.empty()) s << "<h2>" << html_escape(sec.heading) << "</h2>\n";
+    for (const auto& p : sec.before) s << "<p>" << html_escape(p) << "</p>\n";
+    s << html_table(sec.table, sec.id);
+    for (const auto& p : sec.after) s << "<p>" << html_escape(p) << "</p>\n";
+    if (!sec.items.empty()) {
+      s << "<dl class=\"env\">";
+      for (const auto& [k, v] : sec.items) s << "<dt>" << html_escape(k) << "</dt><dd>" << html_escape(v) << "</dd>";
+      s << "</dl>\n";
+    }
+    s << "</section>\n";
+    if (first) {  // the plots right under the main table
+      s << "<section id=\"sec-plots\">\n<h2>Plots</h2>\n<p>Drawn with Vega " << html_escape(vega_package_version())
+        << " (Debian's libjs-vega, inlined: this page needs no network). Hover a mark for its figures.</p>\n<div class=\"plots\">\n";
+      for (const Plot& p : plots)
+        s << "<figure><div class=\"plot\" id=\"" << p.id << "\" data-rendered=\"pending\" data-points=\"" << p.points
+          << "\"></div><figcaption>" << html_escape(p.caption)
+          << "</figcaption></figure>\n";
+      s << "</div>\n</section>\n";
+      first = false;
     }
   }
-  if (!curves.empty()) s << lines_svg("Training curves (held-out top-1 per epoch)", "epoch", "top-1 (%)", curves) << "\n";
-  const J* best = nullptr;
-  for (const auto& m : r["models"])
-    if (m["role"] == "student" && (!best || m["accuracy"]["top1"].get<double>() > (*best)["accuracy"]["top1"].get<double>())) best = &m;
-  if (best)
-    s << heatmap_svg("Confusion matrix: " + (*best)["name"].get<std::string>() + " (" + (*best)["backend"].get<std::string>() + ")",
-                     (*best)["accuracy"]["confusion"], d["class_names"].get<std::vector<std::string>>())
-      << "\n";
-  s << "</div>\n<h2>Environment</h2>\n<table>";
-  for (const auto& [k, v] : environment_lines(r)) s << "<tr><th>" << html_escape(k) << "</th><td>" << html_escape(v) << "</td></tr>";
-  s << "</table>\n<p>Every figure is in report.json beside this page (schema: reports/report.schema.json).</p>\n"
-    << "<script>document.body.setAttribute('data-rendered', 'ok');</script>\n</body></html>\n";
+  s << "<p>Every figure is in report.json beside this page (schema: reports/report.schema.json).</p>\n";
+  // The library, then one View per plot; each container says when its view
+  // has rendered (data-rendered="ok", or "error" with the message in #errors),
+  // and the body when all have (data-plots="N/N ok").
+  s << "<script>\n" << vega_library_script() << "</script>\n<script>\n(function(){\nvar specs = {\n";
+  for (size_t i = 0; i < plots.size(); ++i)
+    s << (i ? ",\n" : "") << "\"" << plots[i].id << "\": " << script_safe(plots[i].spec.dump(-1, ' ', false, J::error_handler_t::replace));
+  s << "\n};\n"
+       "var ids = Object.keys(specs), ok = 0, done = 0;\n"
+       "function finish(){ if (++done === ids.length) document.body.setAttribute('data-plots', ok + '/' + ids.length + ' ok'); }\n"
+       "if (!ids.length) document.body.setAttribute('data-plots', '0/0 ok');\n"
+       "ids.forEach(function(id){\n"
+       "  var el = document.getElementById(id);\n"
+       "  try {\n"
+       "    new vega.View(vega.parse(specs[id]), {renderer: 'svg', container: el, hover: true}).runAsync().then(function(){\n"
+       "      // the data marks (points, cells) drawn, against the points the spec holds\n"
+       "      var marks = el.querySelectorAll('svg .mark-symbol.role-mark path, svg .mark-rect.role-mark path').length;\n"
+       "      var want = Number(el.getAttribute('data-points'));\n"
+       "      el.setAttribute('data-marks', marks);\n"
+       "      el.setAttribute('data-rendered', marks > 0 && marks === want ? 'ok' : 'incomplete');\n"
+       "      if (marks > 0 && marks === want) ok++; finish();\n"
+       "    }).catch(function(e){ el.setAttribute('data-rendered', 'error');\n"
+       "      document.getElementById('errors').textContent += id + ': ' + e + '\\n'; finish(); });\n"
+       "  } catch (e) { el.setAttribute('data-rendered', 'error'); document.getElementById('errors').textContent += id + ': ' + e + '\\n'; finish(); }\n"
+       "});\n"
+       "})();\n</script>\n"
+       "<script>document.body.setAttribute('data-rendered', 'ok');</script>\n</body></html>\n";
   return s.str();
 }
 
@@ -380,11 +241,15 @@ J read_report(const std::string& path) {
   if (!r.is_object() || !r.contains("schema_version") || !r["schema_version"].is_number_integer() || !r.contains("models") ||
       !r["models"].is_array())
     throw Error::input(path, "is not a bitbench report.json (no schema_version / models)");
-  if (r["schema_version"].get<int>() > kReportSchemaVersion)
+  const int version = r["schema_version"].get<int>();
+  if (version > kReportSchemaVersion)
     throw Error::input(path, "has schema_version " + r["schema_version"].dump() + ", newer than this bitbench reads (" +
                                  std::to_string(kReportSchemaVersion) + ")");
+  if (version < 1) throw Error::input(path, "has schema_version " + r["schema_version"].dump() + ", older than any bitbench wrote");
   try {  // the renderers' assumptions, checked once here so a damaged report gets one clear error
+    if (version == 1) upgrade_from_v1(r);
     (void)render_markdown(r);
+    (void)report_plots(r);
   } catch (const nlohmann::json::exception& e) {
     throw Error::input(path, std::string("does not have the report layout: ") + e.what());
   }

@@ -8,7 +8,7 @@
 
 namespace bb {
 
-inline constexpr int kReportSchemaVersion = 1;
+inline constexpr int kReportSchemaVersion = 2;
 
 std::string render_markdown(const nlohmann::ordered_json& report);
 std::string render_csv(const nlohmann::ordered_json& report);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench_datasets' loader and image-step figures as README gives them: each
-# benchmark repeated 5 times in random interleaving within one process, the
+# bench_datasets' loader and image-step figures as docs/RESULTS.md gives them:
+# each benchmark repeated 5 times in random interleaving within one process, the
 # median and coefficient of variation printed. Needs a Release build (build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The engine table of issue #17 (README: bench_vit figures): bench_vit's student
+# The engine table of issue #17 (docs/RESULTS.md: bench_vit figures): bench_vit's student
 # forward against the fp32 teacher (oneDNN) at batch 1 and 64 on 1 and 2
 # threads, each point in its own process, the whole list run twice (the second
 # pass after the first, so the VM's drift shows as a difference between them).

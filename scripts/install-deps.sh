@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages bitbench needs. Idempotent: when every package is
 # already present it only checks and returns (no apt-get update, no network).
+# The build needs libjs-vega too: report.html inlines Vega 5 from it
+# (reports/CMakeLists.txt), so the page draws its plots offline.
 # --test adds what the tests use beyond the build: python3-pil (Pillow makes
 # the reference images, decodes and resizes the transform tests match),
 # python3-torch and python3-torchvision (timm's eval transform and a
@@ -19,6 +21,7 @@ PACKAGES=(
   libbenchmark-dev
   zlib1g-dev
   libcli11-dev
+  libjs-vega
   dataset-fashion-mnist
 )
 if [ "${1:-}" = "--test" ]; then

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: installs what is missing, builds, and
-# runs `bitbench run configs/default.json` — the shipped Fashion-MNIST teacher
-# (Debian's dataset-fashion-mnist) and its W1.58A8 and W1A8 students, with the
-# oneDNN fp32 and int8 baselines, on every backend — then prints the results
-# table and where report.html is. Extra arguments go to `bitbench run`
-# (e.g. --quick, --from-scratch, --out DIR).
+# The main job on the embedded default: installs what is missing
+# (scripts/install-deps.sh), builds the release flavour (scripts/build.sh),
+# and runs `bitbench run configs/default.json`: the shipped Fashion-MNIST
+# teacher (Debian's dataset-fashion-mnist) in fp32 on oneDNN, its W8A8
+# post-training-quantised copy on oneDNN int8, and its two students — ternary
+# W1.58rA8 with RPReLU, binary W1A8 — each on bitbench's bit kernels and on
+# oneDNN int8; accuracy, fidelity to the teacher, memory and latency in
+# interleaved rounds. It prints the results table and writes
+# runs/fashion_mnist_default/report.{html,md,json} and results.csv. Extra
+# arguments go to `bitbench run` (e.g. --quick, --from-scratch, --out DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh

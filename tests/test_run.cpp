@@ -4,12 +4,15 @@
 // re-rendering, `compare` gating; plus the metrics and latency meters by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <regex>
 
 #include "core/dir_lock.hpp"
 #include "datasets/dataset_config.hpp"
@@ -21,6 +24,7 @@
 #include "eval/projection.hpp"
 #include "models/safetensors.hpp"
 #include "reports/report.hpp"
+#include "reports/vega_library.hpp"
 #include "test_util.hpp"
 
 namespace bb {
@@ -91,6 +95,22 @@ TEST(Projection, FormatsOrderTheBytesAndViTBHasItsParameterCount) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+// report.html inlines Vega (Debian's libjs-vega, copied into the binary at
+// build time): the script can sit in a <script> element as it is.
+TEST(Report, VegaLibraryIsInlinedWhole) {
+  const std::string& js = vega_library_script();
+  std::string lower(js.size(), ' ');
+  std::transform(js.begin(), js.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  EXPECT_EQ(lower.find("</script"), std::string::npos);
+  EXPECT_EQ(lower.find("<!--"), std::string::npos);
+  EXPECT_EQ(lower.find("sourcemappingurl"), std::string::npos);
+  EXPECT_GT(js.size(), 300000u);
+  for (const char* m : {"vega-util", "vega-dataflow", "vega-scenegraph", "vega-parser", "vega-view", "vega-encode", "vega-selections"})
+    EXPECT_NE(js.find(std::string("__bbVegaDefine('") + m + "')"), std::string::npos) << m;
+  EXPECT_NE(js.find("window.vega=v"), std::string::npos);
+  EXPECT_EQ(script_safe("a</script>b</SCRIPT>c<!--d</div>"), "a<\\/script>b<\\/SCRIPT>c<\\!--d</div>");
 }
 
 TEST(BenchConfig, ErrorsNameTheFileAndPath) {
@@ -173,7 +193,11 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
       for (const auto& v : row) total += v.get<int64_t>();
     EXPECT_EQ(total, 60);
     EXPECT_EQ(m["latency"].size(), 2u);
-    EXPECT_GT(m["peak_rss_bytes"].get<int64_t>(), 0);
+    // Memory: each model's own peak, and the process's figures it is taken from.
+    EXPECT_GT(m["model_peak_rss_bytes"].get<int64_t>(), 0);
+    EXPECT_EQ(m["peak_rss_scope"], "this evaluation");
+    EXPECT_EQ(m["process_peak_rss_bytes"].get<int64_t>(),
+              m["process_rss_before_bytes"].get<int64_t>() + m["model_peak_rss_bytes"].get<int64_t>());
     if (m["role"] != "teacher") {
       EXPECT_TRUE(m.contains("fidelity"));
     }
@@ -197,9 +221,119 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
   EXPECT_EQ(test::count_lines(test::read_text(out + "/results.csv")), 5);
   for (const auto& f : test::list_files(out)) EXPECT_EQ(f.find(".tmp."), std::string::npos) << f;
 
-  // Schema and rendering, as a reader meets them.
+  // A fake-quant forward holds the fp32 latent weights: 32 bits per weight in
+  // memory, whatever the format's nominal 1.58 (the engine holds packed codes).
+  ASSERT_EQ(rep["models"][3]["backend"], "fake-quant");
+  EXPECT_EQ(rep["models"][3]["bits_per_weight"]["quantized_layers_memory"], 32.0);
+  EXPECT_EQ(rep["models"][3]["bits_per_weight"]["nominal"], 1.58);
+  EXPECT_LT(rep["models"][2]["bits_per_weight"]["quantized_layers_memory"].get<double>(), 8.0);
+  {
+    const std::string md = test::read_text(out + "/report.md");
+    EXPECT_NE(md.find("| fake-quant | 32.00 (1.58) |"), std::string::npos) << md;
+    EXPECT_NE(md.find("fp32 latent, fake-quantised per forward"), std::string::npos) << md;
+    EXPECT_NE(md.find("Peak RSS of this model"), std::string::npos) << md;
+    // Each student's row says in words what its bits buy; 10 classes: no Top-5 column.
+    EXPECT_NE(md.find("What its bits buy"), std::string::npos) << md;
+    EXPECT_EQ(md.find("| Top-5 |"), std::string::npos) << md;
+    const std::string table = md.substr(0, md.find("\n## "));
+    std::smatch sm;
+    EXPECT_TRUE(std::regex_search(table, sm, std::regex(R"(\| [0-9.]+× (smaller|larger), [0-9.]+× \[[0-9.]+–[0-9.]+\]( \([a-z, ]+\))? at batch 1, 1 thread, (\+|−)?[0-9.]+ points \|)")))
+        << table;
+    EXPECT_NE(table.find("| the reference |"), std::string::npos) << table;
+    // The HTML carries the same sentence and a plot container per plot.
+    const std::string html = test::read_text(out + "/report.html");
+    EXPECT_NE(html.find(sm.str(0).substr(2, sm.str(0).size() - 4)), std::string::npos);
+    for (const char* id : {"plot-size", "plot-latency", "plot-speedup", "plot-teacher-curve", "plot-student-curves", "plot-confusion"})
+      EXPECT_NE(html.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+  }
+
+  // Schema and rendering, as a reader meets them (check_report.sh: every plot
+  // rendered in headless Chromium without a script error; every cell of
+  // report.md in report.html).
   const std::string check = std::string(BITBENCH_SOURCE_DIR) + "/scripts/check_report.sh " + out + " 2>&1";
   EXPECT_EQ(std::system(check.c_str()), 0);
+
+  // The check fails when a plot does not render: a spec Vega refuses.
+  {
+    fs::create_directories(d / "broken");
+    for (const char* f : {"report.json", "report.md", "results.csv"}) fs::copy_file(out + "/" + f, d / ("broken/" + std::string(f)));
+    std::string html = test::read_text(out + "/report.html");
+    const size_t at = html.find("\"type\":\"linear\"", html.find("\"plot-latency\": "));
+    ASSERT_NE(at, std::string::npos);
+    html.replace(at, 17, "\"type\":\"bogus\"");
+    test::write_text(d / "broken/report.html", html);
+    const std::string bcheck = std::string(BITBENCH_SOURCE_DIR) + "/scripts/check_report.sh " + (d / "broken") + " >/dev/null 2>&1";
+    EXPECT_NE(std::system(bcheck.c_str()), 0);
+  }
+
+  // Names that are HTML or script in disguise stay text: the page still renders every plot.
+  {
+    auto hostile = rep;
+    hostile["models"][2]["name"] = "</script><script>throw 1</script><!--";
+    hostile["models"][3]["name"] = hostile["models"][2]["name"];
+    hostile["dataset"]["class_names"][0] = "<b>zero</b> & \"one\" </SCRIPT>";
+    fs::create_directories(d / "hostile");
+    test::write_text(d / "hostile/report.json", hostile.dump());
+    ASSERT_EQ(test::run_bitbench("report " + (d / "hostile")).exit_code, 0);
+    const std::string html = test::read_text(d / "hostile/report.html");
+    EXPECT_NE(html.find("<td>&lt;b&gt;zero&lt;/b&gt; &amp; &quot;one&quot; &lt;/SCRIPT&gt;</td>"), std::string::npos);
+    EXPECT_EQ(html.find("</script><script>throw"), std::string::npos);  // in the plots' specs: <\/script>
+    const std::string hcheck = std::string(BITBENCH_SOURCE_DIR) + "/scripts/check_report.sh " + (d / "hostile") + " 2>&1";
+    EXPECT_EQ(std::system(hcheck.c_str()), 0);
+  }
+
+  // More than 10 classes: the Top-5 column is shown (md and html); more than
+  // 40: the confusion matrix shows the 40 with the most errors, every one named.
+  {
+    auto many = rep;
+    constexpr int kClasses = 60;
+    many["dataset"]["num_classes"] = kClasses;
+    many["dataset"]["class_names"] = nlohmann::json::array();
+    for (int c = 0; c < kClasses; ++c) many["dataset"]["class_names"].push_back("class " + std::to_string(c));
+    for (auto& m : many["models"]) {
+      auto conf = nlohmann::json::array();
+      for (int i = 0; i < kClasses; ++i) {
+        auto row = nlohmann::json::array();
+        for (int j = 0; j < kClasses; ++j) row.push_back(i == j ? 20 : (i * 7 + j * 3) % 4);
+        conf.push_back(row);
+      }
+      m["accuracy"]["confusion"] = conf;
+      m["accuracy"]["per_class"] = std::vector<double>(kClasses, 50.0);
+    }
+    fs::create_directories(d / "many");
+    test::write_text(d / "many/report.json", many.dump());
+    ASSERT_EQ(test::run_bitbench("report " + (d / "many")).exit_code, 0);
+    EXPECT_NE(test::read_text(d / "many/report.md").find("| Top-5 |"), std::string::npos);
+    EXPECT_NE(test::read_text(d / "many/report.md").find("| class 59 |"), std::string::npos);
+    const std::string html = test::read_text(d / "many/report.html");
+    EXPECT_NE(html.find("<th>Top-5</th>"), std::string::npos);
+    EXPECT_NE(html.find("data-points=\"1600\""), std::string::npos);  // 40 × 40 cells
+    const std::string mcheck = std::string(BITBENCH_SOURCE_DIR) + "/scripts/check_report.sh " + (d / "many") + " 2>&1";
+    EXPECT_EQ(std::system(mcheck.c_str()), 0);
+  }
+
+  // A schema-1 report (before the memory fields said whose figure they were)
+  // still renders: its figures under the new names, the fake-quant row as 32 bits/W.
+  {
+    auto v1 = rep;
+    v1["schema_version"] = 1;
+    for (auto& m : v1["models"]) {
+      m["peak_rss_bytes"] = m["process_peak_rss_bytes"];
+      m["peak_rss_above_start_bytes"] = m["model_peak_rss_bytes"];
+      for (const char* k : {"process_peak_rss_bytes", "model_peak_rss_bytes", "process_rss_before_bytes"}) m.erase(k);
+    }
+    v1["models"][3]["bits_per_weight"]["quantized_layers_memory"] = 1.58;  // what schema 1 wrote for fake-quant
+    fs::create_directories(d / "v1");
+    test::write_text(d / "v1/report.json", v1.dump());
+    ASSERT_EQ(test::run_bitbench("report " + (d / "v1")).exit_code, 0);
+    EXPECT_EQ(test::read_text(d / "v1/report.md"), test::read_text(out + "/report.md"));
+    auto v0 = rep;
+    v0["schema_version"] = 0;
+    test::write_text(d / "v1/report.json", v0.dump());
+    auto old = test::run_bitbench("report " + (d / "v1"));
+    EXPECT_EQ(old.exit_code, 2);
+    EXPECT_NE(old.err.find("older than any bitbench wrote"), std::string::npos) << old.err;
+  }
 
   // Unchanged config: every stage is reused and the figures are those of the first run.
   auto again = test::run_bitbench("run " + cfg + " --out " + out + " --no-table");

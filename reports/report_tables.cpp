@@ -1,0 +1,266 @@
+#include "reports/report_tables.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+// GCC 12 reports `"literal" + std::string` temporaries as overlapping memcpy
+// (-Wrestrict false positive, GCC PR 105329).
+#if !defined(__clang__)  // a GCC-only warning
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
+
+namespace bb::report_detail {
+namespace {
+
+std::string threads_words(int t) { return std::to_string(t) + (t == 1 ? " thread" : " threads"); }
+
+// Top-5 says something only when there are many more classes than five.
+bool shows_top5(const J& r) { return r["dataset"]["num_classes"].get<int64_t>() > 10; }
+
+// What a backend holds each quantised weight as (report.json's backend and
+// quantised-weight count say it; the bits per weight are beside it).
+std::string weights_held(const J& m) {
+  if (m["quantized_params"].get<int64_t>() == 0) return "fp32";
+  const std::string b = m["backend"].get<std::string>();
+  if (b == "bitkernels") return "packed codes + scales";
+  if (b == "onednn-int8") return "int8 codes + scales";
+  return "fp32 latent, fake-quantised per forward";
+}
+
+// ---- the main table
+
+Section results_section(const J& r) {
+  const Headline h = headline(r);
+  const J* t = teacher_of(r);
+  const J* tl = t ? latency_at(*t, h.b_lo, h.t_lo) : nullptr;
+  const bool top5 = shows_top5(r);
+  Section s;
+  s.id = "results";
+  s.table.header = {"Model", "Precision", "Backend", "Bits/W in memory (nominal)", "Size MB", "Top-1"};
+  if (top5) s.table.header.push_back("Top-5");
+  for (const char* c : {"Δ top-1 vs teacher", "Agreement"}) s.table.header.push_back(c);
+  s.table.header.push_back("Latency b=" + std::to_string(h.b_lo) + " ms");
+  s.table.header.push_back("Images/s b=" + std::to_string(h.b_hi));
+  s.table.header.push_back("Speed-up vs fp32");
+  s.table.header.push_back("What its bits buy");
+  for (const auto& m : r["models"]) {
+    const bool teacher = m["role"] == "teacher";
+    // The bits each quantised weight takes as the backend holds it (packed
+    // layout, int8 plus scales, or the fp32 latent weights of a fake-quant
+    // forward), the nominal format's beside it.
+    const J& bpw = m["bits_per_weight"];
+    const std::string bits = m["quantized_params"].get<int64_t>() > 0
+                                 ? num(bpw.value("quantized_layers_memory", bpw["nominal"]), 2) + " (" + num(bpw["nominal"], 2) + ")"
+                                 : num(bpw["nominal"], 2);
+    std::vector<std::string> row = {m["name"].get<std::string>(), m["precision"].get<std::string>(), m["backend"].get<std::string>(),
+                                    bits, fmt(m["size_bytes"].get<double>() / 1e6, 3), num(m["accuracy"]["top1"], 2)};
+    if (top5) row.push_back(num(m["accuracy"]["top5"], 2));
+    row.push_back(t && !teacher ? signed_fmt(m["accuracy"]["top1"].get<double>() - (*t)["accuracy"]["top1"].get<double>(), 2) : "–");
+    row.push_back(m.contains("fidelity") ? num(m["fidelity"]["agreement"], 2) : "–");
+    const J* l = latency_at(m, h.b_lo, h.t_lo);
+    const J* hi = latency_at(m, h.b_hi, h.t_hi);
+    row.push_back(l ? num((*l)["p50_ms"], 3) : "–");
+    row.push_back(hi ? num((*hi)["images_per_s"], 1) : "–");
+    row.push_back(teacher ? (l ? "1.00× (reference)" : "–") : speedup_cell(l, tl));
+    row.push_back(bits_buy(r, m));
+    s.table.rows.push_back(row);
+  }
+  s.after.push_back(
+      "Latency: p50 at batch " + std::to_string(h.b_lo) + " on " + threads_words(h.t_lo) + "; images/s at batch " + std::to_string(h.b_hi) +
+      " on " + threads_words(h.t_hi) + "; speed-up = the fp32 teacher's time over the model's at batch " + std::to_string(h.b_lo) + ", " +
+      threads_words(h.t_lo) + ". Bits/W: what each quantised weight takes in memory as the backend holds it (bit kernels: its packed "
+      "codes and scales; oneDNN int8: int8 codes and scales; fake-quant: the fp32 latent weights, 32), the format's nominal bits in "
+      "parentheses (patch embedding and head stay fp32). Size: the checkpoint file (the PTQ baseline: its int8 weights in memory). "
+      "What its bits buy: the teacher's size over the model's, the speed-up at the headline point with its interval, and the change "
+      "in top-1." +
+      std::string(shows_top5(r) ? "" : " Top-5 is in report.json and results.csv (not shown: 10 classes or fewer)."));
+  // How the latency was measured: the protocol, a busy machine, figures reused from an earlier measurement.
+  if (r.contains("latency_protocol") && r["latency_protocol"].is_object()) {
+    const J& p = r["latency_protocol"];
+    s.after.push_back("Latency: " + p["rounds"].dump() + " interleaved rounds per point, " +
+                      fmt(p["min_seconds_per_model"].get<double>(), 2) + " s per model per point, " + fmt(p["seconds"].get<double>(), 1) +
+                      " s in all; speed-up = median of the per-round ratios [95 % bootstrap interval]; \"not significant\": the "
+                      "interval holds 1.0; \"noisy\": the teacher's own round-to-round spread exceeded 10 % at that point.");
+    const J& mc = p["machine"];
+    if (mc.value("busy", false))
+      s.after.push_back("Warning: the machine was busy while timing (other processes took " + fmt(mc["other_cpu_cores"].get<double>(), 2) +
+                        " cores on average; load " + fmt(mc["load_before"].get<double>(), 2) + " → " +
+                        fmt(mc["load_after"].get<double>(), 2) + "): speed figures are less trustworthy.");
+    if (p.value("reused", false))
+      s.after.push_back("Latency measured " + p.value("measured_utc", std::string("earlier")) +
+                        ", reused (the same models, protocol, CPU, ISA, kernel paths, threads and bitbench revision).");
+  }
+  return s;
+}
+
+Section latency_section(const J& r) {
+  Section s;
+  s.id = "latency";
+  s.heading = "Latency, every measured point";
+  s.table.header = {"Model", "Backend", "Batch", "Threads", "p50 ms", "p90 ms", "p99 ms", "min ms", "mean ms", "std ms", "images/s", "runs",
+                    "speed-up vs teacher [95 % interval]"};
+  const J* teacher = teacher_of(r);
+  for (const auto& m : r["models"])
+    for (const auto& l : m["latency"]) {
+      const J* tl = teacher ? latency_at(*teacher, l["batch"].get<int>(), l["threads"].get<int>()) : nullptr;
+      s.table.rows.push_back({m["name"].get<std::string>(), m["backend"].get<std::string>(), l["batch"].dump(), l["threads"].dump(),
+                              num(l["p50_ms"], 3), num(l["p90_ms"], 3), num(l["p99_ms"], 3), num(l.value("min_ms", J()), 3),
+                              num(l["mean_ms"], 3), num(l["std_ms"], 3), num(l["images_per_s"], 1),
+                              l["runs"].dump() + (l["settled"].get<bool>() ? "" : " (cap)"),
+                              m["role"] == "teacher" ? "reference" : speedup_cell(&l, tl)});
+    }
+  s.after.push_back("runs: timed calls pooled over the rounds; \"(cap)\": the point stopped at its time budget before its spread settled.");
+  return s;
+}
+
+Section memory_section(const J& r) {
+  Section s;
+  s.id = "memory";
+  s.heading = "Memory";
+  s.table.header = {"Model", "Backend", "Params", "Quantised", "Quantised weights held as", "Bits/W quantised layers (in memory)",
+                    "Bits/W model (disk)", "Weights on disk", "Weights in memory", "Activation arena", "Peak RSS of this model",
+                    "Process RSS before → peak"};
+  for (const auto& m : r["models"]) {
+    const bool disk = m["weight_bytes"]["disk"].get<int64_t>() > 0;
+    const auto bytes = [](const J& v) { return v.is_number() ? human_bytes(v.get<double>()) : std::string("–"); };
+    s.table.rows.push_back({m["name"].get<std::string>(), m["backend"].get<std::string>(), m["params"].dump(), m["quantized_params"].dump(),
+                            m["quantized_params"].get<int64_t>() > 0 ? weights_held(m) : "– (fp32 model)",
+                            num(m["bits_per_weight"]["quantized_layers_memory"], 2), disk ? num(m["bits_per_weight"]["model_disk"], 2) : "–",
+                            disk ? human_bytes(m["weight_bytes"]["disk"].get<double>()) : "– (derived)",
+                            human_bytes(m["weight_bytes"]["memory"].get<double>()), human_bytes(m["activation_bytes"].get<double>()),
+                            bytes(m.value("model_peak_rss_bytes", J())),
+                            bytes(m.value("process_rss_before_bytes", J())) + " → " + bytes(m.value("process_peak_rss_bytes", J()))});
+  }
+  s.after.push_back(
+      "Weights in memory: the buffers the backend holds (packed codes, int8 codes, scales and the fp32 tensors left; a fake-quant "
+      "forward holds the fp32 latent weights). Peak RSS of this model: how far the process's resident set rose during this model's "
+      "evaluation above what it held just before the model was opened — the model as loaded, its activation arena, the loader's "
+      "batches and kernel scratch (the peak is reset after loading, so load-time transients are not counted). Process RSS: the whole "
+      "process before the model was opened and at its peak during the evaluation; it grows from row to row because it also holds the "
+      "data set, the libraries and what earlier evaluations left resident (the teacher's logits kept for fidelity, library caches, "
+      "heap kept by the allocator), so it is not a model's own figure.");
+  if (std::any_of(r["models"].begin(), r["models"].end(), [](const J& m) { return m.value("peak_rss_scope", "") == "process"; }))
+    s.after.push_back("Where /proc/self/clear_refs could not reset the peak (peak_rss_scope \"process\"), the peak is the process's "
+                      "since it started.");
+  return s;
+}
+
+Section fidelity_section(const J& r) {
+  Section s;
+  s.id = "fidelity";
+  s.heading = "Fidelity";
+  s.table.header = {"Model", "Backend", "macro-F1", "Agreement", "KL(teacher ‖ model)"};
+  for (const auto& m : r["models"])
+    s.table.rows.push_back({m["name"].get<std::string>(), m["backend"].get<std::string>(), num(m["accuracy"]["macro_f1"], 2),
+                            m.contains("fidelity") ? num(m["fidelity"]["agreement"], 2) : "–",
+                            m.contains("fidelity") ? fmt(m["fidelity"]["kl_teacher"].get<double>(), 5) : "–"});
+  s.after.push_back("Agreement: the share of images on which the model's top-1 class is the teacher's; KL: the mean KL divergence "
+                    "from the teacher's softmax to the model's.");
+  return s;
+}
+
+Section per_class_section(const J& r) {
+  Section s;
+  s.id = "per-class";
+  s.heading = "Per-class top-1";
+  size_t k = 0;
+  for (const auto& m : r["models"]) k = std::max(k, m["accuracy"]["per_class"].size());
+  s.table.header = {"Class"};
+  for (const auto& m : r["models"]) s.table.header.push_back(model_label(m));
+  const std::vector<std::string> names = class_names(r, k);
+  for (size_t c = 0; c < k; ++c) {
+    std::vector<std::string> row = {names[c]};
+    for (const auto& m : r["models"]) {
+      const J& pc = m["accuracy"]["per_class"];
+      row.push_back(c < pc.size() && pc[c].is_number() && pc[c].get<double>() >= 0 ? fmt(pc[c].get<double>(), 1) : "–");
+    }
+    s.table.rows.push_back(row);
+  }
+  s.after.push_back("Top-1 within each true class, in %; \"–\": no image of that class in the evaluated split.");
+  return s;
+}
+
+Section projection_section(const J& r) {
+  const J& p = r["projection"];
+  Section s;
+  s.id = "projection";
+  s.heading = "Weight memory projection (same format traits)";
+  if (p.contains("note")) s.before.push_back(p["note"].get<std::string>());
+  s.table.header = {"Model", "Params"};
+  for (const auto& f : p["formats"]) s.table.header.push_back(f["name"].get<std::string>());
+  for (const auto& m : p["models"]) {
+    std::vector<std::string> row = {m["name"].get<std::string>(), fmt(m["params"].get<double>() / 1e6, 1) + " M"};
+    for (const auto& f : p["formats"]) {
+      const std::string k = f["name"].get<std::string>();
+      row.push_back(human_bytes(m["bytes"][k].get<double>()) + " (" + human_bytes(m["bytes_rest_fp16"][k].get<double>()) + ")");
+    }
+    s.table.rows.push_back(row);
+  }
+  s.after.push_back("In parentheses: the rest in fp16.");
+  return s;
+}
+
+Section environment_section(const J& r) {
+  const J& e = r["environment"];
+  Section s;
+  s.id = "environment";
+  s.heading = "Environment";
+  auto str = [&](const char* k) {
+    return e.contains(k) ? (e[k].is_string() ? e[k].get<std::string>() : e[k].dump()) : std::string("–");
+  };
+  s.items = {{"CPU", str("cpu") + " (" + str("cpu_flags") + ")"},
+             {"Cores / threads", str("cores") + " / " + str("threads")},
+             {"OS", str("os") + ", " + str("kernel")},
+             {"Compiler", str("compiler") + " (" + str("build") + ")"},
+             {"oneDNN", str("onednn")},
+             {"Kernel paths", "ISA " + str("isa") + ", bit GEMM " + str("bit_gemm_path") + ", XNOR " + str("xnor_gemm_path")},
+             {"bitbench", str("bitbench") + " (git " + str("git_revision") + ")"},
+             {"Command", str("command_line")},
+             {"Seed", str("seed")},
+             {"Config hash", r["config_hash"].get<std::string>()},
+             {"Created", r["created_utc"].get<std::string>()}};
+  return s;
+}
+
+}  // namespace
+
+std::string dataset_line(const J& r) {
+  const J& d = r["dataset"];
+  return d["name"].get<std::string>() + " / " + d["split"].get<std::string>() + ", " + std::to_string(d["count"].get<int64_t>()) +
+         " images" + (r["run"]["quick"].get<bool>() ? " (quick run)" : "") + ".";
+}
+
+std::string bits_buy(const J& r, const J& m) {
+  const J* t = teacher_of(r);
+  if (m["role"] == "teacher") return "the reference";
+  if (!t) return "–";
+  std::string out;
+  // Size: the teacher's file over the model's (Size MB's figures).
+  const double ratio = (*t)["size_bytes"].get<double>() / m["size_bytes"].get<double>();
+  if (ratio >= 1.05) out = fmt(ratio, 1) + "× smaller";
+  else if (ratio <= 1 / 1.05) out = fmt(1 / ratio, 1) + "× larger";
+  else out = "the teacher's size";
+  // Speed: the headline point's speed-up with its interval and marks.
+  const Headline h = headline(r);
+  const J* l = latency_at(m, h.b_lo, h.t_lo);
+  const J* tl = latency_at(*t, h.b_lo, h.t_lo);
+  if (l && l->contains("speedup_vs_teacher")) {
+    const J& sp = (*l)["speedup_vs_teacher"];
+    out += ", " + fmt(sp["median"].get<double>(), 2) + "× [" + fmt(sp["ci95"][0].get<double>(), 2) + "–" +
+           fmt(sp["ci95"][1].get<double>(), 2) + "]";
+    const std::string marks = speedup_marks(*l);
+    if (!marks.empty()) out += " (" + marks + ")";
+  } else if (l && tl) {
+    out += ", " + fmt((*tl)["p50_ms"].get<double>() / (*l)["p50_ms"].get<double>(), 2) + "× (ratio of p50s)";
+  }
+  if (l) out += " at batch " + std::to_string(h.b_lo) + ", " + threads_words(h.t_lo);
+  out += ", " + signed_fmt(m["accuracy"]["top1"].get<double>() - (*t)["accuracy"]["top1"].get<double>(), 2) + " points";
+  return out;
+}
+
+std::vector<Section> report_sections(const J& r) {
+  return {results_section(r), latency_section(r), memory_section(r), fidelity_section(r), per_class_section(r),
+          projection_section(r), environment_section(r)};
+}
+
+}  // namespace bb::report_detail
