@@ -15,7 +15,6 @@
 #include "core/npy.hpp"
 #include "core/threads.hpp"
 #include "datasets/dataset_config.hpp"
-#include "datasets/image_decode.hpp"
 #include "datasets/loader.hpp"
 #include "datasets/transforms.hpp"
 #include "eval/validate.hpp"
@@ -219,7 +218,7 @@ void run_predict(const PredictArgs& a) {
   Tensor x(Shape{n, mc.in_chans, mc.img_size, mc.img_size});
   const int64_t per = static_cast<int64_t>(mc.in_chans) * mc.img_size * mc.img_size;
   for (int64_t i = 0; i < n; ++i)
-    eval_transform(decode_image_file(a.images[static_cast<size_t>(i)]), dc.transform, x.data() + i * per);
+    eval_transform_file(a.images[static_cast<size_t>(i)], dc.transform, x.data() + i * per);
   TensorView logits = model->forward(x.view());
   const int K = mc.num_classes;
   for (int64_t i = 0; i < n; ++i) {
