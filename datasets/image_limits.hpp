@@ -34,9 +34,11 @@ inline constexpr uint64_t kImageBudgetBytes = 1ull << 30;
 // more than 256 for the same reason; djpeg has -maxscans for it).
 inline constexpr int kMaxJpegScans = 1000;
 
-// "1236 MiB" (rounded up), for messages about the budget.
-inline std::string mebibytes(uint64_t bytes) {
-  return std::to_string((bytes >> 20) + ((bytes & ((1u << 20) - 1)) != 0)) + " MiB";
+// "1236 MiB", or "9 KiB" under a mebibyte (rounded up), for messages about the budget.
+inline std::string byte_size_text(uint64_t bytes) {
+  const bool small = bytes < (1u << 20);
+  const unsigned shift = small ? 10 : 20;
+  return std::to_string((bytes >> shift) + ((bytes & ((uint64_t{1} << shift) - 1)) != 0)) + (small ? " KiB" : " MiB");
 }
 
 }  // namespace bb

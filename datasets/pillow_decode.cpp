@@ -34,6 +34,7 @@ struct JpegJob {
   long libjpeg_budget;                           // what libjpeg may allocate (mem->max_memory_to_use)
   int width, height, components;
   uint64_t coefficient_bytes;                    // libjpeg's whole-image coefficient buffers, 0 for one scan
+  uint64_t libjpeg_rows;                         // libjpeg's other buffers, at most
   uint8_t* rgb;                                  // height rows of width × 3 bytes: the result
   uint8_t* row;                                  // one scanline when components != 3
   void (*to_rgb)(const uint8_t*, uint8_t*, int);  // that scanline into an RGB row
@@ -59,6 +60,17 @@ uint64_t jpeg_coefficient_bytes(j_decompress_ptr c) {
     bytes += round_up(k.width_in_blocks, k.h_samp_factor) * round_up(k.height_in_blocks, k.v_samp_factor) * sizeof(JBLOCK);
   }
   return bytes;
+}
+
+// libjpeg's other buffers, allocated before the coefficient buffers and
+// counted against the same max_memory_to_use: its tables (well under 1 MiB)
+// and rows of every component for the IDCT output, context rows and
+// upsampling, a few row groups of max_v_samp_factor x 8 rows each (4 here:
+// more than libjpeg keeps).
+uint64_t jpeg_row_buffer_bytes(j_decompress_ptr c) {
+  const uint64_t width = static_cast<uint64_t>(c->output_width) + 64;  // + a block of padding per component, twice
+  return (1u << 20) + width * static_cast<uint64_t>(c->num_components) * static_cast<uint64_t>(c->max_v_samp_factor) *
+                          DCTSIZE * 4;
 }
 
 // libjpeg's progress hook runs between its input steps: a file with more scans
@@ -93,6 +105,7 @@ void jpeg_step_header(JpegJob* j) {
   j->height = static_cast<int>(j->cinfo.output_height);
   j->components = j->cinfo.output_components;
   j->coefficient_bytes = jpeg_coefficient_bytes(&j->cinfo);
+  j->libjpeg_rows = jpeg_row_buffer_bytes(&j->cinfo);
 }
 
 // Allocates libjpeg's buffers (a multi-scan file is read whole here), within libjpeg_budget.
@@ -249,7 +262,7 @@ bool png_guarded(PngJob* j, void (*step)(PngJob*)) {
 
 // "JPEG of 12000x12000 needs 1237 MiB to decode (...), more than the 1024 MiB the image budget leaves for it".
 std::string over_budget(const std::string& what, uint64_t needed, const std::string& parts, uint64_t budget) {
-  return what + " needs " + mebibytes(needed) + " to decode (" + parts + "), more than the " + mebibytes(budget) +
+  return what + " needs " + byte_size_text(needed) + " to decode (" + parts + "), more than the " + byte_size_text(budget) +
          " the image budget leaves for it";
 }
 
@@ -269,7 +282,7 @@ cv::Mat decode_jpeg_as_pillow(const std::vector<uint8_t>& bytes, const std::stri
   };
   auto libjpeg_failed = [&] {
     if (j.err.msg_code == JERR_NO_BACKING_STORE)  // what libjpeg says when max_memory_to_use is short
-      return fail("cannot decode JPEG: libjpeg needs more than the " + mebibytes(static_cast<uint64_t>(j.libjpeg_budget)) +
+      return fail("cannot decode JPEG: libjpeg needs more than the " + byte_size_text(static_cast<uint64_t>(j.libjpeg_budget)) +
                   " of the image budget left for it");
     return fail(std::string("cannot decode JPEG: ") + j.message);
   };
@@ -278,13 +291,14 @@ cv::Mat decode_jpeg_as_pillow(const std::vector<uint8_t>& bytes, const std::stri
   // Everything this decode holds at once, checked before any of it is allocated.
   const uint64_t rgb_bytes = static_cast<uint64_t>(j.width) * j.height * 3;
   const uint64_t row_bytes = j.components == 3 ? 0 : static_cast<uint64_t>(j.width) * j.components;
-  const uint64_t needed = rgb_bytes + row_bytes + j.coefficient_bytes;
+  const uint64_t needed = rgb_bytes + row_bytes + j.libjpeg_rows + j.coefficient_bytes;
   if (needed > budget_bytes)
     throw fail(over_budget(std::string(j.coefficient_bytes ? "multi-scan " : "") + "JPEG of " + std::to_string(j.width) +
                                "x" + std::to_string(j.height),
                            needed,
-                           mebibytes(rgb_bytes) + " of RGB" +
-                               (j.coefficient_bytes ? ", " + mebibytes(j.coefficient_bytes) + " of libjpeg coefficient buffers" : ""),
+                           byte_size_text(rgb_bytes) + " of RGB, " +
+                               (j.coefficient_bytes ? byte_size_text(j.coefficient_bytes) + " of libjpeg coefficient buffers, " : "") +
+                               byte_size_text(row_bytes + j.libjpeg_rows) + " of rows",
                            budget_bytes));
   // What is left is libjpeg's (0 would mean no limit to libjpeg, hence at least 1).
   j.libjpeg_budget = std::max<long>(1, static_cast<long>(budget_bytes - rgb_bytes - row_bytes));
@@ -316,7 +330,7 @@ cv::Mat decode_png_as_pillow(const std::vector<uint8_t>& bytes, const std::strin
     throw fail(over_budget(std::string(j.interlaced ? "interlaced " : "") + "PNG of " + std::to_string(j.width) + "x" +
                                std::to_string(j.height),
                            rgb_bytes + libpng_bytes,
-                           mebibytes(rgb_bytes) + " of RGB, " + mebibytes(libpng_bytes) +
+                           byte_size_text(rgb_bytes) + " of RGB, " + byte_size_text(libpng_bytes) +
                                (j.interlaced ? " of the whole image as libpng de-interlaces it" : " of row"),
                            budget_bytes));
   cv::Mat rgb(j.height, j.width, CV_8UC3);

@@ -280,15 +280,16 @@ cv::Mat pillow_resize(const cv::Mat& src, int out_w, int out_h, PillowFilter fil
   return pillow_resize(src, out_w, out_h, filter, cv::Rect(0, 0, out_w, out_h));
 }
 
-void check_resize_target(const cv::Mat& src, int64_t out_w, int64_t out_h) {
+void check_resize_target(const cv::Mat& src, int64_t out_w, int64_t out_h, const std::string& why) {
   const uint64_t left = budget_left(src);
   // In double: sizes up to 2^31 each would overflow a product in 64 bits.
   const double bytes = static_cast<double>(out_w) * static_cast<double>(out_h) * src.channels();
   if (out_w > std::numeric_limits<int>::max() || out_h > std::numeric_limits<int>::max() ||
       bytes > static_cast<double>(left))
-    throw Error::input("", resize_text(src, out_w, out_h) + " needs " + mebibytes(static_cast<uint64_t>(std::min(bytes, 1e19))) +
+    throw Error::input("", resize_text(src, out_w, out_h) + (why.empty() ? "" : " (" + why + ")") + " needs " +
+                               byte_size_text(static_cast<uint64_t>(std::min(bytes, 1e19))) +
                                " for the resized image (Pillow makes it whole before timm's center crop), more than the " +
-                               mebibytes(left) + " the image budget leaves for it");
+                               byte_size_text(left) + " the image budget leaves for it");
 }
 
 cv::Mat pillow_resize(const cv::Mat& src, int out_w, int out_h, PillowFilter filter, const cv::Rect& roi) {
@@ -303,7 +304,7 @@ cv::Mat pillow_resize(const cv::Mat& src, int out_w, int out_h, PillowFilter fil
   const Filter f = filter_of(filter);
   const bool need_h = out_w != src.cols, need_v = out_h != src.rows;
   if (resize_work_bytes(src, roi, kernel_size(src.cols, out_w, f), kernel_size(src.rows, out_h, f)) > budget_left(src))
-    throw Error::input("", resize_text(src, out_w, out_h) + " needs more than the " + mebibytes(budget_left(src)) +
+    throw Error::input("", resize_text(src, out_w, out_h) + " needs more than the " + byte_size_text(budget_left(src)) +
                                " the image budget leaves for it");
   const Coeffs ch = coefficients(src.cols, out_w, f, roi.x, roi.width);
   const Coeffs cv_ = coefficients(src.rows, out_h, f, roi.y, roi.height);

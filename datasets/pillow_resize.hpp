@@ -35,6 +35,7 @@ cv::Mat pillow_resize(const cv::Mat& src, int out_w, int out_h, PillowFilter fil
 // `src` itself) cannot hold: the whole resized image, as Pillow makes it
 // before timm's center crop. pillow_resize checks this and its own working
 // memory (tables, rows); callers with sizes beyond int check here first.
-void check_resize_target(const cv::Mat& src, int64_t out_w, int64_t out_h);
+// `why` says where the size came from, for the message ("img_size 12 / crop_pct 5e-07").
+void check_resize_target(const cv::Mat& src, int64_t out_w, int64_t out_h, const std::string& why = "");
 
 }  // namespace bb

@@ -67,6 +67,22 @@ def png_zero_idat(height, row_bytes, level=9):
     return png_chunk(b"IDAT", b"".join(out))
 
 
+ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+
+
+def png_zero_idat_interlaced(width, height, bytes_per_pixel, level=9):
+    """IDAT of an Adam7-interlaced image of zeros: each pass's rows, filter 0."""
+    z = zlib.compressobj(level)
+    out = []
+    for x0, y0, dx, dy in ADAM7:
+        cols, rows = (width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy
+        if cols > 0:
+            row = b"\x00" * (1 + cols * bytes_per_pixel)
+            out += [z.compress(row) for _ in range(rows)]
+    out.append(z.flush())
+    return png_chunk(b"IDAT", b"".join(out))
+
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_IEND = png_chunk(b"IEND", b"")
 
@@ -75,3 +91,8 @@ def png_palette_trns(width, height):
     """1-bit palette image with a tRNS chunk: libpng expands it to RGBA."""
     return (PNG_SIGNATURE + png_ihdr(width, height, 1, 3) + png_chunk(b"PLTE", b"\x00\x00\x00\xff\xff\xff") +
             png_chunk(b"tRNS", b"\x00") + png_zero_idat(height, (width + 7) // 8) + PNG_IEND)
+
+
+def png_rgb(width, height):
+    """A plain 8-bit RGB PNG of zeros."""
+    return PNG_SIGNATURE + png_ihdr(width, height, 8, 2) + png_zero_idat(height, width * 3) + PNG_IEND

@@ -242,13 +242,14 @@ case("imagefolder_second_ihdr", inspect % ("imagefolder", "imagefolder_second_ih
      "PNG whose first IHDR claims 16384 x 16384 16-bit RGB (what libpng decodes: 1.6 GB) and a second, 1 x 1, after IDAT")
 folder("imagefolder_interlaced_budget", "interlaced.png",
        image_bytes.PNG_SIGNATURE + image_bytes.png_ihdr(10000, 10000, 16, 6, interlace=1) +
-       image_bytes.png_zero_idat(10000, 10000 * 8) + image_bytes.PNG_IEND)
+       image_bytes.png_zero_idat_interlaced(10000, 10000, 8) + image_bytes.PNG_IEND)
 case("imagefolder_interlaced_budget", inspect % ("imagefolder", "imagefolder_interlaced_budget"),
      ["interlaced.png", "budget"],
      "interlaced 16-bit RGBA PNG of 10000 x 10000, under the pixel limit: the whole 800 MB image is held to de-interlace")
+# (validate prints its data configuration before it loads an image, so these run
+# through data inspect and predict; docs/FUZZING.md measures them through validate.)
 folder("imagefolder_jpeg_bomb", "bomb.jpg", image_bytes.jpeg_baseline(16384, 16384))
-case("imagefolder_jpeg_bomb", "validate --dataset imagefolder --data-dir {h}/data/imagefolder_jpeg_bomb"
-     " --checkpoint {h}/seed/teacher.safetensors --results-file {out}/results.json",
+case("imagefolder_jpeg_bomb", inspect % ("imagefolder", "imagefolder_jpeg_bomb"),
      ["bomb.jpg", "16384x16384", "above the limit"],
      "151-byte baseline JPEG claiming 16384 x 16384 in an ImageFolder (0.8 GB of RGB, then a transposed copy to resize)")
 for kind in (b"tEXt", b"zTXt", b"iTXt"):
@@ -263,10 +264,10 @@ put("data/cifar10_ok/test_batch.bin", cifar)
 h = json.loads(json.dumps(th))
 h["__metadata__"]["transform"] = json.dumps({"crop_pct": 5e-7})
 put("ckpt/crop_pct_tiny.safetensors", join_safetensors(h, tdata))
-case("ckpt_crop_pct_tiny", "validate --dataset cifar10 --data-dir {h}/data/cifar10_ok --checkpoint"
-     " {h}/ckpt/crop_pct_tiny.safetensors --results-file {out}/results.json",
-     ["test_batch.bin", "resize", "budget"],
-     "checkpoint transform crop_pct 5e-7: 32 x 32 images resized to 24 M x 24 M before the 12 x 12 center crop")
+put("data/images/rgb_32x32.png", image_bytes.png_rgb(32, 32))
+case("ckpt_crop_pct_tiny", "predict --checkpoint {h}/ckpt/crop_pct_tiny.safetensors {h}/data/images/rgb_32x32.png",
+     ["rgb_32x32.png", "crop_pct 5e-07", "image budget"],
+     "checkpoint transform crop_pct 5e-7: a 32 x 32 image resized to 24 M x 24 M before the 12 x 12 center crop")
 
 # -------------------------------------------------------------------- configs
 run = "run {h}/config/%s --out {out}/run"
