@@ -110,7 +110,12 @@ ImageHeader inspect_jpeg(const std::vector<uint8_t>& b, const std::string& name)
   // to the end-of-image marker. What follows EOI is not read: libjpeg stops
   // there and Pillow with it, whatever those bytes hold.
   while (pos + 2 <= b.size()) {
-    if (b[pos] != 0xFF) throw Error::input_at(name, pos, "corrupt JPEG (expected a marker)");
+    if (b[pos] != 0xFF) {  // bytes between segments: libjpeg skips them (a warning), Pillow too
+      const void* ff = std::memchr(&b[pos], 0xFF, b.size() - pos);
+      if (!ff) break;
+      pos = static_cast<size_t>(static_cast<const uint8_t*>(ff) - b.data());
+      continue;
+    }
     const uint8_t m = b[pos + 1];
     if (m == 0xFF) {  // fill byte
       ++pos;

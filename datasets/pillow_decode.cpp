@@ -62,13 +62,13 @@ uint64_t jpeg_coefficient_bytes(j_decompress_ptr c) {
   return bytes;
 }
 
-// libjpeg's other buffers, allocated before the coefficient buffers and
-// counted against the same max_memory_to_use: its tables (well under 1 MiB)
-// and rows of every component for the IDCT output, context rows and
-// upsampling, a few row groups of max_v_samp_factor x 8 rows each (4 here:
-// more than libjpeg keeps).
+// An upper bound on libjpeg's other buffers, which it allocates before the
+// coefficient buffers and counts against the same max_memory_to_use: its
+// tables (well under 1 MiB), and per component rows for the IDCT output,
+// context rows and upsampling: 4 row groups of max_v_samp_factor x 8 rows of
+// the width padded to whole MCUs (+64), more than libjpeg keeps.
 uint64_t jpeg_row_buffer_bytes(j_decompress_ptr c) {
-  const uint64_t width = static_cast<uint64_t>(c->output_width) + 64;  // + a block of padding per component, twice
+  const uint64_t width = static_cast<uint64_t>(c->output_width) + 64;
   return (1u << 20) + width * static_cast<uint64_t>(c->num_components) * static_cast<uint64_t>(c->max_v_samp_factor) *
                           DCTSIZE * 4;
 }

@@ -134,6 +134,10 @@ def bad_crc(chunk):
 
 # Bytes after EOI that hold FF DA (a start-of-scan marker): Pillow and libjpeg stop at EOI.
 add("trailing_ffda.jpg", saved(photo(61, 43), "JPEG", quality=90) + b"\x00\xff\xda\x00\x0c\x03junk\xff\xd8\xff\xda", False)
+# Bytes between two segments that are no marker: libjpeg skips them with a warning, and Pillow reads the file.
+plain = saved(photo(29, 31), "JPEG", quality=90)
+at = 4 + int.from_bytes(plain[4:6], "big")  # after APP0
+add("junk_between_segments.jpg", plain[:at] + b"junk" + plain[at:], False)
 # CMYK without the Adobe marker that says how its samples are stored: Pillow assumes Adobe's inverted CMYK anyway.
 add("cmyk_no_adobe.jpg", without_segment(saved(photo(57, 41, "CMYK"), "JPEG", quality=90), 0xEE), False)
 # Pillow checks CRCs of the chunks before the first IDAT only: a bad one after it, even IDAT's, is read.

@@ -245,9 +245,9 @@ TEST(EvalTransform, ResizeRefusalNamesTheImage) {
 // with an EXIF orientation (ignored, as Pillow does);
 // PNGs in RGB, RGBA, palette (with tRNS), gray, gray+alpha, 1/2/4-bit and 16-bit;
 // files Pillow reads where a stricter reader would not: bytes holding FF DA
-// after a JPEG's EOI, CMYK without the Adobe marker, a PNG whose text chunk
-// after IDAT or whose IDAT itself has a bad CRC (Pillow checks CRCs only
-// before the first IDAT).
+// after a JPEG's EOI, junk between two JPEG segments, CMYK without the Adobe
+// marker, a PNG whose text chunk after IDAT or whose IDAT itself has a bad
+// CRC (Pillow checks CRCs only before the first IDAT).
 struct DecodeCase {
   std::string name;
   int w, h;
@@ -277,7 +277,7 @@ std::vector<DecodeCase> make_decode_cases(const test::TempDir& d) {
 TEST(PillowDecode, EqualsPillowsConvertRgbForEveryFormat) {
   test::TempDir d;
   const auto cases = make_decode_cases(d);
-  ASSERT_EQ(cases.size(), 31u);
+  ASSERT_EQ(cases.size(), 32u);
   for (const DecodeCase& c : cases) {
     SCOPED_TRACE(c.name);
     const cv::Mat got = decode_image_file(d / c.name);
