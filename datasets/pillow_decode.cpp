@@ -4,6 +4,7 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include <jpeglib.h>
@@ -301,7 +302,8 @@ cv::Mat decode_jpeg_as_pillow(const std::vector<uint8_t>& bytes, const std::stri
                                byte_size_text(row_bytes + j.libjpeg_rows) + " of rows",
                            budget_bytes));
   // What is left is libjpeg's (0 would mean no limit to libjpeg, hence at least 1).
-  j.libjpeg_budget = std::max<long>(1, static_cast<long>(budget_bytes - rgb_bytes - row_bytes));
+  const uint64_t left = std::min<uint64_t>(budget_bytes - rgb_bytes - row_bytes, std::numeric_limits<long>::max());
+  j.libjpeg_budget = std::max<long>(1, static_cast<long>(left));
   if (!jpeg_guarded(&j, jpeg_step_start)) throw libjpeg_failed();
   // Scanlines go straight into the result; gray and CMYK through one row.
   cv::Mat rgb(j.height, j.width, CV_8UC3);

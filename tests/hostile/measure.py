@@ -48,6 +48,7 @@ ROWS = [
     ("bad_crc_iTXt.png", INSPECT + "data/imagefolder_bad_crc_iTXt"),
     ("trailing_ffda.jpg", PREDICT + "{h}/extra/trailing_ffda.jpg"),
     ("cmyk_no_adobe.jpg", PREDICT + "{h}/extra/cmyk_no_adobe.jpg"),
+    ("junk_between_segments.jpg", PREDICT + "{h}/extra/junk_between_segments.jpg"),
     ("palette_trns_13000.png", INSPECT + "extra/pal"),
     ("gray_12000.jpg via validate", VALIDATE + "extra/big"),
 ]
@@ -65,6 +66,7 @@ def extra_files():
     return {
         "trailing_ffda.jpg": good + b"\x00\xff\xda\x00\x08junk",  # bytes after EOI holding FF DA
         "cmyk_no_adobe.jpg": no_adobe,
+        "junk_between_segments.jpg": good[:20] + b"junk" + good[20:],  # after APP0's 16 bytes (Pillow reads it)
         "pal/a/palette_trns_13000.png": image_bytes.png_palette_trns(13000, 13000),  # 169 M pixels
         "big/a/gray_12000.jpg": image_bytes.jpeg_baseline(12000, 12000, components=1),
     }
