@@ -58,9 +58,10 @@ std::string substitute(std::string s, const std::string& h, const std::string& o
   return s;
 }
 
-// A refusal costs what starting bitbench costs (tens of MiB; ~200 MiB under
-// ASan, whose shadow memory and quarantine count too); half the 1 GiB image
-// budget is far above either and far below what any decode case took before.
+// A refusal costs what starting bitbench costs (58 MiB in the release build,
+// 97 MiB under ASan, whose shadow memory and allocator count too); half the
+// 1 GiB image budget is far above either and far below the 0.9 to 2.4 GB the
+// decode cases took before the budget.
 constexpr long kMaxPeakRssMiB = 512;
 constexpr int kHangSeconds = 300;
 
