@@ -15,7 +15,6 @@
 #include "core/npy.hpp"
 #include "core/threads.hpp"
 #include "datasets/dataset_config.hpp"
-#include "datasets/image_decode.hpp"
 #include "datasets/loader.hpp"
 #include "datasets/transforms.hpp"
 #include "eval/validate.hpp"
@@ -269,7 +268,7 @@ void run_predict(const PredictArgs& a) {
   for (const std::string& path : a.images) {
     try {
       std::vector<float> x(static_cast<size_t>(per));
-      eval_transform(decode_image_file(path), dc.transform, x.data());
+      eval_transform_file(path, dc.transform, x.data());  // decode and resize within the image budget, errors naming the file
       pixels.insert(pixels.end(), x.begin(), x.end());
       good.push_back(path);
     } catch (const Error& e) {

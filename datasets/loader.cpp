@@ -109,12 +109,14 @@ void Loader::fill(Slot& s, int64_t b, int epoch) {
     out.labels[static_cast<size_t>(k)] = ds_.label(static_cast<size_t>(idx));
     cv::Mat img = ds_.image(static_cast<size_t>(idx));
     float* dst = s.images.data() + k * per_image;
-    if (o_.train) {
-      Rng rng(o_.seed, Stream::kAugment, static_cast<uint64_t>(epoch), static_cast<uint64_t>(idx));
-      train_transform(img, t_, a_, rng, dst);
-    } else {
-      eval_transform(img, t_, dst);
-    }
+    naming_input_errors(ds_.origin(static_cast<size_t>(idx)), [&] {
+      if (o_.train) {
+        Rng rng(o_.seed, Stream::kAugment, static_cast<uint64_t>(epoch), static_cast<uint64_t>(idx));
+        train_transform(img, t_, a_, rng, dst);
+      } else {
+        eval_transform(img, t_, dst);
+      }
+    });
   }
 }
 

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 
 #include "core/error.hpp"
+#include "datasets/image_decode.hpp"
 #include "datasets/pillow_resize.hpp"
 
 namespace bb {
@@ -22,6 +25,7 @@ int cv_interpolation(const std::string& name) {
 // One resize as the transform config says: Pillow's (the default, what timm's
 // eval pipeline runs) or OpenCV's.
 cv::Mat resize_to(const cv::Mat& img, int w, int h, const std::string& interpolation, const std::string& resize) {
+  check_resize_target(img, w, h);
   if (resize == "opencv") {
     cv::Mat out;
     cv::resize(img, out, cv::Size(w, h), 0, 0, cv_interpolation(interpolation));
@@ -31,15 +35,37 @@ cv::Mat resize_to(const cv::Mat& img, int w, int h, const std::string& interpola
   return pillow_resize(img, w, h, parse_pillow_filter(interpolation));
 }
 
-// torchvision Resize(int): the shorter side becomes `size`, the longer keeps the aspect (truncated).
-cv::Size shorter_side_size(int h, int w, int size) {
-  if (h <= w) return {std::max(static_cast<int>(static_cast<int64_t>(size) * w / h), 1), std::max(size, 1)};
-  return {std::max(size, 1), std::max(static_cast<int>(static_cast<int64_t>(size) * h / w), 1)};
+// "img_size 12 / crop_pct 5e-07", for messages.
+std::string eval_size_text(int img_size, double crop_pct) {
+  char crop[32];
+  std::snprintf(crop, sizeof crop, "%g", crop_pct);
+  return "img_size " + std::to_string(img_size) + " / crop_pct " + crop;
 }
 
-cv::Mat resize_shorter(const cv::Mat& img, int size, const std::string& interpolation, const std::string& resize) {
+// timm's resize size, floor(img_size / crop_pct), refused when it is no size
+// an image can have (crop_pct 0 or NaN, or small enough to overflow an int).
+int64_t eval_resize_size(int img_size, double crop_pct) {
+  const double size = std::floor(img_size / crop_pct);
+  if (!(size >= 0 && size <= std::numeric_limits<int>::max()))
+    throw Error::input("", "resize to " + eval_size_text(img_size, crop_pct) + " pixels: not a size an image can have");
+  return static_cast<int64_t>(size);
+}
+
+// torchvision Resize(int): the shorter side becomes `size`, the longer keeps
+// the aspect (truncated). In 64 bits and checked against the image budget
+// before it becomes an int: a tiny crop_pct makes sizes beyond int.
+cv::Size shorter_side_size(const cv::Mat& img, int64_t size, const std::string& why) {
+  const int64_t h = img.rows, w = img.cols;
+  const int64_t out_w = h <= w ? std::max<int64_t>(size * w / h, 1) : std::max<int64_t>(size, 1);
+  const int64_t out_h = h <= w ? std::max<int64_t>(size, 1) : std::max<int64_t>(size * h / w, 1);
+  check_resize_target(img, out_w, out_h, why);
+  return {static_cast<int>(out_w), static_cast<int>(out_h)};
+}
+
+cv::Mat resize_shorter(const cv::Mat& img, int64_t size, const std::string& interpolation, const std::string& resize,
+                       const std::string& why) {
   if (std::min(img.rows, img.cols) == size) return img;
-  const cv::Size s = shorter_side_size(img.rows, img.cols, size);
+  const cv::Size s = shorter_side_size(img, size, why);
   return resize_to(img, s.width, s.height, interpolation, resize);
 }
 
@@ -149,15 +175,16 @@ cv::Mat random_resized_crop(const cv::Mat& img, const TransformConfig& t, const 
 
 cv::Mat resize_center_crop(const cv::Mat& img, int img_size, double crop_pct, const std::string& interpolation,
                            const std::string& resize) {
-  int scale_size = static_cast<int>(std::floor(img_size / crop_pct));
+  const int64_t scale_size = eval_resize_size(img_size, crop_pct);
+  const std::string why = eval_size_text(img_size, crop_pct);
   if (resize != "opencv" && interpolation != "area" && std::min(img.rows, img.cols) != scale_size) {
     // Pillow's resize computes only the center crop's pixels: the same bytes
     // as resizing everything and cropping.
-    const cv::Size s = shorter_side_size(img.rows, img.cols, scale_size);
+    const cv::Size s = shorter_side_size(img, scale_size, why);
     if (s.width >= img_size && s.height >= img_size)
       return pillow_resize(img, s.width, s.height, parse_pillow_filter(interpolation), center_crop_rect(s, img_size));
   }
-  return center_crop(resize_shorter(img, scale_size, interpolation, resize), img_size);
+  return center_crop(resize_shorter(img, scale_size, interpolation, resize, why), img_size);
 }
 
 void eval_transform(const cv::Mat& img, const TransformConfig& t, float* out) {
@@ -165,6 +192,10 @@ void eval_transform(const cv::Mat& img, const TransformConfig& t, float* out) {
     throw Error::runtime("", "eval_transform: expected a non-empty uint8 gray or RGB image");
   cv::Mat m = resize_center_crop(img, t.img_size, t.crop_pct, t.interpolation, t.resize);
   to_chw(m, t, 0, 0, false, out);
+}
+
+void eval_transform_file(const std::string& path, const TransformConfig& t, float* out) {
+  naming_input_errors(path, [&] { eval_transform(decode_image_file(path), t, out); });
 }
 
 void train_transform(const cv::Mat& img, const TransformConfig& t, const AugmentConfig& a, Rng& rng, float* out) {

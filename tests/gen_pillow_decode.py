@@ -6,7 +6,8 @@ Image.open(f).convert("RGB") bytes (<name>.rgb) and, for the photo-like ones,
 torchvision's eval tensors with timm's settings (<name>.<setting>.f32: float32
 CHW): deit (Resize(256, bicubic), CenterCrop(224), ImageNet mean/std) and
 augreg (Resize(248, bicubic), CenterCrop(224), mean/std 0.5).
-cases.txt: one line per image "name width height tensors(0|1)"."""
+cases.txt: one line per image "name width height tensors(0|1)"; refused.txt: one
+line per file Pillow refuses to open or convert (bitbench must refuse them too)."""
 import io
 import random
 import struct
@@ -111,5 +112,52 @@ add("gray_alpha16.png", raw_png(45, 33, 16, 4, rows_la16), False)
 for depth in (2, 4):
     per_row = (37 * depth + 7) // 8
     add(f"gray{depth}.png", raw_png(37, 19, depth, 0, [bytes(rng.randrange(256) for _ in range(per_row)) for _ in range(19)]), False)
+# Files as Pillow reads them although a strict reader might not, and files it refuses.
+def without_segment(jpeg, marker):
+    """The JPEG without its first segment of this marker (e.g. Adobe's APP14)."""
+    at = jpeg.index(bytes([0xFF, marker]))
+    return jpeg[:at] + jpeg[at + 2 + int.from_bytes(jpeg[at + 2:at + 4], "big"):]
+
+
+def png_chunks(png):
+    pos, chunks = 8, []
+    while pos < len(png):
+        n = struct.unpack(">I", png[pos:pos + 4])[0]
+        chunks.append(png[pos:pos + 12 + n])
+        pos += 12 + n
+    return chunks
+
+
+def bad_crc(chunk):
+    return chunk[:-1] + bytes([chunk[-1] ^ 1])
+
+
+# Bytes after EOI that hold FF DA (a start-of-scan marker): Pillow and libjpeg stop at EOI.
+add("trailing_ffda.jpg", saved(photo(61, 43), "JPEG", quality=90) + b"\x00\xff\xda\x00\x0c\x03junk\xff\xd8\xff\xda", False)
+# Bytes between two segments that are no marker: libjpeg skips them with a warning, and Pillow reads the file.
+plain = saved(photo(29, 31), "JPEG", quality=90)
+at = 4 + int.from_bytes(plain[4:6], "big")  # after APP0
+add("junk_between_segments.jpg", plain[:at] + b"junk" + plain[at:], False)
+# CMYK without the Adobe marker that says how its samples are stored: Pillow assumes Adobe's inverted CMYK anyway.
+add("cmyk_no_adobe.jpg", without_segment(saved(photo(57, 41, "CMYK"), "JPEG", quality=90), 0xEE), False)
+# Pillow checks CRCs of the chunks before the first IDAT only: a bad one after it, even IDAT's, is read.
+pc = png_chunks(saved(photo(23, 17), "PNG"))
+idat = next(i for i, c in enumerate(pc) if c[4:8] == b"IDAT")
+text = png_chunk(b"tEXt", b"Comment\x00after the pixels")
+add("text_bad_crc_after_idat.png", b"\x89PNG\r\n\x1a\n" + b"".join(pc[:idat + 1] + [bad_crc(text)] + pc[idat + 1:]), False)
+add("idat_bad_crc.png", b"\x89PNG\r\n\x1a\n" + b"".join(pc[:idat] + [bad_crc(pc[idat])] + pc[idat + 1:]), False)
+refused = []
+for kind, body in ((b"tEXt", b"Comment\x00x"), (b"zTXt", b"Comment\x00\x00" + zlib.compress(b"x")),
+                   (b"iTXt", b"Comment\x00\x00\x00\x00\x00x")):
+    name = "bad_crc_%s.png" % kind.decode()
+    data = b"\x89PNG\r\n\x1a\n" + b"".join(pc[:idat] + [bad_crc(png_chunk(kind, body))] + pc[idat:])
+    with open(f"{out}/{name}", "wb") as f:
+        f.write(data)
+    try:
+        Image.open(io.BytesIO(data)).convert("RGB")
+    except Exception:  # SyntaxError inside open(): "broken PNG file (bad header checksum ...)"
+        refused.append(name)
 with open(f"{out}/cases.txt", "w") as f:
     f.write("\n".join(lines) + "\n")
+with open(f"{out}/refused.txt", "w") as f:
+    f.write("\n".join(refused) + "\n")

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <filesystem>
 
 #include "datasets/cifar.hpp"
@@ -10,6 +12,7 @@
 #include "datasets/idx.hpp"
 #include "datasets/image_decode.hpp"
 #include "datasets/image_folder.hpp"
+#include "datasets/pillow_decode.hpp"
 #include "test_util.hpp"
 
 namespace bb {
@@ -195,6 +198,179 @@ TEST(ImageDecode, PngAndJpegRoundTrip) {
   EXPECT_LT(cv::norm(jpg, img, cv::NORM_L1) / (20 * 30 * 3), 12.0);
 }
 
+// ---------------------------------------------------------------- image budget
+// Bytes for the checks below, built as tests/hostile/image_bytes.py builds them.
+
+// Byte by byte: GCC 12 warns (-Warray-bounds, falsely) on vector::insert into these small vectors.
+void append(std::vector<uint8_t>& b, std::initializer_list<int> bytes) {
+  for (int v : bytes) b.push_back(static_cast<uint8_t>(v));
+}
+void append(std::vector<uint8_t>& b, const std::vector<uint8_t>& bytes) {
+  for (uint8_t v : bytes) b.push_back(v);
+}
+
+void put_be16(std::vector<uint8_t>& b, int v) {
+  b.push_back(static_cast<uint8_t>(v >> 8));
+  b.push_back(static_cast<uint8_t>(v));
+}
+void put_be32(std::vector<uint8_t>& b, uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(v >> s));
+}
+
+void png_chunk(std::vector<uint8_t>& b, const char* type, const std::vector<uint8_t>& data) {
+  put_be32(b, static_cast<uint32_t>(data.size()));
+  const size_t at = b.size();
+  for (int k = 0; k < 4; ++k) b.push_back(static_cast<uint8_t>(type[k]));
+  append(b, data);
+  put_be32(b, static_cast<uint32_t>(::crc32(0L, &b[at], static_cast<uInt>(4 + data.size()))));
+}
+
+std::vector<uint8_t> png_ihdr_data(uint32_t w, uint32_t h, uint8_t depth, uint8_t color, uint8_t interlace = 0) {
+  std::vector<uint8_t> d;
+  put_be32(d, w);
+  put_be32(d, h);
+  append(d, {depth, color, 0, 0, interlace});
+  return d;
+}
+
+// The CRC of the IHDR chunk that starts at byte 8, after its data was edited.
+void set_ihdr_crc(std::vector<uint8_t>& png) {
+  const uint32_t crc = static_cast<uint32_t>(::crc32(0L, &png[12], 17));
+  for (int k = 0; k < 4; ++k) png[29 + static_cast<size_t>(k)] = static_cast<uint8_t>(crc >> (24 - 8 * k));
+}
+
+void jpeg_segment(std::vector<uint8_t>& b, uint8_t marker, const std::vector<uint8_t>& payload) {
+  append(b, {0xFF, marker});
+  put_be16(b, static_cast<int>(payload.size()) + 2);
+  append(b, payload);
+}
+
+// A progressive JPEG of w x h, `components` at 4:4:4, a DC scan and `ac_scans`
+// AC scans of one data byte each: libjpeg fills the rest as grey.
+std::vector<uint8_t> progressive_jpeg(int w, int h, int components, int ac_scans) {
+  std::vector<uint8_t> b = {0xFF, 0xD8};
+  std::vector<uint8_t> dqt(65, 1);
+  dqt[0] = 0;
+  jpeg_segment(b, 0xDB, dqt);
+  std::vector<uint8_t> sof = {8};
+  put_be16(sof, h);
+  put_be16(sof, w);
+  sof.push_back(static_cast<uint8_t>(components));
+  for (int c = 1; c <= components; ++c) append(sof, {c, 0x11, 0});
+  jpeg_segment(b, 0xC2, sof);
+  for (uint8_t table : {0x00, 0x10}) {  // one 1-bit code: DC difference 0, AC end of block
+    std::vector<uint8_t> dht = {table, 1};
+    for (int k = 0; k < 16; ++k) dht.push_back(0);  // 15 more code lengths, then the one symbol: 0
+    jpeg_segment(b, 0xC4, dht);
+  }
+  std::vector<uint8_t> dc = {static_cast<uint8_t>(components)};
+  for (int c = 1; c <= components; ++c) append(dc, {c, 0});
+  append(dc, {0, 0, 0});
+  jpeg_segment(b, 0xDA, dc);
+  b.push_back(0);
+  for (int s = 0; s < ac_scans; ++s) {
+    jpeg_segment(b, 0xDA, {1, 1, 0, 1, 63, 0});
+    b.push_back(0);
+  }
+  append(b, {0xFF, 0xD9});
+  return b;
+}
+
+std::vector<uint8_t> corpus_file(const std::string& rel) {
+  return test::read_bytes(std::string(BITBENCH_SOURCE_DIR) + "/tests/hostile/" + rel);
+}
+
+// A progressive JPEG is read whole into coefficient buffers before any pixel
+// comes out: those count, with the RGB and the file, against the budget, and
+// the refusal comes before libjpeg allocates them.
+TEST(ImageBudget, ProgressiveJpegCountsItsCoefficientBuffers) {
+  const auto small = progressive_jpeg(64, 48, 3, 2);
+  EXPECT_EQ(decode_image_bytes(small, "p.jpg").size(), cv::Size(64, 48));
+  // The file, 64 x 48 x 3 bytes of RGB and 3 x 48 blocks x 128 bytes of
+  // coefficients (libjpeg's rows and tables come on top).
+  const uint64_t needed = small.size() + 64 * 48 * 3 + 3 * 48 * 128;
+  test::expect_error([&] { decode_image_bytes(small, "p.jpg", needed); },
+                     {"p.jpg", "multi-scan JPEG of 64x48", "9 KiB of RGB, 18 KiB of libjpeg coefficient buffers", "image budget"});
+  EXPECT_EQ(decode_image_bytes(small, "p.jpg", needed + (2 << 20)).size(), cv::Size(64, 48));
+  // 12000 x 12000 at 4:4:4: under Pillow's pixel limit, 1.2 GiB to decode.
+  test::expect_error([&] { decode_image_bytes(corpus_file("data/images/progressive_12000_444.jpg"), "big.jpg"); },
+                     {"big.jpg", "12000x12000", "824 MiB of libjpeg coefficient buffers", "1024 MiB"});
+}
+
+// Pillow's refusal point is bitbench's: 178 956 970 pixels.
+TEST(ImageBudget, PixelLimitIsPillows) {
+  EXPECT_EQ(kMaxImagePixels, 178956970);
+  test::expect_error([&] { decode_image_bytes(corpus_file("data/images/progressive_16384.jpg"), "p.jpg"); },
+                     {"p.jpg", "16384x16384", "178956970"});
+}
+
+// Scans are counted while the file's structure is walked, before decoding; a
+// file of 1000 scans (the limit) decodes. libjpeg's progress hook counts them
+// too, behind the walk.
+TEST(ImageBudget, JpegScansAreCapped) {
+  EXPECT_EQ(decode_image_bytes(progressive_jpeg(16, 16, 1, kMaxJpegScans - 1), "ok.jpg").size(), cv::Size(16, 16));
+  const auto many = progressive_jpeg(16, 16, 1, kMaxJpegScans);
+  test::expect_error([&] { decode_image_bytes(many, "many.jpg"); }, {"many.jpg", "1001 scans", "limit of 1000"});
+  test::expect_error([&] { decode_jpeg_as_pillow(many, "many.jpg"); }, {"many.jpg", "more than 1000 scans"});
+  test::expect_error([&] { decode_image_bytes(corpus_file("data/images/scans_10001.jpg"), "s.jpg"); },
+                     {"s.jpg", "10001 scans"});
+}
+
+// libpng decodes the first IHDR: that is the size checked, and a second IHDR
+// (libpng refuses it, after decoding the first image) is refused up front.
+TEST(ImageBudget, PngSecondIhdrIsRefusedAndTheFirstIsChecked) {
+  const auto png = encode_image(synthetic_image(8, 8, 3, 2, 3), "png");
+  std::vector<uint8_t> two(png.begin(), png.end() - 12);  // up to IEND
+  png_chunk(two, "IHDR", png_ihdr_data(1, 1, 8, 2));
+  png_chunk(two, "IEND", {});
+  test::expect_error([&] { decode_image_bytes(two, "two.png"); }, {"two.png", "second IHDR"});
+  test::expect_error([&] { decode_image_bytes(corpus_file("data/imagefolder_second_ihdr/b/second_ihdr.png"), "s.png"); },
+                     {"s.png", "second IHDR"});
+}
+
+// Rows go through one row buffer unless the PNG is interlaced; then libpng
+// needs the whole image, counted against the budget.
+TEST(ImageBudget, InterlacedPngCountsTheWholeImage) {
+  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  png_chunk(png, "IHDR", png_ihdr_data(10000, 10000, 16, 6, 1));
+  png_chunk(png, "IDAT", {0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01});  // zlib of nothing
+  png_chunk(png, "IEND", {});
+  test::expect_error([&] { decode_image_bytes(png, "i.png"); },
+                     {"i.png", "interlaced PNG of 10000x10000", "the whole image", "image budget"});
+  // Not interlaced, the same image needs its RGB and one row: within the budget (libpng then finds no data).
+  png[8 + 8 + 12] = 0;
+  set_ihdr_crc(png);
+  test::expect_error([&] { decode_image_bytes(png, "n.png"); }, {"n.png", "cannot decode PNG"});
+}
+
+// Pillow checks the CRC of every chunk before the first IDAT and no other;
+// bitbench refuses and reads the same files (Pillow itself is compared in
+// test_transforms, PillowDecode.*).
+TEST(ImageBudget, PngCrcsAreCheckedWherePillowChecksThem) {
+  const auto png = encode_image(synthetic_image(8, 8, 3, 2, 3), "png");
+  const std::vector<uint8_t> head(png.begin(), png.begin() + 33), tail(png.begin() + 33, png.end());
+  std::vector<uint8_t> text;
+  png_chunk(text, "tEXt", {'a', 0, 'b'});
+  text.back() ^= 1;
+  std::vector<uint8_t> before = head;
+  append(before, text);
+  append(before, tail);
+  test::expect_error([&] { decode_image_bytes(before, "b.png"); }, {"b.png", "CRC error in its tEXt chunk"});
+  std::vector<uint8_t> after(png.begin(), png.end() - 12);
+  append(after, text);
+  append(after, std::vector<uint8_t>(png.end() - 12, png.end()));
+  EXPECT_EQ(cv::norm(decode_image_bytes(after, "a.png"), decode_image_bytes(png, "p.png"), cv::NORM_INF), 0.0);
+}
+
+// libjpeg stops at EOI and Pillow with it: bytes after it, FF DA among them,
+// are not the image's.
+TEST(ImageBudget, BytesAfterJpegEoiAreIgnored) {
+  const auto jpg = encode_image(synthetic_image(16, 16, 3, 2, 3), "jpg");
+  std::vector<uint8_t> trailing = jpg;
+  append(trailing, {0x00, 0xFF, 0xDA, 0x00, 0x0C, 'j', 'u', 'n', 'k', 0xFF, 0xD8});
+  EXPECT_EQ(cv::norm(decode_image_bytes(trailing, "t.jpg"), decode_image_bytes(jpg, "j.jpg"), cv::NORM_INF), 0.0);
+}
+
 TEST(ImageDecode, HostileFilesAreRefusedBeforeDecoding) {
   cv::Mat img = synthetic_image(16, 16, 3, 2, 3);
   auto png = encode_image(img, "png");
@@ -213,6 +389,7 @@ TEST(ImageDecode, HostileFilesAreRefusedBeforeDecoding) {
     huge[static_cast<size_t>(k) + 2] = 0x86;
     huge[static_cast<size_t>(k) + 3] = 0xA0;
   }
+  set_ihdr_crc(huge);
   test::expect_error([&] { decode_image_bytes(huge, "huge.png"); }, {"huge.png", "100000x100000", "above the limit"});
   EXPECT_TRUE(has_image_extension("a/b.JPEG"));
   EXPECT_TRUE(has_image_extension("x.png"));

@@ -11,6 +11,7 @@
 #include "core/rng.hpp"
 #include "datasets/fixtures.hpp"
 #include "datasets/image_decode.hpp"
+#include "datasets/loader.hpp"
 #include "datasets/pillow_resize.hpp"
 #include "datasets/transforms.hpp"
 #include "isa_paths.hpp"
@@ -193,10 +194,60 @@ TEST(EvalTransform, ResizePillowUsesPillowsResize) {
   EXPECT_THROW(resize_center_crop(img, 224, 0.875, "lanczos", "opencv"), Error);
 }
 
+// A resize the image budget cannot hold is refused before any table or row is
+// allocated: timm's Resize makes the whole resized image, so a crop_pct of
+// 5e-7 (from a checkpoint's metadata) asks for 32 x 32 to become 24 M x 24 M.
+// A crop_pct of 0 or NaN is no size at all (not an int overflow). Within the
+// budget only the crop's part is computed, tables included.
+TEST(EvalTransform, ResizeBeyondTheImageBudgetIsRefused) {
+  const cv::Mat img = synthetic_image(32, 32, 3, 2, 5);
+  for (const char* resize : {"pillow", "opencv"})
+    test::expect_error([&] { resize_center_crop(img, 12, 5e-7, "bicubic", resize); },
+                       {"resize of 32x32 to 24000000x24000000 (img_size 12 / crop_pct 5e-07)", "image budget"});
+  test::expect_error([&] { resize_center_crop(img, 12, 5e-7, "nearest"); }, {"24000000x24000000"});
+  test::expect_error([&] { resize_center_crop(img, 12, 1e-12, "bicubic"); }, {"not a size"});
+  test::expect_error([&] { resize_center_crop(img, 12, 0.0, "bicubic"); }, {"not a size"});
+  test::expect_error([&] { resize_center_crop(img, 12, std::nan(""), "bicubic"); }, {"not a size"});
+  test::expect_error([&] { pillow_resize(img, 1, 1 << 30, PillowFilter::kBilinear); }, {"resize of 32x32 to 1x1073741824"});
+  // crop_pct 1/64: 768 x 768, of which the 12 x 12 center.
+  const cv::Rect center(378, 378, 12, 12);
+  for (const char* interpolation : {"bicubic", "nearest"}) {
+    const cv::Mat part = resize_center_crop(img, 12, 1.0 / 64, interpolation);
+    const cv::Mat whole = pillow_resize(img, 768, 768, parse_pillow_filter(interpolation));
+    EXPECT_EQ(cv::norm(part, whole(center), cv::NORM_INF), 0.0) << interpolation;
+  }
+}
+
+// The refusal names the image: the loader adds each sample's origin, and
+// eval_transform_file (predict) its path.
+TEST(EvalTransform, ResizeRefusalNamesTheImage) {
+  test::TempDir d;
+  test::write_bytes(d / "a.png", encode_image(synthetic_image(32, 32, 3, 2, 5), "png"));
+  FileListDataset ds("t", "val", d.str(), {"0"}, {{d / "a.png", 0}});
+  TransformConfig t;
+  t.img_size = 12;
+  t.crop_pct = 5e-7;
+  t.in_chans = 3;
+  t.mean = {0, 0, 0};
+  t.std = {1, 1, 1};
+  LoaderOptions o;
+  o.batch_size = 1;
+  o.workers = 0;
+  Loader loader(ds, t, AugmentConfig{}, o);
+  loader.start_epoch(0);
+  test::expect_error([&] { loader.next(); }, {d / "a.png", "resize of 32x32"});
+  std::vector<float> x(3 * 12 * 12);
+  test::expect_error([&] { eval_transform_file(d / "a.png", t, x.data()); }, {d / "a.png", "resize of 32x32"});
+}
+
 // Images as users feed them, made by Pillow at test time (tests/gen_pillow_decode.py):
 // JPEGs of odd sizes and every chroma subsampling, progressive, gray, CMYK and
 // with an EXIF orientation (ignored, as Pillow does);
-// PNGs in RGB, RGBA, palette (with tRNS), gray, gray+alpha, 1/2/4-bit and 16-bit.
+// PNGs in RGB, RGBA, palette (with tRNS), gray, gray+alpha, 1/2/4-bit and 16-bit;
+// files Pillow reads where a stricter reader would not: bytes holding FF DA
+// after a JPEG's EOI, junk between two JPEG segments, CMYK without the Adobe
+// marker, a PNG whose text chunk after IDAT or whose IDAT itself has a bad
+// CRC (Pillow checks CRCs only before the first IDAT).
 struct DecodeCase {
   std::string name;
   int w, h;
@@ -226,7 +277,7 @@ std::vector<DecodeCase> make_decode_cases(const test::TempDir& d) {
 TEST(PillowDecode, EqualsPillowsConvertRgbForEveryFormat) {
   test::TempDir d;
   const auto cases = make_decode_cases(d);
-  ASSERT_EQ(cases.size(), 27u);
+  ASSERT_EQ(cases.size(), 32u);
   for (const DecodeCase& c : cases) {
     SCOPED_TRACE(c.name);
     const cv::Mat got = decode_image_file(d / c.name);
@@ -253,6 +304,23 @@ TEST(PillowDecode, EqualsPillowsConvertRgbForEveryFormat) {
 TEST(PillowDecode, CorruptPixelDataIsOneErrorNamingTheFile) {
   const std::string f = std::string(BITBENCH_SOURCE_DIR) + "/fuzz/corpus/image/regression_png_error_in_pixel_data";
   test::expect_error([&] { decode_image_file(f); }, {"regression_png_error_in_pixel_data"});
+}
+
+// Where Pillow refuses, bitbench refuses: a PNG whose tEXt, zTXt or iTXt
+// chunk before IDAT has a bad CRC (Pillow checks every chunk's CRC up to the
+// first IDAT). The generator keeps only the files Pillow itself refused.
+TEST(PillowDecode, RefusesWhatPillowRefuses) {
+  test::TempDir d;
+  make_decode_cases(d);
+  std::ifstream in(d / "refused.txt");
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) names.push_back(line);
+  ASSERT_EQ(names.size(), 3u) << "Pillow no longer refuses every bad-CRC text chunk";
+  for (const std::string& n : names) {
+    SCOPED_TRACE(n);
+    test::expect_error([&] { decode_image_file(d / n); }, {n, "CRC error"});
+  }
 }
 
 // decode + eval_transform with timm's settings equals torchvision's

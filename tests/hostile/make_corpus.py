@@ -17,6 +17,8 @@ import shutil
 import struct
 import zlib
 
+import image_bytes
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = os.path.join(HERE, "seed")
 
@@ -210,6 +212,62 @@ folder("imagefolder_dangling", None, None)
 link("data/imagefolder_dangling/a/gone.png", "../../nowhere/gone.png")
 case("imagefolder_dangling", inspect % ("imagefolder", "imagefolder_dangling"), ["a/gone.png", "dangling"],
      "an image symlink to a missing file")
+
+# ------------------------------------------- images: decode and resize budget
+# Files whose bytes are few but whose decode is not (tests/hostile/image_bytes.py
+# writes them); each must be refused before the memory or time it claims is
+# spent (test_hostile also bounds the child's peak RSS and wall time).
+predict = "predict --checkpoint {h}/seed/teacher.safetensors {h}/data/images/%s"
+
+
+def image_case(name, data, command, expect, note):
+    put("data/images/" + name, data)
+    case("image_" + name.split(".")[0], command % name, [name] + expect, note)
+
+
+image_case("progressive_16384.jpg", image_bytes.jpeg_progressive(16384, 16384), predict, ["16384x16384", "above the limit"],
+           "161-byte progressive JPEG claiming 16384 x 16384 (libjpeg's coefficient buffers 1.6 GB + 0.8 GB of RGB)")
+image_case("progressive_12000_444.jpg", image_bytes.jpeg_progressive(12000, 12000), predict, ["coefficient", "budget"],
+           "progressive 4:4:4 JPEG of 12000 x 12000, under the pixel limit: 864 MB of coefficients + 432 MB of RGB")
+image_case("scans_10001.jpg", image_bytes.jpeg_progressive(12000, 12000, components=1, ac_scans=10000), predict,
+           ["10001 scans", "limit of 1000"], "progressive gray JPEG with 10001 scans, each a pass over 2.25 M blocks")
+folder("imagefolder_palette_trns", "palette_trns.png", image_bytes.png_palette_trns(16384, 16384))
+case("imagefolder_palette_trns", inspect % ("imagefolder", "imagefolder_palette_trns"),
+     ["palette_trns.png", "16384x16384", "above the limit"],
+     "32 KB 1-bit palette PNG with tRNS claiming 16384 x 16384 (expanded to RGBA by libpng: 1 GB + 0.8 GB of RGB)")
+folder("imagefolder_second_ihdr", "second_ihdr.png",
+       image_bytes.PNG_SIGNATURE + image_bytes.png_ihdr(16384, 16384, 16, 2) + image_bytes.png_zero_idat(16384, 16384 * 6) +
+       image_bytes.png_ihdr(1, 1, 8, 2) + image_bytes.PNG_IEND)
+case("imagefolder_second_ihdr", inspect % ("imagefolder", "imagefolder_second_ihdr"), ["second_ihdr.png", "second IHDR"],
+     "PNG whose first IHDR claims 16384 x 16384 16-bit RGB (what libpng decodes: 1.6 GB) and a second, 1 x 1, after IDAT")
+folder("imagefolder_interlaced_budget", "interlaced.png",
+       image_bytes.PNG_SIGNATURE + image_bytes.png_ihdr(10000, 10000, 16, 6, interlace=1) +
+       image_bytes.png_zero_idat_interlaced(10000, 10000, 8) + image_bytes.PNG_IEND)
+case("imagefolder_interlaced_budget", inspect % ("imagefolder", "imagefolder_interlaced_budget"),
+     ["interlaced.png", "budget"],
+     "interlaced 16-bit RGBA PNG of 10000 x 10000, under the pixel limit: the whole 800 MB image is held to de-interlace")
+# (validate prints its data configuration before it loads an image, so these run
+# through data inspect and predict; docs/FUZZING.md measures them through validate.)
+folder("imagefolder_jpeg_bomb", "bomb.jpg", image_bytes.jpeg_baseline(16384, 16384))
+case("imagefolder_jpeg_bomb", inspect % ("imagefolder", "imagefolder_jpeg_bomb"),
+     ["bomb.jpg", "16384x16384", "above the limit"],
+     "151-byte baseline JPEG claiming 16384 x 16384 in an ImageFolder (0.8 GB of RGB, then a transposed copy to resize)")
+for kind in (b"tEXt", b"zTXt", b"iTXt"):
+    body = {b"tEXt": b"Comment\x00hostile", b"zTXt": b"Comment\x00\x00" + zlib.compress(b"hostile"),
+            b"iTXt": b"Comment\x00\x00\x00\x00\x00hostile"}[kind]
+    name = "bad_crc_%s.png" % kind.decode()
+    png = seed("good.png")
+    folder("imagefolder_" + name[:-4], name, png[:33] + image_bytes.png_chunk(kind, body, crc_xor=1) + png[33:])
+    case("imagefolder_" + name[:-4], inspect % ("imagefolder", "imagefolder_" + name[:-4]), [name, kind.decode(), "CRC"],
+         "a %s chunk before IDAT whose CRC is wrong: Pillow refuses the file" % kind.decode())
+put("data/cifar10_ok/test_batch.bin", cifar)
+h = json.loads(json.dumps(th))
+h["__metadata__"]["transform"] = json.dumps({"crop_pct": 5e-7})
+put("ckpt/crop_pct_tiny.safetensors", join_safetensors(h, tdata))
+put("data/images/rgb_32x32.png", image_bytes.png_rgb(32, 32))
+case("ckpt_crop_pct_tiny", "predict --checkpoint {h}/ckpt/crop_pct_tiny.safetensors {h}/data/images/rgb_32x32.png",
+     ["rgb_32x32.png", "crop_pct 5e-07", "image budget"],
+     "checkpoint transform crop_pct 5e-7: a 32 x 32 image resized to 24 M x 24 M before the 12 x 12 center crop")
 
 # -------------------------------------------------------------------- configs
 run = "run {h}/config/%s --out {out}/run"
