@@ -192,5 +192,28 @@ TEST(Hostile, UnreadableCheckpointImageAndConfig) {
                  as, unreadable("config/unknown_key.json"));
 }
 
+// Names that are not plain text: a class folder whose name is not UTF-8
+// (class names go into JSON results; before, "internal error" after the
+// logits were written) and an image whose name holds a newline (before, the
+// error line was split in two). Made here: git does not hold such names well.
+TEST(Hostile, NamesThatAreNotTextAreNamedOnOneLine) {
+  const std::string png = std::string(BITBENCH_SOURCE_DIR) + "/tests/hostile/seed/good.png";
+  expect_refused({"latin1 class folder",
+                  "validate --dataset imagefolder --data-dir {h}/data/latin1 --checkpoint {h}/seed/teacher.safetensors "
+                  "--logits-out {out}/l.npy --results-file {out}/r.json",
+                  {"latin1/Ankle\\xe9", "class folder name is not valid UTF-8"}},
+                 "", [&](const std::string& h) {
+                   fs::create_directories(h + "/data/latin1/Ankle\xe9");
+                   fs::copy_file(png, h + "/data/latin1/Ankle\xe9/ok.png");
+                 });
+  expect_refused({"newline in an image name", "data inspect --dataset imagefolder --data-dir {h}/data/newline",
+                  {"a/bad\\nname.png", "not a JPEG or PNG"}},
+                 "", [&](const std::string& h) {
+                   fs::create_directories(h + "/data/newline/a");
+                   fs::copy_file(png, h + "/data/newline/a/ok.png");
+                   test::write_text(h + "/data/newline/a/bad\nname.png", "not an image");
+                 });
+}
+
 }  // namespace
 }  // namespace bb

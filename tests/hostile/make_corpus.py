@@ -266,8 +266,27 @@ h["__metadata__"]["transform"] = json.dumps({"crop_pct": 5e-7})
 put("ckpt/crop_pct_tiny.safetensors", join_safetensors(h, tdata))
 put("data/images/rgb_32x32.png", image_bytes.png_rgb(32, 32))
 case("ckpt_crop_pct_tiny", "predict --checkpoint {h}/ckpt/crop_pct_tiny.safetensors {h}/data/images/rgb_32x32.png",
-     ["rgb_32x32.png", "crop_pct 5e-07", "image budget"],
-     "checkpoint transform crop_pct 5e-7: a 32 x 32 image resized to 24 M x 24 M before the 12 x 12 center crop")
+     ["crop_pct_tiny.safetensors", "bitbench.transform crop_pct 5e-07 is outside [0.01, 1]"],
+     "checkpoint transform crop_pct 5e-7: a 32 x 32 image resized to 24 M x 24 M before the 12 x 12 center crop "
+     "(2.2 GB of resize tables before); refused as the checkpoint is read, the resize's own bound tested in EvalTransform")
+# What a checkpoint states is used or refused, never skipped or turned into -nan.
+for name, key, value, expect, note in [
+        ("std_zero", "transform", json.dumps({"std": [0]}),
+         "bitbench.transform std [0] holds a value that is not a positive number", "checkpoint transform std [0]: -nan% before"),
+        ("class_names_string", "class_names", json.dumps("42"),
+         "bitbench.class_names is not a JSON array of strings", "class_names \"42\": internal error (exit 1) before")]:
+    h = json.loads(json.dumps(th))
+    h["__metadata__"][key] = value
+    put("ckpt/%s.safetensors" % name, join_safetensors(h, tdata))
+    case("ckpt_" + name, "predict --checkpoint {h}/ckpt/%s.safetensors {h}/data/images/rgb_32x32.png" % name,
+         [name + ".safetensors", expect], note)
+# validate refuses before its settings banner and before any work.
+case("validate_missing_folder", "validate --dataset imagefolder --data-dir {h}/data/no_such_folder "
+     "--checkpoint {h}/seed/teacher.safetensors --results-file {out}/r.json", ["no_such_folder", "no such directory"],
+     "a data folder that does not exist: the 7-line settings banner came first before")
+case("validate_results_file_is_a_folder", "validate --dataset mnist --data-dir {h}/data/mnist_ok --checkpoint "
+     "{h}/seed/teacher.safetensors --logits-out {out}/logits.npy --results-file {h}/data/mnist_ok",
+     ["--results-file", "mnist_ok is a folder"], "failed only after the whole evaluation (exit 1, logits left behind) before")
 
 # -------------------------------------------------------------------- configs
 run = "run {h}/config/%s --out {out}/run"
