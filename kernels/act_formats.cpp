@@ -242,7 +242,7 @@ void act_ste_clip_mask(const ActFormatTraits& t, ActScale s, const float* x, int
       const float* xr = x + (m + r) * K;
       float* dr = dx + (m + r) * K;
       // A select, not a branch: a binary row clips about 40 % of its inputs at random.
-      for (int64_t k = 0; k < K; ++k) dr[k] = (xr[k] >= lo) & (xr[k] <= hi) ? dr[k] : 0.0f;
+      for (int64_t k = 0; k < K; ++k) dr[k] = ((xr[k] >= lo) & (xr[k] <= hi)) ? dr[k] : 0.0f;
     }
   });
 }
