@@ -64,7 +64,7 @@ int init_from(ViTParams& s, const ViTParams& src) {
 DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& out_dir, bool resume, bool progress) {
   if (!fs::exists(cfg.teacher))
     throw Error::input(cfg.teacher, "teacher checkpoint not found (train one with `bitbench train`, or pass --teacher)");
-  LoadedViT teacher = load_vit(cfg.teacher);
+  LoadedViT teacher = load_vit(cfg.teacher, cfg.teacher_config);
   // Every student records the run's teacher (a chain stage's too: its gap is to this teacher) by its weights.
   const std::string teacher_sha256 = weights_sha256(SafetensorsFile::read(cfg.teacher));
   if (auto it = teacher.metadata.find("quant"); it != teacher.metadata.end())

@@ -2,12 +2,14 @@
 // The distillation config (see eval/distill.hpp for its shape): read and
 // checked in full before any training, every student's quant section parsed once.
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "eval/run_config.hpp"
+#include "models/checkpoint.hpp"
 #include "models/quant.hpp"
 #include "train/objective.hpp"
 #include "train/train_config.hpp"
@@ -43,6 +45,9 @@ struct StudentConfig {
 struct DistillRunConfig {
   RunConfig run;  // name, seed, threads, data, loader; run.train = the students' default recipe
   std::string teacher;
+  // The teacher's config when its file states none (a run's /teacher/model);
+  // not a config key: `bitbench run` passes it.
+  std::optional<GivenConfig> teacher_config;
   DistillConfig distill;
   std::vector<StudentConfig> students;
 };

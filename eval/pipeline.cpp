@@ -168,6 +168,7 @@ class Pipeline {
     }
     DistillRunConfig d = load_distill_config(cfg_.students_distill);
     d.teacher = teacher_path_;
+    d.teacher_config = given_teacher_config(cfg_, teacher_path_);
     if (!o_.data_dir.empty()) d.run.data.dataset.data_dir = o_.data_dir;
     if (o_.quick) {
       quick_recipe(d.run.train.epochs, d.run.loader.limit_train, d.run.loader.limit_eval);

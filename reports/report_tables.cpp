@@ -90,6 +90,27 @@ Section results_section(const J& r) {
       s.after.push_back("Latency measured " + p.value("measured_utc", std::string("earlier")) +
                         ", reused (the same models, protocol, CPU, ISA, kernel paths, threads and bitbench revision).");
   }
+  // What the Δ top-1 column compares: labels in the teacher's classes, students of this teacher.
+  if (r.contains("dataset") && r["dataset"].contains("class_map") && r["dataset"]["class_map"].is_object())
+    s.after.push_back("Classes: " + r["dataset"]["class_map"].value("source", std::string("?")) + ".");
+  if (r.contains("lineage") && r["lineage"].is_object() && r["lineage"].contains("students")) {
+    std::vector<std::string> same, unknown;
+    for (const auto& [name, v] : r["lineage"]["students"].items()) {
+      if (v["same_teacher"].is_boolean() && v["same_teacher"].get<bool>()) same.push_back(name);
+      else unknown.push_back(name);
+    }
+    const std::string sha = r["lineage"].value("teacher_weights_sha256", std::string()).substr(0, 12);
+    std::string line = "Lineage: ";
+    if (!same.empty()) {
+      line += std::to_string(same.size()) + " student(s) record this teacher (weights sha256 " + sha + "…) as theirs";
+    }
+    if (!unknown.empty()) {
+      line += std::string(same.empty() ? "" : "; ") + "no teacher recorded by";
+      for (size_t i = 0; i < unknown.size(); ++i) line += (i ? ", " : " ") + unknown[i];
+      line += " (their gap assumes this teacher)";
+    }
+    if (!same.empty() || !unknown.empty()) s.after.push_back(line + ".");
+  }
   return s;
 }
 

@@ -544,6 +544,45 @@ TEST(Lineage, ShippedStudentsOfAnotherTeacherAreRefusedOrRedistilled) {
   EXPECT_NE(cmp.out.find("not in interleaved rounds"), std::string::npos) << cmp.out;
 }
 
+// Before: a teacher whose metadata another tool dropped ran with num_heads =
+// embed_dim / 64 and `run` reported its accuracy without a word. Now the run
+// refuses it, says /teacher/model, and with it gives the teacher's own figure
+// and distils students from it.
+TEST(Lineage, ATeacherWithoutItsConfigIsRefusedThenRunsWithTeacherModel) {
+  test::TempDir d;
+  const std::string cfg = write_fixture(d, 1);
+  auto first = test::run_bitbench("run " + cfg + " --out " + (d / "run1") + " --no-table");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto rep = nlohmann::json::parse(test::read_text(d / "run1/report.json"));
+  const std::string teacher = rep["models"][0]["checkpoint"];
+  const SafetensorsFile f = SafetensorsFile::read(teacher);
+  std::vector<TensorToWrite> t;
+  for (const auto& info : f.tensors()) t.push_back({info.name, info.shape, info.dtype, f.raw(info)});
+  write_safetensors(d / "stripped.safetensors", t, {{"format", "pt"}});
+  std::string bench = test::read_text(cfg);
+  const std::string from = R"("teacher": {"train": "teacher.json"})";
+  ASSERT_NE(bench.find(from), std::string::npos);
+  bench.replace(bench.find(from), from.size(), R"("teacher": {"checkpoint": "stripped.safetensors"})");
+  test::write_text(d / "stripped.json", bench);
+  auto refused = test::run_bitbench("run " + (d / "stripped.json") + " --out " + (d / "r2"));
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_EQ(test::count_lines(refused.err), 1) << refused.err;
+  EXPECT_NE(refused.err.find("cannot tell num_heads"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("/teacher/model"), std::string::npos) << refused.err;
+  EXPECT_FALSE(fs::exists(d / "r2"));
+  // The model section of the teacher's recipe, as /teacher/model.
+  const std::string model = R"({"img_size": 12, "patch_size": 4, "in_chans": 1, "embed_dim": 16, "depth": 1, "num_heads": 2, "mlp_hidden": 16})";
+  bench.replace(bench.find(R"("checkpoint": "stripped.safetensors"})"), std::string(R"("checkpoint": "stripped.safetensors"})").size(),
+                R"("checkpoint": "stripped.safetensors", "model": )" + model + "}");
+  test::write_text(d / "told.json", bench);
+  auto told = test::run_bitbench("run " + (d / "told.json") + " --out " + (d / "r3") + " --no-table");
+  ASSERT_EQ(told.exit_code, 0) << told.err;
+  const auto rep3 = nlohmann::json::parse(test::read_text(d / "r3/report.json"));
+  EXPECT_EQ(rep3["models"][0]["accuracy"]["top1"], rep["models"][0]["accuracy"]["top1"]);
+  EXPECT_EQ(rep3["models"][2]["role"], "student");  // distilled from the stripped teacher
+  EXPECT_EQ(rep3["lineage"]["students"].begin().value()["same_teacher"], true);
+}
+
 // ---- the shipped checkpoints (models/zoo): each loads and reaches the top-1
 // its metadata records on the fixed 1 000-image subset and on the whole test
 // set, on the backend it names; its recipe hash is the one configs/ gives today.
