@@ -28,7 +28,7 @@
 #include "kernels/layernorm.hpp"
 #include "kernels/lut_gemv.hpp"
 #include "kernels/onednn_matmul.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 #include "kernels/xnor_gemm.hpp"
 
 namespace {

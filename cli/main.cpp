@@ -15,7 +15,7 @@
 #include "core/threads.hpp"
 #include "core/utf8.hpp"
 #include "core/version.hpp"
-#include "kernels/cpu_features.hpp"
+#include "core/cpu_features.hpp"
 
 namespace {
 

@@ -10,7 +10,7 @@
 
 #include "core/error.hpp"
 #include "datasets/image_limits.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 
 namespace bb {
 namespace {

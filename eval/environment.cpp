@@ -14,8 +14,8 @@
 #include "core/threads.hpp"
 #include "core/version.hpp"
 #include "kernels/bit_gemm.hpp"
-#include "kernels/cpu_features.hpp"
-#include "kernels/simd.hpp"
+#include "core/cpu_features.hpp"
+#include "core/simd.hpp"
 #include "kernels/xnor_gemm.hpp"
 
 namespace bb {

@@ -12,7 +12,7 @@
 #include "kernels/layernorm.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/quant_format.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 
 namespace bb {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "kernels/fast_math.hpp"
 #include "kernels/parallel.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 #include "kernels/vector_ops.hpp"
 
 namespace bb {

@@ -13,7 +13,7 @@
 
 #include "kernels/fast_math.hpp"
 #include "kernels/parallel.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 
 namespace bb {
 namespace {

@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "kernels/cpu_features.hpp"
+#include "core/cpu_features.hpp"
 #include "kernels/fast_math.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/intrinsics_warnings.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 
 #define BB_TARGET_VNNI __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma")))
 

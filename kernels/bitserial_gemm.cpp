@@ -11,7 +11,7 @@
 #include "kernels/popcount_gemm.hpp"
 #include "kernels/quant_format.hpp"
 #include "kernels/intrinsics_warnings.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 
 namespace bb {
 namespace {

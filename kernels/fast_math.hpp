@@ -6,7 +6,7 @@
 #include <bit>
 #include <cstdint>
 
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 
 namespace bb {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "kernels/fast_math.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 
 namespace bb {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "core/error.hpp"
 #include "kernels/parallel.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 
 // GCC 12's _mm512_broadcast_i32x4 passes an "undefined" source that
 // -Wmaybe-uninitialized reports (the false positive bit_gemm.cpp silences too).

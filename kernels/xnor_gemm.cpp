@@ -8,10 +8,10 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "kernels/cpu_features.hpp"
+#include "core/cpu_features.hpp"
 #include "kernels/popcount_gemm.hpp"
 #include "kernels/intrinsics_warnings.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 
 namespace bb {
 namespace {

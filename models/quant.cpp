@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 #include "models/vit_params.hpp"
 
 namespace bb {

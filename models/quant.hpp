@@ -31,9 +31,6 @@ QuantSpec parse_quant_spec(const std::string& s);
 ActFormat parse_act_format(const std::string& s);
 std::string act_format_name(ActFormat f);
 
-// The Linear layers of a block that BitLinear replaces, in forward order.
-enum BlockLinear { kQkv = 0, kProj = 1, kFc1 = 2, kFc2 = 3 };
-inline constexpr const char* kBlockLinearNames[4] = {"attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"};
 
 // Which spec each Linear of a model runs at, and at which formats the two
 // attention matmuls run (fp32 unless attn_qk / attn_pv say otherwise).

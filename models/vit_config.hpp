@@ -10,6 +10,10 @@
 
 namespace bb {
 
+// The Linear layers of a block (those BitLinear replaces), in forward order.
+enum BlockLinear { kQkv = 0, kProj = 1, kFc1 = 2, kFc2 = 3 };
+inline constexpr const char* kBlockLinearNames[4] = {"attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"};
+
 struct ViTConfig {
   int img_size = 28;
   int patch_size = 4;

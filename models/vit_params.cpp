@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "core/rng.hpp"
-#include "models/quant.hpp"
 
 namespace bb {
 

@@ -15,7 +15,7 @@
 
 #include "kernels/bit_gemm.hpp"
 #include "kernels/bitserial_gemm.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 #include "kernels/xnor_gemm.hpp"
 
 namespace bb::test {

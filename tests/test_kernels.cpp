@@ -23,7 +23,7 @@
 #include "kernels/layernorm.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/fast_math.hpp"
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 #include "kernels/vector_ops.hpp"
 #include "models/layers.hpp"
 

@@ -1,10 +1,10 @@
-#include "kernels/simd.hpp"
+#include "core/simd.hpp"
 
 #include <atomic>
 #include <cstdlib>
 
 #include "core/error.hpp"
-#include "kernels/cpu_features.hpp"
+#include "core/cpu_features.hpp"
 
 namespace bb {
 namespace {
