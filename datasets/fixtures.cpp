@@ -1,6 +1,5 @@
 #include "datasets/fixtures.hpp"
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <cmath>
@@ -11,6 +10,7 @@
 #include "core/file_io.hpp"
 #include "core/rng.hpp"
 #include "datasets/gz.hpp"
+#include "datasets/image_encode.hpp"
 
 namespace fs = std::filesystem;
 
@@ -109,14 +109,9 @@ void write_cifar100_fixture(const std::string& dir, int n_train, int n_test, uin
 }
 
 std::vector<uint8_t> encode_image(const cv::Mat& img, const std::string& ext) {
-  cv::Mat bgr;
-  if (img.channels() == 3) cv::cvtColor(img, bgr, cv::COLOR_RGB2BGR);
-  else bgr = img;
-  std::vector<uint8_t> out;
-  std::vector<int> params;
-  if (ext == "jpg" || ext == "jpeg") params = {cv::IMWRITE_JPEG_QUALITY, 90};
-  if (!cv::imencode("." + ext, bgr, out, params)) throw Error::runtime("", "cannot encode image as " + ext);
-  return out;
+  if (ext == "jpg" || ext == "jpeg") return encode_jpeg(img, 90);
+  if (ext == "png") return encode_png(img);
+  throw Error::runtime("", "cannot encode image as " + ext + " (jpg, jpeg or png)");
 }
 
 void write_image_folder_fixture(const std::string& root, const std::vector<std::string>& classes, int per_class,

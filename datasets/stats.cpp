@@ -1,6 +1,5 @@
 #include "datasets/stats.hpp"
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/threads.hpp"
+#include "datasets/image_encode.hpp"
 
 namespace bb {
 namespace {
@@ -135,11 +135,7 @@ std::vector<uint8_t> contact_sheet_png(const Dataset& ds, const std::vector<int6
       fit.copyTo(sheet(cv::Rect(x0 + (tile - fit.cols) / 2, y0 + (tile - fit.rows) / 2, fit.cols, fit.rows)));
     }
   }
-  cv::Mat bgr;
-  cv::cvtColor(sheet, bgr, cv::COLOR_RGB2BGR);
-  std::vector<uint8_t> png;
-  if (!cv::imencode(".png", bgr, png)) throw Error::runtime("", "cannot encode the contact sheet as PNG");
-  return png;
+  return encode_png(sheet);
 }
 
 }  // namespace bb

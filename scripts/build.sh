@@ -6,6 +6,9 @@
 #                         every test plus the libFuzzer targets (fuzz/)
 #   tsan     build-tsan/  clang, ThreadSanitizer: the threaded loader and
 #                         kernel suites only (test_loader, test_kernels, test_bit_gemm)
+# Targets after the flavour build only those (run.sh: `release bitbench`); the
+# test command then builds the rest in the same folder, reusing what is built
+# (turning MPI on recompiles core/comm.cpp only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour="${1:-release}"
@@ -21,8 +24,10 @@ case "$flavour" in
   tsan)    dir=build-tsan; compiler=(CC=clang CXX=clang++)
            flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DBITBENCH_TSAN=ON -DBITBENCH_BUILD_BENCH=OFF)
            targets=(--target test_loader test_kernels test_bit_gemm) ;;
-  *) echo "usage: scripts/build.sh [release|asan|tsan]" >&2; exit 2 ;;
+  *) echo "usage: scripts/build.sh [release|asan|tsan] [TARGET...]" >&2; exit 2 ;;
 esac
+shift || true
+for t in "$@"; do targets+=(--target "$t"); done
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 if [ ! -f "$dir/CMakeCache.txt" ]; then

@@ -14,7 +14,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  libopencv-dev libjpeg62-turbo-dev libpng-dev
+  libopencv-core-dev libopencv-imgproc-dev libjpeg62-turbo-dev libpng-dev
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
   nlohmann-json3-dev
   libgtest-dev libgmock-dev

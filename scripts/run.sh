@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: installs what is missing
-# (scripts/install-deps.sh), builds the release flavour (scripts/build.sh),
+# (scripts/install-deps.sh), builds the release flavour's bitbench target only
+# (scripts/build.sh; the test command builds the rest in the same folder),
 # and runs `bitbench run configs/default.json`: the shipped Fashion-MNIST
 # teacher (Debian's dataset-fashion-mnist) in fp32 on oneDNN, its W8A8
 # post-training-quantised copy on oneDNN int8, and its two students — ternary
@@ -12,5 +13,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh release
+bash scripts/build.sh release bitbench
 ./build/cli/bitbench run configs/default.json "$@"

@@ -6,7 +6,8 @@
 #include <cstdlib>
 
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include "core/file_io.hpp"
+#include "datasets/image_encode.hpp"
 
 #include "core/npy.hpp"
 #include "datasets/dataset_config.hpp"
@@ -492,7 +493,7 @@ void write_named_folders(const std::string& root, int n) {
     std::filesystem::create_directories(root + "/" + name);
     char file[32];
     std::snprintf(file, sizeof file, "/%05d.png", i);
-    ASSERT_TRUE(cv::imwrite(root + "/" + name + file, ds->image(static_cast<size_t>(i))));
+    bb::write_file_atomic(root + "/" + name + file, bb::encode_png(ds->image(static_cast<size_t>(i))));
   }
 }
 

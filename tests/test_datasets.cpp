@@ -11,6 +11,7 @@
 #include "datasets/gz.hpp"
 #include "datasets/idx.hpp"
 #include "datasets/image_decode.hpp"
+#include "datasets/image_encode.hpp"
 #include "datasets/image_folder.hpp"
 #include "datasets/pillow_decode.hpp"
 #include "test_util.hpp"
@@ -196,6 +197,23 @@ TEST(ImageDecode, PngAndJpegRoundTrip) {
   cv::Mat jpg = decode_image_bytes(encode_image(img, "jpg"), "a.jpg");
   ASSERT_EQ(jpg.size(), img.size());
   EXPECT_LT(cv::norm(jpg, img, cv::NORM_L1) / (20 * 30 * 3), 12.0);
+  // Grey is written as grey (decoding makes it RGB, as Pillow's convert does);
+  // a view into a wider image (rows not contiguous) is encoded by its own pixels.
+  cv::Mat grey = synthetic_image(17, 9, 1, 2, 3);
+  cv::Mat g = decode_image_bytes(encode_png(grey), "g.png");
+  ASSERT_EQ(g.channels(), 3);
+  for (int c = 0; c < 3; ++c) {
+    cv::Mat plane;
+    cv::extractChannel(g, plane, c);
+    EXPECT_EQ(cv::norm(plane, grey, cv::NORM_L1), 0.0);
+  }
+  cv::Mat roi = img(cv::Rect(3, 2, 11, 7));
+  ASSERT_FALSE(roi.isContinuous());
+  cv::Mat r = decode_image_bytes(encode_png(roi), "r.png");
+  EXPECT_EQ(cv::norm(r, roi, cv::NORM_L1), 0.0);
+  cv::Mat rj = decode_image_bytes(encode_jpeg(roi, 95), "r.jpg");
+  ASSERT_EQ(rj.size(), roi.size());
+  EXPECT_THROW(encode_png(cv::Mat(4, 4, CV_32FC1)), Error);
 }
 
 // ---------------------------------------------------------------- image budget

@@ -11,7 +11,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include "core/file_io.hpp"
+#include "datasets/image_encode.hpp"
 #include <regex>
 
 #include "core/dir_lock.hpp"
@@ -639,7 +640,7 @@ TEST(Zoo, PredictNamesTheClassesWithEveryShippedFile) {
   std::string images;
   for (size_t i = 0; i < 3; ++i) {
     const std::string png = d / ("img_" + std::to_string(i) + ".png");
-    ASSERT_TRUE(cv::imwrite(png, ds->image(i)));
+    write_file_atomic(png, encode_png(ds->image(i)));
     images += " " + png;
   }
   std::vector<std::string> files = {cfg.teacher_checkpoint};
