@@ -21,7 +21,7 @@ double round_to(double v, double step) { return std::round(v / step) * step; }
 
 std::unique_ptr<RunnableModel> open_model_under_test(const ModelUnderTest& m, const DataConfig& data, const Dataset& ds,
                                                      ModelFiles* files) {
-  LoadedModel lm = files ? files->get(m.path, m.given_config).model : load_model(m.path, m.given_config);
+  LoadedModel lm = files ? files->copy(m.path, m.given_config) : load_model(m.path, m.given_config);
   const ViTConfig& mc = lm.params.cfg;
   if (mc.img_size != data.transform.img_size || mc.in_chans != data.transform.in_chans)
     throw Error::input(m.path, "expects " + std::to_string(mc.in_chans) + "x" + std::to_string(mc.img_size) +

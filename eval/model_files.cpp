@@ -1,5 +1,7 @@
 #include "eval/model_files.hpp"
 
+#include <algorithm>
+
 #include "core/file_io.hpp"
 #include "eval/stage_cache.hpp"
 #include "models/safetensors.hpp"
@@ -14,6 +16,13 @@ const ModelFile& ModelFiles::get(const std::string& path, const std::optional<Gi
   const SafetensorsFile f = SafetensorsFile::parse(std::move(bytes), path);
   ModelFile m{std::move(hash), weights_sha256(f), load_model(f, given)};
   return files_.emplace(path, std::move(m)).first->second;
+}
+
+LoadedModel ModelFiles::copy(const std::string& path, const std::optional<GivenConfig>& given) {
+  const LoadedModel& m = get(path, given).model;
+  LoadedModel c{ViTParams(m.params.cfg), m.plan, m.metadata, m.config_source, m.packed_layers};
+  std::copy(m.params.flat.data(), m.params.flat.data() + m.params.resident(), c.params.flat.data());
+  return c;
 }
 
 }  // namespace bb

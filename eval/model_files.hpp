@@ -22,6 +22,8 @@ class ModelFiles {
   // Reads and loads `path` the first time (given: as load_model; a path keeps
   // the config it was first loaded with); the same entry afterwards.
   const ModelFile& get(const std::string& path, const std::optional<GivenConfig>& given = std::nullopt);
+  // A copy of its model for one backend to run (a RunnableModel owns and may trim its parameters).
+  LoadedModel copy(const std::string& path, const std::optional<GivenConfig>& given = std::nullopt);
 
  private:
   std::map<std::string, ModelFile> files_;

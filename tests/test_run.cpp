@@ -15,6 +15,7 @@
 #include <regex>
 
 #include "core/dir_lock.hpp"
+#include "core/file_io.hpp"
 #include "datasets/dataset_config.hpp"
 #include "datasets/fixtures.hpp"
 #include "eval/bench_config.hpp"
@@ -542,6 +543,42 @@ TEST(Lineage, ShippedStudentsOfAnotherTeacherAreRefusedOrRedistilled) {
   EXPECT_NE(cmp.out.find("Caveat: Different images: A has 60 of mnist/test, B 1000 of mnist/test"), std::string::npos) << cmp.out;
   EXPECT_NE(cmp.out.find("Caveat: Different machines or settings"), std::string::npos) << cmp.out;
   EXPECT_NE(cmp.out.find("not in interleaved rounds"), std::string::npos) << cmp.out;
+}
+
+// A run reads each shipped model file once (eval/model_files.hpp): before, it
+// read a shipped student 13 times with two backends (the preflight, the
+// student stage, its hash, then each backend's evaluation and latency and the
+// lineage, a packed file twice per load) and the teacher 10 times.
+TEST(CliRun, EachShippedFileIsReadOncePerRun) {
+  test::TempDir d;
+  const std::string cfg = write_fixture(d, 1);
+  auto first = test::run_bitbench("run " + cfg + " --out " + (d / "run1") + " --no-table");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto rep = nlohmann::json::parse(test::read_text(d / "run1/report.json"));
+  const std::string teacher = rep["models"][0]["checkpoint"], student = rep["models"][2]["checkpoint"];
+  std::string bench = test::read_text(cfg);
+  const std::string from = R"("teacher": {"train": "teacher.json"}, "students": {"distill": "students.json",)";
+  ASSERT_NE(bench.find(from), std::string::npos);
+  bench.replace(bench.find(from), from.size(),
+                R"("teacher": {"checkpoint": ")" + teacher + R"("}, "students": {"checkpoints": {"s": ")" + student + R"("},)");
+  test::write_text(d / "shipped.json", bench);
+  const BenchConfig bc = load_bench_config(d / "shipped.json");
+  ASSERT_EQ(bc.student_backends.size(), 2u);
+  RunOptions o;
+  o.out_dir = d / "shipped";
+  o.progress = false;
+  count_file_reads(true);
+  const RunOutcome r = run_benchmark(bc, o);
+  const int64_t teacher_reads = file_reads(bc.teacher_checkpoint), student_reads = file_reads(bc.student_checkpoints.at("s"));
+  count_file_reads(false);
+  ASSERT_FALSE(r.interrupted);
+  ASSERT_EQ(r.report["models"].size(), 4u);  // teacher, its W8A8 PTQ, the student on two backends
+  std::printf("[reads] teacher %lld, student %lld\n", static_cast<long long>(teacher_reads), static_cast<long long>(student_reads));
+  EXPECT_EQ(teacher_reads, 1);
+  EXPECT_EQ(student_reads, 1);
+  // The same figures as the run that distilled it, from the one read.
+  EXPECT_EQ(r.report["models"][2]["accuracy"]["top1"], rep["models"][2]["accuracy"]["top1"]);
+  EXPECT_EQ(r.report["models"][3]["accuracy"]["top1"], rep["models"][3]["accuracy"]["top1"]);
 }
 
 // Before: a teacher whose metadata another tool dropped ran with num_heads =
