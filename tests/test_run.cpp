@@ -476,13 +476,35 @@ TEST(CliRun, UsersTimmCheckpointOnImageNetLayout) {
 
 // Before: `run --teacher other.safetensors` kept the shipped students and
 // reported their gap to a teacher they never saw ("Δ top-1 vs teacher 69.30").
+// The fixture run once (teacher and student trained), then shipped.json: the
+// same bench config shipping that teacher and student as checkpoints.
+struct ShippedFixture {
+  nlohmann::json report;  // the first run's
+  std::string teacher, student, bench;  // bench: shipped.json's text
+};
+ShippedFixture ship_first_run(const test::TempDir& d, const std::string& cfg) {
+  auto first = test::run_bitbench("run " + cfg + " --out " + (d / "run1") + " --no-table");
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  ShippedFixture f;
+  f.report = nlohmann::json::parse(test::read_text(d / "run1/report.json"));
+  f.teacher = f.report["models"][0]["checkpoint"];
+  f.student = f.report["models"][2]["checkpoint"];
+  f.bench = test::read_text(cfg);
+  const std::string from = R"("teacher": {"train": "teacher.json"}, "students": {"distill": "students.json",)";
+  EXPECT_NE(f.bench.find(from), std::string::npos);
+  f.bench.replace(f.bench.find(from), from.size(),
+                  R"("teacher": {"checkpoint": ")" + f.teacher + R"(", "train": "teacher.json"}, "students": {"distill": "students.json", "checkpoints": {"s": ")" +
+                      f.student + R"("},)");
+  test::write_text(d / "shipped.json", f.bench);
+  return f;
+}
+
 TEST(Lineage, ShippedStudentsOfAnotherTeacherAreRefusedOrRedistilled) {
   test::TempDir d;
   const std::string cfg = write_fixture(d, 1);
-  auto first = test::run_bitbench("run " + cfg + " --out " + (d / "run1") + " --no-table");
-  ASSERT_EQ(first.exit_code, 0) << first.err;
-  const auto rep = nlohmann::json::parse(test::read_text(d / "run1/report.json"));
-  const std::string teacher = rep["models"][0]["checkpoint"], student = rep["models"][2]["checkpoint"];
+  const ShippedFixture sf = ship_first_run(d, cfg);
+  const nlohmann::json& rep = sf.report;
+  const std::string &teacher = sf.teacher, &student = sf.student;
   // distill recorded the teacher's weight identity in the student.
   EXPECT_EQ(SafetensorsFile::read(student).own_metadata().at("teacher_sha256"), weights_sha256(SafetensorsFile::read(teacher)));
   // Another teacher: the same recipe, another seed.
@@ -494,13 +516,7 @@ TEST(Lineage, ShippedStudentsOfAnotherTeacherAreRefusedOrRedistilled) {
   const std::string other = d / "t7/teacher.safetensors";
   ASSERT_TRUE(fs::exists(other));
   // A config shipping both: accepted with its own teacher, refused with the other (nothing written).
-  std::string bench = test::read_text(cfg);
-  const std::string from = R"("teacher": {"train": "teacher.json"}, "students": {"distill": "students.json",)";
-  ASSERT_NE(bench.find(from), std::string::npos);
-  bench.replace(bench.find(from), from.size(),
-                R"("teacher": {"checkpoint": ")" + teacher + R"(", "train": "teacher.json"}, "students": {"distill": "students.json", "checkpoints": {"s": ")" +
-                    student + R"("},)");
-  test::write_text(d / "shipped.json", bench);
+  const std::string& bench = sf.bench;
   auto own = test::run_bitbench("run " + (d / "shipped.json") + " --out " + (d / "own") + " --no-table");
   ASSERT_EQ(own.exit_code, 0) << own.err;
   EXPECT_EQ(own.err.find("records no teacher"), std::string::npos) << own.err;
@@ -552,16 +568,8 @@ TEST(Lineage, ShippedStudentsOfAnotherTeacherAreRefusedOrRedistilled) {
 TEST(CliRun, EachShippedFileIsReadOncePerRun) {
   test::TempDir d;
   const std::string cfg = write_fixture(d, 1);
-  auto first = test::run_bitbench("run " + cfg + " --out " + (d / "run1") + " --no-table");
-  ASSERT_EQ(first.exit_code, 0) << first.err;
-  const auto rep = nlohmann::json::parse(test::read_text(d / "run1/report.json"));
-  const std::string teacher = rep["models"][0]["checkpoint"], student = rep["models"][2]["checkpoint"];
-  std::string bench = test::read_text(cfg);
-  const std::string from = R"("teacher": {"train": "teacher.json"}, "students": {"distill": "students.json",)";
-  ASSERT_NE(bench.find(from), std::string::npos);
-  bench.replace(bench.find(from), from.size(),
-                R"("teacher": {"checkpoint": ")" + teacher + R"("}, "students": {"checkpoints": {"s": ")" + student + R"("},)");
-  test::write_text(d / "shipped.json", bench);
+  const ShippedFixture sf = ship_first_run(d, cfg);
+  const nlohmann::json& rep = sf.report;
   const BenchConfig bc = load_bench_config(d / "shipped.json");
   ASSERT_EQ(bc.student_backends.size(), 2u);
   RunOptions o;
