@@ -7,12 +7,25 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <atomic>
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 #include "core/error.hpp"
 
 namespace bb {
 namespace {
+
+std::atomic<bool> g_counting{false};
+std::mutex g_reads_mutex;
+std::map<std::string, int64_t> g_reads;
+
+void note_read(const std::string& path) {
+  if (!g_counting.load(std::memory_order_relaxed)) return;
+  std::lock_guard<std::mutex> lock(g_reads_mutex);
+  ++g_reads[path];
+}
 
 std::vector<uint8_t> read_all(const std::string& path, uint64_t max_bytes) {
   // Non-blocking open, then fstat of what was opened: a FIFO or device posing
@@ -54,12 +67,26 @@ std::vector<uint8_t> read_all(const std::string& path, uint64_t max_bytes) {
 }  // namespace
 
 std::vector<uint8_t> read_file_bytes(const std::string& path, uint64_t max_bytes) {
+  note_read(path);
   return read_all(path, max_bytes);
 }
 
 std::string read_file_text(const std::string& path, uint64_t max_bytes) {
+  note_read(path);
   auto b = read_all(path, max_bytes);
   return std::string(b.begin(), b.end());
+}
+
+void count_file_reads(bool on) {
+  std::lock_guard<std::mutex> lock(g_reads_mutex);
+  g_reads.clear();
+  g_counting = on;
+}
+
+int64_t file_reads(const std::string& path) {
+  std::lock_guard<std::mutex> lock(g_reads_mutex);
+  auto it = g_reads.find(path);
+  return it == g_reads.end() ? 0 : it->second;
 }
 
 namespace {

@@ -14,6 +14,12 @@ namespace bb {
 std::vector<uint8_t> read_file_bytes(const std::string& path, uint64_t max_bytes = UINT64_MAX);
 std::string read_file_text(const std::string& path, uint64_t max_bytes = UINT64_MAX);
 
+// Test hook: while counting is on, every whole-file read above is counted by
+// path as given (tests check that a run reads each model file once). Turning
+// it on clears the counts; off (the normal case) counts nothing.
+void count_file_reads(bool on);
+int64_t file_reads(const std::string& path);
+
 // Throws Error(Runtime) naming the path when writing fails (disk full, no
 // permission); the temporary file is removed and any previous <path> is kept.
 // Test hook: with BITBENCH_FAULT_DISK_FULL_AFTER=N in the environment the

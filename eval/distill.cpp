@@ -59,197 +59,271 @@ int init_from(ViTParams& s, const ViTParams& src) {
   return copied;
 }
 
-}  // namespace
+// Finished students by name: weights and plan (teachers and initialisers of later stages).
+struct DoneStudent {
+  ViTParams params;
+  QuantPlan plan;
+};
 
-DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& out_dir, bool resume, bool progress) {
-  if (!fs::exists(cfg.teacher))
-    throw Error::input(cfg.teacher, "teacher checkpoint not found (train one with `bitbench train`, or pass --teacher)");
-  LoadedViT teacher = load_vit(cfg.teacher, cfg.teacher_config);
-  // Every student records the run's teacher (a chain stage's too: its gap is to this teacher) by its weights.
-  const std::string teacher_sha256 = weights_sha256(SafetensorsFile::read(cfg.teacher));
-  if (auto it = teacher.metadata.find("quant"); it != teacher.metadata.end())
-    throw Error::input(cfg.teacher, "is a quantised student, not a full-precision teacher");
-  const ViTConfig& tc = teacher.params.cfg;
-  if (tc.img_size != cfg.run.data.transform.img_size || tc.in_chans != cfg.run.data.transform.in_chans)
-    throw Error::input(cfg.teacher, "expects " + std::to_string(tc.in_chans) + "x" + std::to_string(tc.img_size) +
-                                        " inputs, the config's data gives " + std::to_string(cfg.run.data.transform.in_chans) +
-                                        "x" + std::to_string(cfg.run.data.transform.img_size));
-  // Every student's architecture and plan, checked before any training (a
-  // block index beyond a student's depth fails now, not after earlier students trained).
-  {
+// A student about to be distilled: its architecture, plan and initial weights.
+struct StudentStart {
+  ViTParams params;
+  QuantPlan plan;
+  std::string init;  // where its weights came from: "teacher", "scratch" or a student's name
+  int copied = 0;    // tensors copied from there
+};
+
+// One call of run_distillation, in its three steps: resolve (teacher, every
+// student's plan, data, folder), distil one student at a time, summarise.
+class DistillationRun {
+ public:
+  DistillationRun(const DistillRunConfig& cfg, const std::string& out_dir, bool resume, bool progress)
+      : cfg_(cfg), out_dir_(out_dir), resume_(resume), progress_(progress) {}
+
+  DistillOutcome run() {
+    resolve();
+    for (const StudentConfig& sc : cfg_.students)
+      if (!distil_one(sc)) {
+        out_.interrupted = true;
+        return out_;
+      }
+    summarise();
+    return out_;
+  }
+
+ private:
+  // ---- resolve: everything the students need, checked before any training
+  void resolve() {
+    load_teacher();
+    check_student_plans();
+    data_.emplace(open_train_data(cfg_.run));
+    // Said once the inputs loaded, so that a bad input gives one line on stderr.
+    // Under mpirun every rank trains (data parallel); rank 0 alone writes.
+    if (progress_ && root_)
+      std::fprintf(stderr, "distilling %zu student(s) of %s on %s (%d threads, %d ranks) -> %s\n", cfg_.students.size(),
+                   cfg_.teacher.c_str(), cfg_.run.data.dataset.name.c_str(), num_threads(), comm::size(), out_dir_.c_str());
+    if (root_) {
+      make_dirs(out_dir_);
+      lock_.emplace(out_dir_);
+    }
+    comm::barrier();
+    backend_ = make_backend("onednn");
+    const EvalResult t = eval_with(teacher_->params, nullptr, "  teacher " + eval_name());
+    out_.teacher_top1 = t.top1();
+    out_.teacher_top5 = t.top5();
+    out_.teacher_params = teacher_->params.count();
+    if (root_) std::fprintf(stderr, "teacher %s: top-1 %.2f%%, %lld parameters\n", cfg_.teacher.c_str(), out_.teacher_top1,
+                            static_cast<long long>(out_.teacher_params));
+  }
+
+  void load_teacher() {
+    if (!fs::exists(cfg_.teacher))
+      throw Error::input(cfg_.teacher, "teacher checkpoint not found (train one with `bitbench train`, or pass --teacher)");
+    const SafetensorsFile f = SafetensorsFile::read(cfg_.teacher);
+    teacher_.emplace(load_vit(f, cfg_.teacher_config));
+    // Every student records the run's teacher (a chain stage's too: its gap is to this teacher) by its weights.
+    teacher_sha256_ = weights_sha256(f);
+    if (teacher_->metadata.count("quant")) throw Error::input(cfg_.teacher, "is a quantised student, not a full-precision teacher");
+    const ViTConfig& tc = teacher_->params.cfg;
+    const TransformConfig& x = cfg_.run.data.transform;
+    if (tc.img_size != x.img_size || tc.in_chans != x.in_chans)
+      throw Error::input(cfg_.teacher, "expects " + std::to_string(tc.in_chans) + "x" + std::to_string(tc.img_size) +
+                                           " inputs, the config's data gives " + std::to_string(x.in_chans) + "x" +
+                                           std::to_string(x.img_size));
+  }
+
+  // Every student's architecture and plan (a block index beyond a student's
+  // depth fails now, not after earlier students trained).
+  void check_student_plans() const {
     std::map<std::string, ViTConfig> arch_of;
-    for (const StudentConfig& sc : cfg.students) {
-      JsonReader m(sc.model, "config", "/students/" + sc.name + "/model");
-      const ViTConfig arch = read_vit_config(m, sc.from == "teacher" ? tc : arch_of.at(sc.from));
-      (void)sc.quant.plan(arch.depth, "config", "/students/" + sc.name + "/quant");
+    for (const StudentConfig& sc : cfg_.students) {
+      const ViTConfig arch = student_arch(sc, sc.from == "teacher" ? teacher_->params.cfg : arch_of.at(sc.from));
+      (void)student_plan(sc, arch);
       arch_of.emplace(sc.name, arch);
     }
   }
-  TrainData data = open_train_data(cfg.run);
-  // Said once the inputs loaded, so that a bad input gives one line on stderr.
-  // Under mpirun every rank trains (data parallel); rank 0 alone writes.
-  const bool root = comm::is_root();
-  if (progress && root)
-    std::fprintf(stderr, "distilling %zu student(s) of %s on %s (%d threads, %d ranks) -> %s\n", cfg.students.size(),
-                 cfg.teacher.c_str(), cfg.run.data.dataset.name.c_str(), num_threads(), comm::size(), out_dir.c_str());
-  std::optional<DirLock> lock;
-  if (root) {
-    make_dirs(out_dir);
-    lock.emplace(out_dir);
-  }
-  comm::barrier();
-  auto backend = make_backend("onednn");
-  auto eval_with = [&](const ViTParams& p, const QuantPlan* plan, const std::string& label) {
-    ViTRunner runner(p, *backend, false, plan);
-    return evaluate([&](const TensorView& x) { return runner.forward(x); }, *data.eval, false, label);
-  };
 
-  DistillOutcome out;
-  {
-    EvalResult t = eval_with(teacher.params, nullptr, "  teacher " + data.eval_set->name() + "/" + data.eval_set->split());
-    out.teacher_top1 = t.top1();
-    out.teacher_top5 = t.top5();
-    out.teacher_params = teacher.params.count();
-    if (root) std::fprintf(stderr, "teacher %s: top-1 %.2f%%, %lld parameters\n", cfg.teacher.c_str(), out.teacher_top1,
-                 static_cast<long long>(out.teacher_params));
+  // The teacher's architecture (of this stage), with the student's overrides.
+  static ViTConfig student_arch(const StudentConfig& sc, const ViTConfig& teacher) {
+    JsonReader m(sc.model, "config", "/students/" + sc.name + "/model");
+    return read_vit_config(m, teacher);
+  }
+  static QuantPlan student_plan(const StudentConfig& sc, const ViTConfig& arch) {
+    return sc.quant.plan(arch.depth, "config", "/students/" + sc.name + "/quant");
   }
 
-  // Finished students by name: weights and plan (teachers and initialisers of later stages).
-  struct Done {
-    ViTParams params;
-    QuantPlan plan;
-  };
-  std::map<std::string, Done> done;
+  std::string eval_name() const { return data_->eval_set->name() + "/" + data_->eval_set->split(); }
 
-  TeacherLogitCache teacher_logits;  // students from the teacher see the same batches: its forward once
-  for (const StudentConfig& sc : cfg.students) {
-    const std::string dir = (fs::path(out_dir) / sc.name).string();
+  EvalResult eval_with(const ViTParams& p, const QuantPlan* plan, const std::string& label) {
+    ViTRunner runner(p, *backend_, false, plan);
+    return evaluate([&](const TensorView& x) { return runner.forward(x); }, *data_->eval, false, label);
+  }
+
+  // ---- distil one: false when an interrupt stopped its training (its state is saved)
+  bool distil_one(const StudentConfig& sc) {
+    const std::string dir = (fs::path(out_dir_) / sc.name).string();
     const std::string final_path = (fs::path(dir) / (sc.name + ".safetensors")).string();
-    const ViTParams& src_teacher = sc.from == "teacher" ? teacher.params : done.at(sc.from).params;
-    const QuantPlan* src_plan = sc.from == "teacher" ? nullptr : &done.at(sc.from).plan;
-    // Architecture: the teacher's (of this stage), with the student's overrides.
-    ViTConfig arch;
-    {
-      JsonReader m(sc.model, "config", "/students/" + sc.name + "/model");
-      arch = read_vit_config(m, src_teacher.cfg);
-    }
-    QuantPlan plan = sc.quant.plan(arch.depth, "config", "/students/" + sc.name + "/quant");
-    ViTParams params(arch);
-    params.init_random(cfg.run.seed);
-    const std::string init = sc.init == "teacher" ? sc.from : sc.init;
-    int copied = 0;
-    if (init != "scratch") copied = init_from(params, init == "teacher" ? teacher.params : done.at(init).params);
-
-    // What the student's files say of it (the latent checkpoint and the packed
-    // export alike): recipe, lineage, data set, class names and transform.
-    std::map<std::string, std::string> student_meta = {
-        {"recipe", to_json(cfg).dump()},
-        {"student", sc.name},
-        {"teacher", sc.from == "teacher" ? cfg.teacher : sc.from},
-        {"teacher_sha256", teacher_sha256},
-        {"dataset", cfg.run.data.dataset.name},
-        {"class_names", nlohmann::json(data.train_set->class_names()).dump()},
-        {"transform", to_json(cfg.run.data)["transform"].dump()},
-        {"version", std::string(kVersion) + " (git " + kGitRevision + ")"}};
+    StudentStart st = start_student(sc);
     StudentResult res;
     res.name = sc.name;
-    res.spec = plan.spec.name();
+    res.spec = st.plan.spec.name();
     res.from = sc.from;
-    Timer timer;
-    if (resume && fs::exists(final_path)) {
-      LoadedViT prev = load_vit(final_path);
-      if (prev.params.count() != params.count()) throw Error::input(final_path, "does not match this student's architecture");
-      std::copy(prev.params.flat.data(), prev.params.flat.data() + params.count(), params.flat.data());
-      if (root) std::fprintf(stderr, "%s: already finished, kept (%s)\n", sc.name.c_str(), final_path.c_str());
-      res.history = prev.metadata.count("history") ? parse_json_text(prev.metadata["history"], final_path) : nlohmann::json::array();
-    } else {
-      if (root) std::fprintf(stderr, "%s: %s, %lld parameters, distilled from %s (%s), init %s (%d tensors copied)\n",
-                   sc.name.c_str(), plan.spec.name().c_str(), static_cast<long long>(params.count()), sc.from.c_str(),
-                   sc.distill.kind.c_str(), init.c_str(), copied);
-      DistillObjective objective(src_teacher, src_plan, sc.distill, static_cast<float>(sc.train.label_smoothing),
-                                 sc.from == "teacher" ? &teacher_logits : nullptr);
-      auto eval_backend = make_backend("onednn");
-      ViTRunner eval_model(params, *eval_backend, false, &plan);
-      EvalFn eval = [&](const ViTParams&) {
-        EvalResult r = evaluate([&](const TensorView& x) { return eval_model.forward(x); }, *data.eval, false,
-                                "  eval " + data.eval_set->name() + "/" + data.eval_set->split());
-        return EvalScores{r.top1(), r.top5()};
-      };
-      TrainerOptions o;
-      o.train = sc.train;
-      o.out_dir = dir;
-      o.final_name = sc.name;
-      o.resume = resume && fs::exists(fs::path(dir) / "checkpoint.safetensors");
-      o.progress = progress;
-      o.plan = &plan;
-      o.objective = &objective;
-      o.metadata = student_meta;
-      Trainer trainer(params, *data.train, eval, o);
-      TrainOutcome r = trainer.run();
-      if (r.interrupted) {
-        out.interrupted = true;
-        return out;
-      }
-      res.best_top1 = r.best_top1;
-      res.stopped_early = r.stopped_early;
-      res.epochs_run = static_cast<int>(r.history.size());
-      res.history = nlohmann::json::array();
-      for (const auto& h : r.history) res.history.push_back(to_json(h));
-    }
     res.path = final_path;
+    Timer timer;
+    if (resume_ && fs::exists(final_path)) {
+      keep_finished(sc, final_path, st.params, res);
+    } else {
+      if (root_) std::fprintf(stderr, "%s: %s, %lld parameters, distilled from %s (%s), init %s (%d tensors copied)\n",
+                              sc.name.c_str(), st.plan.spec.name().c_str(), static_cast<long long>(st.params.count()),
+                              sc.from.c_str(), sc.distill.kind.c_str(), st.init.c_str(), st.copied);
+      if (!train_student(sc, dir, st, res)) return false;
+    }
     res.packed_path = (fs::path(dir) / (sc.name + ".packed.safetensors")).string();
-    if (root)
-      write_packed_student(res.packed_path, params, plan, student_meta);
+    measure_student(sc, st, res);
+    res.minutes = timer.seconds() / 60;
+    if (root_) std::fprintf(stderr, "%s: top-1 %.2f%% (teacher %.2f%%, %+.2f points), %.1f min\n", sc.name.c_str(), res.top1,
+                            out_.teacher_top1, res.top1 - out_.teacher_top1, res.minutes);
+    out_.students.push_back(res);
+    done_.emplace(sc.name, DoneStudent{std::move(st.params), st.plan});
+    return true;
+  }
+
+  const ViTParams& stage_teacher(const StudentConfig& sc) const {
+    return sc.from == "teacher" ? teacher_->params : done_.at(sc.from).params;
+  }
+
+  // Architecture, plan and initial weights: random, then every tensor of the
+  // same shape copied from the initialiser ("init", default this stage's teacher).
+  StudentStart start_student(const StudentConfig& sc) const {
+    const ViTConfig arch = student_arch(sc, stage_teacher(sc).cfg);
+    StudentStart st{ViTParams(arch), student_plan(sc, arch), sc.init == "teacher" ? sc.from : sc.init, 0};
+    st.params.init_random(cfg_.run.seed);
+    if (st.init != "scratch") st.copied = init_from(st.params, st.init == "teacher" ? teacher_->params : done_.at(st.init).params);
+    return st;
+  }
+
+  // What the student's files say of it (the latent checkpoint and the packed
+  // export alike): recipe, lineage, data set, class names and transform.
+  std::map<std::string, std::string> student_metadata(const StudentConfig& sc) const {
+    return {{"recipe", to_json(cfg_).dump()},
+            {"student", sc.name},
+            {"teacher", sc.from == "teacher" ? cfg_.teacher : sc.from},
+            {"teacher_sha256", teacher_sha256_},
+            {"dataset", cfg_.run.data.dataset.name},
+            {"class_names", nlohmann::json(data_->train_set->class_names()).dump()},
+            {"transform", to_json(cfg_.run.data)["transform"].dump()},
+            {"version", std::string(kVersion) + " (git " + kGitRevision + ")"}};
+  }
+
+  // A student a resumed run finished before: its final weights and history, kept.
+  void keep_finished(const StudentConfig& sc, const std::string& final_path, ViTParams& params, StudentResult& res) const {
+    LoadedViT prev = load_vit(final_path);
+    if (prev.params.count() != params.count()) throw Error::input(final_path, "does not match this student's architecture");
+    std::copy(prev.params.flat.data(), prev.params.flat.data() + params.count(), params.flat.data());
+    if (root_) std::fprintf(stderr, "%s: already finished, kept (%s)\n", sc.name.c_str(), final_path.c_str());
+    res.history = prev.metadata.count("history") ? parse_json_text(prev.metadata["history"], final_path) : nlohmann::json::array();
+  }
+
+  bool train_student(const StudentConfig& sc, const std::string& dir, StudentStart& st, StudentResult& res) {
+    const QuantPlan* src_plan = sc.from == "teacher" ? nullptr : &done_.at(sc.from).plan;
+    DistillObjective objective(stage_teacher(sc), src_plan, sc.distill, static_cast<float>(sc.train.label_smoothing),
+                               sc.from == "teacher" ? &teacher_logits_ : nullptr);
+    auto eval_backend = make_backend("onednn");
+    ViTRunner eval_model(st.params, *eval_backend, false, &st.plan);
+    EvalFn eval = [&](const ViTParams&) {
+      EvalResult r = evaluate([&](const TensorView& x) { return eval_model.forward(x); }, *data_->eval, false,
+                              "  eval " + eval_name());
+      return EvalScores{r.top1(), r.top5()};
+    };
+    TrainerOptions o;
+    o.train = sc.train;
+    o.out_dir = dir;
+    o.final_name = sc.name;
+    o.resume = resume_ && fs::exists(fs::path(dir) / "checkpoint.safetensors");
+    o.progress = progress_;
+    o.plan = &st.plan;
+    o.objective = &objective;
+    o.metadata = student_metadata(sc);
+    TrainOutcome r = Trainer(st.params, *data_->train, eval, o).run();
+    if (r.interrupted) return false;
+    res.best_top1 = r.best_top1;
+    res.stopped_early = r.stopped_early;
+    res.epochs_run = static_cast<int>(r.history.size());
+    res.history = to_json(r.history);
+    return true;
+  }
+
+  // The packed export (written, then read back: it round-trips), sizes, counts and held-out scores.
+  void measure_student(const StudentConfig& sc, const StudentStart& st, StudentResult& res) {
+    if (root_) write_packed_student(res.packed_path, st.params, st.plan, student_metadata(sc));
     comm::barrier();
-    PackedStudent packed = read_packed_student(res.packed_path);  // also checks the file round-trips
+    const PackedStudent packed = read_packed_student(res.packed_path);
     res.packed_bytes = packed.packed_bytes;
     res.fp32_bytes = packed.fp32_bytes;
-    res.params = params.count();
-    res.quantized_weights = quantized_weight_count(params, plan);
-    res.ternary_zeros = ternary_zero_fraction(params, plan);
-    EvalResult e = eval_with(params, &plan, "  " + sc.name + " " + data.eval_set->name() + "/" + data.eval_set->split());
+    res.params = st.params.count();
+    res.quantized_weights = quantized_weight_count(st.params, st.plan);
+    res.ternary_zeros = ternary_zero_fraction(st.params, st.plan);
+    const EvalResult e = eval_with(st.params, &st.plan, "  " + sc.name + " " + eval_name());
     res.top1 = e.top1();
     res.top5 = e.top5();
     if (res.best_top1 == 0) res.best_top1 = res.top1;
-    res.minutes = timer.seconds() / 60;
-    if (root) std::fprintf(stderr, "%s: top-1 %.2f%% (teacher %.2f%%, %+.2f points), %.1f min\n", sc.name.c_str(), res.top1,
-                 out.teacher_top1, res.top1 - out.teacher_top1, res.minutes);
-    out.students.push_back(res);
-    done.emplace(sc.name, Done{std::move(params), plan});
   }
 
-  out.teacher_batches = teacher_logits.lookups();
-  out.teacher_batches_reused = teacher_logits.hits();
-  if (root && out.teacher_batches_reused > 0)
-    std::fprintf(stderr, "teacher forward: %lld of %lld batches reused from an earlier student (%.1f MB held)\n",
-                 static_cast<long long>(out.teacher_batches_reused), static_cast<long long>(out.teacher_batches),
-                 static_cast<double>(teacher_logits.bytes()) / 1e6);
+  // ---- summarise: the teacher-logit cache's reuse and <out>/students.json
+  void summarise() {
+    out_.teacher_batches = teacher_logits_.lookups();
+    out_.teacher_batches_reused = teacher_logits_.hits();
+    if (root_ && out_.teacher_batches_reused > 0)
+      std::fprintf(stderr, "teacher forward: %lld of %lld batches reused from an earlier student (%.1f MB held)\n",
+                   static_cast<long long>(out_.teacher_batches_reused), static_cast<long long>(out_.teacher_batches),
+                   static_cast<double>(teacher_logits_.bytes()) / 1e6);
+    nlohmann::json summary = {{"teacher", {{"path", cfg_.teacher}, {"top1", out_.teacher_top1}, {"top5", out_.teacher_top5},
+                                           {"params", out_.teacher_params}}},
+                              {"students", nlohmann::json::array()}};
+    for (const auto& s : out_.students) summary["students"].push_back(student_summary(s));
+    out_.summary_path = (fs::path(out_dir_) / "students.json").string();
+    if (root_) write_file_atomic(out_.summary_path, summary.dump(2) + "\n");
+  }
 
-  nlohmann::json summary = {{"teacher", {{"path", cfg.teacher}, {"top1", out.teacher_top1}, {"top5", out.teacher_top5},
-                                         {"params", out.teacher_params}}},
-                            {"students", nlohmann::json::array()}};
-  for (const auto& s : out.students)
-    summary["students"].push_back({{"name", s.name},
-                                   {"spec", s.spec},
-                                   {"from", s.from},
-                                   {"path", s.path},
-                                   {"packed_path", s.packed_path},
-                                   {"top1", s.top1},
-                                   {"top5", s.top5},
-                                   {"best_top1", s.best_top1},
-                                   {"top1_minus_teacher", s.top1 - out.teacher_top1},
-                                   {"params", s.params},
-                                   {"quantized_weights", s.quantized_weights},
-                                   {"ternary_zero_fraction", s.ternary_zeros},
-                                   {"packed_bytes", s.packed_bytes},
-                                   {"fp32_bytes", s.fp32_bytes},
-                                   {"epochs_run", s.epochs_run},
-                                   {"stopped_early", s.stopped_early},
-                                   {"minutes", s.minutes},
-                                   {"history", s.history}});
-  out.summary_path = (fs::path(out_dir) / "students.json").string();
-  if (root) write_file_atomic(out.summary_path, summary.dump(2) + "\n");
-  return out;
+  nlohmann::json student_summary(const StudentResult& s) const {
+    return {{"name", s.name},
+            {"spec", s.spec},
+            {"from", s.from},
+            {"path", s.path},
+            {"packed_path", s.packed_path},
+            {"top1", s.top1},
+            {"top5", s.top5},
+            {"best_top1", s.best_top1},
+            {"top1_minus_teacher", s.top1 - out_.teacher_top1},
+            {"params", s.params},
+            {"quantized_weights", s.quantized_weights},
+            {"ternary_zero_fraction", s.ternary_zeros},
+            {"packed_bytes", s.packed_bytes},
+            {"fp32_bytes", s.fp32_bytes},
+            {"epochs_run", s.epochs_run},
+            {"stopped_early", s.stopped_early},
+            {"minutes", s.minutes},
+            {"history", s.history}};
+  }
+
+  const DistillRunConfig& cfg_;
+  const std::string& out_dir_;
+  const bool resume_, progress_;
+  const bool root_ = comm::is_root();
+  std::optional<LoadedViT> teacher_;
+  std::string teacher_sha256_;
+  std::optional<TrainData> data_;
+  std::optional<DirLock> lock_;
+  std::unique_ptr<Backend> backend_;
+  std::map<std::string, DoneStudent> done_;
+  TeacherLogitCache teacher_logits_;  // students from the teacher see the same batches: its forward once
+  DistillOutcome out_;
+};
+
+}  // namespace
+
+DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& out_dir, bool resume, bool progress) {
+  return DistillationRun(cfg, out_dir, resume, progress).run();
 }
 
 }  // namespace bb

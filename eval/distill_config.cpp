@@ -43,12 +43,13 @@ StudentConfig read_student(const nlohmann::json& node, const std::string& file, 
   r.read("init", s.init);
   r.read("from", s.from);
   r.object("quant");
-  s.quant = parse_quant_section(node.contains("quant") ? node["quant"] : nlohmann::json::object(), file, path + "/quant");
+  s.quant.json = node.contains("quant") ? node["quant"] : nlohmann::json::object();
+  static_cast<QuantPlanJson&>(s.quant) = read_quant_plan_json(s.quant.json, file, path + "/quant");
   {
     s.model = node.contains("model") ? node["model"] : nlohmann::json::object();
     JsonReader m = r.object("model");
     const ViTConfig c = read_vit_config(m, vit_preset("vit_fmnist_tiny_patch4_28"));  // types and unknown keys, before any training
-    if (c.attn_prob_scale && s.quant.attn_pv == ActFormat::kF32)
+    if (c.attn_prob_scale && s.quant.base.attn_pv == ActFormat::kF32)
       throw Error::config(file, path + "/model/attn_prob_scale",
                           "scales the step of quantised attention probabilities: set quant.attn_pv too");
   }
@@ -65,89 +66,11 @@ StudentConfig read_student(const nlohmann::json& node, const std::string& file, 
   if (node.contains("distill")) s.distill = read_distill_section(r.object("distill"), distill);
   else r.object("distill");
   r.finish();
-  if (s.name.empty()) s.name = "student_" + lower(s.quant.spec.name());
+  if (s.name.empty()) s.name = "student_" + lower(s.quant.base.spec.name());
   return s;
 }
 
 }  // namespace
-
-QuantSection parse_quant_section(const nlohmann::json& j, const std::string& file, const std::string& path) {
-  JsonReader r(j, file, path);
-  std::string spec = "W1.58A8", patch = "FP32", head = "FP32", ste = "clipped", act_ste = "identity",
-              act_scale = "absmax";
-  std::string attn_qk = "FP32", attn_pv = "FP32";
-  r.read("spec", spec);
-  r.read("patch_embed", patch);
-  r.read("head", head);
-  r.read_enum("ste", ste, {"clipped", "identity"});
-  r.read_enum("act_ste", act_ste, {"identity", "clipped"});
-  r.read_enum("act_scale", act_scale, {"absmax", "absmean"});
-  r.read("attn_qk", attn_qk);
-  r.read("attn_pv", attn_pv);
-  auto parse = [&](const std::string& at, const std::string& v) {
-    try {
-      return parse_quant_spec(v);
-    } catch (const Error& e) {
-      throw Error::config(file, at, e.what());
-    }
-  };
-  QuantSection q;
-  q.json = j;
-  q.spec = parse(path + "/spec", spec);
-  q.patch_embed = parse(path + "/patch_embed", patch);
-  q.head = parse(path + "/head", head);
-  r.read("subln", q.subln);
-  q.ste_clip = ste == "clipped";
-  q.act_ste_clip = act_ste == "clipped";
-  act_scale_from_name(act_scale, q.act_scale);
-  auto parse_act = [&](const std::string& at, const std::string& v) {
-    try {
-      return parse_act_format(v);
-    } catch (const Error& e) {
-      throw Error::config(file, at, e.what());
-    }
-  };
-  q.attn_qk = parse_act(path + "/attn_qk", attn_qk);
-  q.attn_pv = parse_act(path + "/attn_pv", attn_pv);
-  if (j.contains("blocks")) {
-    const auto& b = j["blocks"];
-    if (!b.is_object()) throw Error::config(file, path + "/blocks", "must be an object {\"block index\": \"spec\"}");
-    for (const auto& [k, v] : b.items()) {
-      const std::string at = path + "/blocks/" + k;
-      if (k.empty() || k.size() > 6 ||
-          !std::all_of(k.begin(), k.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-        throw Error::config(file, at, "block keys are indices (\"0\", \"1\", ...)");
-      if (!v.is_string()) throw Error::config(file, at, "must be a quant spec string such as \"W8A8\"");
-      q.blocks[std::stoi(k)] = parse(at, v.get<std::string>());
-    }
-    r.object("blocks");
-  }
-  r.finish();
-  return q;
-}
-
-QuantPlan QuantSection::plan(int depth, const std::string& file, const std::string& path) const {
-  QuantPlan p = QuantPlan::uniform(depth, spec);
-  p.patch_embed = patch_embed;
-  p.head = head;
-  p.subln = subln;
-  p.ste_clip = ste_clip;
-  p.act_ste_clip = act_ste_clip;
-  p.act_scale = act_scale;
-  p.attn_qk = attn_qk;
-  p.attn_pv = attn_pv;
-  for (const auto& [i, s] : blocks) {
-    if (i >= depth)
-      throw Error::config(file, path + "/blocks/" + std::to_string(i),
-                          "block " + std::to_string(i) + " is beyond the model's depth (" + std::to_string(depth) + ")");
-    p.blocks[static_cast<size_t>(i)] = {s, s, s, s};
-  }
-  return p;
-}
-
-QuantPlan read_quant_section(const nlohmann::json& j, int depth, const std::string& file, const std::string& path) {
-  return parse_quant_section(j, file, path).plan(depth, file, path);
-}
 
 DistillRunConfig parse_distill_config(const nlohmann::json& j, const std::string& file) {
   if (!j.is_object()) throw Error::config(file, "", "must be a JSON object");

@@ -10,27 +10,17 @@
 
 #include "eval/run_config.hpp"
 #include "models/checkpoint.hpp"
-#include "models/quant.hpp"
+#include "models/quant_plan_json.hpp"
 #include "train/objective.hpp"
 #include "train/train_config.hpp"
 
 namespace bb {
 
-// A student's "quant" section ({"spec", "blocks", "patch_embed", "head",
-// "subln", "ste", "act_ste", "act_scale", "attn_qk", "attn_pv"}), read once; the plan needs the model's depth.
-struct QuantSection {
-  QuantSpec spec, patch_embed, head;
-  bool subln = false, ste_clip = true, act_ste_clip = false;
-  ActScale act_scale = ActScale::kAbsMax;
-  ActFormat attn_qk = ActFormat::kF32, attn_pv = ActFormat::kF32;
-  std::map<int, QuantSpec> blocks;                 // per-block overrides by index
+// A student's "quant" section: a quant plan in the one schema files use too
+// (models/quant_plan_json.hpp), read once; the plan needs the model's depth.
+struct QuantSection : QuantPlanJson {
   nlohmann::json json = nlohmann::json::object();  // as written (the recipe and its hash keep it)
-  // Error(Config) at file/path when a block index is beyond the depth.
-  QuantPlan plan(int depth, const std::string& file, const std::string& path) const;
 };
-QuantSection parse_quant_section(const nlohmann::json& j, const std::string& file, const std::string& path);
-// The plan of a quant section for a model of this depth (parse_quant_section(...).plan(depth, ...)).
-QuantPlan read_quant_section(const nlohmann::json& j, int depth, const std::string& file, const std::string& path);
 
 struct StudentConfig {
   std::string name;

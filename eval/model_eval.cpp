@@ -19,8 +19,9 @@ double round_to(double v, double step) { return std::round(v / step) * step; }
 
 }  // namespace
 
-std::unique_ptr<RunnableModel> open_model_under_test(const ModelUnderTest& m, const DataConfig& data, const Dataset& ds) {
-  LoadedModel lm = load_model(m.path, m.given_config);
+std::unique_ptr<RunnableModel> open_model_under_test(const ModelUnderTest& m, const DataConfig& data, const Dataset& ds,
+                                                     ModelFiles* files) {
+  LoadedModel lm = files ? files->copy(m.path, m.given_config) : load_model(m.path, m.given_config);
   const ViTConfig& mc = lm.params.cfg;
   if (mc.img_size != data.transform.img_size || mc.in_chans != data.transform.in_chans)
     throw Error::input(m.path, "expects " + std::to_string(mc.in_chans) + "x" + std::to_string(mc.img_size) +
@@ -42,7 +43,7 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   const bool root = comm::is_root();
   reset_peak_rss();  // freed heap back to the system first
   const int64_t rss_start = current_rss_bytes();  // the process before this evaluation loads anything
-  std::unique_ptr<RunnableModel> model = open_model_under_test(m, data, *ctx.dataset);
+  std::unique_ptr<RunnableModel> model = open_model_under_test(m, data, *ctx.dataset, ctx.files);
   // The peak from here on: the model as loaded and packed is resident, its load transients are not counted.
   const bool rss_reset = reset_peak_rss();
 

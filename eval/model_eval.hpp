@@ -11,6 +11,7 @@
 #include "datasets/dataset.hpp"
 #include "eval/bench_config.hpp"
 #include "eval/latency_sweep.hpp"
+#include "eval/model_files.hpp"
 #include "models/runnable_model.hpp"
 
 namespace bb {
@@ -28,11 +29,14 @@ struct ModelEvalContext {
   const Dataset* dataset = nullptr;
   int64_t limit = 0;                          // eval images (0 = all)
   const std::vector<float>* teacher_logits = nullptr;  // for fidelity; null or empty for the teacher itself
+  ModelFiles* files = nullptr;                // the run's model files (null: read the file)
 };
 
 // The model as `bitbench run` runs it (PTQ plan applied), after checking it
 // fits the data: one clear error naming the file otherwise.
-std::unique_ptr<RunnableModel> open_model_under_test(const ModelUnderTest& m, const DataConfig& data, const Dataset& ds);
+// files: the run's model files, read once (null: the file is read here).
+std::unique_ptr<RunnableModel> open_model_under_test(const ModelUnderTest& m, const DataConfig& data, const Dataset& ds,
+                                                     ModelFiles* files = nullptr);
 
 // The report entry of one model (rank 0's; the other ranks return their
 // latency part only) and its logits [count, classes] (rank 0).

@@ -23,6 +23,7 @@
 #include "eval/latency_stage.hpp"
 #include "eval/latency_sweep.hpp"
 #include "eval/model_eval.hpp"
+#include "eval/model_files.hpp"
 #include "eval/report_assembly.hpp"
 #include "eval/teacher.hpp"
 #include "eval/validate.hpp"
@@ -90,10 +91,11 @@ class Pipeline {
  private:
   // Everything a stage will read is checked before the run folder is made:
   // a missing file, a broken recipe or mixed lineages fail with nothing written.
-  void preflight() { warnings_ = check_run_inputs(cfg_, o_); }
+  void preflight() { warnings_ = check_run_inputs(cfg_, o_, files_); }
 
-  // A file's content hash, read once per run (the teacher's names several stages).
-  const std::string& hash_of(const std::string& path) { return hashes_.of(path); }
+  // A model file of this run, read and loaded once (files_): its hash, metadata, weights' identity and model.
+  const ModelFile& file_of(const std::string& path) { return files_.get(path, given_teacher_config(cfg_, path)); }
+  const std::string& hash_of(const std::string& path) { return file_of(path).hash; }
 
   std::string stage_dir(const std::string& name) const { return (fs::path(o_.out_dir) / "stages" / name).string(); }
 
@@ -116,7 +118,7 @@ class Pipeline {
     if (!o_.from_scratch && !cfg_.teacher_checkpoint.empty()) {  // preflight() saw the file
       teacher_path_ = cfg_.teacher_checkpoint;
       // Its training curve, where the file carries one (the zoo's do), as the students' below.
-      teacher_history_ = history_of(SafetensorsFile::read(teacher_path_).own_metadata(), teacher_path_);
+      teacher_history_ = history_of(file_of(teacher_path_).model.metadata, teacher_path_);
       note_stage("teacher", "shipped", teacher_path_, hash_of(teacher_path_), t.seconds());
       return true;
     }
@@ -160,8 +162,7 @@ class Pipeline {
     Timer t;
     if (uses_shipped_students(cfg_, o_)) {
       for (const auto& [name, path] : cfg_.student_checkpoints) {  // preflight() saw the files
-        const SafetensorsFile f = SafetensorsFile::read(path);
-        students_.push_back({name, path, history_of(f.own_metadata(), path)});
+        students_.push_back({name, path, history_of(file_of(path).model.metadata, path)});
         note_stage("student " + name, "shipped", path, hash_of(path), 0);
       }
       return true;
@@ -208,7 +209,7 @@ class Pipeline {
     raw_ds_ = open_dataset(cfg_.run.data.dataset, cfg_.run.data.dataset.eval_split);
     // Labels in the teacher's class indices (ImageFolder folders matched to its class names; students name the same).
     {
-      const LoadedModel t = load_model(teacher_path_, given_teacher_config(cfg_, teacher_path_));
+      const LoadedModel& t = file_of(teacher_path_).model;
       class_map_ = resolve_class_map(*raw_ds_, t.params.cfg.num_classes,
                                      checkpoint_class_names(t.metadata, teacher_path_, t.params.cfg.num_classes),
                                      cfg_.run.data.dataset.class_map, teacher_path_);
@@ -276,7 +277,7 @@ class Pipeline {
       std::vector<std::unique_ptr<RunnableModel>> open;
       std::vector<RunnableModel*> ptrs;
       for (const ModelUnderTest& m : specs) {
-        open.push_back(open_model_under_test(m, cfg_.run.data, *ds_));
+        open.push_back(open_model_under_test(m, cfg_.run.data, *ds_, &files_));
         ptrs.push_back(open.back().get());
       }
       const LatencyMeasurement lm = measure_latency_interleaved(ptrs, *ds_, cfg_.run.data, p);
@@ -327,7 +328,7 @@ class Pipeline {
       return e;
     }
     std::vector<float> logits;
-    const ModelEvalContext ctx{&cfg_, ds_.get(), limit_, &teacher_logits_};
+    const ModelEvalContext ctx{&cfg_, ds_.get(), limit_, &teacher_logits_, &files_};
     ojson e = evaluate_model(m, ctx, logits);
     if (root_) {  // the others hold no logits (gathered on rank 0) and a partial entry
       if (m.role == "teacher") {
@@ -346,10 +347,10 @@ class Pipeline {
   // students' own record): the Δ top-1 column compares a student with this teacher.
   ojson lineage_json() {
     ojson l;
-    l["teacher_weights_sha256"] = weights_sha256(SafetensorsFile::read(teacher_path_));
+    l["teacher_weights_sha256"] = file_of(teacher_path_).weights_sha256;
     l["students"] = ojson::object();
     for (const Student& s : students_) {
-      const auto meta = SafetensorsFile::read(s.path).own_metadata();
+      const auto& meta = file_of(s.path).model.metadata;
       auto it = meta.find("teacher_sha256");
       l["students"][s.name] = {{"teacher_sha256", it == meta.end() ? ojson(nullptr) : ojson(it->second)},
                                {"same_teacher", it == meta.end() ? ojson(nullptr) : ojson(it->second == l["teacher_weights_sha256"])}};
@@ -384,7 +385,7 @@ class Pipeline {
   ojson latency_protocol_;
   std::vector<float> teacher_logits_;
   ojson models_ = ojson::array(), stages_ = ojson::array();
-  FileHashes hashes_;
+  ModelFiles files_;  // every model file read once per run
 };
 
 }  // namespace
@@ -392,9 +393,14 @@ class Pipeline {
 RunOutcome run_benchmark(const BenchConfig& cfg, const RunOptions& o) { return Pipeline(cfg, o).run(); }
 
 std::vector<std::string> check_run_inputs(const BenchConfig& cfg, const RunOptions& o) {
+  ModelFiles files;
+  return check_run_inputs(cfg, o, files);
+}
+
+std::vector<std::string> check_run_inputs(const BenchConfig& cfg, const RunOptions& o, ModelFiles& files) {
   std::vector<std::string> warnings;
   const bool train_teacher = o.from_scratch || cfg.teacher_checkpoint.empty();
-  std::optional<LoadedModel> teacher;
+  const ModelFile* teacher = nullptr;
   if (train_teacher) {
     if (cfg.teacher_train.empty())
       throw Error::usage("the config ships no teacher checkpoint and names no /teacher/train recipe to train one");
@@ -403,9 +409,9 @@ std::vector<std::string> check_run_inputs(const BenchConfig& cfg, const RunOptio
     throw Error::input(cfg.teacher_checkpoint, "teacher checkpoint not found (or run with --from-scratch to train one)");
   } else {
     // A truncated or lying file fails here, before the run folder exists.
-    teacher.emplace(load_model(cfg.teacher_checkpoint, given_teacher_config(cfg, cfg.teacher_checkpoint)));
-    if (teacher->plan)
-      throw Error::input(cfg.teacher_checkpoint, "is a quantised student (" + teacher->quant_name() +
+    teacher = &files.get(cfg.teacher_checkpoint, given_teacher_config(cfg, cfg.teacher_checkpoint));
+    if (teacher->model.plan)
+      throw Error::input(cfg.teacher_checkpoint, "is a quantised student (" + teacher->model.quant_name() +
                                                      "), not a full-precision teacher: its students' gaps would be to a student");
   }
   if (!uses_shipped_students(cfg, o)) {
@@ -414,13 +420,13 @@ std::vector<std::string> check_run_inputs(const BenchConfig& cfg, const RunOptio
                                    : "the config ships no student checkpoints and names no /students/distill recipe");
     load_distill_config(cfg.students_distill);
   } else {
-    const std::string teacher_sha = teacher ? weights_sha256(SafetensorsFile::read(cfg.teacher_checkpoint)) : "";
-    const int K = teacher ? teacher->params.cfg.num_classes : 0;
+    const std::string teacher_sha = teacher ? teacher->weights_sha256 : "";
+    const int K = teacher ? teacher->model.params.cfg.num_classes : 0;
     const std::vector<std::string> teacher_names =
-        teacher ? checkpoint_class_names(teacher->metadata, cfg.teacher_checkpoint, K) : std::vector<std::string>{};
+        teacher ? checkpoint_class_names(teacher->model.metadata, cfg.teacher_checkpoint, K) : std::vector<std::string>{};
     for (const auto& [name, path] : cfg.student_checkpoints) {
       if (!path_exists(path)) throw Error::input(path, "student checkpoint not found (or run with --from-scratch to distill it)");
-      const LoadedModel s = load_model(path);
+      const LoadedModel& s = files.get(path).model;
       if (!teacher) continue;  // trained in this run: nothing shipped to compare with
       // A student compared with a teacher it was not distilled from gives a
       // Δ top-1 between two lineages: refused unless re-distilled.

@@ -46,5 +46,8 @@ RunOutcome run_benchmark(const BenchConfig& cfg, const RunOptions& o);
 // recipes parse and the data set opens. Error naming the file otherwise;
 // returns warnings (a student that records no teacher).
 std::vector<std::string> check_run_inputs(const BenchConfig& cfg, const RunOptions& o);
+// The same reading each model file into `files` (a run's: its stages use them, not the files again).
+class ModelFiles;
+std::vector<std::string> check_run_inputs(const BenchConfig& cfg, const RunOptions& o, ModelFiles& files);
 
 }  // namespace bb

@@ -9,9 +9,13 @@
 namespace bb {
 
 std::string fnv1a_hex(const std::string& bytes) {
+  return fnv1a_hex(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+std::string fnv1a_hex(const uint8_t* bytes, size_t n) {
   uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
+  for (size_t i = 0; i < n; ++i) {
+    h ^= bytes[i];
     h *= 1099511628211ull;
   }
   char buf[17];
@@ -21,13 +25,7 @@ std::string fnv1a_hex(const std::string& bytes) {
 
 std::string file_hash(const std::string& path) {
   const std::vector<uint8_t> b = read_file_bytes(path);
-  return fnv1a_hex(std::string(b.begin(), b.end()));
-}
-
-const std::string& FileHashes::of(const std::string& path) {
-  auto it = hashes_.find(path);
-  if (it == hashes_.end()) it = hashes_.emplace(path, file_hash(path)).first;
-  return it->second;
+  return fnv1a_hex(b.data(), b.size());
 }
 
 }  // namespace bb

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
 #include "models/checkpoint.hpp"
+#include "models/quant_plan_json.hpp"
 #include "models/safetensors.hpp"
 
 namespace bb {
@@ -22,11 +23,9 @@ std::map<std::string, PlannedLinear> planned_weights(const ViTConfig& c, const Q
 QuantPlan plan_from_metadata(const std::string& text, const std::string& path, int depth) {
   const nlohmann::json j = parse_json_text(text, path + " (metadata bitbench.quant)");  // names file and key
   try {
-    return quant_plan_from_json(j, depth);
-  } catch (const nlohmann::json::exception& e) {
+    return quant_plan_from_json(j, depth, path, "/__metadata__/bitbench.quant");
+  } catch (const nlohmann::json::exception& e) {  // errors of the schema name the file and key themselves
     throw Error::input(path, std::string("metadata bitbench.quant is malformed: ") + e.what());
-  } catch (const Error& e) {
-    throw Error::input(path, std::string("metadata bitbench.quant: ") + e.what());
   }
 }
 
@@ -69,8 +68,10 @@ void write_packed_student(const std::string& path, const ViTParams& p, const Qua
   write_safetensors(path, out, namespaced_metadata(meta));
 }
 
-PackedStudent read_packed_student(const std::string& path) {
-  SafetensorsFile f = SafetensorsFile::read(path);
+PackedStudent read_packed_student(const std::string& path) { return read_packed_student(SafetensorsFile::read(path)); }
+
+PackedStudent read_packed_student(const SafetensorsFile& f) {
+  const std::string& path = f.path();
   const auto meta = f.own_metadata();
   auto need = [&](const char* key) -> const std::string& {
     auto it = meta.find(key);
@@ -130,10 +131,14 @@ PackedStudent read_packed_student(const std::string& path) {
 }
 
 LoadedModel load_model(const std::string& path, const std::optional<GivenConfig>& given) {
-  SafetensorsFile f = SafetensorsFile::read(path);
+  return load_model(SafetensorsFile::read(path), given);
+}
+
+LoadedModel load_model(const SafetensorsFile& f, const std::optional<GivenConfig>& given) {
+  const std::string& path = f.path();
   const auto meta = f.own_metadata();
   if (auto it = meta.find("format"); it != meta.end() && it->second == "bitbench-packed") {
-    PackedStudent s = read_packed_student(path);
+    PackedStudent s = read_packed_student(f);  // the bytes already read: the file is read once
     if (given) refuse_contradiction(s.params.cfg, *given, path);  // a packed file always states its config
     return {std::move(s.params), s.plan, s.metadata, "packed", std::move(s.layers)};
   }

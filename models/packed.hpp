@@ -40,6 +40,7 @@ struct PackedStudent {
 
 // Reads and checks a packed file (names, shapes, byte counts); Error(Input) naming the file otherwise.
 PackedStudent read_packed_student(const std::string& path);
+PackedStudent read_packed_student(const SafetensorsFile& f);
 
 // Any model file bitbench runs: a teacher / fp32 checkpoint, a student's
 // latent weights (quant plan in metadata: the fake-quant forward), or a packed
@@ -54,5 +55,6 @@ struct LoadedModel {
   const QuantPlan* plan_ptr() const { return plan ? &*plan : nullptr; }
 };
 LoadedModel load_model(const std::string& path, const std::optional<GivenConfig>& given = std::nullopt);
+LoadedModel load_model(const SafetensorsFile& f, const std::optional<GivenConfig>& given = std::nullopt);
 
 }  // namespace bb

@@ -67,45 +67,6 @@ QuantPlan QuantPlan::uniform(int depth, const QuantSpec& spec) {
   return p;
 }
 
-nlohmann::json to_json(const QuantPlan& p) {
-  nlohmann::json blocks = nlohmann::json::array();
-  for (const auto& b : p.blocks) blocks.push_back({b[0].name(), b[1].name(), b[2].name(), b[3].name()});
-  nlohmann::json j = {{"spec", p.spec.name()},         {"subln", p.subln}, {"ste_clip", p.ste_clip},
-                      {"patch_embed", p.patch_embed.name()}, {"head", p.head.name()}, {"blocks", blocks}};
-  // Written only when not the default, so that earlier plans' recipes (and stage-cache hashes) stay as they were.
-  if (p.act_scale != ActScale::kAbsMax) j["act_scale"] = act_scale_name(p.act_scale);
-  if (p.attn_qk != ActFormat::kF32) j["attn_qk"] = act_format_name(p.attn_qk);
-  if (p.attn_pv != ActFormat::kF32) j["attn_pv"] = act_format_name(p.attn_pv);
-  if (p.act_ste_clip) j["act_ste"] = "clipped";
-  return j;
-}
-
-QuantPlan quant_plan_from_json(const nlohmann::json& j, int depth) {
-  QuantPlan p;
-  p.spec = parse_quant_spec(j.at("spec").get<std::string>());
-  p.subln = j.at("subln").get<bool>();
-  p.ste_clip = j.at("ste_clip").get<bool>();
-  if (j.contains("act_scale") && !act_scale_from_name(j.at("act_scale").get<std::string>(), p.act_scale))
-    throw Error::usage("quant plan act_scale must be absmax or absmean");
-  if (j.contains("attn_qk")) p.attn_qk = parse_act_format(j.at("attn_qk").get<std::string>());
-  if (j.contains("attn_pv")) p.attn_pv = parse_act_format(j.at("attn_pv").get<std::string>());
-  if (j.contains("act_ste")) {
-    const std::string ste = j.at("act_ste").get<std::string>();
-    if (ste != "clipped" && ste != "identity") throw Error::usage("quant plan act_ste must be identity or clipped");
-    p.act_ste_clip = ste == "clipped";
-  }
-  p.patch_embed = parse_quant_spec(j.at("patch_embed").get<std::string>());
-  p.head = parse_quant_spec(j.at("head").get<std::string>());
-  const auto& blocks = j.at("blocks");
-  if (static_cast<int>(blocks.size()) != depth)
-    throw Error::usage("quant plan has " + std::to_string(blocks.size()) + " blocks, the model " + std::to_string(depth));
-  for (const auto& b : blocks) {
-    if (b.size() != 4) throw Error::usage("quant plan block needs 4 specs (qkv, proj, fc1, fc2)");
-    p.blocks.push_back({parse_quant_spec(b[0]), parse_quant_spec(b[1]), parse_quant_spec(b[2]), parse_quant_spec(b[3])});
-  }
-  return p;
-}
-
 std::vector<PlannedLinear> plan_linears(const ViTConfig& c, const QuantPlan& plan) {
   const int64_t D = c.embed_dim;
   const auto NK = c.block_linear_nk();

@@ -54,8 +54,7 @@ struct QuantPlan {
   // Every block at `spec`; overrides per block index.
   static QuantPlan uniform(int depth, const QuantSpec& spec);
 };
-nlohmann::json to_json(const QuantPlan& p);
-QuantPlan quant_plan_from_json(const nlohmann::json& j, int depth);  // inverse of to_json; Error(Input) when inconsistent
+// Its JSON (configs and files alike): models/quant_plan_json.hpp.
 
 // One Linear of a model under a plan, in forward order: patch_embed, each
 // block's qkv, proj, fc1, fc2, head, and head_dist when the model is distilled

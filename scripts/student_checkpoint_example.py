@@ -83,8 +83,8 @@ def main():
     if config is None:
         sys.exit("this example reads the config from bitbench.config; give one for a foreign file")
     depth, spec = config["depth"], "W1.58rA8"
-    plan = {"spec": spec, "subln": False, "ste_clip": True, "patch_embed": "FP32", "head": "FP32",
-            "blocks": [[spec] * 4 for _ in range(depth)]}
+    # The quant plan's one schema (docs/STUDENT_CHECKPOINT.md): every block at spec.
+    plan = {"spec": spec, "patch_embed": "FP32", "head": "FP32", "subln": False, "ste": "clipped"}
     linears = ["attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"]
     quantised = {f"blocks.{i}.{l}.weight" for i in range(depth) for l in linears}
 

@@ -21,6 +21,7 @@
 #include "models/checkpoint.hpp"
 #include "models/layers.hpp"
 #include "models/packed.hpp"
+#include "models/quant_plan_json.hpp"
 #include "models/safetensors.hpp"
 #include "models/vit.hpp"
 #include "train/adamw.hpp"
@@ -80,6 +81,92 @@ TEST(PackedFormats, RoundTripOnOddRowLengths) {
   EXPECT_EQ(row_bytes(weight_traits(WeightFormat::kBinary), 13), 2);
   // The message lists every stored format.
   test::expect_error([] { weight_traits_by_storage("q3"); }, {"\"q3\"", "tq1, b1, q2, q4, q8, tq1r"}, ErrorKind::Usage);
+}
+
+// One schema for a plan in configs and files: what to_json writes reads back
+// as the same plan, a block whose Linears differ is written as its four specs,
+// and a config's section reads as the plan it names.
+TEST(QuantPlanJson, OneSchemaRoundTripsAndConfigsSpellItTheSame) {
+  QuantPlan p = QuantPlan::uniform(3, parse_quant_spec("W1.58A8"));
+  p.blocks[0] = {parse_quant_spec("W8A8"), parse_quant_spec("W8A8"), parse_quant_spec("W8A8"), parse_quant_spec("W8A8")};
+  p.blocks[2][3] = parse_quant_spec("W4A8");
+  p.subln = true;
+  p.attn_pv = parse_act_format("A8");
+  const nlohmann::json j = to_json(p);
+  EXPECT_EQ(j, nlohmann::json::parse(R"({"spec": "W1.58A8", "patch_embed": "FP32", "head": "FP32", "subln": true,
+      "ste": "clipped", "attn_pv": "A8", "blocks": {"0": "W8A8", "2": ["W1.58A8", "W1.58A8", "W1.58A8", "W4A8"]}})"));
+  EXPECT_EQ(to_json(quant_plan_from_json(j, 3, "f", "/q")), j);
+  // The same plan as a config section (every key optional, defaults filled in).
+  const QuantPlan c = quant_plan_from_json(nlohmann::json::parse(R"({"subln": true, "attn_pv": "A8",
+      "blocks": {"0": "W8A8", "2": ["W1.58A8", "W1.58A8", "W1.58A8", "W4A8"]}})"), 3, "c.json", "/students/0/quant");
+  EXPECT_EQ(to_json(c), j);
+  EXPECT_FALSE(quant_plan_from_json(nlohmann::json::parse(R"({"ste": "identity"})"), 1, "f", "/q").ste_clip);
+  // Errors name the key.
+  auto error_of = [](const char* text, int depth) {
+    try {
+      (void)quant_plan_from_json(nlohmann::json::parse(text), depth, "c.json", "/q");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of(R"({"blocks": {"0": ["W8A8", "W8A8"]}})", 1).find("/q/blocks/0"), std::string::npos);
+  EXPECT_NE(error_of(R"({"blocks": {"0": ["W8A8", "W8A8", "W8A8", "W9A8"]}})", 1).find("/q/blocks/0/3"), std::string::npos);
+  EXPECT_NE(error_of(R"({"ste": "clipped", "ste_clip": true})", 1).find("/q/ste_clip"), std::string::npos);
+  EXPECT_NE(error_of(R"({"stee": "clipped"})", 1).find("stee"), std::string::npos);
+}
+
+// Files written before the one schema ("ste_clip" and every block listed, as
+// the zoo's students were written) read as the same plan; a list of the wrong length is refused.
+TEST(QuantPlanJson, TheOldFileSpellingStillReads) {
+  const nlohmann::json old = nlohmann::json::parse(R"({"spec": "W1A8", "subln": false, "ste_clip": false,
+      "patch_embed": "FP32", "head": "W8A8", "act_ste": "clipped",
+      "blocks": [["W8A8", "W8A8", "W8A8", "W8A8"], ["W1A8", "W1A8", "W1A8", "W1A8"]]})");
+  const QuantPlan p = quant_plan_from_json(old, 2, "old.safetensors", "/__metadata__/bitbench.quant");
+  EXPECT_EQ(p.spec.name(), "W1A8");
+  EXPECT_FALSE(p.ste_clip);
+  EXPECT_TRUE(p.act_ste_clip);
+  EXPECT_EQ(p.head.name(), "W8A8");
+  EXPECT_EQ(p.blocks[0][2].name(), "W8A8");
+  EXPECT_EQ(p.blocks[1][0].name(), "W1A8");
+  EXPECT_EQ(to_json(p), nlohmann::json::parse(R"({"spec": "W1A8", "patch_embed": "FP32", "head": "W8A8", "subln": false,
+      "ste": "identity", "act_ste": "clipped", "blocks": {"0": "W8A8"}})"));
+  EXPECT_THROW(quant_plan_from_json(old, 3, "old.safetensors", "/q"), Error);
+}
+
+// A packed file whose metadata has the old spelling loads as the plan it was written with.
+TEST(PackedExport, AFileWithTheOldPlanSpellingLoads) {
+  test::TempDir dir;
+  ViTParams p(tiny());
+  p.init_random(3);
+  QuantPlan plan = QuantPlan::uniform(p.cfg.depth, parse_quant_spec("W1.58A8"));
+  plan.blocks[0] = {parse_quant_spec("W8A8"), parse_quant_spec("W8A8"), parse_quant_spec("W8A8"), parse_quant_spec("W8A8")};
+  const std::string path = dir / "s.packed.safetensors", old_path = dir / "old.packed.safetensors";
+  write_packed_student(path, p, plan);
+  const SafetensorsFile f = SafetensorsFile::read(path);
+  std::vector<TensorToWrite> t;
+  for (const TensorInfo& i : f.tensors()) t.push_back({i.name, i.shape, i.dtype, f.raw(i)});
+  std::map<std::string, std::string> meta = f.metadata();
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const auto& b : plan.blocks) blocks.push_back({b[0].name(), b[1].name(), b[2].name(), b[3].name()});
+  meta["bitbench.quant"] = nlohmann::json{{"spec", "W1.58A8"}, {"subln", false}, {"ste_clip", true}, {"patch_embed", "FP32"},
+                                          {"head", "FP32"}, {"blocks", blocks}}.dump();
+  write_safetensors(old_path, t, meta);
+  const PackedStudent now = read_packed_student(path), before = read_packed_student(old_path);
+  EXPECT_EQ(to_json(before.plan), to_json(plan));
+  EXPECT_EQ(to_json(now.plan), to_json(plan));
+  EXPECT_TRUE(std::equal(now.params.flat.data(), now.params.flat.data() + now.params.count(), before.params.flat.data()));
+  // A list of another length than the model's depth: refused, naming the file.
+  blocks.push_back(blocks[0]);
+  meta["bitbench.quant"] = nlohmann::json{{"spec", "W1.58A8"}, {"ste_clip", true}, {"blocks", blocks}}.dump();
+  write_safetensors(old_path, t, meta);
+  try {
+    (void)read_packed_student(old_path);
+    ADD_FAILURE() << "a plan listing more blocks than the model was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("old.packed.safetensors"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("blocks"), std::string::npos) << e.what();
+  }
 }
 
 TEST(PackedExport, ReloadsToTheFakeQuantWeightsAndLogits) {
@@ -343,8 +430,8 @@ TEST_F(DistillRun, ConfigErrorsNameThePath) {
   EXPECT_NE(error_of(R"([{"from": "nobody"}])").find("/students/0/from"), std::string::npos);
   EXPECT_NE(error_of(R"([{"quant": {"blocks": {"x": "W8A8"}}}])").find("/students/0/quant/blocks/x"), std::string::npos);
   EXPECT_NE(error_of(R"([])").find("/students"), std::string::npos);
-  EXPECT_THROW(read_quant_section(nlohmann::json::parse(R"({"blocks": {"2": "W8A8"}})"), 2, "d.json", "/q"), Error);
-  EXPECT_EQ(read_quant_section(nlohmann::json::parse(R"({"blocks": {"1": "W8A8"}})"), 2, "d.json", "/q").blocks[1][0].name(),
+  EXPECT_THROW(quant_plan_from_json(nlohmann::json::parse(R"({"blocks": {"2": "W8A8"}})"), 2, "d.json", "/q"), Error);
+  EXPECT_EQ(quant_plan_from_json(nlohmann::json::parse(R"({"blocks": {"1": "W8A8"}})"), 2, "d.json", "/q").blocks[1][0].name(),
             "W8A8");
   EXPECT_NE(error_of(R"([{}, {}])").find("used twice"), std::string::npos);
   EXPECT_NE(error_of(R"([{"train": {"epochs": "two"}}])").find("/students/0/train/epochs"), std::string::npos);

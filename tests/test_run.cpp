@@ -16,6 +16,7 @@
 #include <regex>
 
 #include "core/dir_lock.hpp"
+#include "core/file_io.hpp"
 #include "datasets/dataset_config.hpp"
 #include "datasets/fixtures.hpp"
 #include "eval/bench_config.hpp"
@@ -476,13 +477,35 @@ TEST(CliRun, UsersTimmCheckpointOnImageNetLayout) {
 
 // Before: `run --teacher other.safetensors` kept the shipped students and
 // reported their gap to a teacher they never saw ("Δ top-1 vs teacher 69.30").
+// The fixture run once (teacher and student trained), then shipped.json: the
+// same bench config shipping that teacher and student as checkpoints.
+struct ShippedFixture {
+  nlohmann::json report;  // the first run's
+  std::string teacher, student, bench;  // bench: shipped.json's text
+};
+ShippedFixture ship_first_run(const test::TempDir& d, const std::string& cfg) {
+  auto first = test::run_bitbench("run " + cfg + " --out " + (d / "run1") + " --no-table");
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  ShippedFixture f;
+  f.report = nlohmann::json::parse(test::read_text(d / "run1/report.json"));
+  f.teacher = f.report["models"][0]["checkpoint"];
+  f.student = f.report["models"][2]["checkpoint"];
+  f.bench = test::read_text(cfg);
+  const std::string from = R"("teacher": {"train": "teacher.json"}, "students": {"distill": "students.json",)";
+  EXPECT_NE(f.bench.find(from), std::string::npos);
+  f.bench.replace(f.bench.find(from), from.size(),
+                  R"("teacher": {"checkpoint": ")" + f.teacher + R"(", "train": "teacher.json"}, "students": {"distill": "students.json", "checkpoints": {"s": ")" +
+                      f.student + R"("},)");
+  test::write_text(d / "shipped.json", f.bench);
+  return f;
+}
+
 TEST(Lineage, ShippedStudentsOfAnotherTeacherAreRefusedOrRedistilled) {
   test::TempDir d;
   const std::string cfg = write_fixture(d, 1);
-  auto first = test::run_bitbench("run " + cfg + " --out " + (d / "run1") + " --no-table");
-  ASSERT_EQ(first.exit_code, 0) << first.err;
-  const auto rep = nlohmann::json::parse(test::read_text(d / "run1/report.json"));
-  const std::string teacher = rep["models"][0]["checkpoint"], student = rep["models"][2]["checkpoint"];
+  const ShippedFixture sf = ship_first_run(d, cfg);
+  const nlohmann::json& rep = sf.report;
+  const std::string &teacher = sf.teacher, &student = sf.student;
   // distill recorded the teacher's weight identity in the student.
   EXPECT_EQ(SafetensorsFile::read(student).own_metadata().at("teacher_sha256"), weights_sha256(SafetensorsFile::read(teacher)));
   // Another teacher: the same recipe, another seed.
@@ -494,13 +517,7 @@ TEST(Lineage, ShippedStudentsOfAnotherTeacherAreRefusedOrRedistilled) {
   const std::string other = d / "t7/teacher.safetensors";
   ASSERT_TRUE(fs::exists(other));
   // A config shipping both: accepted with its own teacher, refused with the other (nothing written).
-  std::string bench = test::read_text(cfg);
-  const std::string from = R"("teacher": {"train": "teacher.json"}, "students": {"distill": "students.json",)";
-  ASSERT_NE(bench.find(from), std::string::npos);
-  bench.replace(bench.find(from), from.size(),
-                R"("teacher": {"checkpoint": ")" + teacher + R"(", "train": "teacher.json"}, "students": {"distill": "students.json", "checkpoints": {"s": ")" +
-                    student + R"("},)");
-  test::write_text(d / "shipped.json", bench);
+  const std::string& bench = sf.bench;
   auto own = test::run_bitbench("run " + (d / "shipped.json") + " --out " + (d / "own") + " --no-table");
   ASSERT_EQ(own.exit_code, 0) << own.err;
   EXPECT_EQ(own.err.find("records no teacher"), std::string::npos) << own.err;
@@ -543,6 +560,34 @@ TEST(Lineage, ShippedStudentsOfAnotherTeacherAreRefusedOrRedistilled) {
   EXPECT_NE(cmp.out.find("Caveat: Different images: A has 60 of mnist/test, B 1000 of mnist/test"), std::string::npos) << cmp.out;
   EXPECT_NE(cmp.out.find("Caveat: Different machines or settings"), std::string::npos) << cmp.out;
   EXPECT_NE(cmp.out.find("not in interleaved rounds"), std::string::npos) << cmp.out;
+}
+
+// A run reads each shipped model file once (eval/model_files.hpp): before, it
+// read a shipped student 13 times with two backends (the preflight, the
+// student stage, its hash, then each backend's evaluation and latency and the
+// lineage, a packed file twice per load) and the teacher 10 times.
+TEST(CliRun, EachShippedFileIsReadOncePerRun) {
+  test::TempDir d;
+  const std::string cfg = write_fixture(d, 1);
+  const ShippedFixture sf = ship_first_run(d, cfg);
+  const nlohmann::json& rep = sf.report;
+  const BenchConfig bc = load_bench_config(d / "shipped.json");
+  ASSERT_EQ(bc.student_backends.size(), 2u);
+  RunOptions o;
+  o.out_dir = d / "shipped";
+  o.progress = false;
+  count_file_reads(true);
+  const RunOutcome r = run_benchmark(bc, o);
+  const int64_t teacher_reads = file_reads(bc.teacher_checkpoint), student_reads = file_reads(bc.student_checkpoints.at("s"));
+  count_file_reads(false);
+  ASSERT_FALSE(r.interrupted);
+  ASSERT_EQ(r.report["models"].size(), 4u);  // teacher, its W8A8 PTQ, the student on two backends
+  std::printf("[reads] teacher %lld, student %lld\n", static_cast<long long>(teacher_reads), static_cast<long long>(student_reads));
+  EXPECT_EQ(teacher_reads, 1);
+  EXPECT_EQ(student_reads, 1);
+  // The same figures as the run that distilled it, from the one read.
+  EXPECT_EQ(r.report["models"][2]["accuracy"]["top1"], rep["models"][2]["accuracy"]["top1"]);
+  EXPECT_EQ(r.report["models"][3]["accuracy"]["top1"], rep["models"][3]["accuracy"]["top1"]);
 }
 
 // Before: a teacher whose metadata another tool dropped ran with num_heads =

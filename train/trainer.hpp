@@ -19,22 +19,9 @@
 #include "models/vit_params.hpp"
 #include "train/objective.hpp"
 #include "train/train_config.hpp"
+#include "train/training_state.hpp"
 
 namespace bb {
-
-struct EpochRecord {
-  int epoch = 0;
-  double train_loss = 0, train_top1 = 0, lr = 0, images_per_sec = 0, seconds = 0;
-  double eval_top1 = 0, eval_top5 = 0;
-  double lr_scale = 1;  // product of plateau reductions so far (adaptive schedule)
-  // Seconds spent in forward, backward and optimizer this epoch.
-  double forward_s = 0, backward_s = 0, optimizer_s = 0;
-  // Data parallel (under mpirun): ranks, and seconds spent in the gradient
-  // MPI_Allreduce this epoch (both left out of the JSON on one process).
-  int ranks = 1;
-  double allreduce_s = 0;
-};
-nlohmann::json to_json(const EpochRecord& r);
 
 struct EvalScores {
   double top1 = 0, top5 = 0;
@@ -70,6 +57,8 @@ class Trainer {
   Trainer(ViTParams& params, Loader& train_loader, EvalFn eval, TrainerOptions opt);
   // Trains until the configured epochs are done or an interrupt is requested
   // (then the resume checkpoint is saved and outcome.interrupted is set).
+  // Steps: open the folder, start or resume the TrainingState, train each
+  // epoch, close it (evaluate, keep the best, adapt the schedule), save the final weights.
   TrainOutcome run();
 
  private:
