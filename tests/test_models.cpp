@@ -11,6 +11,7 @@
 #include "models/checkpoint.hpp"
 #include "models/layers.hpp"
 #include "models/packed.hpp"
+#include "models/quant_plan_json.hpp"
 #include "models/safetensors.hpp"
 #include "models/vit.hpp"
 #include "test_util.hpp"
