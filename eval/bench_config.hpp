@@ -25,8 +25,9 @@
 #include <string>
 #include <vector>
 
-#include "eval/latency_rounds.hpp"
 #include "eval/run_config.hpp"
+#include "kernels/model_backend.hpp"
+#include "measure/meter.hpp"
 
 namespace bb {
 
@@ -39,7 +40,7 @@ struct BenchConfig {
   nlohmann::json teacher_model_json;  // as written, for to_json and messages
   std::string students_distill;
   std::map<std::string, std::string> student_checkpoints;
-  std::vector<std::string> student_backends = {"bitkernels"};
+  std::vector<ModelBackend> student_backends = {ModelBackend::kBitKernels};  // parsed from the table's names
   bool int8_ptq = true;
   int64_t eval_limit = 0;
   std::vector<int> latency_batches = {1, 64};

@@ -98,7 +98,7 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
     lock.emplace(out_dir);
   }
   comm::barrier();
-  auto backend = make_backend("onednn");
+  auto backend = make_backend(ModelBackend::kOnednn);
   auto eval_with = [&](const ViTParams& p, const QuantPlan* plan, const std::string& label) {
     ViTRunner runner(p, *backend, false, plan);
     return evaluate([&](const TensorView& x) { return runner.forward(x); }, *data.eval, false, label);
@@ -168,7 +168,7 @@ DistillOutcome run_distillation(const DistillRunConfig& cfg, const std::string& 
                    sc.distill.kind.c_str(), init.c_str(), copied);
       DistillObjective objective(src_teacher, src_plan, sc.distill, static_cast<float>(sc.train.label_smoothing),
                                  sc.from == "teacher" ? &teacher_logits : nullptr);
-      auto eval_backend = make_backend("onednn");
+      auto eval_backend = make_backend(ModelBackend::kOnednn);
       ViTRunner eval_model(params, *eval_backend, false, &plan);
       EvalFn eval = [&](const ViTParams&) {
         EvalResult r = evaluate([&](const TensorView& x) { return eval_model.forward(x); }, *data.eval, false,
