@@ -219,10 +219,10 @@ void BM_SubLNQuantize(benchmark::State& state) {
     benchmark::DoNotOptimize(a.q.data());
   };
   for (auto _ : state) fused();
-  const RatioInterval x = time_ratio(unfused, fused, num_threads(), {.rounds = 7, .min_seconds = 1.4, .warmup = 1, .seed = 0});
-  state.counters["x_unfused"] = x.median;
-  state.counters["x_unfused_lo"] = x.lo;
-  state.counters["x_unfused_hi"] = x.hi;
+  const RatioInterval ratio = time_ratio(unfused, fused, num_threads(), {.rounds = 7, .min_seconds = 1.4, .warmup = 1, .seed = 0});
+  state.counters["x_unfused"] = ratio.median;
+  state.counters["x_unfused_lo"] = ratio.lo;
+  state.counters["x_unfused_hi"] = ratio.hi;
 }
 
 void shapes(benchmark::internal::Benchmark* b) {
