@@ -14,7 +14,7 @@
 //     "baselines": {"int8_ptq": true},                  // the teacher quantised W8A8 after training, on oneDNN int8
 //     "eval":     {"limit": 0},                         // images of the eval split (0 = all)
 //     "latency":  {"batch_sizes": [1, 64], "threads": [1, 0], "warmup": 3, "rounds": 5,
-//                  "min_seconds": 1.0, "budget_seconds": 120}     // interleaved rounds (latency_rounds.hpp)
+//                  "min_seconds": 1.0, "budget_seconds": 120}     // the meter's interleaved rounds (measure/meter.hpp)
 //   }
 //
 // Relative paths are relative to the config file's folder. The data, transform
