@@ -361,7 +361,7 @@ void add_model_commands(CLI::App& app) {
     std::string help = "Backend:";
     std::vector<std::string> names;
     for (const ModelBackendRow& r : model_backends()) {
-      help += std::string(names.empty() ? " " : "; ") + r.name + " (" + r.description + ")";
+      help += std::string(names.empty() ? " " : "; ") + r.name + ": " + r.description;
       names.push_back(r.name);
     }
     val->add_option("--backend", v.backend, help)->check(CLI::IsMember(names))->capture_default_str();

@@ -86,10 +86,10 @@ BenchConfig parse_bench_config(const nlohmann::json& j, const std::string& file)
         if (!b[i].is_string()) throw Error::config(file, at, "must be a string, got " + describe_json(b[i]));
         const std::string v = b[i].get<std::string>();
         const auto rows = model_backends();
-        const auto row = std::find_if(rows.begin(), rows.end(), [&](const ModelBackendRow& r) { return r.student_run && v == r.name; });
-        if (row == rows.end())
+        const auto found = std::find_if(rows.begin(), rows.end(), [&](const ModelBackendRow& row) { return row.student_run && v == row.name; });
+        if (found == rows.end())
           throw Error::config(file, at, "\"" + v + "\" is not one of " + model_backend_names(/*student_run_only=*/true));
-        c.student_backends.push_back(row->backend);
+        c.student_backends.push_back(found->backend);
       }
     }
     s.finish();
