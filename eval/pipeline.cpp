@@ -20,14 +20,14 @@
 #include "datasets/dataset_config.hpp"
 #include "eval/distill.hpp"
 #include "eval/latency_sweep.hpp"
-#include "eval/rank_latency.hpp"
 #include "eval/model_eval.hpp"
+#include "eval/rank_latency.hpp"
 #include "eval/report_assembly.hpp"
 #include "eval/teacher.hpp"
 #include "eval/validate.hpp"
+#include "measure/environment.hpp"
 #include "models/packed.hpp"
 #include "models/safetensors.hpp"
-#include "measure/environment.hpp"
 #include "reports/report.hpp"
 
 namespace bb {
