@@ -1,8 +1,9 @@
 // The bit GEMMs beside oneDNN on the shapes of real ViTs. Every bit-kernel
-// benchmark first times oneDNN fp32 and oneDNN int8 (u8s8, weights reordered
-// once, per-column output scales) on the same shape and thread count in this
-// process, then itself, and reports GOP/s (2·M·N·K per call) and the ratios
-// x_fp32 / x_int8 (oneDNN time / bit-kernel time; above 1 = faster), on
+// benchmark times oneDNN fp32 and oneDNN int8 (u8s8, weights reordered once,
+// per-column output scales) and itself on the same shape and thread count in
+// this process, interleaved by the meter (measure/meter.hpp, the one `bitbench
+// run` uses), and reports GOP/s (2·M·N·K per call) and the ratios x_fp32 /
+// x_int8 (oneDNN time / bit-kernel time, median over rounds; above 1 = faster), on
 // already-quantised activations; BM_BitGemm and BM_XnorGemm also give
 // x_fp32_with_quant / x_int8_with_quant with the activation quantiser inside
 // the timed region (oneDNN fp32 takes floats: that is its like-for-like ratio).
@@ -14,15 +15,15 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <chrono>
-#include <map>
+#include <functional>
+#include <memory>
 #include <string>
-#include <tuple>
 #include <type_traits>
 #include <vector>
 
 #include "core/rng.hpp"
 #include "core/threads.hpp"
+#include "measure/meter.hpp"
 #include "kernels/bit_gemm.hpp"
 #include "kernels/bitserial_gemm.hpp"
 #include "kernels/layernorm.hpp"
@@ -35,50 +36,37 @@ namespace {
 
 using namespace bb;
 
-// Seconds per call of fn, over at least 0.2 s after one warm-up call.
-template <class F>
-double seconds_per_call(F&& fn) {
-  fn();
-  using clock = std::chrono::steady_clock;
-  const auto t0 = clock::now();
-  int64_t n = 0;
-  double el = 0;
-  do {
-    fn();
-    ++n;
-    el = std::chrono::duration<double>(clock::now() - t0).count();
-  } while (el < 0.2);
-  return el / static_cast<double>(n);
-}
-
+// The oneDNN peers of a shape, fp32 and u8s8, on random data: timed beside every bit kernel.
 struct Peers {
-  double f32_s, int8_s;
+  std::vector<float> wf, xf, y, scales;
+  std::vector<int8_t> w8;
+  std::vector<uint8_t> x8;
+  std::unique_ptr<OnednnMatmul> f32, i8;
+  Peers(int64_t M, int64_t K, int64_t N) {
+    Rng r(1);
+    wf.resize(static_cast<size_t>(N * K));
+    xf.resize(static_cast<size_t>(M * K));
+    y.resize(static_cast<size_t>(M * N));
+    w8.resize(wf.size());
+    x8.resize(xf.size());
+    for (size_t i = 0; i < wf.size(); ++i) {
+      wf[i] = static_cast<float>(r.normal());
+      w8[i] = static_cast<int8_t>(static_cast<int>(r.below(255)) - 127);
+    }
+    for (size_t i = 0; i < xf.size(); ++i) {
+      xf[i] = static_cast<float>(r.normal());
+      x8[i] = static_cast<uint8_t>(r.below(256));
+    }
+    scales.assign(static_cast<size_t>(N), 0.01f);
+    f32 = std::make_unique<OnednnMatmul>(OnednnMatmulType::kF32, wf.data(), nullptr, M, N, K);
+    i8 = std::make_unique<OnednnMatmul>(OnednnMatmulType::kU8S8, w8.data(), scales.data(), M, N, K);
+  }
+  void run_f32() { f32->run(xf.data(), y.data()); }
+  void run_int8() { i8->run(x8.data(), y.data()); }
 };
 
-// oneDNN's time on a shape, measured once per process.
-Peers onednn_peers(int64_t M, int64_t K, int64_t N, int threads) {
-  static std::map<std::tuple<int64_t, int64_t, int64_t, int>, Peers> cache;
-  auto key = std::make_tuple(M, K, N, threads);
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
-  Rng r(1);
-  std::vector<float> wf(static_cast<size_t>(N * K)), xf(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
-  std::vector<int8_t> w8(wf.size());
-  std::vector<uint8_t> x8(xf.size());
-  for (size_t i = 0; i < wf.size(); ++i) {
-    wf[i] = static_cast<float>(r.normal());
-    w8[i] = static_cast<int8_t>(static_cast<int>(r.below(255)) - 127);
-  }
-  for (size_t i = 0; i < xf.size(); ++i) {
-    xf[i] = static_cast<float>(r.normal());
-    x8[i] = static_cast<uint8_t>(r.below(256));
-  }
-  std::vector<float> scales(static_cast<size_t>(N), 0.01f);
-  OnednnMatmul f32(OnednnMatmulType::kF32, wf.data(), nullptr, M, N, K);
-  OnednnMatmul i8(OnednnMatmulType::kU8S8, w8.data(), scales.data(), M, N, K);
-  Peers p{seconds_per_call([&] { f32.run(xf.data(), y.data()); }), seconds_per_call([&] { i8.run(x8.data(), y.data()); })};
-  cache[key] = p;
-  return p;
-}
+// The meter's settings for a kernel and its peers: 3 interleaved rounds, 0.2 s per call in all.
+constexpr RoundsOptions kKernelRounds{.rounds = 3, .min_seconds = 0.2, .warmup = 1, .seed = 0};
 
 void set_gops(benchmark::State& state, int64_t M, int64_t K, int64_t N) {
   state.counters["GOP/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * 2.0 * static_cast<double>(M * N * K) / 1e9,
@@ -109,25 +97,29 @@ Problem make_problem(benchmark::State& state, WeightFormat kind, uint64_t seed) 
   return p;
 }
 
-// The timed loop, then GOP/s, oneDNN's figures on the same shape and threads, and the ratios.
+// The timed loop, then GOP/s, then the kernel and oneDNN on the same shape and
+// threads by the meter: oneDNN's GOP/s and the ratios.
 // quantize_then_run (optional): the same call with the activation quantiser
 // inside the timed region — oneDNN fp32 takes floats, so x_fp32_with_quant is
 // the like-for-like ratio; oneDNN int8 takes already-quantised u8 like run().
 template <class Run, class QRun = std::nullptr_t>
 void time_kernel(benchmark::State& state, const Problem& p, Run&& run, const char* label, QRun quantize_then_run = nullptr) {
-  const Peers peers = onednn_peers(p.M, p.K, p.N, static_cast<int>(state.range(3)));
+  const int threads = static_cast<int>(state.range(3));
+  Peers peers(p.M, p.K, p.N);
   run();
   for (auto _ : state) run();
   set_gops(state, p.M, p.K, p.N);
-  const double ops = 2.0 * static_cast<double>(p.M * p.N * p.K), t_ours = seconds_per_call(run);
-  state.counters["x_fp32"] = peers.f32_s / t_ours;
-  state.counters["x_int8"] = peers.int8_s / t_ours;
-  state.counters["onednn_fp32_GOP/s"] = ops / peers.f32_s / 1e9;
-  state.counters["onednn_int8_GOP/s"] = ops / peers.int8_s / 1e9;
+  std::vector<std::function<void()>> runs = {[&] { peers.run_f32(); }, [&] { peers.run_int8(); }, run};
+  if constexpr (!std::is_same_v<QRun, std::nullptr_t>) runs.push_back(quantize_then_run);
+  const RoundsResult t = measure_rounds(runs, 1, threads, kKernelRounds);
+  const double ops = 2.0 * static_cast<double>(p.M * p.N * p.K);
+  state.counters["x_fp32"] = t.ratio(0, 2, 0).median;
+  state.counters["x_int8"] = t.ratio(1, 2, 0).median;
+  state.counters["onednn_fp32_GOP/s"] = ops / t.stats[0].mean_ms / 1e6;
+  state.counters["onednn_int8_GOP/s"] = ops / t.stats[1].mean_ms / 1e6;
   if constexpr (!std::is_same_v<QRun, std::nullptr_t>) {
-    const double t_q = seconds_per_call(quantize_then_run);
-    state.counters["x_fp32_with_quant"] = peers.f32_s / t_q;
-    state.counters["x_int8_with_quant"] = peers.int8_s / t_q;
+    state.counters["x_fp32_with_quant"] = t.ratio(0, 3, 0).median;
+    state.counters["x_int8_with_quant"] = t.ratio(1, 3, 0).median;
   }
   state.SetLabel(label);
   set_num_threads(0);
@@ -185,11 +177,9 @@ void BM_LutGemv(benchmark::State& state) {
   BitActs a;
   quantize_acts(p.x.data(), p.M, p.K, 8, a);
   auto lut = [&] { lut_gemv(a, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); };
-  const double t_bit = seconds_per_call([&] { bit_gemm(a, wb, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); });
+  auto bit = [&] { bit_gemm(a, wb, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); };
   time_kernel(state, p, lut, lut_gemv_path());
-  set_num_threads(static_cast<int>(state.range(3)));
-  state.counters["x_bit_gemm"] = t_bit / seconds_per_call(lut);
-  set_num_threads(0);
+  state.counters["x_bit_gemm"] = time_ratio(bit, lut, static_cast<int>(state.range(3)), kKernelRounds).median;
 }
 
 void BM_QuantizeActs(benchmark::State& state) {
@@ -211,8 +201,8 @@ void BM_QuantizeActs(benchmark::State& state) {
 // SubLN fused into the quantiser (quantize_acts with an eps: one pass per row
 // block, the normalised row never written) beside the unfused path it equals
 // bit for bit (tests/test_bit_gemm: LayerNorm without affine into a buffer,
-// then the plain quantiser). x_unfused = unfused time / fused time, the median
-// of 7 interleaved rounds in this process, with min and max.
+// then the plain quantiser). x_unfused = unfused time / fused time, the meter's
+// median of 7 interleaved rounds in this process, x_unfused_lo .. _hi its 95 % interval.
 void BM_SubLNQuantize(benchmark::State& state) {
   const int64_t M = state.range(0), K = state.range(1);
   Rng r(4);
@@ -229,15 +219,10 @@ void BM_SubLNQuantize(benchmark::State& state) {
     benchmark::DoNotOptimize(a.q.data());
   };
   for (auto _ : state) fused();
-  std::vector<double> ratios;
-  for (int round = 0; round < 7; ++round) {
-    const double u0 = round % 2 ? 0 : seconds_per_call(unfused), f = seconds_per_call(fused);
-    ratios.push_back((round % 2 ? seconds_per_call(unfused) : u0) / f);
-  }
-  std::sort(ratios.begin(), ratios.end());
-  state.counters["x_unfused"] = ratios[3];
-  state.counters["x_unfused_min"] = ratios.front();
-  state.counters["x_unfused_max"] = ratios.back();
+  const RatioInterval ratio = time_ratio(unfused, fused, num_threads(), {.rounds = 7, .min_seconds = 1.4, .warmup = 1, .seed = 0});
+  state.counters["x_unfused"] = ratio.median;
+  state.counters["x_unfused_lo"] = ratio.lo;
+  state.counters["x_unfused_hi"] = ratio.hi;
 }
 
 void shapes(benchmark::internal::Benchmark* b) {

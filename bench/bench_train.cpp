@@ -30,7 +30,7 @@ void BM_TrainStep(benchmark::State& state, ViTConfig c, const char* spec = nullp
   TrainConfig tc;
   ViTParams p(c);
   p.init_random(0);
-  auto be = make_backend("onednn");
+  auto be = make_backend(ModelBackend::kOnednn);
   // A student: BitLinear blocks at `spec`, distilled from a teacher of the same shape (its forward is part of the step).
   std::optional<QuantPlan> plan;
   if (spec) plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));

@@ -1,12 +1,19 @@
-// fp32 ViT forward: latency at batch 1 and throughput at batch 64, reference vs
-// oneDNN, for deit_tiny_patch16_224 shapes and the small Fashion-MNIST preset,
-// with 1 and 2 threads. Reports images/s and the GFLOP/s reached (matrix FLOPs:
-// 2·M·N·K for every linear and both attention products).
+// Whole models and attention: the fp32 ViT forward (BM_VitForward: reference
+// vs oneDNN, images/s and GFLOP/s), a BitNet student's forward against its
+// fp32 teacher (BM_StudentForward: x_teacher with its 95 % interval, and where
+// each spends its time), one model's memory (BM_ModelMemory), and attention
+// alone (BM_Attention, BM_AttentionInference, BM_AttentionQuantInference), at
+// batch 1 and 64 (or the shapes named) with 1 and 2 threads, on
+// deit_tiny_patch16_224, the small Fashion-MNIST preset and the main job's
+// zoo shape. Every ratio between two timings comes from the meter
+// (measure/meter.hpp: interleaved rounds, median with a 95 % bootstrap
+// interval), the same as `bitbench run` and `validate` use; Google Benchmark's
+// own loop gives each benchmark's time.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -15,7 +22,8 @@
 
 #include "core/rng.hpp"
 #include "core/threads.hpp"
-#include "eval/environment.hpp"
+#include "measure/environment.hpp"
+#include "measure/meter.hpp"
 #include "kernels/attention_infer.hpp"
 #include "kernels/attention_quant.hpp"
 #include "kernels/backend.hpp"
@@ -37,7 +45,7 @@ ViTParams random_params(const ViTConfig& c) {
 
 // A preset, or "main_job": the shape of the main job's zoo models
 // (configs/default.json: dim 64, depth 6, 4 heads of 16, MLP 128, patch 4 on
-// 28 × 28, 50 tokens), whose students carry SubLN.
+// 28 × 28, 50 tokens); its students are the zoo's (zoo_student).
 ViTConfig bench_config(const std::string& name) {
   if (name != "main_job") return vit_preset(name);
   ViTConfig c = vit_preset("vit_fmnist_tiny_patch4_28");
@@ -46,6 +54,13 @@ ViTConfig bench_config(const std::string& name) {
   c.num_heads = 4;
   c.mlp_hidden = 128;
   return c;
+}
+
+// The main job's students as the zoo ships them (configs/fashion_mnist_default_students.json):
+// the main one, student_w1.58ra8_rprelu, is W1.58rA8 with SubLN and RPReLU; student_w1a8 plain W1A8.
+constexpr const char* kMainJobStudentSpec = "W1.58rA8";
+bool zoo_main_student(const std::string& preset, const std::string& spec) {
+  return preset == "main_job" && spec == kMainJobStudentSpec;
 }
 
 double forward_flops(const ViTConfig& c, int64_t B) {
@@ -86,18 +101,20 @@ BENCHMARK_CAPTURE(BM_VitForward, fmnist_tiny_reference, "vit_fmnist_tiny_patch4_
 // A BitNet student's forward: its quantised Linears (every block's qkv, proj,
 // fc1, fc2) on an integer engine or the fake-quant forward, the rest on oneDNN
 // fp32. Compare with BM_VitForward/*_onednn (the fp32 teacher) at the same
-// batch and threads; x_teacher = teacher time / student time, both measured
-// here in this process in interleaved rounds (median, min, max); *_ms counters: each one's forward split by part
-// (ForwardProfile: linear, attention, norm, gelu, other).
+// batch and threads; x_teacher = teacher time / student time, both timed here
+// in this process by the meter (5 interleaved rounds: the median with its 95 %
+// interval x_teacher_lo .. x_teacher_hi); *_ms counters: each one's forward
+// split by part (ForwardProfile: linear, attention, norm, gelu, other).
 void BM_StudentForward(benchmark::State& state, const char* preset, const char* spec, const char* engine) {
   const int64_t B = state.range(0);
   const int threads = static_cast<int>(state.range(1));
   set_num_threads(threads);
   ViTConfig c = bench_config(preset);
   QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
-  plan.subln = std::string(preset) == "main_job";
-  const std::string e(engine);  // "fake-quant": the student's fake-quant forward on oneDNN fp32
-  auto student = open_model(random_params(c), &plan, parse_model_backend(e));
+  ViTConfig sc = c;
+  plan.subln = sc.rprelu = zoo_main_student(preset, spec);
+  const ModelBackend backend = parse_model_backend(engine);  // "fake-quant": the student's fake-quant forward on oneDNN fp32
+  auto student = open_model(random_params(sc), &plan, backend);
   auto teacher_model = open_model(random_params(c), nullptr, ModelBackend::kOnednn);
   ViTRunner& run = student->runner();
   ViTRunner& teacher = teacher_model->runner();
@@ -107,47 +124,36 @@ void BM_StudentForward(benchmark::State& state, const char* preset, const char* 
   run.forward(x.view());
   teacher.forward(x.view());
   for (auto _ : state) benchmark::DoNotOptimize(run.forward(x.view()).data());
-  auto per_call = [&](ViTRunner& m) {
-    const auto t0 = std::chrono::steady_clock::now();
-    int n = 0;
-    double el = 0;
-    for (; el < 0.3; ++n) {
-      benchmark::DoNotOptimize(m.forward(x.view()).data());
-      el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    }
-    return el / n;
-  };
-  // Teacher and student timed in 5 rounds, the order alternating (the VM's
+  auto forward_of = [&](ViTRunner& m) { return [&m, &x] { benchmark::DoNotOptimize(m.forward(x.view()).data()); }; };
+  // Teacher and student timed by the meter in 5 interleaved rounds (the VM's
   // speed drifts between minutes): x_teacher is the median of the per-round
-  // ratios, with their min and max; images/s from the median round times.
-  // Then where each spends its time (ms per forward): the profile behind
-  // x_teacher. Google Benchmark calls this function several times while it
-  // settles the iteration count: all of it runs on the first call, reused after.
+  // ratios with its 95 % interval; images/s over every timed call. Then where
+  // each spends its time (ms per forward): the profile behind x_teacher.
+  // Google Benchmark calls this function several times while it settles the
+  // iteration count: all of it runs on the first call, reused after.
   static std::map<std::string, std::map<std::string, double>> measured;
   const std::string key = std::string(preset) + spec + engine + std::to_string(B) + "/" + std::to_string(threads);
   auto [it, first] = measured.try_emplace(key);
   std::map<std::string, double>& m = it->second;
   if (first) {
-    std::vector<double> ratios, t_teacher, t_student;
-    for (int round = 0; round < 5; ++round) {
-      const double a = round % 2 ? 0 : per_call(teacher), b = per_call(run), t = round % 2 ? per_call(teacher) : a;
-      ratios.push_back(t / b);
-      t_teacher.push_back(t);
-      t_student.push_back(b);
-    }
-    auto median = [](std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      return v[v.size() / 2];
-    };
-    m["x_teacher"] = median(ratios);
-    m["x_teacher_min"] = *std::min_element(ratios.begin(), ratios.end());
-    m["x_teacher_max"] = *std::max_element(ratios.begin(), ratios.end());
-    m["student_images/s"] = static_cast<double>(B) / median(t_student);
-    m["teacher_images/s"] = static_cast<double>(B) / median(t_teacher);
+    RoundsOptions ro;
+    ro.rounds = 5;
+    ro.min_seconds = 1.5;
+    ro.warmup = 0;  // both ran above
+    const RoundsResult t = measure_rounds({forward_of(teacher), forward_of(run)}, static_cast<int>(B), threads, ro);
+    m["x_teacher"] = t.speedup[1].median;
+    m["x_teacher_lo"] = t.speedup[1].lo;
+    m["x_teacher_hi"] = t.speedup[1].hi;
+    m["student_images/s"] = t.stats[1].images_per_s;
+    m["teacher_images/s"] = t.stats[0].images_per_s;
     auto profile = [&](ViTRunner& model, const std::string& prefix) {
       ForwardProfile f;
       model.profile(&f);
-      per_call(model);
+      RoundsOptions once;
+      once.rounds = 3;
+      once.min_seconds = 0.3;
+      once.warmup = 0;
+      measure_rounds({forward_of(model)}, static_cast<int>(B), threads, once);
       model.profile(nullptr);
       const double k = 1e3 / static_cast<double>(f.calls);
       m[prefix + "linear_ms"] = f.linear * k;
@@ -165,7 +171,7 @@ void BM_StudentForward(benchmark::State& state, const char* preset, const char* 
   // Weights as each holds them in memory (engine buffers + the fp32 tensors left), MB.
   state.counters["weights_MB"] = static_cast<double>(student->weight_bytes_in_memory()) / 1e6;
   state.counters["teacher_weights_MB"] = static_cast<double>(teacher_model->weight_bytes_in_memory()) / 1e6;
-  if (e == "bitkernels") state.SetLabel(bit_gemm_path());
+  if (backend == ModelBackend::kBitKernels) state.SetLabel(bit_gemm_path());
   set_num_threads(0);
 }
 BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1_58a8_bitkernels, "deit_tiny_patch16_224", "W1.58A8", "bitkernels")->Apply(args);
@@ -174,7 +180,7 @@ BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1_58a8_fake_quant, "deit_tiny_pa
 BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1a8_bitkernels, "deit_tiny_patch16_224", "W1A8", "bitkernels")->Apply(args);
 BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1a1_bitkernels, "deit_tiny_patch16_224", "W1A1", "bitkernels")->Apply(args);
 BENCHMARK_CAPTURE(BM_StudentForward, fmnist_tiny_w1_58a8_bitkernels, "vit_fmnist_tiny_patch4_28", "W1.58A8", "bitkernels")->Apply(args);
-BENCHMARK_CAPTURE(BM_StudentForward, main_job_w1_58a8_bitkernels, "main_job", "W1.58A8", "bitkernels")->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, main_job_w1_58ra8_rprelu_bitkernels, "main_job", kMainJobStudentSpec, "bitkernels")->Apply(args);
 BENCHMARK_CAPTURE(BM_StudentForward, main_job_w1a8_bitkernels, "main_job", "W1A8", "bitkernels")->Apply(args);
 
 // One model alone in this process (run each point in its own process:
@@ -240,36 +246,16 @@ void attention_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"batch", "T", "heads", "dh"})->Args({128, 50, 4, 16})->Args({128, 65, 4, 32})->Args({16, 197, 3, 64});
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 }
-// Seconds per call of f, over at least 50 ms after one warm-up call.
-template <class F>
-double time_of(const F& f) {
-  f();
-  const auto t0 = std::chrono::steady_clock::now();
-  int n = 0;
-  double el = 0;
-  for (; el < 0.05; ++n) {
-    f();
-    el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-  return el / n;
-}
-// time(a) / time(b) in 7 interleaved rounds (the order alternating), sorted:
-// [3] is the median, front and back the spread.
-template <class A, class B>
-std::vector<double> interleaved_ratios(const A& a, const B& b) {
-  std::vector<double> ratios;
-  for (int round = 0; round < 7; ++round) {
-    const double ta = round % 2 ? time_of(a) : 0, tb = time_of(b);
-    ratios.push_back((round % 2 ? ta : time_of(a)) / tb);
-  }
-  std::sort(ratios.begin(), ratios.end());
-  return ratios;
+// time(a) / time(b) by the meter: 7 interleaved rounds, 50 ms per call each
+// round, at the thread count in force.
+RatioInterval interleaved_ratio(const std::function<void()>& a, const std::function<void()>& b) {
+  return time_ratio(a, b, num_threads(), {.rounds = 7, .min_seconds = 0.35, .warmup = 1, .seed = 0});
 }
 
 // Inference attention (no probabilities kept): kernels/attention_infer against
 // the batched oneDNN matmuls with the softmax between (what inference ran
-// before), timed in this process in 7 interleaved rounds; x_onednn is the
-// median of the per-round ratios, with its min and max.
+// before), timed in this process by the meter; x_onednn is the median of the
+// per-round ratios, x_onednn_lo .. x_onednn_hi its 95 % interval.
 void BM_AttentionInference(benchmark::State& state) {
   const int64_t B = state.range(0), T = state.range(1), H = state.range(2), Dh = state.range(3);
   set_num_threads(static_cast<int>(state.range(4)));
@@ -282,10 +268,10 @@ void BM_AttentionInference(benchmark::State& state) {
   auto fused = [&] { attention_infer(qkv.data(), out.data(), B, T, H, Dh, scale); };
   auto batched = [&] { be->attention(qkv.data(), probs.data(), out.data(), B, T, H, Dh, scale); };
   for (auto _ : state) fused();
-  const std::vector<double> ratios = interleaved_ratios(batched, fused);
-  state.counters["x_onednn"] = ratios[3];
-  state.counters["x_onednn_min"] = ratios.front();
-  state.counters["x_onednn_max"] = ratios.back();
+  const RatioInterval x = interleaved_ratio(batched, fused);
+  state.counters["x_onednn"] = x.median;
+  state.counters["x_onednn_lo"] = x.lo;
+  state.counters["x_onednn_hi"] = x.hi;
   state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * 4.0 * static_cast<double>(B * H * T * T * Dh) / 1e9,
                                                  benchmark::Counter::kIsRate);
   set_num_threads(0);
@@ -298,8 +284,8 @@ BENCHMARK(BM_AttentionInference)
 // What attention on codes costs at inference (a plan's attn_qk / attn_pv,
 // kernels/attention_quant: plain loops, one (image, head) per task) against
 // the float attention the backend runs otherwise, at the Fashion-MNIST
-// student's shape: x_float is the median of time(codes) / time(float) over 7
-// interleaved rounds in this process, with its min and max.
+// student's shape: x_float is the meter's median of time(codes) / time(float)
+// in this process, x_float_lo .. x_float_hi its 95 % interval.
 void BM_AttentionQuantInference(benchmark::State& state, ActFormat qk, ActFormat pv) {
   const int64_t B = state.range(0), T = state.range(1), H = state.range(2), Dh = state.range(3);
   set_num_threads(static_cast<int>(state.range(4)));
@@ -312,10 +298,10 @@ void BM_AttentionQuantInference(benchmark::State& state, ActFormat qk, ActFormat
   auto codes = [&] { attention_quant_forward(qkv.data(), aq, nullptr, nullptr, nullptr, out.data(), B, T, H, Dh, scale); };
   auto plain = [&] { be->attention(qkv.data(), nullptr, out.data(), B, T, H, Dh, scale); };
   for (auto _ : state) codes();
-  const std::vector<double> ratios = interleaved_ratios(codes, plain);
-  state.counters["x_float"] = ratios[3];
-  state.counters["x_float_min"] = ratios.front();
-  state.counters["x_float_max"] = ratios.back();
+  const RatioInterval x = interleaved_ratio(codes, plain);
+  state.counters["x_float"] = x.median;
+  state.counters["x_float_lo"] = x.lo;
+  state.counters["x_float_hi"] = x.hi;
   set_num_threads(0);
 }
 void attention_quant_shapes(benchmark::internal::Benchmark* b) {

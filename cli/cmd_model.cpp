@@ -219,7 +219,7 @@ void run_validate(const ValidateArgs& a) {
   if (!a.results_file.empty()) write_file_atomic(a.results_file, results);
   std::printf(" * Acc@1 %.3f (%.3f)  Acc@5 %.3f (%.3f)  on %lld images, %.1f images/s (%s, %d threads)\n", r.top1,
               100 - r.top1, r.top5, 100 - r.top5, static_cast<long long>(r.count), r.images_per_second,
-              a.backend.c_str(), num_threads());
+              model_backend_name(o.backend), num_threads());
   if (r.timed_seconds > 0)
     std::printf("   model alone (forward on a preloaded batch of %d, %d threads): %.1f images/s, timed %.1f s\n",
                 a.batch_size, num_threads(), r.model_images_per_second, r.timed_seconds);
@@ -356,7 +356,16 @@ void add_model_commands(CLI::App& app) {
   val->add_option("--limit", v.limit, "Evaluate a seeded random subset of N images, spread over the whole set (0 = all)")->check(CLI::NonNegativeNumber);
   val->add_option("--first", v.first, "Evaluate the first N images in file order (as reference dumps take them), not a random subset")->check(CLI::NonNegativeNumber);
   val->add_option("--workers", v.workers, "Loader threads")->check(CLI::Range(0, 256))->capture_default_str();
-  val->add_option("--backend", v.backend, "Matrix backend: reference, onednn (fp32; students fake-quant), bitkernels (students on bitbench's packed bit kernels), onednn-int8 (students on oneDNN s8s8)")->check(CLI::IsMember({"reference", "onednn", "bitkernels", "onednn-int8"}))->capture_default_str();
+  {
+    // Names and help from the backends' table (kernels/model_backend.hpp); parsed once in validate().
+    std::string help = "Backend:";
+    std::vector<std::string> names;
+    for (const ModelBackendRow& r : model_backends()) {
+      help += std::string(names.empty() ? " " : "; ") + r.name + ": " + r.description;
+      names.push_back(r.name);
+    }
+    val->add_option("--backend", v.backend, help)->check(CLI::IsMember(names))->capture_default_str();
+  }
   val->add_option("--time-seconds", v.time_seconds, "Then time the model alone (forward on a preloaded batch, as `bitbench run` does) for this long; 0 = skip")
       ->check(CLI::Range(0.0, 3600.0))->capture_default_str();
   val->add_option("--results-file", v.results_file, "Write the result fields to this file");

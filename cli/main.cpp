@@ -62,8 +62,9 @@ int run_app(int argc, char** argv) {
   int threads = 0;
   CLI::Option* threads_opt =
       app.add_option("--threads", threads,
-                     "Compute threads (0 = all cores); given here it wins over any config's \"threads\" for every "
-                     "subcommand (default: the config's, else all cores)")
+                     "Compute threads the models run with, for accuracy and latency alike (0 = all cores; run's "
+                     "latency sweep times at this count where latency.threads says 0); given here it wins over any "
+                     "config's \"threads\" for every subcommand (default: the config's, else all cores)")
           ->check(CLI::Range(0, 1024));
   app.parse_complete_callback([&] {
     if (threads_opt->count()) bb::set_threads_from_command_line(threads);

@@ -1,5 +1,6 @@
 #include "eval/bench_config.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -8,8 +9,6 @@
 namespace bb {
 namespace fs = std::filesystem;
 namespace {
-
-const char* const kBackends[] = {"bitkernels", "onednn-int8", "fake-quant"};
 
 std::string relative_to(const std::string& file, const std::string& p) {
   if (p.empty() || fs::path(p).is_absolute()) return p;
@@ -86,10 +85,11 @@ BenchConfig parse_bench_config(const nlohmann::json& j, const std::string& file)
         const std::string at = "/students/backends/" + std::to_string(i);
         if (!b[i].is_string()) throw Error::config(file, at, "must be a string, got " + describe_json(b[i]));
         const std::string v = b[i].get<std::string>();
-        bool ok = false;
-        for (const char* k : kBackends) ok = ok || v == k;
-        if (!ok) throw Error::config(file, at, "\"" + v + "\" is not one of bitkernels, onednn-int8, fake-quant");
-        c.student_backends.push_back(v);
+        const auto rows = model_backends();
+        const auto found = std::find_if(rows.begin(), rows.end(), [&](const ModelBackendRow& row) { return row.student_run && v == row.name; });
+        if (found == rows.end())
+          throw Error::config(file, at, "\"" + v + "\" is not one of " + model_backend_names(/*student_run_only=*/true));
+        c.student_backends.push_back(found->backend);
       }
     }
     s.finish();
@@ -134,9 +134,11 @@ nlohmann::json to_json(const BenchConfig& c) {
   nlohmann::json j = to_json(c.run);
   j.erase("model");
   j.erase("train");
+  std::vector<std::string> backends;
+  for (ModelBackend b : c.student_backends) backends.push_back(model_backend_name(b));
   j["teacher"] = {{"checkpoint", c.teacher_checkpoint}, {"train", c.teacher_train}};
   if (c.teacher_model) j["teacher"]["model"] = c.teacher_model_json;  // only when set: older configs keep their hashes
-  j["students"] = {{"distill", c.students_distill}, {"checkpoints", c.student_checkpoints}, {"backends", c.student_backends}};
+  j["students"] = {{"distill", c.students_distill}, {"checkpoints", c.student_checkpoints}, {"backends", backends}};
   j["baselines"] = {{"int8_ptq", c.int8_ptq}};
   j["eval"] = {{"limit", c.eval_limit}};
   j["latency"] = {{"batch_sizes", c.latency_batches}, {"threads", c.latency_threads}, {"warmup", c.latency.warmup},

@@ -14,7 +14,7 @@
 //     "baselines": {"int8_ptq": true},                  // the teacher quantised W8A8 after training, on oneDNN int8
 //     "eval":     {"limit": 0},                         // images of the eval split (0 = all)
 //     "latency":  {"batch_sizes": [1, 64], "threads": [1, 0], "warmup": 3, "rounds": 5,
-//                  "min_seconds": 1.0, "budget_seconds": 120}     // interleaved rounds (latency_rounds.hpp)
+//                  "min_seconds": 1.0, "budget_seconds": 120}     // the meter's interleaved rounds (measure/meter.hpp)
 //   }
 //
 // Relative paths are relative to the config file's folder. The data, transform
@@ -25,8 +25,9 @@
 #include <string>
 #include <vector>
 
-#include "eval/latency_rounds.hpp"
 #include "eval/run_config.hpp"
+#include "kernels/model_backend.hpp"
+#include "measure/meter.hpp"
 
 namespace bb {
 
@@ -39,7 +40,7 @@ struct BenchConfig {
   nlohmann::json teacher_model_json;  // as written, for to_json and messages
   std::string students_distill;
   std::map<std::string, std::string> student_checkpoints;
-  std::vector<std::string> student_backends = {"bitkernels"};
+  std::vector<ModelBackend> student_backends = {ModelBackend::kBitKernels};  // parsed from the table's names
   bool int8_ptq = true;
   int64_t eval_limit = 0;
   std::vector<int> latency_batches = {1, 64};

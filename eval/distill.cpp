@@ -107,7 +107,7 @@ class DistillationRun {
       lock_.emplace(out_dir_);
     }
     comm::barrier();
-    backend_ = make_backend("onednn");
+    backend_ = make_backend(ModelBackend::kOnednn);
     const EvalResult t = eval_with(teacher_->params, nullptr, "  teacher " + eval_name());
     out_.teacher_top1 = t.top1();
     out_.teacher_top5 = t.top5();
@@ -228,7 +228,7 @@ class DistillationRun {
     const QuantPlan* src_plan = sc.from == "teacher" ? nullptr : &done_.at(sc.from).plan;
     DistillObjective objective(stage_teacher(sc), src_plan, sc.distill, static_cast<float>(sc.train.label_smoothing),
                                sc.from == "teacher" ? &teacher_logits_ : nullptr);
-    auto eval_backend = make_backend("onednn");
+    auto eval_backend = make_backend(ModelBackend::kOnednn);
     ViTRunner eval_model(st.params, *eval_backend, false, &st.plan);
     EvalFn eval = [&](const ViTParams&) {
       EvalResult r = evaluate([&](const TensorView& x) { return eval_model.forward(x); }, *data_->eval, false,

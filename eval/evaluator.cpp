@@ -7,17 +7,9 @@
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/timer.hpp"
+#include "measure/classification_metrics.hpp"
 
 namespace bb {
-
-bool in_top_k(const float* logits, int num_classes, int label, int k) {
-  if (label < 0 || label >= num_classes) return false;
-  const float v = logits[label];
-  int above = 0;
-  for (int c = 0; c < num_classes; ++c)
-    if (c != label && logits[c] >= v) ++above;
-  return above < k;
-}
 
 EvalResult evaluate(const ModelFn& model, Loader& loader, bool keep_logits, const std::string& label) {
   EvalResult r;

@@ -31,8 +31,4 @@ using ModelFn = std::function<TensorView(const TensorView&)>;
 // order), times as the slowest rank's.
 EvalResult evaluate(const ModelFn& model, Loader& loader, bool keep_logits, const std::string& label = "eval");
 
-// Rank of the true class among logits: true when it is within the k largest
-// (ties count against the true class, so a constant output scores nothing).
-bool in_top_k(const float* logits, int num_classes, int label, int k);
-
 }  // namespace bb

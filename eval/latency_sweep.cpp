@@ -1,13 +1,13 @@
 #include "eval/latency_sweep.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 
-#include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/threads.hpp"
-#include "datasets/loader.hpp"
-#include "eval/environment.hpp"
+#include "eval/latency_input.hpp"
 
 namespace bb {
 namespace {
@@ -16,92 +16,89 @@ double round_to(double v, double step) { return std::round(v / step) * step; }
 
 }  // namespace
 
-Tensor latency_input(const Dataset& ds, const DataConfig& dc, int batch, int C, int S) {
-  LoaderOptions lo;
-  lo.batch_size = batch;
-  lo.workers = 0;
-  lo.limit = std::min<int64_t>(batch, static_cast<int64_t>(ds.size()));
-  Loader loader(ds, dc.transform, dc.augment, lo);
-  loader.start_epoch(0);
-  const Batch* b = loader.next();
-  Tensor x(Shape{batch, C, S, S});
-  const int64_t per = static_cast<int64_t>(C) * S * S, have = b ? b->size() : 0;
-  if (have == 0) throw Error::input(ds.source(), "no images to time");
-  for (int64_t i = 0; i < batch; ++i)
-    std::copy(b->images.data() + (i % have) * per, b->images.data() + (i % have + 1) * per, x.data() + i * per);
-  return x;
-}
-
-nlohmann::ordered_json to_json(const LatencyStats& s) {
-  return {{"batch", s.batch},
-          {"threads", s.threads},
-          {"runs", s.runs},
-          {"p50_ms", round_to(s.p50_ms, 1e-4)},
-          {"p90_ms", round_to(s.p90_ms, 1e-4)},
-          {"p99_ms", round_to(s.p99_ms, 1e-4)},
-          {"mean_ms", round_to(s.mean_ms, 1e-4)},
-          {"std_ms", round_to(s.std_ms, 1e-4)},
-          {"min_ms", round_to(s.min_ms, 1e-4)},
-          {"images_per_s", round_to(s.images_per_s, 0.01)},
-          {"settled", s.settled}};
-}
-
-LatencyStats latency_stats_from_json(const nlohmann::ordered_json& j) {
-  LatencyStats s;
-  s.batch = j.at("batch").get<int>();
-  s.threads = j.at("threads").get<int>();
-  s.runs = j.at("runs").get<int64_t>();
-  s.p50_ms = j.at("p50_ms").get<double>();
-  s.p90_ms = j.at("p90_ms").get<double>();
-  s.p99_ms = j.at("p99_ms").get<double>();
-  s.mean_ms = j.at("mean_ms").get<double>();
-  s.std_ms = j.at("std_ms").get<double>();
-  s.min_ms = j.at("min_ms").get<double>();
-  s.images_per_s = j.at("images_per_s").get<double>();
-  s.settled = j.at("settled").get<bool>();
-  return s;
-}
-
-std::vector<RankLatency> gather_rank_latency(const std::vector<LatencyStats>& mine) {
-  nlohmann::ordered_json points = nlohmann::ordered_json::array();
-  for (const auto& s : mine) points.push_back(to_json(s));
-  const nlohmann::ordered_json me = {{"rank", comm::rank()}, {"host", host_name()}, {"cpus", affinity_list()}, {"latency", points}};
-  std::vector<RankLatency> out;
-  for (const std::string& text : comm::allgather(me.dump())) {  // the transport; merging is on the structs
-    const auto j = nlohmann::ordered_json::parse(text);
-    RankLatency r{j.at("rank").get<int>(), j.at("host").get<std::string>(), j.at("cpus").get<std::string>(), {}};
-    for (const auto& p : j.at("latency")) r.points.push_back(latency_stats_from_json(p));
-    out.push_back(std::move(r));
+std::vector<int> resolved_sweep_threads(const std::vector<int>& wanted) {
+  const int run_threads = num_threads();
+  std::vector<int> out;
+  for (int t : wanted) {
+    const int n = t == 0 ? run_threads : t;
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
   }
   return out;
 }
 
-nlohmann::ordered_json per_rank_json(const std::vector<RankLatency>& ranks) {
-  nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (const RankLatency& r : ranks) {
-    nlohmann::ordered_json points = nlohmann::ordered_json::array();
-    for (const auto& s : r.points) points.push_back(to_json(s));
-    out.push_back({{"rank", r.rank}, {"host", r.host}, {"cpus", r.cpus}, {"latency", points}});
-  }
-  return out;
-}
-
-nlohmann::ordered_json merged_json(const std::vector<RankLatency>& ranks) {
-  nlohmann::ordered_json merged = nlohmann::ordered_json::array();
-  if (ranks.empty()) return merged;
-  for (size_t i = 0; i < ranks.front().points.size(); ++i) {
-    double ips = 0, lo = 1e300, hi = 0;
-    for (const RankLatency& r : ranks) {
-      const LatencyStats& s = r.points.at(i);
-      ips += round_to(s.images_per_s, 0.01);  // as each rank reports it
-      lo = std::min(lo, round_to(s.p50_ms, 1e-4));
-      hi = std::max(hi, round_to(s.p50_ms, 1e-4));
+LatencyMeasurement measure_latency_sweep(const std::vector<RunnableModel*>& models, const Dataset& ds,
+                                        const DataConfig& dc, const LatencyProtocol& p) {
+  if (models.empty()) throw Error::usage("measure_latency_sweep: no models");
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<int> threads = resolved_sweep_threads(p.threads);
+  const size_t points = p.batches.size() * threads.size();
+  RoundsOptions ro = p.rounds;
+  // A budget shortens every model's time per point alike (each round still
+  // makes at least one call per model).
+  if (p.budget_seconds > 0) {
+    const double wanted = ro.min_seconds * static_cast<double>(models.size() * points);
+    if (wanted > p.budget_seconds) {
+      ro.min_seconds *= p.budget_seconds / wanted;
+      std::fprintf(stderr, "bitbench: latency budget %.0f s: %.2f s per model per point instead of %.2f s\n",
+                   p.budget_seconds, ro.min_seconds, p.rounds.min_seconds);
     }
-    const LatencyStats& first = ranks.front().points[i];
-    merged.push_back({{"batch", first.batch}, {"threads_per_rank", first.threads}, {"ranks", static_cast<int>(ranks.size())},
-                      {"images_per_s_all_ranks", round_to(ips, 0.01)}, {"p50_ms_range", {lo, hi}}});
   }
-  return merged;
+  const ViTConfig& c = models.front()->config();
+  MachineLoadMeter load;
+  LatencyMeasurement lm;
+  lm.min_seconds = ro.min_seconds;
+  for (int B : p.batches) {
+    Tensor x = latency_input(ds, dc, B, c.in_chans, c.img_size);
+    for (int n : threads) {
+      std::vector<std::function<void()>> runs;
+      for (RunnableModel* m : models) runs.push_back([m, &x] { m->forward(x.view()); });
+      RoundsOptions point = ro;
+      point.seed = ro.seed + static_cast<uint64_t>(lm.points.size());
+      lm.points.push_back({B, n, measure_rounds(runs, B, n, point)});
+    }
+  }
+  lm.load = load.stop();
+  lm.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return lm;
+}
+
+nlohmann::ordered_json latency_json(const LatencyMeasurement& lm, size_t m) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const LatencyPoint& pt : lm.points) {
+    nlohmann::ordered_json j = to_json(pt.result.stats.at(m));
+    const RatioInterval& s = pt.result.speedup.at(m);
+    j["rounds"] = static_cast<int>(pt.result.round_mean_ms.at(m).size());
+    j["speedup_vs_teacher"] = {{"median", round_to(s.median, 1e-4)},
+                               {"ci95", {round_to(s.lo, 1e-4), round_to(s.hi, 1e-4)}},
+                               {"significant", s.significant()}};
+    j["teacher_spread"] = round_to(pt.result.reference_spread, 1e-4);
+    j["noisy"] = pt.result.noisy();
+    out.push_back(j);
+  }
+  return out;
+}
+
+nlohmann::ordered_json protocol_json(const LatencyMeasurement& lm, const LatencyProtocol& p) {
+  const MachineLoad& l = lm.load;
+  return {{"method", "interleaved rounds: every model timed turn by turn at each point, the order rotated per round; "
+                     "speed-up = median over rounds of the teacher's round time over the model's, 95 % bootstrap interval"},
+          {"rounds", p.rounds.rounds},
+          {"warmup", p.rounds.warmup},
+          {"min_seconds_per_model", round_to(lm.min_seconds, 1e-4)},
+          {"budget_seconds", p.budget_seconds},
+          {"seconds", round_to(lm.seconds, 1e-3)},
+          {"machine", {{"readable", l.readable},
+                       {"other_cpu_cores", round_to(l.other_cores(), 1e-3)},
+                       {"load_before", round_to(l.load_before, 1e-2)},
+                       {"load_after", round_to(l.load_after, 1e-2)},
+                       {"cpu_mhz", round_to(l.cpu_mhz, 1.0)},
+                       {"busy", l.busy()}}}};
+}
+
+std::vector<LatencyStats> latency_stats(const LatencyMeasurement& lm, size_t m) {
+  std::vector<LatencyStats> out;
+  for (const LatencyPoint& pt : lm.points) out.push_back(pt.result.stats.at(m));
+  return out;
 }
 
 }  // namespace bb

@@ -7,9 +7,9 @@
 #include "core/comm.hpp"
 #include "core/error.hpp"
 #include "datasets/loader.hpp"
-#include "eval/environment.hpp"
 #include "eval/evaluator.hpp"
-#include "eval/metrics.hpp"
+#include "measure/classification_metrics.hpp"
+#include "measure/environment.hpp"
 #include "models/runnable_model.hpp"
 
 namespace bb {
@@ -33,7 +33,7 @@ std::unique_ptr<RunnableModel> open_model_under_test(const ModelUnderTest& m, co
   if (m.role == "student" && !lm.plan) throw Error::input(m.path, "is an fp32 model, not a BitNet student");
   std::optional<QuantPlan> ptq;
   if (m.ptq) ptq = QuantPlan::uniform(mc.depth, parse_quant_spec("W8A8"));
-  return std::make_unique<RunnableModel>(std::move(lm), parse_model_backend(m.backend), m.path, ptq);
+  return std::make_unique<RunnableModel>(std::move(lm), m.backend, m.path, ptq);
 }
 
 nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalContext& ctx, std::vector<float>& logits_out) {
@@ -58,7 +58,7 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   lo.ranks = comm::size();
   Loader loader(*ctx.dataset, data.transform, data.augment, lo);
   EvalResult r = evaluate([&](const TensorView& x) { return model->forward(x); }, loader, true,
-                          "eval " + m.name + "/" + m.backend);
+                          "eval " + m.name + "/" + model_backend_name(m.backend));
   const int K = r.num_classes;
   // Logits beyond the data set's classes (a 1000-class head on a 10-class set) are kept; metrics use all K.
   const float* teacher = m.role != "teacher" && ctx.teacher_logits && ctx.teacher_logits->size() == r.logits.size()
@@ -83,7 +83,7 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   e["name"] = m.name;
   e["role"] = m.role;
   e["precision"] = model->precision();
-  e["backend"] = m.backend;
+  e["backend"] = model_backend_name(m.backend);
   e["kernel_path"] = model->kernel_path();
   e["checkpoint"] = m.path;
   e["params"] = params;

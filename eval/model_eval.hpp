@@ -2,7 +2,7 @@
 // One model × backend of `bitbench run` measured: accuracy and fidelity to the
 // teacher on the eval split, memory as the backend holds it — the entry
 // report.json keeps under "models" (its latency comes from
-// eval/latency_stage.hpp, every model timed together).
+// eval/latency_sweep.hpp, every model timed together).
 #include <string>
 #include <vector>
 
@@ -10,7 +10,6 @@
 
 #include "datasets/dataset.hpp"
 #include "eval/bench_config.hpp"
-#include "eval/latency_sweep.hpp"
 #include "eval/model_files.hpp"
 #include "models/runnable_model.hpp"
 
@@ -18,7 +17,9 @@ namespace bb {
 
 // A model × backend the run evaluates.
 struct ModelUnderTest {
-  std::string name, role, backend, path;  // role: teacher, baseline, student
+  std::string name, role;  // role: teacher, baseline, student
+  ModelBackend backend;
+  std::string path;
   bool ptq = false;                       // the teacher quantised W8A8 after training
   nlohmann::json history = nlohmann::json::array();
   std::optional<GivenConfig> given_config;  // the config's /teacher/model, for a teacher file that states no config

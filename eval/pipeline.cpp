@@ -19,14 +19,14 @@
 #include "datasets/class_map.hpp"
 #include "datasets/dataset_config.hpp"
 #include "eval/distill.hpp"
-#include "eval/environment.hpp"
-#include "eval/latency_stage.hpp"
 #include "eval/latency_sweep.hpp"
 #include "eval/model_eval.hpp"
 #include "eval/model_files.hpp"
+#include "eval/rank_latency.hpp"
 #include "eval/report_assembly.hpp"
 #include "eval/teacher.hpp"
 #include "eval/validate.hpp"
+#include "measure/environment.hpp"
 #include "models/packed.hpp"
 #include "models/safetensors.hpp"
 #include "reports/report.hpp"
@@ -221,11 +221,11 @@ class Pipeline {
     std::vector<ModelUnderTest> specs;
     // The shipped teacher's architecture from the config where its file states none.
     const std::optional<GivenConfig> given = given_teacher_config(cfg_, teacher_path_);
-    specs.push_back({"teacher", "teacher", "onednn", teacher_path_, false, teacher_history_, given});
+    specs.push_back({"teacher", "teacher", ModelBackend::kOnednn, teacher_path_, false, teacher_history_, given});
     if (cfg_.int8_ptq)
-      specs.push_back({"teacher_w8a8_ptq", "baseline", "onednn-int8", teacher_path_, true, nlohmann::json::array(), given});
+      specs.push_back({"teacher_w8a8_ptq", "baseline", ModelBackend::kOnednnInt8, teacher_path_, true, nlohmann::json::array(), given});
     for (const Student& s : students_)
-      for (const std::string& b : cfg_.student_backends) specs.push_back({s.name, "student", b, s.path, false, s.history, std::nullopt});
+      for (ModelBackend b : cfg_.student_backends) specs.push_back({s.name, "student", b, s.path, false, s.history, std::nullopt});
     for (const ModelUnderTest& m : specs) {
       if (interrupt_requested()) return false;
       models_.push_back(evaluate_cached(m));
@@ -238,7 +238,8 @@ class Pipeline {
   // ---- latency: every model at once, in interleaved rounds with the teacher
   // (cached under stages/latency-<key>; the key holds what the figures depend
   // on: the models, the protocol, the CPU, ISA and kernel paths, the thread
-  // counts and bitbench's revision).
+  // counts the points are measured at — the sweep's, 0 resolved to the run's
+  // --threads — and bitbench's revision).
   void latency_stage(const std::vector<ModelUnderTest>& specs) {
     Timer t;
     LatencyProtocol p;
@@ -254,16 +255,16 @@ class Pipeline {
     }
     const nlohmann::ordered_json env = capture_environment("");
     nlohmann::json models = nlohmann::json::array();
-    for (const ModelUnderTest& m : specs) models.push_back({m.name, m.backend, m.ptq, hash_of(m.path)});
+    for (const ModelUnderTest& m : specs) models.push_back({m.name, model_backend_name(m.backend), m.ptq, hash_of(m.path)});
     const nlohmann::json key_in = {
         {"models", models},
         {"data", to_json(cfg_.run.data)},
-        {"protocol", {p.batches, p.threads, p.rounds.rounds, p.rounds.min_seconds, p.rounds.warmup, p.budget_seconds, p.rounds.seed}},
+        {"protocol", {p.batches, p.rounds.rounds, p.rounds.min_seconds, p.rounds.warmup, p.budget_seconds, p.rounds.seed}},
         {"cpu", env.value("cpu", "")},
         {"isa", env.value("isa", "")},
         {"bit_gemm_path", env.value("bit_gemm_path", "")},
         {"xnor_gemm_path", env.value("xnor_gemm_path", "")},
-        {"threads", {num_threads(), hardware_threads()}},
+        {"threads", resolved_sweep_threads(p.threads)},
         {"ranks", comm::size()},
         {"bitbench", kGitRevision}};
     const std::string key = fnv1a_hex(key_in.dump());
@@ -280,7 +281,7 @@ class Pipeline {
         open.push_back(open_model_under_test(m, cfg_.run.data, *ds_, &files_));
         ptrs.push_back(open.back().get());
       }
-      const LatencyMeasurement lm = measure_latency_interleaved(ptrs, *ds_, cfg_.run.data, p);
+      const LatencyMeasurement lm = measure_latency_sweep(ptrs, *ds_, cfg_.run.data, p);
       cached["protocol"] = protocol_json(lm, p);
       cached["protocol"]["measured_utc"] = utc_now();
       cached["protocol"]["reused"] = false;
@@ -310,7 +311,7 @@ class Pipeline {
 
   ojson evaluate_cached(const ModelUnderTest& m) {
     Timer t;
-    nlohmann::json key_in = {{"name", m.name},   {"role", m.role},   {"backend", m.backend},       {"ptq", m.ptq},
+    nlohmann::json key_in = {{"name", m.name},   {"role", m.role},   {"backend", model_backend_name(m.backend)},       {"ptq", m.ptq},
                              {"file", hash_of(m.path)}, {"teacher", hash_of(teacher_path_)}, {"limit", limit_},
                              {"data", to_json(cfg_.run.data)}, {"threads", num_threads()},
                              {"bitbench", kGitRevision}, {"report_schema", kReportSchemaVersion}};
@@ -318,11 +319,12 @@ class Pipeline {
     if (m.given_config) key_in["given_config"] = to_json(m.given_config->config);
     if (!class_map_.identity) key_in["class_map"] = class_map_.to_model;
     const std::string key = fnv1a_hex(key_in.dump());
-    const fs::path base = fs::path(stage_dir("eval")) / (m.name + "__" + m.backend + "-" + key);
+    const std::string label = m.name + "/" + model_backend_name(m.backend);
+    const fs::path base = fs::path(stage_dir("eval")) / (m.name + "__" + model_backend_name(m.backend) + "-" + key);
     const std::string entry_file = base.string() + ".json", logits_file = base.string() + ".logits.npy";
     if (fs::exists(entry_file) && (m.role != "teacher" || fs::exists(logits_file))) {
       if (m.role == "teacher") teacher_logits_ = read_npy(logits_file).data;
-      note_stage("eval " + m.name + "/" + m.backend, "reused", entry_file, key, t.seconds());
+      note_stage("eval " + label, "reused", entry_file, key, t.seconds());
       ojson e = parse_json_file(entry_file);
       e["history"] = m.history;
       return e;
@@ -338,7 +340,7 @@ class Pipeline {
       write_file_atomic(entry_file, e.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     }
     comm::barrier();
-    note_stage("eval " + m.name + "/" + m.backend, "measured", entry_file, key, t.seconds());
+    note_stage("eval " + label, "measured", entry_file, key, t.seconds());
     e["history"] = m.history;
     return e;
   }
@@ -364,10 +366,10 @@ class Pipeline {
     make_dirs(o_.export_zoo);
     std::vector<ZooEntry> entries;
     entries.push_back({teacher_path_, (fs::path(o_.export_zoo) / (cfg_.run.name + "_teacher.safetensors")).string(),
-                       "teacher", "onednn", teacher_recipe_hash_, teacher_history_});
+                       "teacher", ModelBackend::kOnednn, teacher_recipe_hash_, teacher_history_});
     for (const Student& s : students_)
       entries.push_back({s.path, (fs::path(o_.export_zoo) / (s.name + ".packed.safetensors")).string(), s.name,
-                         "bitkernels", students_recipe_hash_, s.history});
+                         ModelBackend::kBitKernels, students_recipe_hash_, s.history});
     export_zoo(entries, cfg_.run.name, cfg_.run.data, report);
   }
 

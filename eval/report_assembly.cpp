@@ -2,9 +2,9 @@
 
 #include <cmath>
 
-#include "eval/environment.hpp"
 #include "eval/projection.hpp"
 #include "eval/stage_cache.hpp"
+#include "measure/environment.hpp"
 #include "reports/report.hpp"
 
 namespace bb {

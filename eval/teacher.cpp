@@ -55,7 +55,7 @@ TrainOutcome train_teacher(const RunConfig& cfg, const std::string& out_dir, boo
 
   ViTParams params(cfg.model);
   params.init_random(cfg.seed);
-  auto eval_backend = make_backend("onednn");
+  auto eval_backend = make_backend(ModelBackend::kOnednn);
   ViTRunner eval_model(params, *eval_backend);
   EvalFn eval = [&](const ViTParams&) {
     EvalResult r = evaluate([&](const TensorView& x) { return eval_model.forward(x); }, eval_loader, false,

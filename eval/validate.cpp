@@ -12,9 +12,9 @@
 #include "datasets/loader.hpp"
 #include "datasets/timm_eval_settings.hpp"
 #include "eval/evaluator.hpp"
-#include "eval/latency_rounds.hpp"
-#include "eval/latency_sweep.hpp"
-#include "eval/machine_load.hpp"
+#include "eval/latency_input.hpp"
+#include "measure/machine_load.hpp"
+#include "measure/meter.hpp"
 
 namespace bb {
 
@@ -180,6 +180,7 @@ ValidateResult run_validation(const ValidateOptions& o) {
     res["model_p50_ms"] = std::round(t.stats[0].p50_ms * 1e4) / 1e4;
     res["model_timed_calls"] = t.stats[0].runs;
     res["model_timed_seconds"] = std::round(t.seconds * 100) / 100;
+    res["model_timed_threads"] = t.stats[0].threads;  // --threads, as for the accuracy pass
     res["machine_busy"] = load.busy();
   }
   res["count"] = r.count;

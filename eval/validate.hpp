@@ -25,7 +25,8 @@ struct ValidateOptions {
   int64_t limit = 0;
   bool first = false;                // limit: the first N images in file order, not a seeded subset
   bool keep_logits = false;
-  double time_seconds = 1.0;         // the model's own speed: forward alone on a preloaded batch, this long (0: skip)
+  double time_seconds = 1.0;         // the model's own speed: forward alone on a preloaded batch, this long, by
+                                     // the meter at --threads (num_threads(), as the accuracy pass) (0: skip)
 };
 
 struct ValidateResult {

@@ -11,8 +11,8 @@
 
 namespace bb {
 
-double zoo_subset_top1(const std::string& path, const std::string& backend, const DataConfig& data, int64_t limit) {
-  std::unique_ptr<RunnableModel> model = open_model(path, parse_model_backend(backend));
+double zoo_subset_top1(const std::string& path, ModelBackend backend, const DataConfig& data, int64_t limit) {
+  std::unique_ptr<RunnableModel> model = open_model(path, backend);
   auto ds = open_dataset(data.dataset, data.dataset.eval_split);
   LoaderOptions lo;
   lo.batch_size = 250;
@@ -33,9 +33,9 @@ std::string students_recipe_hash(DistillRunConfig students) {
 
 void export_zoo(const std::vector<ZooEntry>& entries, const std::string& config_name, const DataConfig& data,
                 const nlohmann::ordered_json& report) {
-  auto top1_of = [&](const std::string& name, const std::string& backend) {
+  auto top1_of = [&](const std::string& name, ModelBackend backend) {
     for (const auto& e : report["models"])
-      if (e["name"] == name && e["backend"] == backend) return e["accuracy"]["top1"].get<double>();
+      if (e["name"] == name && e["backend"] == model_backend_name(backend)) return e["accuracy"]["top1"].get<double>();
     return -1.0;
   };
   for (const ZooEntry& z : entries) {
@@ -50,7 +50,7 @@ void export_zoo(const std::vector<ZooEntry>& entries, const std::string& config_
     const double subset_top1 = zoo_subset_top1(z.src, z.backend, data, kZooSubset);
     meta["zoo_eval"] = nlohmann::json{{"dataset", report["dataset"]["name"].get<std::string>()},
                                       {"split", report["dataset"]["split"].get<std::string>()},
-                                      {"backend", z.backend}, {"top1", top1_of(z.name, z.backend)},
+                                      {"backend", model_backend_name(z.backend)}, {"top1", top1_of(z.name, z.backend)},
                                       {"count", report["dataset"]["count"].get<int64_t>()}, {"subset_limit", kZooSubset},
                                       {"subset_seed", 0}, {"subset_top1", subset_top1}}
                            .dump();

@@ -16,7 +16,7 @@ namespace bb {
 // Shipped checkpoints record the top-1 they reach on this fixed subset of the
 // eval split (seeded, seed 0) with `backend`; the zoo test measures it again.
 inline constexpr int64_t kZooSubset = 1000;
-double zoo_subset_top1(const std::string& path, const std::string& backend, const DataConfig& data, int64_t limit);
+double zoo_subset_top1(const std::string& path, ModelBackend backend, const DataConfig& data, int64_t limit);
 
 // The recipe hashes a zoo file records (zoo_recipe_hash), as `bitbench run
 // --from-scratch` computes them: the teacher's training config; the students'
@@ -27,7 +27,8 @@ std::string students_recipe_hash(DistillRunConfig students);
 
 struct ZooEntry {
   std::string src, dst;          // the run's checkpoint, its zoo file
-  std::string name, backend;     // as report.json names the model, and the backend its subset top-1 uses
+  std::string name;             // as report.json names the model
+  ModelBackend backend;         // the backend its subset top-1 uses
   std::string recipe_hash;
   nlohmann::json history;
 };

@@ -84,7 +84,7 @@ void attention_infer(const float* qkv, float* out, int64_t B, int64_t T, int64_t
   // One task per (image, head) when there are enough for the threads: K and V
   // are then copied into their tiles once per head. Otherwise a head's rows are
   // split so every thread gets work (each part copies the tiles itself).
-  const int64_t threads = omp_get_max_threads();
+  const int64_t threads = num_threads();
   int64_t blocks = 1;
   if (B * H < 2 * threads) blocks = std::min((T + kRows - 1) / kRows, (2 * threads + B * H - 1) / (B * H));
   const int64_t task_rows = ((T + blocks - 1) / blocks + kRows - 1) / kRows * kRows;

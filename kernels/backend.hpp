@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "kernels/model_backend.hpp"
+
 namespace bb {
 
 class Backend {
@@ -45,8 +47,8 @@ std::unique_ptr<Backend> make_reference_backend();
 // Passing 0 always takes the batched path.
 constexpr int64_t kFusedAttentionMaxTokens = 64;
 std::unique_ptr<Backend> make_onednn_backend(int64_t fused_attention_max_tokens = kFusedAttentionMaxTokens);
-// "reference" or "onednn"; Error(Usage) otherwise.
-std::unique_ptr<Backend> make_backend(const std::string& name);
+// The fp32 matrix work of a model backend: the reference for kReference, oneDNN for every other.
+std::unique_ptr<Backend> make_backend(ModelBackend b);
 
 // Row-wise softmax in place: x[rows, n]. Shared by both backends.
 void softmax_rows(float* x, int64_t rows, int64_t n);

@@ -308,7 +308,7 @@ void run_gemm(GemmArgs g) {
                                                 : unpack_panel_generic;
   const int64_t panels = (w.blocks + NT - 1) / NT;
   // Few panels for the threads: split the rows too (each part unpacks its panel itself).
-  const int64_t threads = omp_get_max_threads();
+  const int64_t threads = num_threads();
   int64_t mparts = 1;
   if (panels < 2 * threads) mparts = std::min<int64_t>((M + MT - 1) / MT, (2 * threads + panels - 1) / panels);
   const int64_t mstep = ((M + mparts - 1) / mparts + MT - 1) / MT * MT;

@@ -160,10 +160,8 @@ void softmax_rows(float* x, int64_t rows, int64_t n) {
 
 std::unique_ptr<Backend> make_reference_backend() { return std::make_unique<ReferenceBackend>(); }
 
-std::unique_ptr<Backend> make_backend(const std::string& name) {
-  if (name == "reference") return make_reference_backend();
-  if (name == "onednn") return make_onednn_backend();
-  throw Error::usage("unknown backend \"" + name + "\" (known: reference, onednn)");
+std::unique_ptr<Backend> make_backend(ModelBackend b) {
+  return model_backend_row(b).reference_matrix ? make_reference_backend() : make_onednn_backend();
 }
 
 }  // namespace bb

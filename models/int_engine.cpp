@@ -7,20 +7,18 @@
 
 namespace bb {
 
-const char* int_engine_name(IntEngineKind k) { return k == IntEngineKind::kBitKernels ? "bitkernels" : "onednn-int8"; }
-
 bool int_engine_supports(const QuantSpec& s) { return s.w != WeightFormat::kF32 && s.a != ActFormat::kF32; }
 
-IntLinear::IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* codes, const float* scales, int64_t N,
+IntLinear::IntLinear(ModelBackend kind, const QuantSpec& spec, const int8_t* codes, const float* scales, int64_t N,
                      int64_t K, ActScale act_scale)
     : kind_(kind), act_bits_(act_traits(spec.a).bits), act_scale_(act_scale), N_(N), K_(K) {
   const bool per_row = weight_traits(spec.w).per_row;
-  if (kind == IntEngineKind::kBitKernels && spec.w == WeightFormat::kBinary && spec.a == ActFormat::kBinary) {
+  if (kind == ModelBackend::kBitKernels && spec.w == WeightFormat::kBinary && spec.a == ActFormat::kBinary) {
     xnor_ = true;
     sign_ = pack_sign_matrix(codes, N, K, scales, per_row);
     return;
   }
-  if (kind == IntEngineKind::kBitKernels) {
+  if (kind == ModelBackend::kBitKernels) {
     bit_ = pack_bit_matrix(spec.w, codes, N, K, scales, per_row);
     return;
   }
@@ -37,7 +35,7 @@ void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, Bit
     signs_from_acts(acts, signs_);
     return xnor_gemm(signs_, sign_, b, y);
   }
-  if (kind_ == IntEngineKind::kBitKernels) return bit_gemm(acts, bit_, b, y);
+  if (kind_ == ModelBackend::kBitKernels) return bit_gemm(acts, bit_, b, y);
   auto it = onednn_.find(M);
   if (it == onednn_.end())
     it = onednn_.emplace(M, OnednnMatmul(OnednnMatmulType::kS8S8, codes_.data(), scales_.data(), M, N_, acts.Kp)).first;
@@ -51,12 +49,12 @@ void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, Bit
 
 int64_t IntLinear::weight_bytes() const {
   if (xnor_) return sign_.bytes();
-  if (kind_ == IntEngineKind::kBitKernels) return bit_.bytes();
+  if (kind_ == ModelBackend::kBitKernels) return bit_.bytes();
   return static_cast<int64_t>(codes_.size() + scales_.size() * sizeof(float));
 }
 
 const char* IntLinear::kernel_path() const {
-  if (kind_ == IntEngineKind::kOnednnInt8) return "onednn-s8s8";
+  if (kind_ == ModelBackend::kOnednnInt8) return "onednn-s8s8";
   return xnor_ ? xnor_gemm_path() : bit_gemm_path();
 }
 
@@ -94,8 +92,10 @@ std::unique_ptr<IntLinear>& IntModel::at(const PlannedLinear& l) {
   }
 }
 
-IntModel build_int_model(IntEngineKind kind, const ViTParams& p, const QuantPlan& plan,
+IntModel build_int_model(ModelBackend kind, const ViTParams& p, const QuantPlan& plan,
                          const std::vector<PackedLayer>* packed) {
+  if (!model_backend_row(kind).integer)
+    throw Error::usage(std::string(model_backend_name(kind)) + " is not an integer engine (bitkernels, onednn-int8)");
   IntModel m;
   m.kind = kind;
   m.blocks.resize(plan.blocks.size());
@@ -104,7 +104,7 @@ IntModel build_int_model(IntEngineKind kind, const ViTParams& p, const QuantPlan
   for (const PlannedLinear& l : plan_linears(p.cfg, plan)) {
     if (!l.spec.quantized()) continue;
     if (!int_engine_supports(l.spec))
-      throw Error::usage(std::string(int_engine_name(kind)) + " cannot run " + l.name + " at " + l.spec.name() +
+      throw Error::usage(std::string(model_backend_name(kind)) + " cannot run " + l.name + " at " + l.spec.name() +
                          ": integer kernels need quantised weights and activations (use --backend onednn, the "
                          "fake-quant forward)");
     std::unique_ptr<IntLinear> layer;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/bit_gemm.hpp"
+#include "kernels/model_backend.hpp"
 #include "kernels/onednn_matmul.hpp"
 #include "kernels/xnor_gemm.hpp"
 #include "models/packed.hpp"
@@ -23,8 +24,6 @@
 
 namespace bb {
 
-enum class IntEngineKind { kBitKernels, kOnednnInt8 };
-const char* int_engine_name(IntEngineKind k);  // "bitkernels", "onednn-int8"
 
 // Whether a layer's spec runs on integer kernels (quantised weights and activations).
 bool int_engine_supports(const QuantSpec& s);
@@ -33,7 +32,7 @@ class IntLinear {
  public:
   // codes [N, K] of spec.w's format; scales [N] (per row) or [1]; act_scale:
   // the plan's rule for the activation steps.
-  IntLinear(IntEngineKind kind, const QuantSpec& spec, const int8_t* codes, const float* scales, int64_t N, int64_t K,
+  IntLinear(ModelBackend kind, const QuantSpec& spec, const int8_t* codes, const float* scales, int64_t N, int64_t K,
             ActScale act_scale = ActScale::kAbsMax);
   // y[M, N] = x[M, K] · W^T + b (b may be null); acts is scratch. subln_eps ≥ 0:
   // x is first normalised by SubLN (LayerNorm without affine, that eps), fused
@@ -43,7 +42,7 @@ class IntLinear {
   const char* kernel_path() const;  // the kernel and ISA path this layer runs on now
 
  private:
-  IntEngineKind kind_;
+  ModelBackend kind_;
   int act_bits_;
   ActScale act_scale_;
   int64_t N_, K_;
@@ -57,7 +56,7 @@ class IntLinear {
 };
 
 struct IntModel {
-  IntEngineKind kind = IntEngineKind::kBitKernels;
+  ModelBackend kind = ModelBackend::kBitKernels;  // kBitKernels or kOnednnInt8
   std::vector<std::array<std::unique_ptr<IntLinear>, 4>> blocks;  // null where a Linear stays fp32
   std::unique_ptr<IntLinear> patch, head, head_dist;
   // The layer at a planned Linear's place (null where it stays fp32).
@@ -70,9 +69,10 @@ struct IntModel {
 };
 
 // From a student's latent weights (quantised here, as the fake-quant forward
-// does) or, with packed layers given, from a packed file's codes. Error(Usage)
+// does) or, with packed layers given, from a packed file's codes, on the
+// engine of an integer backend (its table row's `integer`). Error(Usage)
 // when a quantised layer cannot run on integer kernels (e.g. W1.58A32).
-IntModel build_int_model(IntEngineKind kind, const ViTParams& p, const QuantPlan& plan,
+IntModel build_int_model(ModelBackend kind, const ViTParams& p, const QuantPlan& plan,
                          const std::vector<PackedLayer>* packed = nullptr);
 
 }  // namespace bb

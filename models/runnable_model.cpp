@@ -14,42 +14,19 @@ namespace {
 // from BITBENCH_TUNE_CHUNK_ROWS for it): 256–1024 measured alike, 512 between.
 constexpr int64_t kInferenceChunkRows = 512;
 
-struct BackendRow {
-  ModelBackend backend;
-  const char* name;
-  const char* matrix;               // the Backend the runner uses
-  std::optional<IntEngineKind> engine;  // the integer engine for a student's quantised Linears
-};
-const BackendRow kBackends[] = {
-    {ModelBackend::kReference, "reference", "reference", std::nullopt},
-    {ModelBackend::kOnednn, "onednn", "onednn", std::nullopt},
-    {ModelBackend::kBitKernels, "bitkernels", "onednn", IntEngineKind::kBitKernels},
-    {ModelBackend::kOnednnInt8, "onednn-int8", "onednn", IntEngineKind::kOnednnInt8},
-};
-const BackendRow& row(ModelBackend b) { return kBackends[static_cast<int>(b)]; }
-
 }  // namespace
-
-ModelBackend parse_model_backend(const std::string& name) {
-  for (const auto& r : kBackends)
-    if (name == r.name) return r.backend;
-  if (name == "fake-quant") return ModelBackend::kOnednn;  // bench configs' name for a student's fake-quant forward
-  throw Error::usage("unknown backend \"" + name + "\" (known: " + kModelBackendNames + ")");
-}
-
-const char* model_backend_name(ModelBackend b) { return row(b).name; }
 
 RunnableModel::RunnableModel(LoadedModel model, ModelBackend backend, const std::string& source,
                              std::optional<QuantPlan> plan)
     : model_(std::move(model)), backend_(backend), plan_(plan ? std::move(plan) : model_.plan) {
-  const BackendRow& r = row(backend);
-  if (r.engine) {
+  const ModelBackendRow& r = model_backend_row(backend);
+  if (r.integer) {
     if (!plan_)
       throw Error::usage(std::string("--backend ") + r.name + " runs BitNet students; " + source +
                          " is an fp32 model (use --backend onednn)");
     // A packed file's codes run as stored unless another plan was asked for.
     const bool own_codes = !plan && !model_.packed_layers.empty();
-    engine_ = build_int_model(*r.engine, model_.params, *plan_, own_codes ? &model_.packed_layers : nullptr);
+    engine_ = build_int_model(backend, model_.params, *plan_, own_codes ? &model_.packed_layers : nullptr);
     // The engine now holds those weights in its kernel layout: no fp32 or int8 copies stay alive.
     std::vector<std::string> held;
     for (const PlannedLinear& l : plan_linears(model_.params.cfg, *plan_))
@@ -58,7 +35,7 @@ RunnableModel::RunnableModel(LoadedModel model, ModelBackend backend, const std:
     model_.packed_layers.clear();
     model_.packed_layers.shrink_to_fit();
   }
-  matrix_ = make_backend(r.matrix);
+  matrix_ = make_backend(backend);
   runner_ = std::make_unique<ViTRunner>(model_.params, *matrix_, false, plan_ ? &*plan_ : nullptr,
                                         engine_ ? &*engine_ : nullptr);
   runner_->set_inference_chunk(std::max<int64_t>(1, kInferenceChunkRows / model_.params.cfg.tokens()));

@@ -1,30 +1,19 @@
 #pragma once
 // Opening a model to run it, written once: checkpoint → config → quant plan →
 // (integer engine) → backend → runner. `validate`, `predict`, `bitbench run`,
-// the zoo check and bench_vit all come through here.
-//
-//   backend       a student runs             an fp32 model runs
-//   reference     fake-quant, naive loops    naive loops
-//   onednn        fake-quant, oneDNN fp32    oneDNN fp32
-//   bitkernels    quantised Linears on bitbench's bit kernels, the rest oneDNN fp32
-//   onednn-int8   quantised Linears on oneDNN s8s8, the rest oneDNN fp32
+// the zoo check and bench_vit all come through here. The backends are the
+// table of kernels/model_backend.hpp.
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "kernels/backend.hpp"
+#include "kernels/model_backend.hpp"
 #include "models/int_engine.hpp"
 #include "models/packed.hpp"
 #include "models/vit.hpp"
 
 namespace bb {
-
-enum class ModelBackend : uint8_t { kReference, kOnednn, kBitKernels, kOnednnInt8 };
-// "reference", "onednn", "bitkernels", "onednn-int8" ("fake-quant", as bench
-// configs say it, is onednn); Error(Usage) naming them otherwise.
-ModelBackend parse_model_backend(const std::string& name);
-const char* model_backend_name(ModelBackend b);
-inline constexpr const char* kModelBackendNames = "reference, onednn, bitkernels, onednn-int8";
 
 struct OpenOptions {
   std::optional<GivenConfig> config;  // as load_model: used where the file states none, refused where it contradicts the file

@@ -1,11 +1,11 @@
 #include "models/vit.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/timer.hpp"
 #include "models/layers.hpp"
 
 namespace bb {
@@ -63,43 +63,24 @@ ViTRunner::QLinear& ViTRunner::qlinear_at(const PlannedLinear& l) {
   }
 }
 
-namespace {
-// Adds the seconds between construction and destruction to *slot (null: nothing, no clock read).
-class Timed {
- public:
-  explicit Timed(double* slot) : slot_(slot) {
-    if (slot_) t0_ = std::chrono::steady_clock::now();
-  }
-  ~Timed() {
-    if (slot_) *slot_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-  }
-  Timed(const Timed&) = delete;
-  Timed& operator=(const Timed&) = delete;
-
- private:
-  double* slot_;
-  std::chrono::steady_clock::time_point t0_;
-};
-}  // namespace
-
 void ViTRunner::qlinear(QLinear& q, const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N,
                         int64_t K) {
   if (!q.spec.quantized()) {
-    Timed t(prof_ ? &prof_->linear : nullptr);
+    ScopedSeconds t(prof_ ? &prof_->linear : nullptr);
     return be_.linear(x, w, b, y, M, N, K);
   }
   const float eps = static_cast<float>(p_.cfg.ln_eps);
   if (q.engine && plan_.subln && !q.shift) {  // inference: SubLN inside the quantiser
-    Timed t(prof_ ? &prof_->linear : nullptr);
+    ScopedSeconds t(prof_ ? &prof_->linear : nullptr);
     q.engine->forward(x, b, y, M, int_acts_, eps);
   } else {
     const float* src = x;
     if (plan_.subln) {  // LayerNorm without affine parameters, statistics saved for backward
-      Timed t(prof_ ? &prof_->norm : nullptr);
+      ScopedSeconds t(prof_ ? &prof_->norm : nullptr);
       layernorm_forward(x, ones_.data(), zeros_.data(), sub_, M, K, eps, q.sub_mean, q.sub_rstd);
       src = sub_;
     }
-    Timed t(prof_ ? &prof_->linear : nullptr);
+    ScopedSeconds t(prof_ ? &prof_->linear : nullptr);
     if (q.shift) {  // RSign: the quantiser's threshold moves per channel
       channel_shift_forward(src, q.shift, shifted_, M, K);  // [M, K]
       src = shifted_;
@@ -269,7 +250,7 @@ void ViTRunner::reserve(int64_t B) {
 
 TensorView ViTRunner::forward(const TensorView& images) {
   const int64_t B = images.shape().rank() == 4 ? images.dim(0) : 0;
-  Timed total(prof_ ? &prof_->total : nullptr);  // one call per forward, however many chunks
+  ScopedSeconds total(prof_ ? &prof_->total : nullptr);  // one call per forward, however many chunks
   if (prof_) ++prof_->calls;
   chunked_ = !training_ && !taps_ && !attn_taps_ && infer_chunk_ > 0 && B > infer_chunk_;
   if (!chunked_) return forward_batch(images);
@@ -325,12 +306,12 @@ TensorView ViTRunner::forward_batch(const TensorView& images) {
     float* next = l + 1 < c.depth ? acts_[static_cast<size_t>(l) + 1].x_in : x_out_;
     // x_mid = x_in + proj(attn(norm1(x_in)))
     {
-      Timed t(part(&ForwardProfile::norm));
+      ScopedSeconds t(part(&ForwardProfile::norm));
       layernorm_forward(a.x_in, w.norm1_w, w.norm1_b, a.ln1, BT, D, eps, a.mean1, a.rstd1);  // [BT, D]
     }
     qlinear(q[kQkv], a.ln1, w.qkv_w, w.qkv_b, a.qkv, BT, 3 * D, D);                      // [BT, 3D]
     {
-      Timed t(part(&ForwardProfile::attention));
+      ScopedSeconds t(part(&ForwardProfile::attention));
       float* attn_tap = nullptr;  // [B, H, T, T] attention capture
       if (attn_taps_) {
         if (attn_taps_->size() < static_cast<size_t>(c.depth)) attn_taps_->resize(static_cast<size_t>(c.depth));
@@ -351,12 +332,12 @@ TensorView ViTRunner::forward_batch(const TensorView& images) {
     add(a.x_in, tmp_, a.x_mid, BT * D);
     // next = x_mid + fc2(gelu(fc1(norm2(x_mid))))
     {
-      Timed t(part(&ForwardProfile::norm));
+      ScopedSeconds t(part(&ForwardProfile::norm));
       layernorm_forward(a.x_mid, w.norm2_w, w.norm2_b, a.ln2, BT, D, eps, a.mean2, a.rstd2);  // [BT, D]
     }
     qlinear(q[kFc1], a.ln2, w.fc1_w, w.fc1_b, a.fc1, BT, Hm, D);                          // [BT, Hm]
     {
-      Timed t(part(&ForwardProfile::gelu));
+      ScopedSeconds t(part(&ForwardProfile::gelu));
       gelu_forward(a.fc1, a.gelu, BT * Hm);
     }
     qlinear(q[kFc2], a.gelu, w.fc2_w, w.fc2_b, tmp_, BT, D, Hm);  // [BT, D]
@@ -377,7 +358,7 @@ TensorView ViTRunner::forward_batch(const TensorView& images) {
     qlinear(qhead_, pooled_, p_.head_w, p_.head_b, logits, B, K, D);                       // [B, K]
   } else {
     {
-      Timed t(part(&ForwardProfile::norm));
+      ScopedSeconds t(part(&ForwardProfile::norm));
       layernorm_forward(x_out_, p_.norm_w, p_.norm_b, lnf_, BT, D, eps, meanf_, rstdf_);  // [BT, D]
     }
     tap(static_cast<size_t>(c.depth) + 1, lnf_);

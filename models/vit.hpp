@@ -1,7 +1,9 @@
 #pragma once
-// The fp32 ViT, forward and backward: patch embedding as a GEMM over patches,
-// class/dist tokens, position embedding, pre-norm blocks (LN → MHSA with fused
-// qkv → proj, residual; LN → fc1 → GELU → fc2, residual), final norm, pooling,
+// The ViT runner of every model, forward and backward: the fp32 teacher, and a
+// BitNet student under its quant plan (fake-quant Linears, or an integer
+// engine's in inference). Patch embedding as a GEMM over patches, class/dist
+// tokens, position embedding, pre-norm blocks (LN → MHSA with fused qkv →
+// proj, residual; LN → fc1 → GELU → fc2, residual), final norm, pooling,
 // head. Activations live in one arena sized once per batch size: in inference
 // mode every block reuses the same buffers; in training mode each block keeps
 // its own, as backward needs them.

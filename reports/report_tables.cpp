@@ -127,10 +127,10 @@ Section latency_section(const J& r) {
       s.table.rows.push_back({m["name"].get<std::string>(), m["backend"].get<std::string>(), l["batch"].dump(), l["threads"].dump(),
                               num(l["p50_ms"], 3), num(l["p90_ms"], 3), num(l["p99_ms"], 3), num(l.value("min_ms", J()), 3),
                               num(l["mean_ms"], 3), num(l["std_ms"], 3), num(l["images_per_s"], 1),
-                              l["runs"].dump() + (l["settled"].get<bool>() ? "" : " (cap)"),
+                              l["runs"].dump() + (l["settled"].get<bool>() ? "" : " (unsettled)"),
                               m["role"] == "teacher" ? "reference" : speedup_cell(&l, tl)});
     }
-  s.after.push_back("runs: timed calls pooled over the rounds; \"(cap)\": the point stopped at its time budget before its spread settled.");
+  s.after.push_back("runs: timed calls pooled over the rounds; \"(unsettled)\": the model's round times spread more than 10 % (max − min over median): the machine's speed moved while it was timed.");
   return s;
 }
 

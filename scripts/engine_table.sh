@@ -38,9 +38,9 @@ def point(r):
     name = r["name"].split("/")
     return name[1], name[2].split(":")[1], name[3].split(":")[1]
 if speed:
-    print("| model / engine | batch | threads | student ms/img (pass 1, 2) | student images/s | teacher images/s | x_teacher median [min–max] (pass 1; pass 2) | weights MB student / teacher |")
+    print("| model / engine | batch | threads | student ms/img (pass 1, 2) | student images/s | teacher images/s | x_teacher median [95 % interval] (pass 1; pass 2) | weights MB student / teacher |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    x = lambda r: f'{r["x_teacher"]:.2f} [{r["x_teacher_min"]:.2f}–{r["x_teacher_max"]:.2f}]'
+    x = lambda r: f'{r["x_teacher"]:.2f} [{r["x_teacher_lo"]:.2f}–{r["x_teacher_hi"]:.2f}]'
     for a, b in speed:
         model, batch, threads = point(a)
         print(f'| {model} | {batch} | {threads} | {1e3 / a["student_images/s"]:.2f}, {1e3 / b["student_images/s"]:.2f} | '

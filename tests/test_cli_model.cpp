@@ -154,7 +154,7 @@ TEST(CliModel, ValidateLogitsAndTop1MatchTheLibrary) {
     t.std = {0.229, 0.224, 0.225};
     Tensor x(Shape{21, 3, 16, 16});
     for (size_t i = 0; i < 21; ++i) eval_transform(ds->image(i), t, x.data() + i * 768);
-    auto be = make_backend("reference");
+    auto be = make_backend(ModelBackend::kReference);
     ViTRunner run(m.params, *be);
     TensorView out = run.forward(x.view());
     int correct = 0;

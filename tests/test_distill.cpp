@@ -178,7 +178,7 @@ TEST(PackedExport, ReloadsToTheFakeQuantWeightsAndLogits) {
   Tensor x(Shape{2, 1, 12, 12});
   Rng r(6);
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
-  auto be = make_backend("onednn");
+  auto be = make_backend(ModelBackend::kOnednn);
   for (const char* spec : {"W1.58A8", "W1A8", "W2A8", "W4A8", "W8A8", "W1A1"}) {
     SCOPED_TRACE(spec);
     QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
@@ -226,7 +226,7 @@ TEST(Distill, TinyStudentLossFallsOnAFixedBatch) {
   DistillConfig dc;
   dc.hidden_mse = 0.5;
   DistillObjective obj(teacher, nullptr, dc, 0.0f);
-  auto be = make_backend("onednn");
+  auto be = make_backend(ModelBackend::kOnednn);
   ViTRunner run(student, *be, true, &plan);
   Tensor x(Shape{16, 1, 12, 12});
   Rng r(3);

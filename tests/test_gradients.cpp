@@ -83,7 +83,7 @@ TEST(Gradients, GeluAndCrossEntropy) {
 TEST(Gradients, LinearAndAttentionOnBothBackends) {
   for (const char* name : {"reference", "onednn"}) {
     SCOPED_TRACE(name);
-    auto be = make_backend(name);
+    auto be = make_backend(parse_model_backend(name));
     // Linear with odd sizes.
     const int64_t M = 5, N = 3, K = 7;
     auto x = randn(M * K, 8), w = randn(N * K, 9), b = randn(N, 10), r = randn(M * N, 11);
@@ -166,7 +166,7 @@ void check_model(const ViTConfig& c, const char* backend) {
   ViTParams p(c);
   Rng r(21);
   for (int64_t i = 0; i < p.count(); ++i) p.flat[i] = static_cast<float>(0.2 * r.normal());
-  auto be = make_backend(backend);
+  auto be = make_backend(parse_model_backend(backend));
   ViTRunner run(p, *be, /*training=*/true);
   const int64_t B = 2;
   Tensor x(Shape{B, c.in_chans, c.img_size, c.img_size});
@@ -217,7 +217,7 @@ TEST(Gradients, AttentionMapLossThroughTheModel) {
   for (auto& t : target) t = randn(static_cast<size_t>(n), 29, 0.3);
   for (const char* backend : {"reference", "onednn"}) {
     SCOPED_TRACE(backend);
-    auto be = make_backend(backend);
+    auto be = make_backend(parse_model_backend(backend));
     ViTRunner run(p, *be, /*training=*/true);
     auto loss = [&] {
       run.forward(x.view());

@@ -56,7 +56,7 @@ TEST(Reference, Fp32LogitsAndActivationsMatchPyTorch) {
   const char* acts[] = {"act_embed.npy", "act_block0.npy", "act_block1.npy", "act_norm.npy"};
   for (const char* backend : {"reference", "onednn"}) {
     SCOPED_TRACE(backend);
-    auto be = make_backend(backend);
+    auto be = make_backend(parse_model_backend(backend));
     ViTRunner run(m.params, *be);
     std::vector<Tensor> taps;
     run.capture(&taps);
@@ -127,8 +127,8 @@ TEST(Backends, OnednnEqualsReferenceOnOddShapes) {
     c.qkv_bias = v.qkv_bias;
     check(c, "test");
     ViTParams p = random_params(c, 7);
-    auto ref = make_backend("reference");
-    auto dnn = make_backend("onednn");
+    auto ref = make_backend(ModelBackend::kReference);
+    auto dnn = make_backend(ModelBackend::kOnednn);
     ViTRunner a(p, *ref), b(p, *dnn);
     for (int64_t B : {1, 3}) {
       Tensor x = random_images(B, c, 100 + static_cast<uint64_t>(B));
@@ -172,7 +172,7 @@ TEST(Layers, AttentionByHand) {
   const float e = std::exp(1.0f), p0 = e / (e + 1), p1 = 1 / (e + 1);
   for (const char* name : {"reference", "onednn"}) {
     SCOPED_TRACE(name);
-    auto be = make_backend(name);
+    auto be = make_backend(parse_model_backend(name));
     float scores[8], out[4];  // scores [B, H, T, T] holds 8 with two heads
     be->attention(qkv, scores, out, 1, 2, 1, 2, 1.0f);
     EXPECT_NEAR(scores[0], p0, 1e-6);
@@ -199,7 +199,7 @@ TEST(Layers, LinearOddShapesMatchPlainSum) {
     for (auto& v : w) v = static_cast<float>(r.normal());
     for (auto& v : b) v = static_cast<float>(r.normal());
     for (const char* name : {"reference", "onednn"}) {
-      auto be = make_backend(name);
+      auto be = make_backend(parse_model_backend(name));
       std::vector<float> y(static_cast<size_t>(M * N));
       be->linear(x.data(), w.data(), b.data(), y.data(), M, N, K);
       for (int64_t m = 0; m < M; ++m)
@@ -222,7 +222,7 @@ TEST(Vit, DistilledOutputIsTheMeanOfBothHeads) {
   c.mlp_hidden = 24;
   c.num_classes = 5;
   ViTParams p = random_params(c, 3);
-  auto be = make_backend("reference");
+  auto be = make_backend(ModelBackend::kReference);
   ViTRunner run(p, *be);
   std::vector<Tensor> taps;
   run.capture(&taps);

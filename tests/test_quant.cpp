@@ -300,7 +300,7 @@ TEST(Reference, TernaryAndBinaryFakeQuantLogitsMatchPyTorch) {
     QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec(spec));
     for (const char* backend : {"reference", "onednn"}) {
       SCOPED_TRACE(std::string(spec) + " " + backend);
-      auto be = make_backend(backend);
+      auto be = make_backend(parse_model_backend(backend));
       ViTRunner run(m.params, *be, false, &plan);
       TensorView out = run.forward(images.view());
       float diff = 0;
@@ -335,15 +335,15 @@ TEST(IntEngine, StudentsOnIntegerKernelsMatchPyTorch) {
   for (auto [spec, file] : {std::pair<const char*, const char*>{"W1.58A8", "logits_ternary.npy"}, {"W1A8", "logits_binary.npy"}}) {
     NpyArray want = read_npy(kRef + file);
     QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec(spec));
-    for (IntEngineKind kind : {IntEngineKind::kBitKernels, IntEngineKind::kOnednnInt8}) {
-      SCOPED_TRACE(std::string(spec) + " " + int_engine_name(kind));
+    for (ModelBackend kind : {ModelBackend::kBitKernels, ModelBackend::kOnednnInt8}) {
+      SCOPED_TRACE(std::string(spec) + " " + model_backend_name(kind));
       IntModel engine = build_int_model(kind, m.params, plan);
-      auto be = make_backend("onednn");
+      auto be = make_backend(ModelBackend::kOnednn);
       ViTRunner run(m.params, *be, false, &plan, &engine);
       TensorView out = run.forward(images.view());
       const float diff = max_abs_diff(out.data(), want.data.data(), 21);
       EXPECT_LE(diff, 5e-2f);
-      std::printf("[ %s %s ] max |logit - PyTorch| = %.3g\n", spec, int_engine_name(kind), diff);
+      std::printf("[ %s %s ] max |logit - PyTorch| = %.3g\n", spec, model_backend_name(kind), diff);
       for (int64_t b = 0; b < 3; ++b) {
         const float* o = out.data() + b * 7;
         const float* w = want.data.data() + b * 7;
@@ -398,7 +398,7 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
       const bool slope = e.name.find("rprelu_slope") != std::string::npos || e.name.find("prob_scale") != std::string::npos;
       for (int64_t i = 0; i < e.numel; ++i) d[i] = static_cast<float>((slope ? 0.5 : 0.0) + 0.1 * r.normal());
     }
-    auto be = make_backend("onednn");
+    auto be = make_backend(ModelBackend::kOnednn);
     ViTRunner fake(params, *be, false, &plan);
     std::vector<float> want(fake.forward(images.view()).data(), fake.forward(images.view()).data() + n);
     float scale = 0;
@@ -409,8 +409,8 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
       ViTRunner plain(params, *be, false, &float_attn);
       EXPECT_GT(max_abs_diff(plain.forward(images.view()).data(), want.data(), n), 1e-3f);
     }
-    IntModel bits = build_int_model(IntEngineKind::kBitKernels, params, plan);
-    IntModel dnn = build_int_model(IntEngineKind::kOnednnInt8, params, plan);
+    IntModel bits = build_int_model(ModelBackend::kBitKernels, params, plan);
+    IntModel dnn = build_int_model(ModelBackend::kOnednnInt8, params, plan);
     ViTRunner rb(params, *be, false, &plan, &bits), rd(params, *be, false, &plan, &dnn);
     std::vector<float> got_b(rb.forward(images.view()).data(), rb.forward(images.view()).data() + n);
     const float* got_d = rd.forward(images.view()).data();
@@ -422,7 +422,7 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
     const std::string path = dir / "s.packed.safetensors";
     write_packed_student(path, params, plan);
     LoadedModel pk = load_model(path);
-    IntModel from_file = build_int_model(IntEngineKind::kBitKernels, pk.params, *pk.plan, &pk.packed_layers);
+    IntModel from_file = build_int_model(ModelBackend::kBitKernels, pk.params, *pk.plan, &pk.packed_layers);
     ViTRunner rp(pk.params, *be, false, pk.plan_ptr(), &from_file);
     const float* got_p = rp.forward(images.view()).data();
     EXPECT_EQ(max_abs_diff(got_b.data(), got_p, n), 0.0f);
@@ -445,7 +445,7 @@ TEST(QuantPlan, DistilledStudentWithQuantisedHeadCountsAndRunsHeadDist) {
   const int64_t blocks = c.depth * (3 * D * D + D * D + Hm * D + D * Hm), heads = 2 * int64_t{c.num_classes} * D;
   EXPECT_EQ(quantized_weight_count(p, plan), blocks + heads);
   // Memory: the engine holds both heads' packed codes.
-  IntModel engine = build_int_model(IntEngineKind::kBitKernels, p, plan);
+  IntModel engine = build_int_model(ModelBackend::kBitKernels, p, plan);
   ASSERT_NE(engine.head_dist, nullptr);
   EXPECT_EQ(engine.head_dist->weight_bytes(), engine.head->weight_bytes());
   // Exported and read back: head_dist is packed, and the engine's logits equal the fake-quant forward.
@@ -455,7 +455,7 @@ TEST(QuantPlan, DistilledStudentWithQuantisedHeadCountsAndRunsHeadDist) {
   PackedStudent s = read_packed_student(path);
   EXPECT_TRUE(std::any_of(s.layers.begin(), s.layers.end(), [](const PackedLayer& l) { return l.name == "head_dist.weight"; }));
   Tensor images = random_images(2, c.in_chans, c.img_size, 4);
-  auto be = make_backend("onednn");
+  auto be = make_backend(ModelBackend::kOnednn);
   ViTRunner fake(p, *be, false, &plan), run(p, *be, false, &plan, &engine);
   const int64_t n = 2 * c.num_classes;
   std::vector<float> want(fake.forward(images.view()).data(), fake.forward(images.view()).data() + n);
@@ -488,9 +488,8 @@ TEST(RunnableModel, PackedStudentHoldsNoFp32CopyOfAQuantisedWeight) {
     EXPECT_EQ(model->weight_bytes_in_memory(), model->engine()->weight_bytes() + p.resident() * 4);
     // The same logits as an engine built while every copy was still there.
     LoadedModel full = load_model(path);
-    IntModel e = build_int_model(b == ModelBackend::kBitKernels ? IntEngineKind::kBitKernels : IntEngineKind::kOnednnInt8,
-                                 full.params, *full.plan, &full.packed_layers);
-    auto be = make_backend("onednn");
+    IntModel e = build_int_model(b, full.params, *full.plan, &full.packed_layers);
+    auto be = make_backend(ModelBackend::kOnednn);
     ViTRunner want(full.params, *be, false, full.plan_ptr(), &e);
     const int64_t n = 3 * p.cfg.num_classes;
     std::vector<float> w(want.forward(images.view()).data(), want.forward(images.view()).data() + n);
@@ -508,8 +507,8 @@ TEST(ViTRunner, ChunkedInferenceEqualsOnePassBitForBit) {
   QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1.58A8"));
   plan.subln = true;
   Tensor images = random_images(7, c.in_chans, c.img_size, 9);
-  IntModel engine = build_int_model(IntEngineKind::kBitKernels, p, plan);
-  auto be = make_backend("onednn");
+  IntModel engine = build_int_model(ModelBackend::kBitKernels, p, plan);
+  auto be = make_backend(ModelBackend::kOnednn);
   const int64_t n = 7 * c.num_classes;
   for (int threads : {1, 2}) {
     set_num_threads(threads);
@@ -533,10 +532,10 @@ TEST(ViTRunner, ChunkedInferenceEqualsOnePassBitForBit) {
 TEST(IntEngine, LayersWithFloatActivationsAndTrainingAreRefused) {
   LoadedViT m = load_vit(kRef + "model.safetensors");
   QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec("W1.58A32"));
-  EXPECT_THROW(build_int_model(IntEngineKind::kBitKernels, m.params, plan), Error);
+  EXPECT_THROW(build_int_model(ModelBackend::kBitKernels, m.params, plan), Error);
   plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec("W1.58A8"));
-  IntModel e = build_int_model(IntEngineKind::kBitKernels, m.params, plan);
-  auto be = make_backend("onednn");
+  IntModel e = build_int_model(ModelBackend::kBitKernels, m.params, plan);
+  auto be = make_backend(ModelBackend::kOnednn);
   EXPECT_THROW(ViTRunner(m.params, *be, true, &plan, &e), Error);
 }
 
@@ -554,7 +553,7 @@ TEST(Ste, HeadGradientIsDyTimesQuantisedInput) {
   for (int64_t i = 0; i < p.count(); ++i) p.flat[i] += 0.05f * static_cast<float>(i % 7 - 3);
   QuantPlan plan = QuantPlan::uniform(c.depth, {});
   plan.head = parse_quant_spec("W1.58A8");
-  auto be = make_backend("reference");
+  auto be = make_backend(ModelBackend::kReference);
   ViTRunner run(p, *be, true, &plan);
   Tensor x(Shape{2, 1, 8, 8});
   Rng r(4);
@@ -601,7 +600,7 @@ TEST(Ste, ClippedActivationSteMasksTheQuantiserInputsGradient) {
   Tensor x(Shape{1, 1, 8, 8});
   Rng r(4);
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
-  auto be = make_backend("reference");
+  auto be = make_backend(ModelBackend::kReference);
   ViTRunner fp(p, *be, true);
   std::vector<Tensor> taps;
   fp.capture(&taps);
@@ -686,7 +685,7 @@ TEST(Ste, RPReLUAtIdentityPassesTheBiasGradientAndExtrasTrain) {
     SCOPED_TRACE(spec);
     QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
     plan.act_scale = ActScale::kAbsMean;
-    auto be = make_backend("reference");
+    auto be = make_backend(ModelBackend::kReference);
     ViTRunner run(p, *be, true, &plan);
     Tensor x(Shape{3, 1, 8, 8});
     Rng r(4);
@@ -732,7 +731,7 @@ TEST(Ste, QuantisedAttentionTrainsItsProbabilityScale) {
     QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1A2"));
     plan.act_scale = ActScale::kAbsMean;
     plan.attn_qk = plan.attn_pv = parse_act_format(fmt);
-    auto be = make_backend("reference");
+    auto be = make_backend(ModelBackend::kReference);
     ViTRunner run(p, *be, true, &plan), infer(p, *be, false, &plan);
     Tensor x(Shape{3, 1, 8, 8});
     Rng r(6);

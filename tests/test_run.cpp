@@ -20,10 +20,10 @@
 #include "datasets/dataset_config.hpp"
 #include "datasets/fixtures.hpp"
 #include "eval/bench_config.hpp"
-#include "eval/latency.hpp"
-#include "eval/metrics.hpp"
 #include "eval/pipeline.hpp"
 #include "eval/projection.hpp"
+#include "measure/classification_metrics.hpp"
+#include "measure/statistics.hpp"
 #include "models/safetensors.hpp"
 #include "reports/report.hpp"
 #include "reports/vega_library.hpp"
@@ -148,8 +148,18 @@ std::string write_fixture(const test::TempDir& d, int student_epochs) {
   return d / "bench.json";
 }
 
+// Every latency point's thread count, in report order.
+std::vector<int> latency_threads(const nlohmann::json& rep) {
+  std::vector<int> out;
+  for (const auto& m : rep["models"])
+    for (const auto& l : m["latency"]) out.push_back(l["threads"].get<int>());
+  return out;
+}
+
 // One rule for every subcommand: --threads on the command line wins over a
-// config's "threads"; without it the config's count holds.
+// config's "threads"; without it the config's count holds. It is the count
+// the models run with, for accuracy and latency alike: a latency sweep's 0 is
+// that count, the points record it and the latency cache is keyed by it.
 TEST(CliThreads, CommandLineWinsOverTheConfigInTrainAndRun) {
   test::TempDir d;
   const std::string cfg = write_fixture(d, 1);
@@ -157,6 +167,13 @@ TEST(CliThreads, CommandLineWinsOverTheConfigInTrainAndRun) {
     std::string text = test::read_text(d / f);
     text.insert(1, "\"threads\": 2, ");
     test::write_text(d / f, text);
+  }
+  {  // the latency sweep at the run's count only
+    std::string text = test::read_text(d / "bench.json");
+    const size_t at = text.find("\"threads\": [1]");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 14, "\"threads\": [0]");
+    test::write_text(d / "bench.json", text);
   }
   auto t = test::run_bitbench("--threads 1 train --config " + (d / "teacher.json") + " --out " + (d / "t1"));
   ASSERT_EQ(t.exit_code, 0) << t.err;
@@ -170,9 +187,28 @@ TEST(CliThreads, CommandLineWinsOverTheConfigInTrainAndRun) {
   EXPECT_EQ(r.err.find("(2 threads"), std::string::npos) << r.err;
   auto rep = nlohmann::json::parse(test::read_text(d / "run1/report.json"));
   EXPECT_EQ(rep["environment"]["threads"], 1);
+  EXPECT_EQ(latency_threads(rep), std::vector<int>(8, 1));  // 4 models × 2 batch sizes, at --threads
   auto r2 = test::run_bitbench("run " + cfg + " --out " + (d / "run2"));
   ASSERT_EQ(r2.exit_code, 0) << r2.err;
-  EXPECT_EQ(nlohmann::json::parse(test::read_text(d / "run2/report.json"))["environment"]["threads"], 2);
+  const auto rep2 = nlohmann::json::parse(test::read_text(d / "run2/report.json"));
+  EXPECT_EQ(rep2["environment"]["threads"], 2);
+  EXPECT_EQ(latency_threads(rep2), std::vector<int>(8, 2));  // the config's count
+  // The same folder at another --threads: the stages before latency are
+  // reused, the latency is measured again (its key holds the counts measured).
+  auto r3 = test::run_bitbench("--threads 2 run " + cfg + " --out " + (d / "run1"));
+  ASSERT_EQ(r3.exit_code, 0) << r3.err;
+  const auto rep3 = nlohmann::json::parse(test::read_text(d / "run1/report.json"));
+  EXPECT_EQ(latency_threads(rep3), std::vector<int>(8, 2));
+  EXPECT_FALSE(rep3["latency_protocol"]["reused"].get<bool>());
+  EXPECT_EQ(rep3["stages"][0]["status"], "reused");
+  // validate --threads 2 evaluates and times the model at 2 threads, as run did.
+  const std::string teacher = rep3["stages"][0]["path"].get<std::string>();
+  auto v = test::run_bitbench("--threads 2 validate --checkpoint " + teacher + " --dataset mnist --data-dir " + (d / "m") +
+                              " --img-size 12 --limit 32 --time-seconds 0.05 --results-file " + (d / "v.json"));
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  const auto fields = nlohmann::json::parse(test::read_text(d / "v.json"));
+  EXPECT_EQ(fields["threads"], 2);
+  EXPECT_EQ(fields["model_timed_threads"], 2);
 }
 
 TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
@@ -648,7 +684,7 @@ TEST(Zoo, ShippedCheckpointsLoadAndReachTheirRecordedTop1) {
     ASSERT_TRUE(f.own_metadata().count("zoo_recipe_hash"));
     const auto e = nlohmann::json::parse(f.own_metadata().at("zoo_eval"));
     EXPECT_EQ(e["dataset"], "fashion-mnist");
-    const double got = zoo_subset_top1(path, e["backend"].get<std::string>(), cfg.run.data, e["subset_limit"].get<int64_t>());
+    const double got = zoo_subset_top1(path, parse_model_backend(e["backend"].get<std::string>()), cfg.run.data, e["subset_limit"].get<int64_t>());
     // Another ISA path may round a logit differently: allow two images of 1 000.
     EXPECT_NEAR(got, e["subset_top1"].get<double>(), 0.2);
     EXPECT_GT(got, 85.0);
@@ -659,7 +695,7 @@ TEST(Zoo, ShippedCheckpointsLoadAndReachTheirRecordedTop1) {
     if (kSanitizerBuild) {
       std::printf("[zoo] whole-test-set top-1: checked by the release build, not this sanitizer build\n");
     } else {
-      const double full = zoo_subset_top1(path, e["backend"].get<std::string>(), cfg.run.data, 0);
+      const double full = zoo_subset_top1(path, parse_model_backend(e["backend"].get<std::string>()), cfg.run.data, 0);
       EXPECT_NEAR(full, e["top1"].get<double>(), 0.05);
     }
     // The recipe it was trained from, as configs/ says it today.

@@ -8,10 +8,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <vector>
 
-#include "eval/latency_rounds.hpp"
-#include "eval/machine_load.hpp"
+#include "core/threads.hpp"
+#include "measure/machine_load.hpp"
+#include "measure/meter.hpp"
 
 namespace bb {
 namespace {
@@ -82,6 +84,59 @@ TEST(LatencyRounds, AWorkloadRunTwiceMeasuresHalfTheSpeedWithinItsInterval) {
   EXPECT_LE(same.lo * 0.95, 1.0) << same.median << " [" << same.lo << ", " << same.hi << "]";
   EXPECT_GE(same.hi * 1.05, 1.0) << same.median << " [" << same.lo << ", " << same.hi << "]";
   EXPECT_GT(r.stats[1].p50_ms, 1.5 * r.stats[0].p50_ms);
+  EXPECT_EQ(r.stats[0].settled, !r.noisy());  // the teacher's settled and noisy are one measurement
+}
+
+// The meter visits the models in the order round_order says — round r starts
+// at model r — runs them at the thread count asked, records it, and restores
+// the count in force after.
+TEST(LatencyRounds, RoundsVisitModelsInTheRotatedOrderAtTheThreadsAsked) {
+  set_num_threads(1);
+  std::vector<size_t> visits;
+  std::vector<int> threads_seen;
+  std::vector<std::function<void()>> runs;
+  for (size_t m = 0; m < 3; ++m)
+    runs.push_back([&, m] {
+      visits.push_back(m);
+      threads_seen.push_back(num_threads());
+    });
+  RoundsOptions o;
+  o.rounds = 4;
+  o.min_seconds = 0;  // one call per model per round
+  o.warmup = 1;
+  const RoundsResult r = measure_rounds(runs, 8, 2, o);
+  std::vector<size_t> expected = {0, 1, 2};  // the warm-up, in the order given
+  for (int round = 0; round < 4; ++round)
+    for (size_t k = 0; k < 3; ++k) expected.push_back(round_order(k, round, 3));
+  EXPECT_EQ(visits, expected);
+  EXPECT_EQ(std::vector<size_t>(visits.begin() + 6, visits.begin() + 9), (std::vector<size_t>{1, 2, 0}));  // round 1
+  for (int t : threads_seen) EXPECT_EQ(t, 2);
+  for (const LatencyStats& s : r.stats) {
+    EXPECT_EQ(s.threads, 2);
+    EXPECT_EQ(s.batch, 8);
+    EXPECT_EQ(s.runs, 4);
+  }
+  EXPECT_EQ(num_threads(), 1);
+  set_num_threads(0);
+}
+
+// settled is measured: a model whose round times move (here its work triples
+// after the first round) did not settle, and the teacher's own spread is noisy.
+TEST(LatencyRounds, AModelWhoseRoundTimesMoveIsNotSettled) {
+  int round = -1;
+  RoundsOptions o;
+  o.rounds = 3;
+  o.min_seconds = 0;
+  o.warmup = 0;
+  const RoundsResult r = measure_rounds({[&] {
+                                           ++round;
+                                           spin(round == 0 ? 200000 : 600000);
+                                         }},
+                                        1, 1, o);
+  EXPECT_GT(spread_of(r.round_mean_ms[0]), kSettledSpread);
+  EXPECT_FALSE(r.stats[0].settled);
+  EXPECT_TRUE(r.noisy());
+  EXPECT_DOUBLE_EQ(spread_of({1.0, 1.05, 0.98}), (1.05 - 0.98) / 1.0);
 }
 
 // Another process busy on a core while the meter runs shows as other CPU time.

@@ -71,7 +71,7 @@ float soft_distill_loss(const float* s, const float* t, float* ds, int64_t B, in
 DistillObjective::DistillObjective(const ViTParams& teacher, const QuantPlan* teacher_plan, DistillConfig cfg,
                                    float smoothing, TeacherLogitCache* cache)
     : teacher_(teacher),
-      backend_(make_backend("onednn")),
+      backend_(make_backend(ModelBackend::kOnednn)),
       runner_(teacher, *backend_, false, teacher_plan),
       cfg_(std::move(cfg)),
       smoothing_(smoothing),

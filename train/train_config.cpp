@@ -15,7 +15,9 @@ TrainConfig read_train_config(JsonReader& r) {
   r.read("label_smoothing", c.label_smoothing, Range{0, 1, false, true});
   r.read("clip_grad", c.clip_grad, Range{0, 1e9});
   r.read("checkpoint_every", c.checkpoint_every, 0, INT64_MAX);
-  r.read_enum("backend", c.backend, {"reference", "onednn"});
+  std::string backend = model_backend_name(c.backend);
+  r.read_enum("backend", backend, {"reference", "onednn"});
+  c.backend = parse_model_backend(backend);  // parsed once, here
   r.read("plateau_patience", c.plateau_patience, 0, 100000);
   r.read("plateau_factor", c.plateau_factor, Range{0, 1, true, false});
   r.read("early_stop_patience", c.early_stop_patience, 0, 100000);
@@ -35,7 +37,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"label_smoothing", c.label_smoothing},
           {"clip_grad", c.clip_grad},
           {"checkpoint_every", c.checkpoint_every},
-          {"backend", c.backend},
+          {"backend", model_backend_name(c.backend)},
           {"plateau_patience", c.plateau_patience},
           {"plateau_factor", c.plateau_factor},
           {"early_stop_patience", c.early_stop_patience}};

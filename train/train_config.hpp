@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_reader.hpp"
+#include "kernels/model_backend.hpp"
 
 namespace bb {
 
@@ -16,7 +17,7 @@ struct TrainConfig {
   double label_smoothing = 0.1;
   double clip_grad = 1.0;       // global gradient-norm clip; 0 = off
   int64_t checkpoint_every = 0;  // also save the resume checkpoint every N steps (0 = at epoch ends only)
-  std::string backend = "onednn";  // reference | onednn
+  ModelBackend backend = ModelBackend::kOnednn;  // reference | onednn (fp32 training)
   // Adaptive schedule (0 = off): after plateau_patience epochs without a new
   // best held-out top-1 the learning rate is multiplied by plateau_factor (on
   // top of the cosine); after early_stop_patience such epochs training stops.

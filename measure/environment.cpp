@@ -1,4 +1,4 @@
-#include "eval/environment.hpp"
+#include "measure/environment.hpp"
 
 #include <dnnl.h>
 #include <malloc.h>

@@ -20,6 +20,10 @@ struct ClassificationMetrics {
   double agreement = 0, kl_teacher = 0;
 };
 
+// Rank of the true class among logits: true when it is within the k largest
+// (ties count against the true class, so a constant output scores nothing).
+bool in_top_k(const float* logits, int num_classes, int label, int k);
+
 // logits [N, K] and labels [N]; teacher [N, K] or null. Ties in top-1 go to the
 // lowest class index; top-5 counts ties against the true class (as in_top_k).
 ClassificationMetrics classification_metrics(const float* logits, const int* labels, int64_t N, int K,

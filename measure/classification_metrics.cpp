@@ -1,9 +1,8 @@
-#include "eval/metrics.hpp"
+#include "measure/classification_metrics.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "eval/evaluator.hpp"
 
 namespace bb {
 namespace {
@@ -21,6 +20,15 @@ void log_softmax(const float* row, int K, std::vector<double>& out) {
 }
 
 }  // namespace
+
+bool in_top_k(const float* logits, int num_classes, int label, int k) {
+  if (label < 0 || label >= num_classes) return false;
+  const float v = logits[label];
+  int above = 0;
+  for (int c = 0; c < num_classes; ++c)
+    if (c != label && logits[c] >= v) ++above;
+  return above < k;
+}
 
 ClassificationMetrics classification_metrics(const float* logits, const int* labels, int64_t N, int K,
                                              const float* teacher) {

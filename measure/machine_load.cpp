@@ -1,4 +1,4 @@
-#include "eval/machine_load.hpp"
+#include "measure/machine_load.hpp"
 
 #include <unistd.h>
 
