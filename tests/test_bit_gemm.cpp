@@ -198,6 +198,44 @@ TEST(BitGemm, ExtremeCodesDoNotSaturate) {
   });
 }
 
+// Absmean A8 clamps to the code −128 (absmax never reaches it): rows with
+// one large negative outlier make it, against every weight format's codes
+// (int8 down to its −128) on every path, GEMV and tiled shapes: the exact
+// integer reference on the codes the quantiser produced.
+TEST(BitGemm, AbsmeanA8MinusOneTwentyEightEqualsTheReference) {
+  for_each_path([&] {
+    for (WeightFormat kind : kAll)
+      for (int64_t M : {1, 2, 3, 4, 37})
+        for (int64_t K : {13, 33, 200}) {  // |x| / mean|x| ≤ K: code -128 needs K > 128.5 · 0.065
+          const WeightFormatTraits& t = weight_traits(kind);
+          SCOPED_TRACE(std::string(t.name) + " M " + std::to_string(M) + " K " + std::to_string(K));
+          const int64_t N = 37;
+          Rng r(static_cast<uint64_t>(M * 100 + K));
+          std::vector<float> x(static_cast<size_t>(M * K));
+          for (auto& v : x) v = static_cast<float>(r.normal());
+          for (int64_t m = 0; m < M; ++m) x[static_cast<size_t>(m * K + m % K)] = -1000.0f;  // far below −128 steps
+          BitActs a;
+          quantize_acts(x.data(), M, K, 8, a, -1, ActScale::kAbsMean);
+          std::vector<int8_t> acts(static_cast<size_t>(M * K));
+          int minus128 = 0;
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t k = 0; k < K; ++k) {
+              acts[static_cast<size_t>(m * K + k)] = a.row(m)[k];
+              minus128 += a.row(m)[k] == -128;
+            }
+          ASSERT_EQ(minus128, M);  // one per row: the test reaches the code it is about
+          auto codes = random_codes(t, N * K, static_cast<uint64_t>(K * 10 + M));
+          for (int64_t n = 0; n < N; n += 2) codes[static_cast<size_t>(n * K)] = static_cast<int8_t>(t.min_code);
+          std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size(), -1);
+          bit_gemm_reference(acts.data(), codes.data(), M, N, K, want.data());
+          const float s = 1;
+          BitMatrix w = pack_bit_matrix(kind, codes.data(), N, K, &s, false);
+          bit_gemm_i32(a, w, got.data());
+          ASSERT_EQ(got, want);
+        }
+  });
+}
+
 // Float output: acc · w_scale[n] · a_mul[m] + bias[n], per-row scales.
 TEST(BitGemm, FloatOutputAppliesScalesAndBias) {
   const int64_t M = 5, N = 37, K = 70;
