@@ -73,7 +73,7 @@ StudentConfig read_student(const nlohmann::json& node, const std::string& file, 
 
 QuantSection parse_quant_section(const nlohmann::json& j, const std::string& file, const std::string& path) {
   JsonReader r(j, file, path);
-  std::string spec = "W1.58A8", patch = "FP32", head = "FP32", ste = "clipped", act_ste = "identity",
+  std::string spec = "W1.58rA8", patch = "FP32", head = "FP32", ste = "clipped", act_ste = "identity",
               act_scale = "absmax";
   std::string attn_qk = "FP32", attn_pv = "FP32";
   r.read("spec", spec);
