@@ -35,24 +35,14 @@ int64_t sign_bytes(const GemmWeights& w) { return w.sign.bytes(); }
 
 // One row per kernel, in enum order.
 const GemmKernelTraits kGemmKernels[] = {
-    {.kernel = GemmKernel::kBitGemm,
-     .name = "bit_gemm",
+    {.kernel = GemmKernel::kBitGemm, .name = "bit_gemm",
      .packing = "u = (code + offset) >> ushift in kernel_bits bits, 16-column blocks (bit_gemm.hpp)",
      .epilogue = "(Σ u·a − offset·Σa) · w_scale[n] · a_mul[m] + bias[n]",
-     .pack = pack_bit,
-     .gemm = run_bit,
-     .gemm_i32 = run_bit_i32,
-     .path = bit_gemm_path,
-     .bytes = bit_bytes},
-    {.kernel = GemmKernel::kXnorGemm,
-     .name = "xnor_gemm",
+     .pack = pack_bit, .gemm = run_bit, .gemm_i32 = run_bit_i32, .path = bit_gemm_path, .bytes = bit_bytes},
+    {.kernel = GemmKernel::kXnorGemm, .name = "xnor_gemm",
      .packing = "sign bits, 64 inputs per word, word-major (xnor_gemm.hpp)",
      .epilogue = "(K − 2·popcount(a ⊕ w)) · w_scale[n] · a_mul[m] + bias[n]",
-     .pack = pack_sign,
-     .gemm = run_xnor,
-     .gemm_i32 = run_xnor_i32,
-     .path = xnor_gemm_path,
-     .bytes = sign_bytes},
+     .pack = pack_sign, .gemm = run_xnor, .gemm_i32 = run_xnor_i32, .path = xnor_gemm_path, .bytes = sign_bytes},
 };
 static_assert(std::size(kGemmKernels) == static_cast<size_t>(GemmKernel::kXnorGemm) + 1, "one row per kernel, in enum order");
 
