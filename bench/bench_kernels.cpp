@@ -25,10 +25,10 @@
 #include "core/threads.hpp"
 #include "measure/meter.hpp"
 #include "kernels/bit_gemm.hpp"
-#include "kernels/bitserial_gemm.hpp"
 #include "kernels/layernorm.hpp"
-#include "kernels/lut_gemv.hpp"
 #include "kernels/onednn_matmul.hpp"
+#include "kernels/test_only/bitserial_gemm.hpp"
+#include "kernels/test_only/lut_gemv.hpp"
 #include "core/simd.hpp"
 #include "kernels/xnor_gemm.hpp"
 
@@ -125,15 +125,15 @@ void time_kernel(benchmark::State& state, const Problem& p, Run&& run, const cha
   set_num_threads(0);
 }
 
-void BM_BitGemm(benchmark::State& state, WeightFormat kind, int act_bits) {
+void BM_BitGemm(benchmark::State& state, WeightFormat kind, ActFormat act) {
   Problem p = make_problem(state, kind, 2);
   BitMatrix w = pack_bit_matrix(kind, p.codes.data(), p.N, p.K, p.scales.data(), true);
   BitActs a;
-  quantize_acts(p.x.data(), p.M, p.K, act_bits, a);
+  quantize_acts(p.x.data(), p.M, p.K, act, a);
   time_kernel(
       state, p, [&] { bit_gemm(a, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); }, bit_gemm_path(),
       [&] {
-        quantize_acts(p.x.data(), p.M, p.K, act_bits, a);
+        quantize_acts(p.x.data(), p.M, p.K, act, a);
         bit_gemm(a, w, nullptr, p.y.data());
         benchmark::DoNotOptimize(p.y.data());
       });
@@ -155,13 +155,11 @@ void BM_XnorGemm(benchmark::State& state) {
 }
 
 // Bit-serial WkAk from bit planes (compare with BM_BitGemm at the same widths).
-void BM_BitserialGemm(benchmark::State& state, WeightFormat kind, int act_bits) {
+void BM_BitserialGemm(benchmark::State& state, WeightFormat kind, ActFormat act) {
   Problem p = make_problem(state, kind, 5);
-  const WeightFormatTraits& t = weight_traits(kind);
-  PlaneMatrix w = pack_plane_matrix(p.codes.data(), p.N, p.K, t.min_code, t.max_code, kind == WeightFormat::kBinary,
-                                    p.scales.data(), true);
+  PlaneMatrix w = pack_plane_matrix(weight_traits(kind), p.codes.data(), p.N, p.K, p.scales.data(), true);
   BitActs a;
-  quantize_acts(p.x.data(), p.M, p.K, act_bits, a);
+  quantize_acts(p.x.data(), p.M, p.K, act, a);
   PlaneActs pa;
   planes_from_acts(a, pa);
   time_kernel(state, p, [&] { bitserial_gemm(pa, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); },
@@ -175,7 +173,7 @@ void BM_LutGemv(benchmark::State& state) {
   LutMatrix w = pack_lut_matrix(p.codes.data(), p.N, p.K, p.scales.data(), true);
   BitMatrix wb = pack_bit_matrix(WeightFormat::kTernary, p.codes.data(), p.N, p.K, p.scales.data(), true);
   BitActs a;
-  quantize_acts(p.x.data(), p.M, p.K, 8, a);
+  quantize_acts(p.x.data(), p.M, p.K, ActFormat::kInt8, a);
   auto lut = [&] { lut_gemv(a, w, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); };
   auto bit = [&] { bit_gemm(a, wb, nullptr, p.y.data()); benchmark::DoNotOptimize(p.y.data()); };
   time_kernel(state, p, lut, lut_gemv_path());
@@ -190,7 +188,7 @@ void BM_QuantizeActs(benchmark::State& state) {
   for (auto& v : x) v = static_cast<float>(r.normal());
   BitActs a;
   for (auto _ : state) {
-    quantize_acts(x.data(), M, K, 8, a);
+    quantize_acts(x.data(), M, K, ActFormat::kInt8, a);
     benchmark::DoNotOptimize(a.q.data());
   }
   state.counters["GB/s in"] = benchmark::Counter(static_cast<double>(state.iterations()) * 4.0 * static_cast<double>(M * K) / 1e9,
@@ -210,12 +208,12 @@ void BM_SubLNQuantize(benchmark::State& state) {
   for (auto& v : x) v = static_cast<float>(3 * r.normal() + 0.5);
   BitActs a;
   auto fused = [&] {
-    quantize_acts(x.data(), M, K, 8, a, 1e-6f);
+    quantize_acts(x.data(), M, K, ActFormat::kInt8, a, 1e-6f);
     benchmark::DoNotOptimize(a.q.data());
   };
   auto unfused = [&] {
     layernorm_rows(x.data(), nullptr, nullptr, ln.data(), M, K, 1e-6f, nullptr, nullptr);
-    quantize_acts(ln.data(), M, K, 8, a);
+    quantize_acts(ln.data(), M, K, ActFormat::kInt8, a);
     benchmark::DoNotOptimize(a.q.data());
   };
   for (auto _ : state) fused();
@@ -234,15 +232,15 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 
-BENCHMARK_CAPTURE(BM_BitGemm, w1_58a8, WeightFormat::kTernary, 8)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitGemm, w1a8, WeightFormat::kBinary, 8)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitGemm, w2a8, WeightFormat::kInt2, 8)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitGemm, w4a8, WeightFormat::kInt4, 8)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitGemm, w8a8, WeightFormat::kInt8, 8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w1_58a8, WeightFormat::kTernary, ActFormat::kInt8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w1a8, WeightFormat::kBinary, ActFormat::kInt8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w2a8, WeightFormat::kInt2, ActFormat::kInt8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w4a8, WeightFormat::kInt4, ActFormat::kInt8)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w8a8, WeightFormat::kInt8, ActFormat::kInt8)->Apply(shapes);
 BENCHMARK(BM_XnorGemm)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitGemm, w1a2, WeightFormat::kBinary, 2)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitserialGemm, w1a2, WeightFormat::kBinary, 2)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_BitserialGemm, w2a2, WeightFormat::kInt2, 2)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitGemm, w1a2, WeightFormat::kBinary, ActFormat::kInt2)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitserialGemm, w1a2, WeightFormat::kBinary, ActFormat::kInt2)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_BitserialGemm, w2a2, WeightFormat::kInt2, ActFormat::kInt2)->Apply(shapes);
 BENCHMARK(BM_LutGemv)
     ->ArgNames({"M", "K", "N", "threads"})
     ->ArgsProduct({{1, 4, 8}, {192, 768}, {192, 576, 768}, {1}})

@@ -4,6 +4,7 @@
 // (quantize_acts) are both this body, so their codes cannot drift apart.
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -217,16 +218,33 @@ void fake_quant_rows(const float* x, int64_t M, int64_t K, float* xq) {
 }
 void fake_quant_f32(const float* x, int64_t M, int64_t K, float* xq) { std::copy(x, x + M * K, xq); }
 
-// One row per format, in enum order.
-const ActFormatTraits kActFormats[] = {
-    {ActFormat::kF32, "", 32, 0, 0.0f, 0.0f, 0.0f, {nullptr, nullptr}, {fake_quant_f32, fake_quant_f32}},
-    {ActFormat::kInt8, "8", 8, 127, kAbsmeanStep8, -128.5f, 127.5f, {act8, act8m},
-     {fake_quant_rows<act8>, fake_quant_rows<act8m>}},
-    {ActFormat::kInt4, "4", 4, 7, kAbsmeanStep4, -8.5f, 7.5f, {act4, act4m}, {fake_quant_rows<act4>, fake_quant_rows<act4m>}},
-    {ActFormat::kInt2, "2", 2, 1, kAbsmeanStep2, -2.5f, 1.5f, {act2, act2m}, {fake_quant_rows<act2>, fake_quant_rows<act2m>}},
+// One row per format, in enum order: the spec | its codes and their unsigned
+// form | the absmean step and the clipped STE's range | the quantisers.
+constexpr ActFormatTraits kActFormats[] = {
+    {.format = ActFormat::kF32, .token = "", .name = "fp32", .bits = 32, .qmax = 0,
+     .min_code = 0, .max_code = 0, .no_zero = false, .offset = 0, .ushift = 0,
+     .absmean_step = 0.0f, .ste_lo = 0.0f, .ste_hi = 0.0f,
+     .quantize = {nullptr, nullptr}, .fake_quant_fn = {fake_quant_f32, fake_quant_f32}},
+    {.format = ActFormat::kInt8, .token = "8", .name = "int8", .bits = 8, .qmax = 127,
+     .min_code = -128, .max_code = 127, .no_zero = false, .offset = 128, .ushift = 0,
+     .absmean_step = kAbsmeanStep8, .ste_lo = -128.5f, .ste_hi = 127.5f,
+     .quantize = {act8, act8m}, .fake_quant_fn = {fake_quant_rows<act8>, fake_quant_rows<act8m>}},
+    {.format = ActFormat::kInt4, .token = "4", .name = "int4", .bits = 4, .qmax = 7,
+     .min_code = -8, .max_code = 7, .no_zero = false, .offset = 8, .ushift = 0,
+     .absmean_step = kAbsmeanStep4, .ste_lo = -8.5f, .ste_hi = 7.5f,
+     .quantize = {act4, act4m}, .fake_quant_fn = {fake_quant_rows<act4>, fake_quant_rows<act4m>}},
+    {.format = ActFormat::kInt2, .token = "2", .name = "int2", .bits = 2, .qmax = 1,
+     .min_code = -2, .max_code = 1, .no_zero = false, .offset = 2, .ushift = 0,
+     .absmean_step = kAbsmeanStep2, .ste_lo = -2.5f, .ste_hi = 1.5f,
+     .quantize = {act2, act2m}, .fake_quant_fn = {fake_quant_rows<act2>, fake_quant_rows<act2m>}},
     // Binary: the step is mean|x| under either rule; x̃ = ±step, so the STE's range is one step each side.
-    {ActFormat::kBinary, "1", 1, 1, 1.0f, -1.0f, 1.0f, {act1, act1}, {fake_quant_rows<act1>, fake_quant_rows<act1>}},
+    {.format = ActFormat::kBinary, .token = "1", .name = "binary", .bits = 1, .qmax = 1,
+     .min_code = -1, .max_code = 1, .no_zero = true, .offset = 1, .ushift = 1,
+     .absmean_step = 1.0f, .ste_lo = -1.0f, .ste_hi = 1.0f,
+     .quantize = {act1, act1}, .fake_quant_fn = {fake_quant_rows<act1>, fake_quant_rows<act1>}},
 };
+static_assert(std::size(kActFormats) == static_cast<size_t>(ActFormat::kBinary) + 1 && in_enum_order(kActFormats),
+              "one row per format, in enum order");
 
 }  // namespace
 
@@ -247,10 +265,13 @@ void act_ste_clip_mask(const ActFormatTraits& t, ActScale s, const float* x, int
   });
 }
 
-const ActFormatTraits& act_traits_by_bits(int bits) {
+std::span<const ActFormatTraits> act_format_rows() { return kActFormats; }
+
+std::string act_format_tokens() {
+  std::string out;
   for (const auto& t : kActFormats)
-    if (t.quantize[0] && t.bits == bits) return t;
-  throw Error::usage(std::to_string(bits) + "-bit activations are not supported (8, 4, 2, 1)");
+    if (*t.token) out += (out.empty() ? "" : ", ") + std::string("A") + t.token;
+  return out;
 }
 
 bool act_format_from_token(const std::string& token, ActFormat& out) {
@@ -269,12 +290,15 @@ bool act_scale_from_name(const std::string& name, ActScale& out) {
   return false;
 }
 
-void quantize_acts(const float* x, int64_t M, int64_t K, int bits, BitActs& out, float subln_eps, ActScale scale) {
-  const ActQuantizeFn quantize = act_traits_by_bits(bits).quantizer(scale);
+void quantize_acts(const float* x, int64_t M, int64_t K, ActFormat format, BitActs& out, float subln_eps,
+                   ActScale scale) {
+  const ActFormatTraits& row = act_traits(format);
+  const ActQuantizeFn quantize = row.quantizer(scale);
+  if (!quantize) throw Error::usage(std::string("quantize_acts: ") + row.name + " activations have no integer codes");
   out.M = M;
   out.K = K;
   out.Kp = bit_padded_k(K);
-  out.bits = bits;
+  out.format = format;
   out.q.resize(static_cast<size_t>(M * out.Kp));
   out.mul.resize(static_cast<size_t>(M));
   out.sum.resize(static_cast<size_t>(M));
@@ -297,14 +321,13 @@ void set_acts(const int8_t* a, int64_t M, int64_t K, BitActs& out) {
   out.M = M;
   out.K = K;
   out.Kp = bit_padded_k(K);
-  out.bits = 8;
+  out.format = ActFormat::kInt8;  // every int8 value is an A8 code (absmean reaches -128)
   out.q.resize(static_cast<size_t>(M * out.Kp));
   std::memset(out.q.data(), 0, out.q.size());
   out.mul.assign(static_cast<size_t>(M), 1.0f);
   out.sum.assign(static_cast<size_t>(M), 0);
   for (int64_t m = 0; m < M; ++m)
     for (int64_t k = 0; k < K; ++k) {
-      if (a[m * K + k] == -128) throw Error::usage("set_acts: activation codes are limited to [-127, 127]");
       reinterpret_cast<int8_t*>(out.q.data())[m * out.Kp + k] = a[m * K + k];
       out.sum[static_cast<size_t>(m)] += a[m * K + k];
     }

@@ -29,7 +29,7 @@ struct GemmArgs {
   const float* bias;  // [N] or null
   float* y;           // [M, N] (float output) or null
   int32_t* acc;       // [M, N] (integer output) or null
-  int offset;         // subtracted as offset · Σa (0 where the kernel multiplies signed codes directly)
+  int offset;         // subtracted as offset · Σa (the weights' u = code + offset)
 };
 
 // Writes one row m × block b of 16 raw dot products (scalar; the AVX2 and generic paths).
@@ -45,11 +45,11 @@ void epilogue_scalar(const GemmArgs& g, const int32_t* lanes, int64_t m, int64_t
     g.y[m * N + n0 + c] = static_cast<float>(lanes[c] - corr) * g.w->scale_at(n0 + c) * am + (g.bias ? g.bias[n0 + c] : 0.0f);
 }
 
-using UnpackFn = void (*)(const BitMatrix& w, int64_t b0, int nt, bool signed_q8, uint8_t* panel);
+using UnpackFn = void (*)(const BitMatrix& w, int64_t b0, int nt, uint8_t* panel);
 using TileFn = void (*)(const uint8_t* panel, int64_t Kq, const GemmArgs& g, int64_t m0, int64_t b0);
 
 // Panel: blocks b0..b0+nt-1 unpacked to one byte per weight, [Kq][nt][64].
-void unpack_panel_generic(const BitMatrix& w, int64_t b0, int nt, bool signed_q8, uint8_t* panel) {
+void unpack_panel_generic(const BitMatrix& w, int64_t b0, int nt, uint8_t* panel) {
   const int bits = w.t->kernel_bits, cpb = 8 / bits, sh0 = w.t->ushift;
   const unsigned mask = (1u << bits) - 1;
   const int64_t vecs = w.vectors_per_block();
@@ -59,8 +59,7 @@ void unpack_panel_generic(const BitMatrix& w, int64_t b0, int nt, bool signed_q8
       for (int i = 0; i < cpb; ++i) {
         uint8_t* dst = panel + ((v * cpb + i) * nt + j) * 64;
         for (int e = 0; e < 64; ++e) {
-          const unsigned u = ((src[v * 64 + e] >> (i * bits)) & mask) << sh0;
-          dst[e] = static_cast<uint8_t>(signed_q8 ? u ^ 0x80u : u);
+          dst[e] = static_cast<uint8_t>(((src[v * 64 + e] >> (i * bits)) & mask) << sh0);
         }
       }
   }
@@ -82,13 +81,17 @@ void tile_generic(const uint8_t* panel, int64_t Kq, const GemmArgs& g, int64_t m
   for (int r = 0; r < MT; ++r) epilogue_scalar(g, acc[r], m0 + r, b0);
 }
 
-// AVX2: a block is two ymm halves; vpmaddubsw + vpmaddwd. Offset codes stay
-// below 16, so the int16 pair sums cannot saturate; int8 weights (u up to 255
-// would) multiply as |w| · sign(a, w) instead (signed_q8 panel, offset 0).
-BB_TARGET_AVX2 void unpack_panel_avx2(const BitMatrix& w, int64_t b0, int nt, bool signed_q8, uint8_t* panel) {
+// AVX2: a block is two ymm halves; vpmaddubsw + vpmaddwd. vpmaddubsw's int16
+// pair sums hold 2 · u · a exactly while u < 128 (a down to -128); wider codes
+// (int8's u up to 255) go in as two nibbles, u = 16 · hi + lo, the high
+// nibble's pair sums weighted by 16 in vpmaddwd. (Multiplying |w| by
+// sign(a, w) instead, as this path once did, turns a = -128 into -128 where
+// w < 0: _mm256_sign_epi8 cannot negate it.)
+constexpr bool maddubs_exact(int kernel_bits) { return 2 * ((1 << kernel_bits) - 1) * 128 <= 32767; }
+
+BB_TARGET_AVX2 void unpack_panel_avx2(const BitMatrix& w, int64_t b0, int nt, uint8_t* panel) {
   const int bits = w.t->kernel_bits, cpb = 8 / bits, sh0 = w.t->ushift;
   const __m256i mask = _mm256_set1_epi8(static_cast<char>(((1u << bits) - 1) << sh0));
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(signed_q8 ? 0x80 : 0));
   const int64_t vecs = w.vectors_per_block();
   for (int j = 0; j < nt; ++j) {
     const uint8_t* src = w.data.data() + (b0 + j) * vecs * 64;
@@ -98,32 +101,37 @@ BB_TARGET_AVX2 void unpack_panel_avx2(const BitMatrix& w, int64_t b0, int nt, bo
         for (int i = 0; i < cpb; ++i) {
           const int sh = i * bits - sh0;
           __m256i x = sh > 0 ? _mm256_srl_epi16(p, _mm_cvtsi32_si128(sh)) : sh < 0 ? _mm256_slli_epi16(p, 1) : p;
-          x = _mm256_xor_si256(_mm256_and_si256(x, mask), flip);
+          x = _mm256_and_si256(x, mask);
           _mm256_store_si256(reinterpret_cast<__m256i*>(panel + ((v * cpb + i) * nt + j) * 64 + h * 32), x);
         }
       }
   }
 }
 
-template <int MT, bool kSigned>
+template <int MT, bool kNibbles>
 BB_TARGET_AVX2 void tile_avx2(const uint8_t* panel, int64_t Kq, const GemmArgs& g, int64_t m0, int64_t b0) {
   const int64_t lda = g.a->Kp;
   const int8_t* a = g.a->row(m0);
-  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i ones = _mm256_set1_epi16(1), sixteens = _mm256_set1_epi16(16), low = _mm256_set1_epi8(0x0F);
   __m256i acc[MT][2];
   for (int r = 0; r < MT; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
   for (int64_t kq = 0; kq < Kq; ++kq) {
     const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(panel + kq * 64));
     const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(panel + kq * 64 + 32));
-    const __m256i u0 = kSigned ? _mm256_abs_epi8(w0) : w0, u1 = kSigned ? _mm256_abs_epi8(w1) : w1;
+    // kNibbles: the low nibbles here, the high ones below (each < 16)
+    const __m256i l0 = kNibbles ? _mm256_and_si256(w0, low) : w0, l1 = kNibbles ? _mm256_and_si256(w1, low) : w1;
+    [[maybe_unused]] const __m256i h0 = _mm256_and_si256(_mm256_srli_epi16(w0, 4), low), h1 = _mm256_and_si256(_mm256_srli_epi16(w1, 4), low);
 #pragma GCC unroll 8
     for (int r = 0; r < MT; ++r) {
       int32_t v;
       std::memcpy(&v, a + r * lda + kq * 4, 4);
       const __m256i av = _mm256_set1_epi32(v);
-      const __m256i a0 = kSigned ? _mm256_sign_epi8(av, w0) : av, a1 = kSigned ? _mm256_sign_epi8(av, w1) : av;
-      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(u0, a0), ones));
-      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(u1, a1), ones));
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(l0, av), ones));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(l1, av), ones));
+      if constexpr (kNibbles) {
+        acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(h0, av), sixteens));
+        acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(h1, av), sixteens));
+      }
     }
   }
   for (int r = 0; r < MT; ++r) {
@@ -137,7 +145,7 @@ BB_TARGET_AVX2 void tile_avx2(const uint8_t* panel, int64_t Kq, const GemmArgs& 
 // AVX-512 VNNI: one vpdpbusd multiplies a block's 16 × 4 unsigned codes by
 // four broadcast activations. Tiles of MT rows × NT blocks keep MT · NT
 // accumulators in registers.
-BB_TARGET_VNNI void unpack_panel_vnni(const BitMatrix& w, int64_t b0, int nt, bool, uint8_t* panel) {
+BB_TARGET_VNNI void unpack_panel_vnni(const BitMatrix& w, int64_t b0, int nt, uint8_t* panel) {
   const int bits = w.t->kernel_bits, cpb = 8 / bits, sh0 = w.t->ushift;
   const __m512i mask = _mm512_set1_epi8(static_cast<char>(((1u << bits) - 1) << sh0));
   const int64_t vecs = w.vectors_per_block();
@@ -301,8 +309,8 @@ void run_gemm(GemmArgs g) {
     NT = 4;  // M < 4 takes gemv_vnni; 6 × 4 accumulators measured best
     MT = 6;
   }
-  const bool signed_q8 = path == Path::kAvx2 && w.t->format == WeightFormat::kInt8;
-  if (!signed_q8) g.offset = w.t->offset;
+  const bool nibbles = path == Path::kAvx2 && !maddubs_exact(w.t->kernel_bits);
+  g.offset = w.t->offset;
   const UnpackFn unpack = path == Path::kVnni   ? unpack_panel_vnni
                           : path == Path::kAvx2 ? unpack_panel_avx2
                                                 : unpack_panel_generic;
@@ -328,14 +336,14 @@ void run_gemm(GemmArgs g) {
     const int64_t p = t / mparts, mp = t % mparts;
     const int64_t b0 = p * NT;
     const int nt = static_cast<int>(std::min<int64_t>(NT, w.blocks - b0));
-    unpack(w, b0, nt, signed_q8, scratch.data());
+    unpack(w, b0, nt, scratch.data());
     const int64_t m_end = std::min(M, (mp + 1) * mstep);
     for (int64_t m0 = mp * mstep; m0 < m_end; m0 += MT) {
       const int mt = static_cast<int>(std::min<int64_t>(MT, m_end - m0));
       if (path == Path::kVnni) {
         kVnniTiles[mt - 1][nt - 1](scratch.data(), Kq, g, m0, b0);
       } else {
-        const TileFn tile = path == Path::kAvx2 ? kAvx2Tiles[signed_q8][mt - 1] : kGenericTiles[mt - 1];
+        const TileFn tile = path == Path::kAvx2 ? kAvx2Tiles[nibbles][mt - 1] : kGenericTiles[mt - 1];
         tile(scratch.data(), Kq, g, m0, b0);  // NT is 1 on these paths
       }
     }

@@ -1,9 +1,10 @@
 #pragma once
 // Integer GEMMs on packed low-bit weights, the BitNet inference path:
 //   y[M, N] = (Σ_k a[m, k] · w[n, k]) · w_scale[n] · a_mul[m] + bias[n]
-// with a the per-token integer codes of the activations (kbit absmax or
-// binary) and w the integer codes of the weights, accumulated exactly in int32
-// and scaled once afterwards (BitScaling).
+// with a the per-token integer codes of the activations (kbit, -128 included
+// at A8 absmean, or binary) and w the integer codes of the weights,
+// accumulated exactly in int32 and scaled once afterwards (BitScaling). Which
+// (weight, activation) pairs run here: kernels/gemm_pairs.hpp.
 //
 // One trick serves every weight format: codes are stored unsigned as
 // u = w + offset (ternary {0, 1, 2}, binary {0, 2}, int4 1..15, int8 1..255),

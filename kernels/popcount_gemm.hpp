@@ -1,6 +1,6 @@
 #pragma once
 // The skeleton both popcount GEMMs share (XNOR W1A1 in xnor_gemm.cpp, bit-serial
-// WkAk in bitserial_gemm.cpp): target attributes, the argument block, the
+// WkAk in test_only/bitserial_gemm.cpp): target attributes, the argument block, the
 // store of one exact dot product, the popcount path and the task dispatch over
 // panels of 32 output columns × row parts. A kernel supplies three bodies —
 // vpopcnt (AVX-512 VPOPCNTDQ), popcnt (64-bit scalar popcount, the AVX2 level)

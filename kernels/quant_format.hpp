@@ -31,15 +31,20 @@
 // File storage (rows packed separately, each padded to whole blocks, so row n
 // starts at byte n · row_bytes(K)):
 //   tq1  ternary, base 3: 5 codes per byte, byte = Σ (c_i + 1) · 3^i (1.6 bits/weight)
-//   tq1r the same codes, with a scale per row
+//   tq1r the same codes, with a scale per row (a packed file's bitbench.packing
+//        names each tensor's tag; the reader checks it against the plan's format)
 //   b1   binary, 1 bit:   8 codes per byte, bit i set for +1 (LSB first)
 //   q2   2-bit signed:    4 per byte as c + 2 (codes -2..1; BitNet W2 uses -1..1)
 //   q4   4-bit signed:    2 per byte as c + 8, low nibble first
 //   q8   8-bit signed:    1 per byte (two's complement)
 // Kernel layout (kernels/bit_gemm.hpp): codes stored unsigned as
-// u = (code + offset) >> ushift in kernel_bits bits.
+// u = (code + offset) >> ushift in kernel_bits bits (activations: the
+// bit-serial planes use the same rule).
+// Which kernel runs a (weight, activation) pair: kernels/gemm_pairs.hpp.
+// Rows are written with designated initializers, every field named.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 namespace bb {
@@ -88,8 +93,14 @@ using ActQuantizeFn = void (*)(const float* x, int64_t M, int64_t K, int64_t ld,
 struct ActFormatTraits {
   ActFormat format;
   const char* token;  // "8", "4", "2", "1" ("" for fp32)
+  const char* name;   // "int8", "int4", "int2", "binary" ("fp32")
   int bits;           // 32 for fp32
   int qmax;
+  // codes the quantiser emits: kbit [-qmax-1, qmax] (absmean reaches -qmax-1), binary ±1
+  int min_code, max_code;
+  bool no_zero;  // binary: ±1 only
+  // unsigned form (bit-serial planes): u = (code + offset) >> ushift in `bits` bits
+  int offset, ushift;
   float absmean_step;  // κ of the absmean rule
   float ste_lo, ste_hi;  // the clipped STE passes x / step in [ste_lo, ste_hi]
   // Per rule (ActScale): serial over the rows it is given (null for fp32).
@@ -98,6 +109,7 @@ struct ActFormatTraits {
   void (*fake_quant_fn[2])(const float* x, int64_t M, int64_t K, float* xq);
 
   ActQuantizeFn quantizer(ActScale s) const { return quantize[static_cast<int>(s)]; }
+  bool holds(int code) const { return code >= min_code && code <= max_code && !(no_zero && code == 0); }
   void fake_quant(const float* x, int64_t M, int64_t K, float* xq, ActScale s = ActScale::kAbsMax) const {
     fake_quant_fn[static_cast<int>(s)](x, M, K, xq);
   }
@@ -105,15 +117,25 @@ struct ActFormatTraits {
 
 const WeightFormatTraits& weight_traits(WeightFormat f);
 const ActFormatTraits& act_traits(ActFormat f);
+// Every row, in enum order (fp32 first): what lists formats walks these.
+std::span<const WeightFormatTraits> weight_format_rows();
+std::span<const ActFormatTraits> act_format_rows();
 // By storage name ("tq1", ...) as packed files record it; Error(Usage) for unknown names.
 const WeightFormatTraits& weight_traits_by_storage(const std::string& storage);
-// By activation bits (8, 4, 2, 1); Error(Usage) otherwise.
-const ActFormatTraits& act_traits_by_bits(int bits);
 // Parses a spec part: weights "1.58", "1", ...; activations "8", ...; false when unknown.
 bool weight_format_from_token(const std::string& token, WeightFormat& out);
-// "W1.58, W1, ..." — the weight tokens of the table, for messages.
-std::string weight_format_tokens();
 bool act_format_from_token(const std::string& token, ActFormat& out);
+// "W1.58, W1, ..." / "A8, A4, ..." — the tokens of the tables, for messages.
+std::string weight_format_tokens();
+std::string act_format_tokens();
+
+// Whether a table's rows stand in enum order (row i holds format i): lookups index by the enum.
+template <class Traits, size_t N>
+constexpr bool in_enum_order(const Traits (&rows)[N]) {
+  for (size_t i = 0; i < N; ++i)
+    if (static_cast<size_t>(rows[i].format) != i) return false;
+  return true;
+}
 
 // The row of a table whose spec token is `token` (rows without one are skipped); null when none.
 template <class Traits, size_t N>

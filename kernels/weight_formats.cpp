@@ -113,26 +113,48 @@ void unpack_q8(const uint8_t* in, int64_t n, int8_t* c) {
   for (int64_t i = 0; i < n; ++i) c[i] = static_cast<int8_t>(in[i]);
 }
 
-// One row per format, in enum order.
-const WeightFormatTraits kWeightFormats[] = {
-    // format, token, name, bits | qmax, per_row, clips, eps, codes | min, max, no_zero |
-    //   storage, bits, block, bytes, pack, unpack | kernel bits, offset, ushift
-    {WeightFormat::kF32, "", "fp32", 32.0, 0, false, false, 0.0f, f32_codes, 0, 0, false,  //
-     "", 32.0, 1, 4, nullptr, nullptr, 0, 0, 0},
-    {WeightFormat::kTernary, "1.58", "ternary", 1.584962500721156, 1, false, true, kEps, ternary_codes, -1, 1, false,
-     "tq1", 1.6, 5, 1, pack_tq1, unpack_tq1, 2, 1, 0},
-    {WeightFormat::kBinary, "1", "binary", 1.0, 1, false, false, 0.0f, binary_codes, -1, 1, true,  //
-     "b1", 1.0, 8, 1, pack_b1, unpack_b1, 1, 1, 1},
-    {WeightFormat::kInt2, "2", "int2", 2.0, 1, true, false, 0.0f, kbit_codes<1>, -2, 1, false,  //
-     "q2", 2.0, 4, 1, pack_bits<2, 2>, unpack_bits<2, 2>, 2, 2, 0},
-    {WeightFormat::kInt4, "4", "int4", 4.0, 7, true, false, 0.0f, kbit_codes<7>, -8, 7, false,  //
-     "q4", 4.0, 2, 1, pack_bits<4, 8>, unpack_bits<4, 8>, 4, 8, 0},
-    {WeightFormat::kInt8, "8", "int8", 8.0, 127, true, false, 0.0f, kbit_codes<127>, -128, 127, false,  //
-     "q8", 8.0, 1, 1, pack_q8, unpack_q8, 8, 128, 0},
-    {WeightFormat::kTernaryRow, "1.58r", "ternary per row", 1.584962500721156, 1, true, true, kEps, ternary_row_codes,
-     -1, 1, false, "tq1r", 1.6, 5, 1, pack_tq1, unpack_tq1, 2, 1, 0},
+// One row per format, in enum order: the spec | the quantiser | the codes it
+// holds | the file storage | the bit-kernel layout.
+constexpr WeightFormatTraits kWeightFormats[] = {
+    {.format = WeightFormat::kF32, .token = "", .name = "fp32", .bits = 32.0,
+     .qmax = 0, .per_row = false, .clips = false, .eps = 0.0f, .codes = f32_codes,
+     .min_code = 0, .max_code = 0, .no_zero = false,
+     .storage = "", .storage_bits = 32.0, .block = 1, .block_bytes = 4, .pack = nullptr, .unpack = nullptr,
+     .kernel_bits = 0, .offset = 0, .ushift = 0},
+    {.format = WeightFormat::kTernary, .token = "1.58", .name = "ternary", .bits = 1.584962500721156,
+     .qmax = 1, .per_row = false, .clips = true, .eps = kEps, .codes = ternary_codes,
+     .min_code = -1, .max_code = 1, .no_zero = false,
+     .storage = "tq1", .storage_bits = 1.6, .block = 5, .block_bytes = 1, .pack = pack_tq1, .unpack = unpack_tq1,
+     .kernel_bits = 2, .offset = 1, .ushift = 0},
+    {.format = WeightFormat::kBinary, .token = "1", .name = "binary", .bits = 1.0,
+     .qmax = 1, .per_row = false, .clips = false, .eps = 0.0f, .codes = binary_codes,
+     .min_code = -1, .max_code = 1, .no_zero = true,
+     .storage = "b1", .storage_bits = 1.0, .block = 8, .block_bytes = 1, .pack = pack_b1, .unpack = unpack_b1,
+     .kernel_bits = 1, .offset = 1, .ushift = 1},
+    {.format = WeightFormat::kInt2, .token = "2", .name = "int2", .bits = 2.0,
+     .qmax = 1, .per_row = true, .clips = false, .eps = 0.0f, .codes = kbit_codes<1>,
+     .min_code = -2, .max_code = 1, .no_zero = false,
+     .storage = "q2", .storage_bits = 2.0, .block = 4, .block_bytes = 1, .pack = pack_bits<2, 2>, .unpack = unpack_bits<2, 2>,
+     .kernel_bits = 2, .offset = 2, .ushift = 0},
+    {.format = WeightFormat::kInt4, .token = "4", .name = "int4", .bits = 4.0,
+     .qmax = 7, .per_row = true, .clips = false, .eps = 0.0f, .codes = kbit_codes<7>,
+     .min_code = -8, .max_code = 7, .no_zero = false,
+     .storage = "q4", .storage_bits = 4.0, .block = 2, .block_bytes = 1, .pack = pack_bits<4, 8>, .unpack = unpack_bits<4, 8>,
+     .kernel_bits = 4, .offset = 8, .ushift = 0},
+    {.format = WeightFormat::kInt8, .token = "8", .name = "int8", .bits = 8.0,
+     .qmax = 127, .per_row = true, .clips = false, .eps = 0.0f, .codes = kbit_codes<127>,
+     .min_code = -128, .max_code = 127, .no_zero = false,
+     .storage = "q8", .storage_bits = 8.0, .block = 1, .block_bytes = 1, .pack = pack_q8, .unpack = unpack_q8,
+     .kernel_bits = 8, .offset = 128, .ushift = 0},
+    {.format = WeightFormat::kTernaryRow, .token = "1.58r", .name = "ternary per row", .bits = 1.584962500721156,
+     .qmax = 1, .per_row = true, .clips = true, .eps = kEps, .codes = ternary_row_codes,
+     .min_code = -1, .max_code = 1, .no_zero = false,
+     .storage = "tq1r", .storage_bits = 1.6, .block = 5, .block_bytes = 1, .pack = pack_tq1, .unpack = unpack_tq1,
+     .kernel_bits = 2, .offset = 1, .ushift = 0},
 };
-static_assert(std::size(kWeightFormats) == static_cast<size_t>(WeightFormat::kTernaryRow) + 1, "one row per format, in enum order");
+static_assert(std::size(kWeightFormats) == static_cast<size_t>(WeightFormat::kTernaryRow) + 1 &&
+                  in_enum_order(kWeightFormats),
+              "one row per format, in enum order");
 
 // One field of every row that has it, joined with ", ", each after prefix (for messages).
 std::string joined(const char* WeightFormatTraits::*field, const char* prefix) {
@@ -154,6 +176,8 @@ const WeightFormatTraits& weight_traits_by_storage(const std::string& storage) {
 }
 
 std::string weight_format_tokens() { return joined(&WeightFormatTraits::token, "W"); }
+
+std::span<const WeightFormatTraits> weight_format_rows() { return kWeightFormats; }
 
 bool weight_format_from_token(const std::string& token, WeightFormat& out) {
   const WeightFormatTraits* t = find_by_token(kWeightFormats, token);

@@ -161,7 +161,8 @@ BB_TARGET_AVX512 void sign_words_avx512(const int8_t* q, int64_t K, uint64_t* wr
 }  // namespace
 
 void signs_from_acts(const BitActs& a, SignActs& out) {
-  if (a.bits != 1) throw Error::usage("signs_from_acts: the XNOR kernel takes binary activations, not " + std::to_string(a.bits) + "-bit");
+  if (a.format != ActFormat::kBinary)
+    throw Error::usage(std::string("signs_from_acts: the XNOR kernel takes binary activations, not ") + act_traits(a.format).name);
   out.M = a.M;
   out.K = a.K;
   out.Kw = (a.K + 63) / 64;
@@ -179,7 +180,7 @@ void signs_from_acts(const BitActs& a, SignActs& out) {
 
 void quantize_signs(const float* x, int64_t M, int64_t K, SignActs& out) {
   thread_local BitActs codes;
-  quantize_acts(x, M, K, 1, codes);
+  quantize_acts(x, M, K, ActFormat::kBinary, codes);
   signs_from_acts(codes, out);
 }
 

@@ -7,21 +7,20 @@
 
 namespace bb {
 
-bool int_engine_supports(const QuantSpec& s) { return s.w != WeightFormat::kF32 && s.a != ActFormat::kF32; }
+// A pair of the kernel table runs on either engine (oneDNN's s8s8 takes every pair's codes).
+bool int_engine_supports(const QuantSpec& s) { return find_gemm_pair(s.w, s.a) != nullptr; }
 
 IntLinear::IntLinear(ModelBackend kind, const QuantSpec& spec, const int8_t* codes, const float* scales, int64_t N,
                      int64_t K, ActScale act_scale)
-    : kind_(kind), act_bits_(act_traits(spec.a).bits), act_scale_(act_scale), N_(N), K_(K) {
-  const bool per_row = weight_traits(spec.w).per_row;
-  if (kind == ModelBackend::kBitKernels && spec.w == WeightFormat::kBinary && spec.a == ActFormat::kBinary) {
-    xnor_ = true;
-    sign_ = pack_sign_matrix(codes, N, K, scales, per_row);
-    return;
-  }
+    : kind_(kind), act_format_(spec.a), act_scale_(act_scale), N_(N), K_(K) {
+  const GemmPairTraits& pair = gemm_pair(spec.w, spec.a);
+  const WeightFormatTraits& wt = weight_traits(spec.w);
   if (kind == ModelBackend::kBitKernels) {
-    bit_ = pack_bit_matrix(spec.w, codes, N, K, scales, per_row);
+    kernel_ = &pair.traits();
+    kernel_->pack(wt, codes, N, K, scales, weights_);
     return;
   }
+  const bool per_row = wt.per_row;
   const int64_t Kp = bit_padded_k(K);  // the activations arrive padded; zero weights there
   codes_.assign(static_cast<size_t>(N * Kp), 0);
   for (int64_t n = 0; n < N; ++n) std::memcpy(codes_.data() + n * Kp, codes + n * K, static_cast<size_t>(K));
@@ -30,12 +29,8 @@ IntLinear::IntLinear(ModelBackend kind, const QuantSpec& spec, const int8_t* cod
 }
 
 void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts, float subln_eps) {
-  quantize_acts(x, M, K_, act_bits_, acts, subln_eps, act_scale_);  // [M, Kp] codes, per-row step and sum
-  if (xnor_) {
-    signs_from_acts(acts, signs_);
-    return xnor_gemm(signs_, sign_, b, y);
-  }
-  if (kind_ == ModelBackend::kBitKernels) return bit_gemm(acts, bit_, b, y);
+  quantize_acts(x, M, K_, act_format_, acts, subln_eps, act_scale_);  // [M, Kp] codes, per-row step and sum
+  if (kernel_) return kernel_->gemm(acts, weights_, b, y);
   auto it = onednn_.find(M);
   if (it == onednn_.end())
     it = onednn_.emplace(M, OnednnMatmul(OnednnMatmulType::kS8S8, codes_.data(), scales_.data(), M, N_, acts.Kp)).first;
@@ -48,14 +43,13 @@ void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, Bit
 }
 
 int64_t IntLinear::weight_bytes() const {
-  if (xnor_) return sign_.bytes();
-  if (kind_ == ModelBackend::kBitKernels) return bit_.bytes();
+  if (kernel_) return kernel_->bytes(weights_);
   return static_cast<int64_t>(codes_.size() + scales_.size() * sizeof(float));
 }
 
 const char* IntLinear::kernel_path() const {
   if (kind_ == ModelBackend::kOnednnInt8) return "onednn-s8s8";
-  return xnor_ ? xnor_gemm_path() : bit_gemm_path();
+  return kernel_->path();
 }
 
 std::string IntModel::kernel_paths() const {

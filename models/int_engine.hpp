@@ -3,8 +3,8 @@
 // integer kernels, its weight codes packed once at load, its input quantised
 // per token on the fly (the same codes as the fake-quant forward), its output
 // scaled once after integer accumulation. Two engines:
-//   bitkernels   — bitbench's packed bit GEMMs (kernels/bit_gemm.hpp; W1A1 on
-//                  XNOR-popcount, kernels/xnor_gemm.hpp)
+//   bitkernels   — bitbench's integer GEMMs, the one kernels/gemm_pairs.hpp
+//                  names for the layer's (weight, activation) pair
 //   onednn-int8  — oneDNN's s8s8 matmul on the same codes (the independent peer)
 // Everything else (patch embedding and head unless quantised, attention,
 // LayerNorm, GELU) stays fp32 on the runner's backend.
@@ -14,10 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "kernels/bit_gemm.hpp"
+#include "kernels/gemm_pairs.hpp"
 #include "kernels/model_backend.hpp"
 #include "kernels/onednn_matmul.hpp"
-#include "kernels/xnor_gemm.hpp"
 #include "models/packed.hpp"
 #include "models/quant.hpp"
 #include "models/vit_params.hpp"
@@ -43,13 +42,11 @@ class IntLinear {
 
  private:
   ModelBackend kind_;
-  int act_bits_;
+  ActFormat act_format_;
   ActScale act_scale_;
   int64_t N_, K_;
-  BitMatrix bit_;                           // bitkernels
-  bool xnor_ = false;                       // bitkernels W1A1: XNOR-popcount instead
-  SignMatrix sign_;
-  SignActs signs_;
+  const GemmKernelTraits* kernel_ = nullptr;  // bitkernels: the kernel of the layer's pair
+  GemmWeights weights_;                     // bitkernels: packed for it
   std::vector<int8_t> codes_;               // onednn-int8: [N, Kp] s8, zero padded
   std::vector<float> scales_;               // onednn-int8: [N]
   std::map<int64_t, OnednnMatmul> onednn_;  // onednn-int8: one primitive per row count

@@ -29,6 +29,20 @@ QuantPlan plan_from_metadata(const std::string& text, const std::string& path, i
   }
 }
 
+// The storage tag (the weight-format row's storage name: "tq1", "tq1r", ...)
+// that metadata bitbench.packing records for each packed tensor; empty where
+// the file has no such entry.
+std::map<std::string, std::string> packing_tags(const std::map<std::string, std::string>& meta, const std::string& path) {
+  std::map<std::string, std::string> tags;
+  auto it = meta.find("packing");
+  if (it == meta.end()) return tags;
+  const nlohmann::json j = parse_json_text(it->second, path + " (metadata bitbench.packing)");
+  if (!j.is_object()) throw Error::input(path, "metadata bitbench.packing is not an object");
+  for (const auto& [name, e] : j.items())
+    if (e.is_object() && e.contains("format") && e["format"].is_string()) tags[name] = e["format"].get<std::string>();
+  return tags;
+}
+
 }  // namespace
 
 void write_packed_student(const std::string& path, const ViTParams& p, const QuantPlan& plan,
@@ -85,6 +99,7 @@ PackedStudent read_packed_student(const SafetensorsFile& f) {
   QuantPlan plan = plan_from_metadata(need("quant"), path, cfg.depth);
   plan.weights_quantized = true;
   const auto planned = planned_weights(cfg, plan);
+  const auto tags = packing_tags(meta, path);
   // Every tensor is checked against the layout before anything is allocated
   // for it: a config that lies about the model's size is refused while memory
   // is still bounded by the tensors the file holds.
@@ -99,6 +114,17 @@ PackedStudent read_packed_student(const SafetensorsFile& f) {
     const int64_t N = it->second.N, K = it->second.K;
     const WeightFormatTraits& wt = weight_traits(it->second.spec.w);
     const int64_t rb = row_bytes(wt, K), ns = wt.per_row ? N : 1;
+    // The recorded tag names a row of the format table, the one the plan's spec gives (tq1 and tq1r share
+    // their bytes, not their scales).
+    if (auto tag = tags.find(e.name); tag != tags.end() && tag->second != wt.storage) {
+      try {
+        weight_traits_by_storage(tag->second);
+      } catch (const Error& err) {
+        throw Error::input(path, "packed tensor " + e.name + ": " + err.what());
+      }
+      throw Error::input(path, "packed tensor " + e.name + " is stored as " + tag->second + " but its spec " +
+                                   it->second.spec.name() + " stores " + wt.storage);
+    }
     if (t->dtype != DType::U8 || t->shape != std::vector<int64_t>{N, rb})
       throw Error::input(path, "packed tensor " + e.name + " is " + dtype_name(t->dtype) + " " + shape_str(t->shape) +
                                    ", expected U8 " + shape_str({N, rb}) + " (" + wt.storage + ")");

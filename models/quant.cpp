@@ -36,8 +36,8 @@ QuantSpec parse_quant_spec(const std::string& text) {
     const bool a_ok = at == "32" || act_format_from_token(at, q.a);
     if (w_ok && a_ok) return q;
   }
-  throw Error::usage("unknown quant spec \"" + text + "\" (weights " + weight_format_tokens() +
-                     " or W32; activations A8, A4, A2, A1 or A32; e.g. W1.58A8, W1A1, or FP32)");
+  throw Error::usage("unknown quant spec \"" + text + "\" (weights " + weight_format_tokens() + " or W32; activations " +
+                     act_format_tokens() + " or A32; e.g. W1.58rA8, W1A1, or FP32)");
 }
 
 ActFormat parse_act_format(const std::string& text) {
@@ -45,7 +45,7 @@ ActFormat parse_act_format(const std::string& text) {
   ActFormat f = ActFormat::kF32;
   if (s == "fp32" || s == "a32") return f;
   if (s.size() > 1 && s[0] == 'a' && act_format_from_token(s.substr(1), f)) return f;
-  throw Error::usage("unknown activation format \"" + text + "\" (A8, A4, A2, A1 or FP32)");
+  throw Error::usage("unknown activation format \"" + text + "\" (" + act_format_tokens() + " or FP32)");
 }
 
 std::string act_format_name(ActFormat f) {

@@ -69,7 +69,7 @@ bool read_ste(JsonReader& r, const std::string& file, const std::string& path) {
 
 QuantPlanJson read_quant_plan_json(const nlohmann::json& j, const std::string& file, const std::string& path) {
   JsonReader r(j, file, path);
-  std::string spec = "W1.58A8", patch = "FP32", head = "FP32", act_ste = "identity", act_scale = "absmax",
+  std::string spec = "W1.58rA8", patch = "FP32", head = "FP32", act_ste = "identity", act_scale = "absmax",
               attn_qk = "FP32", attn_pv = "FP32";
   r.read("spec", spec);
   r.read("patch_embed", patch);

@@ -4,7 +4,7 @@
 // the same way (docs/CONFIG.md, docs/MODELS.md). Every key may be left out;
 // the defaults are shown:
 //
-//   {"spec": "W1.58A8",                 every block's qkv, proj, fc1, fc2
+//   {"spec": "W1.58rA8",                every block's qkv, proj, fc1, fc2
 //    "blocks": {"0": "W8A8",            overrides by block index: one spec for
 //               "3": ["W8A8", "W1.58A8", "W1.58A8", "W8A8"]},  the block, or [qkv, proj, fc1, fc2]
 //    "patch_embed": "FP32", "head": "FP32", "subln": false,

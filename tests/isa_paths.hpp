@@ -14,7 +14,7 @@
 #include <string>
 
 #include "kernels/bit_gemm.hpp"
-#include "kernels/bitserial_gemm.hpp"
+#include "kernels/test_only/bitserial_gemm.hpp"
 #include "core/simd.hpp"
 #include "kernels/xnor_gemm.hpp"
 

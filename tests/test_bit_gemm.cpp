@@ -5,6 +5,7 @@
 // activation quantiser reproduces the fake quantiser of training.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <set>
 #include <cstring>
@@ -17,8 +18,9 @@
 #include "kernels/bit_gemm.hpp"
 #include "core/cpu_features.hpp"
 #include "core/simd.hpp"
-#include "kernels/bitserial_gemm.hpp"
-#include "kernels/lut_gemv.hpp"
+#include "kernels/gemm_pairs.hpp"
+#include "kernels/test_only/bitserial_gemm.hpp"
+#include "kernels/test_only/lut_gemv.hpp"
 #include "kernels/xnor_gemm.hpp"
 #include "models/layers.hpp"
 #include "models/quant.hpp"
@@ -110,8 +112,9 @@ TEST(BitGemm, CodesOutsideTheFormatAreRefused) {
   EXPECT_THROW(pack_bit_matrix(WeightFormat::kBinary, &zero, 1, 1, &s, false), Error);
   EXPECT_THROW(pack_bit_matrix(WeightFormat::kInt4, &nine, 1, 1, &s, false), Error);
   BitActs a;
-  const int8_t bad = -128;
-  EXPECT_THROW(set_acts(&bad, 1, 1, a), Error);
+  const int8_t lowest = -128;  // an A8 code (absmean reaches it): taken
+  EXPECT_NO_THROW(set_acts(&lowest, 1, 1, a));
+  EXPECT_EQ(a.row(0)[0], -128);
 }
 
 // Every path, every format, odd shapes: exact integer equality with the
@@ -128,12 +131,60 @@ TEST(BitGemm, EveryPathEqualsTheReferenceOnOddShapes) {
             SCOPED_TRACE(std::string(t.name) + " M " + std::to_string(M) + " K " + std::to_string(K) + " N " +
                          std::to_string(N));
             auto codes = random_codes(t, N * K, static_cast<uint64_t>(M * 1000 + K * 10 + N));
-            auto acts = random_acts(M * K, -127, 127, static_cast<uint64_t>(M + K + N));
+            auto acts = random_acts(M * K, -128, 127, static_cast<uint64_t>(M + K + N));
             std::vector<int32_t> want(static_cast<size_t>(M * N));
             bit_gemm_reference(acts.data(), codes.data(), M, N, K, want.data());
             ASSERT_EQ(packed_product(kind, codes, acts, M, N, K), want);
           }
     }
+  });
+}
+
+// Every row of the pair table (kernels/gemm_pairs.hpp): the kernel it names,
+// fed by the activation quantiser of its format under both rules and by
+// weight codes of its format (extremes included), equals the integer reference
+// on odd shapes on every path, and its float output applies the scales.
+TEST(GemmPairs, EveryPairsKernelEqualsTheReferenceOnEveryPath) {
+  for_each_path([&] {
+    for (const GemmPairTraits& p : gemm_pairs())
+      for (ActScale rule : {ActScale::kAbsMax, ActScale::kAbsMean})
+        for (auto [M, K, N] : {std::array<int64_t, 3>{1, 7, 5}, {3, 100, 37}, {37, 65, 33}}) {
+          const WeightFormatTraits& wt = weight_traits(p.w);
+          const GemmKernelTraits& kt = p.traits();
+          SCOPED_TRACE(std::string(wt.name) + " × " + act_traits(p.a).name + " " + act_scale_name(rule) + " on " +
+                       kt.name + " (" + kt.path() + ") M " + std::to_string(M) + " K " + std::to_string(K));
+          Rng r(static_cast<uint64_t>(M * 1000 + K));
+          std::vector<float> x(static_cast<size_t>(M * K));
+          for (auto& v : x) v = static_cast<float>(r.normal());
+          x[0] = -50.0f;  // an outlier: absmean's code -Q-1
+          BitActs a;
+          quantize_acts(x.data(), M, K, p.a, a, -1, rule);
+          ASSERT_EQ(a.format, p.a);
+          std::vector<int8_t> acts(static_cast<size_t>(M * K));
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t k = 0; k < K; ++k) {
+              ASSERT_TRUE(act_traits(p.a).holds(a.row(m)[k]));
+              acts[static_cast<size_t>(m * K + k)] = a.row(m)[k];
+            }
+          auto codes = random_codes(wt, N * K, static_cast<uint64_t>(N + K));
+          codes[0] = static_cast<int8_t>(wt.min_code);
+          std::vector<float> scales(static_cast<size_t>(N));
+          for (auto& s : scales) s = static_cast<float>(0.1 + r.uniform());
+          GemmWeights w;
+          kt.pack(wt, codes.data(), N, K, scales.data(), w);
+          std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size(), -1);
+          bit_gemm_reference(acts.data(), codes.data(), M, N, K, want.data());
+          kt.gemm_i32(a, w, got.data());
+          ASSERT_EQ(got, want);
+          std::vector<float> y(want.size());
+          kt.gemm(a, w, nullptr, y.data());
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t n = 0; n < N; ++n) {
+              const double e = static_cast<double>(want[static_cast<size_t>(m * N + n)]) *
+                               scales[wt.per_row ? static_cast<size_t>(n) : 0] * a.mul[static_cast<size_t>(m)];
+              ASSERT_NEAR(y[static_cast<size_t>(m * N + n)], e, 1e-5 * (1 + std::fabs(e)));
+            }
+        }
   });
 }
 
@@ -190,10 +241,48 @@ TEST(BitGemm, ExtremeCodesDoNotSaturate) {
           const int64_t N = 18;
           std::vector<int8_t> codes(static_cast<size_t>(N * K)), acts(static_cast<size_t>(M * K));
           for (int64_t i = 0; i < N * K; ++i) codes[static_cast<size_t>(i)] = static_cast<int8_t>((i / K) % 2 ? t.max_code : t.min_code);
-          for (int64_t i = 0; i < M * K; ++i) acts[static_cast<size_t>(i)] = static_cast<int8_t>(i / K % 2 ? 127 : -127);
+          for (int64_t i = 0; i < M * K; ++i) acts[static_cast<size_t>(i)] = static_cast<int8_t>(i / K % 2 ? 127 : -128);
           std::vector<int32_t> want(static_cast<size_t>(M * N));
           bit_gemm_reference(acts.data(), codes.data(), M, N, K, want.data());
           EXPECT_EQ(packed_product(kind, codes, acts, M, N, K), want);
+        }
+  });
+}
+
+// Absmean A8 clamps to the code −128 (absmax never reaches it): rows with
+// one large negative outlier make it, against every weight format's codes
+// (int8 down to its −128) on every path, GEMV and tiled shapes: the exact
+// integer reference on the codes the quantiser produced.
+TEST(BitGemm, AbsmeanA8MinusOneTwentyEightEqualsTheReference) {
+  for_each_path([&] {
+    for (WeightFormat kind : kAll)
+      for (int64_t M : {1, 2, 3, 4, 37})
+        for (int64_t K : {13, 33, 200}) {  // |x| / mean|x| ≤ K: code -128 needs K > 128.5 · 0.065
+          const WeightFormatTraits& t = weight_traits(kind);
+          SCOPED_TRACE(std::string(t.name) + " M " + std::to_string(M) + " K " + std::to_string(K));
+          const int64_t N = 37;
+          Rng r(static_cast<uint64_t>(M * 100 + K));
+          std::vector<float> x(static_cast<size_t>(M * K));
+          for (auto& v : x) v = static_cast<float>(r.normal());
+          for (int64_t m = 0; m < M; ++m) x[static_cast<size_t>(m * K + m % K)] = -1000.0f;  // far below −128 steps
+          BitActs a;
+          quantize_acts(x.data(), M, K, ActFormat::kInt8, a, -1, ActScale::kAbsMean);
+          std::vector<int8_t> acts(static_cast<size_t>(M * K));
+          int minus128 = 0;
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t k = 0; k < K; ++k) {
+              acts[static_cast<size_t>(m * K + k)] = a.row(m)[k];
+              minus128 += a.row(m)[k] == -128;
+            }
+          ASSERT_EQ(minus128, M);  // one per row: the test reaches the code it is about
+          auto codes = random_codes(t, N * K, static_cast<uint64_t>(K * 10 + M));
+          for (int64_t n = 0; n < N; n += 2) codes[static_cast<size_t>(n * K)] = static_cast<int8_t>(t.min_code);
+          std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size(), -1);
+          bit_gemm_reference(acts.data(), codes.data(), M, N, K, want.data());
+          const float s = 1;
+          BitMatrix w = pack_bit_matrix(kind, codes.data(), N, K, &s, false);
+          bit_gemm_i32(a, w, got.data());
+          ASSERT_EQ(got, want);
         }
   });
 }
@@ -210,7 +299,7 @@ TEST(BitGemm, FloatOutputAppliesScalesAndBias) {
   BitMatrix w = pack_bit_matrix(WeightFormat::kTernary, codes.data(), N, K, scales.data(), true);
   for_each_path([&] {
     BitActs a;
-    quantize_acts(x.data(), M, K, 8, a);
+    quantize_acts(x.data(), M, K, ActFormat::kInt8, a);
     std::vector<float> y(static_cast<size_t>(M * N));
     bit_gemm(a, w, bias.data(), y.data());
     for (int64_t m = 0; m < M; ++m)
@@ -231,16 +320,15 @@ TEST(BitGemm, QuantizeActsMatchesTheFakeQuantiser) {
   for (auto& v : x) v = static_cast<float>(3 * r.normal());
   for (int k = 0; k < 5; ++k) x[static_cast<size_t>(3 * K + k)] = 0;  // a tie-free zero run
   for (int64_t k = 0; k < K; ++k) x[static_cast<size_t>(6 * K + k)] = 0;  // an all-zero row (ε)
-  const std::pair<ActFormat, int> formats[] = {
-      {ActFormat::kInt8, 8}, {ActFormat::kInt4, 4}, {ActFormat::kInt2, 2}, {ActFormat::kBinary, 1}};
   for_each_path([&] {
-    for (auto [fmt, bits] : formats)
+    for (const ActFormatTraits& t : act_format_rows())
       for (ActScale scale : {ActScale::kAbsMax, ActScale::kAbsMean}) {
-        SCOPED_TRACE(std::to_string(bits) + act_scale_name(scale));
+        if (!t.quantizer(scale)) continue;  // fp32
+        SCOPED_TRACE(std::string(t.name) + " " + act_scale_name(scale));
         std::vector<float> xq(x.size());
-        act_traits(fmt).fake_quant(x.data(), M, K, xq.data(), scale);
+        t.fake_quant(x.data(), M, K, xq.data(), scale);
         BitActs a;
-        quantize_acts(x.data(), M, K, bits, a, -1, scale);
+        quantize_acts(x.data(), M, K, t.format, a, -1, scale);
         for (int64_t m = 0; m < M; ++m) {
           int32_t sum = 0;
           for (int64_t k = 0; k < K; ++k) {
@@ -268,7 +356,7 @@ TEST(BitGemm, BinaryStepIsTheInOrderMeanAbsOnEveryRowGroup) {
       for_each_path([&] {
         SCOPED_TRACE("M " + std::to_string(M) + " K " + std::to_string(K));
         BitActs a;
-        quantize_acts(x.data(), M, K, 1, a);
+        quantize_acts(x.data(), M, K, ActFormat::kBinary, a);
         for (int64_t m = 0; m < M; ++m) {
           float s = 0;
           int32_t sum = 0;
@@ -297,11 +385,11 @@ TEST(BitGemm, QuantizeActsWithSubLNEqualsLayerNormThenQuantize) {
     for_each_path([&] {
       SCOPED_TRACE("K " + std::to_string(K));
       layernorm_forward(x.data(), ones.data(), zeros.data(), ln.data(), M, K, 1e-6f, nullptr, nullptr);
-      for (int bits : {8, 4, 2}) {
+      for (ActFormat f : {ActFormat::kInt8, ActFormat::kInt4, ActFormat::kInt2}) {
         BitActs want, got;
-        quantize_acts(ln.data(), M, K, bits, want);
-        quantize_acts(x.data(), M, K, bits, got, 1e-6f);
-        ASSERT_EQ(0, std::memcmp(want.q.data(), got.q.data(), want.q.size())) << bits << " bits";
+        quantize_acts(ln.data(), M, K, f, want);
+        quantize_acts(x.data(), M, K, f, got, 1e-6f);
+        ASSERT_EQ(0, std::memcmp(want.q.data(), got.q.data(), want.q.size())) << act_traits(f).name;
         EXPECT_EQ(want.mul, got.mul);
         EXPECT_EQ(want.sum, got.sum);
       }
@@ -361,7 +449,7 @@ TEST(XnorGemm, SignWordsFromCodesEqualThePlainPacking) {
       std::vector<float> x(static_cast<size_t>(M * K));
       for (auto& v : x) v = static_cast<float>(r.normal());
       BitActs codes;
-      quantize_acts(x.data(), M, K, 1, codes);
+      quantize_acts(x.data(), M, K, ActFormat::kBinary, codes);
       std::vector<int8_t> pm(x.size());
       for (int64_t m = 0; m < M; ++m)
         for (int64_t k = 0; k < K; ++k) pm[static_cast<size_t>(m * K + k)] = codes.row(m)[k];
@@ -409,34 +497,30 @@ TEST(XnorGemm, FloatOutputMatchesTheFakeQuantisedProduct) {
 // --- bit-serial WkAk ------------------------------------------------------------------
 
 TEST(BitserialGemm, EveryPathEqualsTheReferenceForEachWeightAndActivationWidth) {
-  struct W {
-    WeightFormat kind;
-    bool binary;
-  };
-  const W weights[] = {{WeightFormat::kTernary, false}, {WeightFormat::kBinary, true}, {WeightFormat::kInt2, false},
-                       {WeightFormat::kInt4, false}};
-  const std::pair<int, int> acts[] = {{4, 8}, {2, 2}, {1, 1}};  // bits, -min code
+  const WeightFormat weights[] = {WeightFormat::kTernary, WeightFormat::kBinary, WeightFormat::kInt2, WeightFormat::kInt4};
+  const ActFormat acts[] = {ActFormat::kInt4, ActFormat::kInt2, ActFormat::kBinary};
   const int64_t Ms[] = {1, 3, 37}, Ks[] = {1, 65, 200}, Ns[] = {1, 5, 33};
   for_each_path([&] {
     SCOPED_TRACE(bitserial_gemm_path());
-    for (const W& wt : weights) {
-      const WeightFormatTraits& t = weight_traits(wt.kind);
-      for (auto [bits, lo] : acts)
+    for (WeightFormat wf : weights) {
+      const WeightFormatTraits& t = weight_traits(wf);
+      for (ActFormat af : acts)
         for (int64_t M : Ms)
           for (int64_t K : Ks)
             for (int64_t N : Ns) {
-              SCOPED_TRACE(std::string(t.name) + " A" + std::to_string(bits) + " M " + std::to_string(M) + " K " +
+              const ActFormatTraits& at = act_traits(af);
+              SCOPED_TRACE(std::string(t.name) + " " + at.name + " M " + std::to_string(M) + " K " +
                            std::to_string(K) + " N " + std::to_string(N));
               auto codes = random_codes(t, N * K, static_cast<uint64_t>(N + K * 3));
-              auto x = bits == 1 ? random_signs(M * K, static_cast<uint64_t>(M + K))
-                                 : random_acts(M * K, -lo, lo - 1, static_cast<uint64_t>(M * 5 + K));
+              auto x = at.no_zero ? random_signs(M * K, static_cast<uint64_t>(M + K))
+                                  : random_acts(M * K, at.min_code, at.max_code, static_cast<uint64_t>(M * 5 + K));
               std::vector<int32_t> want(static_cast<size_t>(M * N)), got(want.size(), -1);
               bit_gemm_reference(x.data(), codes.data(), M, N, K, want.data());
               const float s = 1;
-              PlaneMatrix w = pack_plane_matrix(codes.data(), N, K, t.min_code, t.max_code, wt.binary, &s, false);
+              PlaneMatrix w = pack_plane_matrix(t, codes.data(), N, K, &s, false);
               BitActs a;
               set_acts(x.data(), M, K, a);
-              a.bits = bits;
+              a.format = af;
               PlaneActs pa;
               planes_from_acts(a, pa);
               bitserial_gemm_i32(pa, w, got.data());

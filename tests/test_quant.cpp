@@ -4,19 +4,26 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "core/error.hpp"
 #include "core/npy.hpp"
 #include "core/rng.hpp"
 #include "core/threads.hpp"
 #include "kernels/backend.hpp"
+#include "kernels/gemm_pairs.hpp"
 #include "models/checkpoint.hpp"
 #include "models/int_engine.hpp"
 #include "models/packed.hpp"
 #include "models/quant.hpp"
 #include "models/runnable_model.hpp"
+#include "models/safetensors.hpp"
 #include "models/vit.hpp"
 #include "test_util.hpp"
 
@@ -67,6 +74,95 @@ TEST(QuantSpec, NamesParseBothWaysAndBadOnesAreRefused) {
     EXPECT_THROW(parse_quant_spec(bad), Error) << bad;
   EXPECT_EQ(parse_quant_spec("w1.58ra8").w, WeightFormat::kTernaryRow);
   EXPECT_DOUBLE_EQ(weight_traits(WeightFormat::kTernary).bits, std::log2(3.0));
+}
+
+// The messages that list valid tokens list the tables' rows, every one.
+TEST(QuantSpec, ErrorMessagesListEveryTokenOfTheTables) {
+  std::string spec_msg, act_msg;
+  try {
+    parse_quant_spec("W3A8");
+  } catch (const Error& e) {
+    spec_msg = e.what();
+  }
+  try {
+    parse_act_format("A3");
+  } catch (const Error& e) {
+    act_msg = e.what();
+  }
+  // The whole token (followed by ", " or " or"), not a prefix of a longer one.
+  auto lists = [](const std::string& msg, const std::string& token) {
+    for (size_t at = msg.find(token); at != std::string::npos; at = msg.find(token, at + 1))
+      if (msg.compare(at + token.size(), 2, ", ") == 0 || msg.compare(at + token.size(), 3, " or") == 0) return true;
+    return false;
+  };
+  for (const WeightFormatTraits& t : weight_format_rows())
+    if (*t.token) {
+      EXPECT_TRUE(lists(spec_msg, std::string("W") + t.token)) << t.token << ": " << spec_msg;
+    }
+  for (const ActFormatTraits& t : act_format_rows())
+    if (*t.token) {
+      EXPECT_TRUE(lists(spec_msg, std::string("A") + t.token)) << t.token << ": " << spec_msg;
+      EXPECT_TRUE(lists(act_msg, std::string("A") + t.token)) << t.token << ": " << act_msg;
+    }
+}
+
+// docs/CONFIG.md's format tables, as the format and pair tables write them:
+// a row added to a table without its line in the doc fails here (the
+// message holds the text to paste).
+std::string num(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3g", v);
+  return b;
+}
+std::string format_tables_markdown() {
+  std::string s = "| Weights | Format | Bits | Scales | File storage | Kernel layout |\n| --- | --- | --- | --- | --- | --- |\n";
+  for (const WeightFormatTraits& t : weight_format_rows())
+    if (*t.token)
+      s += std::string("| `W") + t.token + "` | " + t.name + " | " + num(t.bits) + " | " +
+           (t.per_row ? "one per output row" : "one per matrix") + " | `" + t.storage + "`, " + num(t.storage_bits) +
+           " bits | " + std::to_string(t.kernel_bits) + " bits |\n";
+  s += "\n| Activations | Format | Codes | absmean κ |\n| --- | --- | --- | --- |\n";
+  for (const ActFormatTraits& t : act_format_rows())
+    if (*t.token)
+      s += std::string("| `A") + t.token + "` | " + t.name + " | " +
+           (t.no_zero ? "±1" : std::to_string(t.min_code) + "…" + std::to_string(t.max_code)) + " | " +
+           (t.no_zero ? "– (mean\\|x\\|)" : num(t.absmean_step)) + " |\n";
+  s += "\n| Integer kernel |";
+  std::string rule = "| --- |";
+  for (const ActFormatTraits& a : act_format_rows())
+    if (*a.token) {
+      s += std::string(" A") + a.token + " |";
+      rule += " --- |";
+    }
+  s += "\n" + rule + "\n";
+  for (const WeightFormatTraits& w : weight_format_rows()) {
+    if (!*w.token) continue;
+    s += std::string("| W") + w.token + " |";
+    for (const ActFormatTraits& a : act_format_rows())
+      if (*a.token) s += std::string(" ") + gemm_pair(w.format, a.format).traits().name + " |";
+    s += "\n";
+  }
+  return s;
+}
+
+TEST(FormatTables, ConfigDocShowsTheTables) {
+  std::ifstream f(std::string(BITBENCH_SOURCE_DIR) + "/docs/CONFIG.md");
+  std::stringstream doc;
+  doc << f.rdbuf();
+  const std::string want = format_tables_markdown();
+  EXPECT_NE(doc.str().find(want), std::string::npos) << "docs/CONFIG.md lacks the format tables as they stand:\n" << want;
+}
+
+// Every pair of quantised formats has exactly one kernel row; fp32 on either side none.
+TEST(FormatTables, EveryQuantisedPairHasOneKernelRow) {
+  for (const WeightFormatTraits& w : weight_format_rows())
+    for (const ActFormatTraits& a : act_format_rows()) {
+      int rows = 0;
+      for (const GemmPairTraits& p : gemm_pairs()) rows += p.w == w.format && p.a == a.format;
+      EXPECT_EQ(rows, *w.token && *a.token ? 1 : 0) << w.name << " × " << a.name;
+      EXPECT_EQ(find_gemm_pair(w.format, a.format) != nullptr, rows == 1);
+    }
+  EXPECT_THROW(gemm_pair(WeightFormat::kTernary, ActFormat::kF32), Error);
 }
 
 TEST(WeightQuant, TernaryAbsmeanByHand) {
@@ -460,6 +556,44 @@ TEST(QuantPlan, DistilledStudentWithQuantisedHeadCountsAndRunsHeadDist) {
   const int64_t n = 2 * c.num_classes;
   std::vector<float> want(fake.forward(images.view()).data(), fake.forward(images.view()).data() + n);
   EXPECT_LE(max_abs_diff(run.forward(images.view()).data(), want.data(), n), 1e-3f);
+}
+
+// The storage tag bitbench.packing records per tensor (tq1r for W1.58r) is
+// read back and checked against the plan's format row: a file whose tag says
+// tq1 for a W1.58r layer (same bytes, other scales) or an unknown tag is
+// refused naming the tensor; a file without the entry (or the key) still loads.
+TEST(PackedStudent, StorageTagsAreReadAndChecked) {
+  LoadedViT m = load_vit(kRef + "model.safetensors");
+  const QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec("W1.58rA8"));
+  test::TempDir dir;
+  const std::string path = dir / "s.packed.safetensors";
+  write_packed_student(path, m.params, plan);
+  const SafetensorsFile f = SafetensorsFile::read(path);
+  nlohmann::json packing = nlohmann::json::parse(f.own_metadata().at("packing"));
+  const std::string layer = "blocks.0.attn.qkv.weight";
+  ASSERT_EQ(packing.at(layer).at("format"), "tq1r");
+  EXPECT_NO_THROW(read_packed_student(path));
+  // The same tensors, the metadata's packing entry rewritten.
+  auto rewrite = [&](const std::string& out, const std::optional<nlohmann::json>& pk) {
+    std::vector<TensorToWrite> t;
+    for (const TensorInfo& i : f.tensors()) t.push_back({i.name, i.shape, i.dtype, f.raw(i)});
+    auto meta = f.own_metadata();
+    if (pk) meta["packing"] = pk->dump();
+    else meta.erase("packing");
+    write_safetensors(out, t, namespaced_metadata(meta));
+    return out;
+  };
+  nlohmann::json wrong = packing;
+  wrong[layer]["format"] = "tq1";
+  test::expect_error([&] { read_packed_student(rewrite(dir / "tq1.safetensors", wrong)); },
+                     {"tq1.safetensors", layer, "tq1", "W1.58rA8", "tq1r"});
+  wrong[layer]["format"] = "tq9";
+  test::expect_error([&] { read_packed_student(rewrite(dir / "tq9.safetensors", wrong)); },
+                     {"tq9.safetensors", layer, "tq9", "known: tq1"});
+  nlohmann::json fewer = packing;
+  fewer.erase(layer);
+  EXPECT_NO_THROW(read_packed_student(rewrite(dir / "fewer.safetensors", fewer)));
+  EXPECT_NO_THROW(read_packed_student(rewrite(dir / "none.safetensors", std::nullopt)));
 }
 
 // A packed student opened on an integer backend keeps its quantised weights

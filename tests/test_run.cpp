@@ -22,6 +22,7 @@
 #include "eval/bench_config.hpp"
 #include "eval/pipeline.hpp"
 #include "eval/projection.hpp"
+#include "kernels/quant_format.hpp"
 #include "measure/classification_metrics.hpp"
 #include "measure/statistics.hpp"
 #include "models/safetensors.hpp"
@@ -88,9 +89,13 @@ TEST(Projection, FormatsOrderTheBytesAndViTBHasItsParameterCount) {
   bool found = false;
   for (const auto& m : p["models"]) {
     const auto& b = m["bytes"];
-    EXPECT_GT(b["fp32"].get<double>(), b["int8"].get<double>());
-    EXPECT_GT(b["W1.58 (2-bit)"].get<double>(), b["W1.58 (base-3)"].get<double>());
-    EXPECT_GT(b["W1.58 (base-3)"].get<double>(), b["W1"].get<double>());
+    EXPECT_GT(b["fp32"].get<double>(), b["W8"].get<double>());
+    EXPECT_GT(b["W1.58 (2-bit kernel layout)"].get<double>(), b["W1.58"].get<double>());
+    EXPECT_GT(b["W1.58"].get<double>(), b["W1"].get<double>());
+    // The format table's scale rule: W1.58r holds one scale per output row, W1.58 one per matrix.
+    EXPECT_GT(b["W1.58r"].get<double>(), b["W1.58"].get<double>());
+    for (const WeightFormatTraits& t : weight_format_rows())
+      EXPECT_TRUE(b.contains(*t.token ? std::string("W") + t.token : std::string(t.name))) << t.name;
     if (m["name"] == "ViT-B/16") {
       found = true;
       EXPECT_NEAR(m["params"].get<double>(), 86.57e6, 0.05e6);  // timm's vit_base_patch16_224

@@ -6,9 +6,11 @@
 // (vpshufb) then looks up 64 output columns' pair products at once; entries are
 // int16 (|value| ≤ 254), kept as a low-byte and a high-byte table.
 //
-// Kept beside bit_gemm as a measured alternative for M ≤ 8 (bench_kernels'
-// BM_LutGemv): on AVX-512 VNNI one vpdpbusd does 64 multiply-adds, the table
-// path about 18 per instruction, so bit_gemm stays the engine's path there.
+// Test-only (tests/test_bit_gemm.cpp, bench/bench_kernels.cpp): kept as a
+// measured alternative for M ≤ 8 (bench_kernels' BM_LutGemv): on AVX-512 VNNI
+// one vpdpbusd does 64 multiply-adds, the table path about 18 per
+// instruction, so bit_gemm stays the engine's path (kernels/gemm_pairs.hpp).
+// Activation codes in [-127, 127] (absmax; the int16 table entries assume it).
 #include <cstdint>
 #include <vector>
 

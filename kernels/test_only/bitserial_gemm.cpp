@@ -1,4 +1,4 @@
-#include "kernels/bitserial_gemm.hpp"
+#include "kernels/test_only/bitserial_gemm.hpp"
 
 #include <immintrin.h>
 #include <omp.h>
@@ -102,23 +102,19 @@ struct BitserialKernel {
   static void generic(const SArgs& g, int64_t m0, int64_t m1, int64_t n0) { panel_scalar_body(g, m0, m1, n0); }
 };
 
-int planes_for(int span) {  // bits to hold 0..span
-  int p = 0;
-  while ((1 << p) <= span) ++p;
-  return std::max(p, 1);
-}
-
 }  // namespace
 
-PlaneMatrix pack_plane_matrix(const int8_t* codes, int64_t N, int64_t K, int min_code, int max_code, bool binary,
+PlaneMatrix pack_plane_matrix(const WeightFormatTraits& t, const int8_t* codes, int64_t N, int64_t K,
                               const float* scales, bool per_row) {
   PlaneMatrix w;
   w.N = N;
   w.K = K;
   w.Kw = (K + 63) / 64;
   w.Np = (N + kPanel - 1) / kPanel * kPanel;
-  w.code = binary ? PlaneCode{1, 2, 1} : PlaneCode{planes_for(max_code - min_code), 1, -min_code};
-  if (w.code.planes > 4) throw Error::usage("pack_plane_matrix: bit-serial weights take at most 4 bits");
+  // The format row's unsigned form: code = 2^ushift · u − offset, u in kernel_bits planes.
+  w.code = PlaneCode{t.kernel_bits, 1 << t.ushift, t.offset};
+  if (w.code.planes < 1 || w.code.planes > 4)
+    throw Error::usage(std::string("pack_plane_matrix: bit-serial weights take 1 to 4 bits, not ") + t.name);
   w.words.resize(static_cast<size_t>(w.code.planes * w.Kw * w.Np) * 8);
   std::memset(w.words.data(), 0, w.words.size());
   w.usum.assign(static_cast<size_t>(w.Np), 0);
@@ -126,10 +122,9 @@ PlaneMatrix pack_plane_matrix(const int8_t* codes, int64_t N, int64_t K, int min
   for (int64_t n = 0; n < N; ++n)
     for (int64_t k = 0; k < K; ++k) {
       const int c = codes[n * K + k];
-      if (c < min_code || c > max_code || (binary && c != 1 && c != -1))
+      if (!t.holds(c))
         throw Error::usage("pack_plane_matrix: code " + std::to_string(c) + " at [" + std::to_string(n) + ", " +
-                           std::to_string(k) + "] is outside [" + std::to_string(min_code) + ", " +
-                           std::to_string(max_code) + "]");
+                           std::to_string(k) + "] is outside the " + t.name + " format");
       const int u = (c + w.code.o) / w.code.s;
       w.usum[static_cast<size_t>(n)] += u;
       for (int p = 0; p < w.code.planes; ++p)
@@ -141,10 +136,10 @@ PlaneMatrix pack_plane_matrix(const int8_t* codes, int64_t N, int64_t K, int min
 }
 
 void planes_from_acts(const BitActs& a, PlaneActs& out) {
-  const ActFormatTraits& t = act_traits_by_bits(a.bits);
-  if (t.bits > 4) throw Error::usage("bit-serial activations take 1, 2 or 4 bits, not " + std::to_string(a.bits));
-  // Binary ±1 = 2u − 1; signed k-bit codes c = u − 2^(k−1).
-  out.code = t.format == ActFormat::kBinary ? PlaneCode{1, 2, 1} : PlaneCode{t.bits, 1, t.qmax + 1};
+  const ActFormatTraits& t = act_traits(a.format);
+  if (t.bits > 4) throw Error::usage(std::string("bit-serial activations take 1, 2 or 4 bits, not ") + t.name);
+  // The format row's unsigned form (binary ±1 = 2u − 1; signed k-bit codes c = u − 2^(k−1)).
+  out.code = PlaneCode{t.bits, 1 << t.ushift, t.offset};
   out.M = a.M;
   out.K = a.K;
   out.Kw = (a.K + 63) / 64;

@@ -1,4 +1,4 @@
-#include "kernels/lut_gemv.hpp"
+#include "kernels/test_only/lut_gemv.hpp"
 
 #include <immintrin.h>
 
