@@ -96,8 +96,10 @@ TEST(QuantPlanJson, OneSchemaRoundTripsAndConfigsSpellItTheSame) {
   EXPECT_EQ(j, nlohmann::json::parse(R"({"spec": "W1.58A8", "patch_embed": "FP32", "head": "FP32", "subln": true,
       "ste": "clipped", "attn_pv": "A8", "blocks": {"0": "W8A8", "2": ["W1.58A8", "W1.58A8", "W1.58A8", "W4A8"]}})"));
   EXPECT_EQ(to_json(quant_plan_from_json(j, 3, "f", "/q")), j);
-  // The same plan as a config section (every key optional, defaults filled in).
-  const QuantPlan c = quant_plan_from_json(nlohmann::json::parse(R"({"subln": true, "attn_pv": "A8",
+  // The same plan as a config section (every key optional, defaults filled in;
+  // the default spec is the zoo's main format, W1.58rA8).
+  EXPECT_EQ(quant_plan_from_json(nlohmann::json::object(), 1, "c.json", "/q").spec.name(), "W1.58rA8");
+  const QuantPlan c = quant_plan_from_json(nlohmann::json::parse(R"({"spec": "W1.58A8", "subln": true, "attn_pv": "A8",
       "blocks": {"0": "W8A8", "2": ["W1.58A8", "W1.58A8", "W1.58A8", "W4A8"]}})"), 3, "c.json", "/students/0/quant");
   EXPECT_EQ(to_json(c), j);
   EXPECT_FALSE(quant_plan_from_json(nlohmann::json::parse(R"({"ste": "identity"})"), 1, "f", "/q").ste_clip);
