@@ -20,10 +20,12 @@ struct BitsPerWeight {
   double nominal = 0;                                // the format's bits (W1.58A8 → 1.58; fp32 → 32)
   std::optional<double> quantized_layers_memory;     // as the backend holds the quantised weights
   std::optional<double> model_memory, model_disk;    // the whole model, per parameter
+  bool operator==(const BitsPerWeight&) const = default;
 };
 
 struct WeightBytes {
   int64_t disk = 0, memory = 0;
+  bool operator==(const WeightBytes&) const = default;
 };
 
 struct Accuracy {
@@ -32,10 +34,12 @@ struct Accuracy {
   double macro_f1 = 0;                   // NaN when undefined (written as null)
   std::vector<double> per_class;         // NaN for a class without images
   std::vector<std::vector<int64_t>> confusion;  // [true class][predicted class]
+  bool operator==(const Accuracy&) const = default;
 };
 
 struct Fidelity {
   double agreement = 0, kl_teacher = 0;  // to the teacher's predictions
+  bool operator==(const Fidelity&) const = default;
 };
 
 // One model × backend under "models".
@@ -55,6 +59,7 @@ struct ModelEntry {
   // The latency meter's parts, opaque here (eval/latency*.cpp writes them).
   std::optional<nlohmann::ordered_json> latency, latency_per_rank, latency_merged;
   nlohmann::ordered_json other = nlohmann::ordered_json::object();  // keys this record does not know, kept in order at the end
+  bool operator==(const ModelEntry&) const = default;
 };
 
 struct DatasetRecord {
@@ -64,12 +69,14 @@ struct DatasetRecord {
   int64_t num_classes = 0;
   std::vector<std::string> class_names;
   std::optional<nlohmann::ordered_json> class_map;  // {"source": ..., "mapping": ...}
+  bool operator==(const DatasetRecord&) const = default;
 };
 
 struct RunRecord {
   std::string out_dir;
   bool quick = false, from_scratch = false;
   double seconds = 0;
+  bool operator==(const RunRecord&) const = default;
 };
 
 // The whole report.json. The parts without a record of their own (config,
@@ -85,7 +92,10 @@ struct ReportRecord {
   std::vector<ModelEntry> models;
   nlohmann::ordered_json projection, stages;
   std::optional<nlohmann::ordered_json> latency_protocol, lineage;
+  bool operator==(const ReportRecord&) const = default;
 };
+
+// == compares every field (NaN figures compare unequal, as doubles do).
 
 // One to_json/from_json pair each (nlohmann's ADL hooks). from_json throws
 // nlohmann::json::exception naming the missing or mistyped key ("models[2].accuracy.top1").
