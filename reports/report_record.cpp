@@ -37,6 +37,8 @@ T part(const J& j, const std::string& where) {
     return j.get<T>();
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(where + ": " + e.what());
+  } catch (const std::invalid_argument& e) {  // from a part inside this one
+    throw std::invalid_argument(where + ": " + e.what());
   }
 }
 
