@@ -32,7 +32,7 @@ struct Accuracy {
   int64_t count = 0;
   double top1 = 0, top5 = 0;
   double macro_f1 = 0;                   // NaN when undefined (written as null)
-  std::vector<double> per_class;         // NaN for a class without images
+  std::vector<double> per_class;         // percent; -1 for a class without images (NaN where null)
   std::vector<std::vector<int64_t>> confusion;  // [true class][predicted class]
   bool operator==(const Accuracy&) const = default;
 };
