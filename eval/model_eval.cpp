@@ -11,6 +11,7 @@
 #include "measure/classification_metrics.hpp"
 #include "measure/environment.hpp"
 #include "models/runnable_model.hpp"
+#include "reports/report_record.hpp"
 
 namespace bb {
 namespace {
@@ -68,8 +69,7 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   if (root) cm = classification_metrics(r.logits.data(), r.labels.data(), r.count, K, teacher);
   const int64_t arena = model->runner().arena_floats() * 4;
 
-  ojson e;
-  if (!root) return e;  // rank 0 writes the entry
+  if (!root) return ojson();  // rank 0 writes the entry
   const int64_t rss = peak_rss_bytes();
 
   // Memory: what the weights take on disk and as this backend holds them.
@@ -80,26 +80,27 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   const int64_t memory = model->weight_bytes_in_memory();
   const double nominal = plan ? round_to(weight_traits(plan->spec.w).bits, 0.01) : 32.0;  // W1.58A8 → 1.58
   const IntModel* engine = model->engine();
-  e["name"] = m.name;
-  e["role"] = m.role;
-  e["precision"] = model->precision();
-  e["backend"] = model_backend_name(m.backend);
-  e["kernel_path"] = model->kernel_path();
-  e["checkpoint"] = m.path;
-  e["params"] = params;
-  e["quantized_params"] = quantized;
+  ModelEntry e;
+  e.name = m.name;
+  e.role = m.role;
+  e.precision = model->precision();
+  e.backend = model_backend_name(m.backend);
+  e.kernel_path = model->kernel_path();
+  e.checkpoint = m.path;
+  e.params = params;
+  e.quantized_params = quantized;
   // Bits per quantised weight as held: an integer engine's buffers, or the fp32
   // latent weights of a fake-quant forward (32, whatever the nominal format).
-  const double held_bits = !quantized ? nominal
-                            : engine   ? round_to(8.0 * static_cast<double>(engine->weight_bytes()) / static_cast<double>(quantized), 1e-3)
-                                       : 32.0;
-  e["bits_per_weight"] = {{"nominal", nominal},
-                          {"quantized_layers_memory", held_bits},
-                          {"model_memory", round_to(8.0 * static_cast<double>(memory) / static_cast<double>(params), 1e-3)},
-                          {"model_disk", disk ? round_to(8.0 * static_cast<double>(disk) / static_cast<double>(params), 1e-3) : 0.0}};
-  e["weight_bytes"] = {{"disk", disk}, {"memory", memory}};
-  e["size_bytes"] = disk ? disk : memory;
-  e["activation_bytes"] = arena;
+  e.bits_per_weight.nominal = nominal;
+  e.bits_per_weight.quantized_layers_memory =
+      !quantized ? nominal
+      : engine   ? round_to(8.0 * static_cast<double>(engine->weight_bytes()) / static_cast<double>(quantized), 1e-3)
+                 : 32.0;
+  e.bits_per_weight.model_memory = round_to(8.0 * static_cast<double>(memory) / static_cast<double>(params), 1e-3);
+  e.bits_per_weight.model_disk = disk ? round_to(8.0 * static_cast<double>(disk) / static_cast<double>(params), 1e-3) : 0.0;
+  e.weight_bytes = {disk, memory};
+  e.size_bytes = disk ? disk : memory;
+  e.activation_bytes = arena;
   // This model's own peak: how far the process's resident set rose above what
   // it held before the model was opened (its weights as held after loading,
   // arena, loader batches, kernel scratch; the peak is reset after loading, so
@@ -107,22 +108,21 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   // it grow from model to model (the data set, libraries, the teacher's
   // logits and whatever earlier evaluations left resident), which is why they
   // are not a model's figure.
-  e["model_peak_rss_bytes"] = rss_reset ? std::max<int64_t>(0, rss - rss_start) : rss;
-  e["process_rss_before_bytes"] = rss_start;
-  e["process_peak_rss_bytes"] = rss;
-  e["peak_rss_scope"] = rss_reset ? "this evaluation" : "process";
-  e["accuracy"] = {{"count", cm.count},
-                   {"top1", round_to(cm.top1, 1e-4)},
-                   {"top5", round_to(cm.top5, 1e-4)},
-                   {"macro_f1", round_to(cm.macro_f1, 1e-4)},
-                   {"per_class", cm.per_class_accuracy},
-                   {"confusion", nlohmann::json::array()}};
+  e.model_peak_rss_bytes = rss_reset ? std::max<int64_t>(0, rss - rss_start) : rss;
+  e.process_rss_before_bytes = rss_start;
+  e.process_peak_rss_bytes = rss;
+  e.peak_rss_scope = rss_reset ? "this evaluation" : "process";
+  e.accuracy.count = cm.count;
+  e.accuracy.top1 = round_to(cm.top1, 1e-4);
+  e.accuracy.top5 = round_to(cm.top5, 1e-4);
+  e.accuracy.macro_f1 = round_to(cm.macro_f1, 1e-4);
+  e.accuracy.per_class = {cm.per_class_accuracy.begin(), cm.per_class_accuracy.end()};
   for (int c = 0; c < K; ++c)
-    e["accuracy"]["confusion"].push_back(std::vector<int64_t>(cm.confusion.begin() + c * K, cm.confusion.begin() + (c + 1) * K));
-  if (cm.has_teacher) e["fidelity"] = {{"agreement", round_to(cm.agreement, 1e-4)}, {"kl_teacher", cm.kl_teacher}};
-  e["eval_seconds"] = round_to(r.seconds, 1e-3);
+    e.accuracy.confusion.emplace_back(cm.confusion.begin() + c * K, cm.confusion.begin() + (c + 1) * K);
+  if (cm.has_teacher) e.fidelity = Fidelity{round_to(cm.agreement, 1e-4), cm.kl_teacher};
+  e.eval_seconds = round_to(r.seconds, 1e-3);
   logits_out = std::move(r.logits);
-  return e;
+  return ojson(e);  // report.json's entry, as ModelEntry writes it
 }
 
 }  // namespace bb

@@ -8,6 +8,7 @@
 #include "eval/stage_cache.hpp"
 #include "models/runnable_model.hpp"
 #include "models/safetensors.hpp"
+#include "reports/report.hpp"
 
 namespace bb {
 
@@ -33,9 +34,10 @@ std::string students_recipe_hash(DistillRunConfig students) {
 
 void export_zoo(const std::vector<ZooEntry>& entries, const std::string& config_name, const DataConfig& data,
                 const nlohmann::ordered_json& report) {
+  const std::vector<ModelEntry> models = report_record(report).models;
   auto top1_of = [&](const std::string& name, ModelBackend backend) {
-    for (const auto& e : report["models"])
-      if (e["name"] == name && e["backend"] == model_backend_name(backend)) return e["accuracy"]["top1"].get<double>();
+    for (const ModelEntry& e : models)
+      if (e.name == name && e.backend == model_backend_name(backend)) return e.accuracy.top1;
     return -1.0;
   };
   for (const ZooEntry& z : entries) {

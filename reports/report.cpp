@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
+#include <stdexcept>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/json_reader.hpp"
 #include "reports/report_common.hpp"
+#include "reports/report_record.hpp"
 #include "reports/report_tables.hpp"
 #include "reports/text_format.hpp"
 #include "reports/vega_library.hpp"
@@ -84,9 +86,9 @@ void upgrade_from_v1(J& r) {
 
 }  // namespace
 
-std::string render_markdown(const J& r) {
+std::string render_markdown(const ReportRecord& r) {
   std::ostringstream s;
-  s << "# bitbench results: " << r["name"].get<std::string>() << "\n\n" << dataset_line(r) << "\n\n";
+  s << "# bitbench results: " << r.name << "\n\n" << dataset_line(r) << "\n\n";
   for (const Section& sec : report_sections(r)) {
     if (!sec.heading.empty()) s << "## " << sec.heading << "\n\n";
     for (const auto& p : sec.before) s << p << "\n\n";
@@ -99,7 +101,7 @@ std::string render_markdown(const J& r) {
   return out;
 }
 
-std::string render_csv(const J& r) {
+std::string render_csv(const ReportRecord& r) {
   auto cell = [](std::string v) {
     if (v.find_first_of(",\"\n") != std::string::npos) {
       std::string q = "\"";
@@ -109,42 +111,42 @@ std::string render_csv(const J& r) {
     return v;
   };
   const Headline h = headline(r);
-  const J* t = teacher_of(r);
+  const ModelEntry* t = teacher_of(r);
   const J* tl = t ? latency_at(*t, h.b_lo, h.t_lo) : nullptr;
-  const J& tr = r["config"]["transform"];
+  const J& tr = r.config["transform"];
   std::ostringstream s;
   s << "model,backend,precision,top1,top1_err,top5,top5_err,macro_f1,agreement,kl_teacher,param_count,quantized_params,"
        "bits_per_weight,size_bytes,img_size,crop_pct,interpolation,latency_batch,latency_threads,latency_p50_ms,"
        "throughput_batch,throughput_threads,samples_per_sec,speedup_vs_fp32,kernel_path,bits_per_weight_memory,"
        "speedup_ci95_lo,speedup_ci95_hi,speedup_significant,size_ratio_vs_teacher,delta_top1_vs_teacher,model_peak_rss_bytes,"
        "bits_buy\n";
-  for (const auto& m : r["models"]) {
-    const double top1 = m["accuracy"]["top1"].get<double>(), top5 = m["accuracy"]["top5"].get<double>();
+  for (const ModelEntry& m : r.models) {
+    const double top1 = m.accuracy.top1, top5 = m.accuracy.top5;
     const J* l = latency_at(m, h.b_lo, h.t_lo);
     const J* hi = latency_at(m, h.b_hi, h.t_hi);
     const J* sp = l && l->contains("speedup_vs_teacher") ? &(*l)["speedup_vs_teacher"] : nullptr;
-    const bool teacher = m["role"] == "teacher";
-    std::vector<std::string> c = {m["name"].get<std::string>(), m["backend"].get<std::string>(), m["precision"].get<std::string>(),
+    const bool teacher = m.role == "teacher";
+    std::vector<std::string> c = {m.name, m.backend, m.precision,
                                   fmt(top1, 4), fmt(100 - top1, 4), fmt(top5, 4), fmt(100 - top5, 4),
-                                  num(m["accuracy"]["macro_f1"], 4),
-                                  m.contains("fidelity") ? num(m["fidelity"]["agreement"], 4) : "",
-                                  m.contains("fidelity") ? fmt(m["fidelity"]["kl_teacher"].get<double>(), 6) : "",
-                                  fmt(m["params"].get<double>() / 1e6, 4), m["quantized_params"].dump(),
-                                  num(m["bits_per_weight"]["nominal"], 2), m["size_bytes"].dump(),
+                                  num(m.accuracy.macro_f1, 4),
+                                  m.fidelity ? num(m.fidelity->agreement, 4) : "",
+                                  m.fidelity ? fmt(m.fidelity->kl_teacher, 6) : "",
+                                  fmt(static_cast<double>(m.params) / 1e6, 4), std::to_string(m.quantized_params),
+                                  num(m.bits_per_weight.nominal, 2), std::to_string(m.size_bytes),
                                   tr["img_size"].dump(), tr["crop_pct"].dump(), tr["interpolation"].get<std::string>(),
                                   std::to_string(h.b_lo), std::to_string(h.t_lo), l ? num((*l)["p50_ms"], 4) : "",
                                   std::to_string(h.b_hi), std::to_string(h.t_hi), hi ? num((*hi)["images_per_s"], 2) : "",
                                   sp   ? fmt((*sp)["median"].get<double>(), 3)
                                   : l && tl ? fmt((*tl)["p50_ms"].get<double>() / (*l)["p50_ms"].get<double>(), 3)
                                             : "",
-                                  m["kernel_path"].get<std::string>(),
-                                  num(m["bits_per_weight"].value("quantized_layers_memory", m["bits_per_weight"]["nominal"]), 3),
+                                  m.kernel_path,
+                                  num(m.bits_per_weight.quantized_layers_memory.value_or(m.bits_per_weight.nominal), 3),
                                   sp && !teacher ? fmt((*sp)["ci95"][0].get<double>(), 3) : "",
                                   sp && !teacher ? fmt((*sp)["ci95"][1].get<double>(), 3) : "",
                                   sp && !teacher ? ((*sp)["significant"].get<bool>() ? "true" : "false") : "",
-                                  t ? fmt((*t)["size_bytes"].get<double>() / m["size_bytes"].get<double>(), 3) : "",
-                                  t && !teacher ? fmt(top1 - (*t)["accuracy"]["top1"].get<double>(), 4) : "",
-                                  m.contains("model_peak_rss_bytes") ? m["model_peak_rss_bytes"].dump() : "",
+                                  t ? fmt(static_cast<double>(t->size_bytes) / static_cast<double>(m.size_bytes), 3) : "",
+                                  t && !teacher ? fmt(top1 - t->accuracy.top1, 4) : "",
+                                  m.model_peak_rss_bytes ? std::to_string(*m.model_peak_rss_bytes) : "",
                                   bits_buy(r, m)};
     for (size_t i = 0; i < c.size(); ++i) s << (i ? "," : "") << cell(c[i]);
     s << "\n";
@@ -152,9 +154,9 @@ std::string render_csv(const J& r) {
   return s.str();
 }
 
-std::string render_html(const J& r) {
+std::string render_html(const ReportRecord& r) {
   std::ostringstream s;
-  const std::string name = r["name"].get<std::string>();
+  const std::string& name = r.name;
   s << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>bitbench: " << html_escape(name) << "</title>\n"
     << "<style>body{font-family:sans-serif;margin:1.5em 2em;font-size:13px;color:#222}h1{font-size:1.6em}h2{margin-top:1.6em}"
        "table{border-collapse:collapse;margin:0.6em 0}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right;vertical-align:top}"
@@ -225,10 +227,17 @@ std::string render_html(const J& r) {
   return s.str();
 }
 
+std::string render_markdown(const J& report) { return render_markdown(report_record(report)); }
+std::string render_csv(const J& report) { return render_csv(report_record(report)); }
+std::string render_html(const J& report) { return render_html(report_record(report)); }
+
+ReportRecord report_record(const J& report) { return report.get<ReportRecord>(); }
+
 void write_report_files(const J& r, const std::string& dir, bool with_json) {
   namespace fs = std::filesystem;
   // Render everything first: a failure leaves the folder as it was.
-  const std::string md = render_markdown(r), csv = render_csv(r), html = render_html(r);
+  const ReportRecord rec = report_record(r);
+  const std::string md = render_markdown(rec), csv = render_csv(rec), html = render_html(rec);
   if (with_json)  // JSON is UTF-8: a path that is not is written with U+FFFD rather than failing after the run
     write_file_atomic((fs::path(dir) / "report.json").string(), r.dump(2, ' ', false, J::error_handler_t::replace) + "\n");
   write_file_atomic((fs::path(dir) / "report.md").string(), md);
@@ -246,35 +255,32 @@ J read_report(const std::string& path) {
     throw Error::input(path, "has schema_version " + r["schema_version"].dump() + ", newer than this bitbench reads (" +
                                  std::to_string(kReportSchemaVersion) + ")");
   if (version < 1) throw Error::input(path, "has schema_version " + r["schema_version"].dump() + ", older than any bitbench wrote");
-  try {  // the renderers' assumptions, checked once here so a damaged report gets one clear error
+  try {  // the record's fields and the renderers' assumptions, checked once here so a damaged report gets one clear error
     if (version == 1) upgrade_from_v1(r);
-    (void)render_markdown(r);
-    (void)report_plots(r);
+    const ReportRecord rec = report_record(r);
+    (void)render_markdown(rec);
+    (void)report_plots(rec);
   } catch (const nlohmann::json::exception& e) {
+    throw Error::input(path, std::string("does not have the report layout: ") + e.what());
+  } catch (const std::invalid_argument& e) {  // a part of the record, named ("models[1]: ...")
     throw Error::input(path, std::string("does not have the report layout: ") + e.what());
   }
   return r;
 }
 
-std::vector<std::string> comparison_caveats(const J& a, const J& b) {
+std::vector<std::string> comparison_caveats(const ReportRecord& a, const ReportRecord& b) {
   std::vector<std::string> out;
   auto str = [](const J& j, const char* k) {
     return j.is_object() && j.contains(k) ? (j[k].is_string() ? j[k].get<std::string>() : j[k].dump()) : std::string("?");
   };
-  const J none = J::object();
-  const J& da = a.contains("dataset") ? a["dataset"] : none;
-  const J& db = b.contains("dataset") ? b["dataset"] : none;
-  if (str(da, "name") != str(db, "name") || str(da, "split") != str(db, "split") || str(da, "count") != str(db, "count"))
-    out.push_back("Different images: A has " + str(da, "count") + " of " + str(da, "name") + "/" + str(da, "split") +
-                  ", B " + str(db, "count") + " of " + str(db, "name") + "/" + str(db, "split") +
-                  "; top-1 is not measured on the same images.");
-  const J& ra = a.contains("run") ? a["run"] : none;
-  const J& rb = b.contains("run") ? b["run"] : none;
-  if (str(ra, "quick") != str(rb, "quick"))
-    out.push_back(std::string("Quick run: ") + (str(ra, "quick") == "true" ? "A" : "B") +
+  const DatasetRecord &da = a.dataset, &db = b.dataset;
+  if (da.name != db.name || da.split != db.split || da.count != db.count)
+    out.push_back("Different images: A has " + std::to_string(da.count) + " of " + da.name + "/" + da.split + ", B " +
+                  std::to_string(db.count) + " of " + db.name + "/" + db.split + "; top-1 is not measured on the same images.");
+  if (a.run.quick != b.run.quick)
+    out.push_back(std::string("Quick run: ") + (a.run.quick ? "A" : "B") +
                   " is a --quick run (fewer images, short timing), the other is not.");
-  const J& ea = a.contains("environment") ? a["environment"] : none;
-  const J& eb = b.contains("environment") ? b["environment"] : none;
+  const J &ea = a.environment, &eb = b.environment;
   for (const char* k : {"cpu", "cores", "threads", "isa", "bit_gemm_path"})
     if (str(ea, k) != str(eb, k)) {
       out.push_back("Different machines or settings: A ran on " + str(ea, "cpu") + " (" + str(ea, "cores") + " cores, " +
@@ -283,11 +289,11 @@ std::vector<std::string> comparison_caveats(const J& a, const J& b) {
                     "); latencies are not comparable.");
       break;
     }
-  auto busy = [&](const J& r) {
-    return r.contains("latency_protocol") && r["latency_protocol"].is_object() &&
-           r["latency_protocol"].contains("machine") && r["latency_protocol"]["machine"].value("busy", false);
+  auto busy = [&](const ReportRecord& r) {
+    return r.latency_protocol && r.latency_protocol->is_object() && r.latency_protocol->contains("machine") &&
+           (*r.latency_protocol)["machine"].value("busy", false);
   };
-  for (const auto& [name, r] : {std::pair<const char*, const J*>{"A", &a}, {"B", &b}})
+  for (const auto& [name, r] : {std::pair<const char*, const ReportRecord*>{"A", &a}, {"B", &b}})
     if (busy(*r)) out.push_back(std::string(name) + " was timed on a busy machine (its report warns): its latencies are less trustworthy.");
   if (str(ea, "git_revision") != str(eb, "git_revision"))
     out.push_back("bitbench revisions: A " + str(ea, "git_revision") + ", B " + str(eb, "git_revision") + ".");
@@ -296,25 +302,26 @@ std::vector<std::string> comparison_caveats(const J& a, const J& b) {
   return out;
 }
 
-Comparison compare_reports(const J& a, const J& b, double max_top1_drop, double max_slowdown_pct) {
+Comparison compare_reports(const J& ja, const J& jb, double max_top1_drop, double max_slowdown_pct) {
   Comparison c;
+  const ReportRecord a = report_record(ja), b = report_record(jb);
   c.caveats = comparison_caveats(a, b);
   const Headline ha = headline(a);
   std::ostringstream s;
   s << "| Model | Backend | Top-1 A | Top-1 B | Δ top-1 | p50 A ms | p50 B ms | Δ latency | verdict |\n"
        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
-  for (const auto& ma : a["models"]) {
-    const J* mb = nullptr;
-    for (const auto& m : b["models"])
-      if (m["name"] == ma["name"] && m["backend"] == ma["backend"]) mb = &m;
-    const std::string model = ma["name"].get<std::string>(), backend = ma["backend"].get<std::string>();
-    const double ta = ma["accuracy"]["top1"].get<double>();
+  for (const ModelEntry& ma : a.models) {
+    const ModelEntry* mb = nullptr;
+    for (const ModelEntry& m : b.models)
+      if (m.name == ma.name && m.backend == ma.backend) mb = &m;
+    const std::string &model = ma.name, &backend = ma.backend;
+    const double ta = ma.accuracy.top1;
     if (!mb) {
       s << md_row({model, backend, fmt(ta, 2), "–", "–", "–", "–", "–", "MISSING in B"});
       c.crossed = true;
       continue;
     }
-    const double tb = (*mb)["accuracy"]["top1"].get<double>(), dt = tb - ta;
+    const double tb = mb->accuracy.top1, dt = tb - ta;
     std::string verdict = "ok";
     if (max_top1_drop >= 0 && -dt > max_top1_drop) {
       verdict = "TOP-1 DROP";

@@ -6,10 +6,20 @@
 #include <string>
 #include <vector>
 
+#include "reports/report_record.hpp"
+
 namespace bb {
 
 inline constexpr int kReportSchemaVersion = 2;
 
+// The report as a record (reports/report_record.hpp); nlohmann::json::exception
+// or std::invalid_argument naming the part ("models[1]: ...") when it lacks a field.
+ReportRecord report_record(const nlohmann::ordered_json& report);
+
+std::string render_markdown(const ReportRecord& report);
+std::string render_csv(const ReportRecord& report);
+std::string render_html(const ReportRecord& report);
+// The same from report.json's JSON (read into a record first).
 std::string render_markdown(const nlohmann::ordered_json& report);
 std::string render_csv(const nlohmann::ordered_json& report);
 std::string render_html(const nlohmann::ordered_json& report);

@@ -13,6 +13,8 @@
 namespace bb::report_detail {
 
 std::string num(const J& v, int prec) { return v.is_number() ? fmt(v.get<double>(), prec) : "–"; }
+std::string num(double v, int prec) { return std::isnan(v) ? "–" : fmt(v, prec); }
+std::string num(const std::optional<double>& v, int prec) { return v ? num(*v, prec) : "–"; }
 
 std::string signed_fmt(double v, int prec) {
   const std::string s = fmt(std::fabs(v), prec);
@@ -27,11 +29,11 @@ std::string human_bytes(double b) {
   return fmt(b, 0) + " B";
 }
 
-Headline headline(const J& r) {
+Headline headline(const ReportRecord& r) {
   Headline h;
   std::set<int> batches, threads;
-  for (const auto& m : r["models"])
-    for (const auto& l : m["latency"]) {
+  for (const ModelEntry& m : r.models)
+    for (const auto& l : latency_points(m)) {
       batches.insert(l["batch"].get<int>());
       threads.insert(l["threads"].get<int>());
     }
@@ -43,19 +45,24 @@ Headline headline(const J& r) {
   return h;
 }
 
-const J* latency_at(const J& m, int batch, int threads) {
-  for (const auto& l : m["latency"])
+const J& latency_points(const ModelEntry& m) {
+  static const J none = J::array();
+  return m.latency && m.latency->is_array() ? *m.latency : none;
+}
+
+const J* latency_at(const ModelEntry& m, int batch, int threads) {
+  for (const auto& l : latency_points(m))
     if (l["batch"].get<int>() == batch && l["threads"].get<int>() == threads) return &l;
   return nullptr;
 }
 
-const J* teacher_of(const J& r) {
-  for (const auto& m : r["models"])
-    if (m["role"] == "teacher") return &m;
+const ModelEntry* teacher_of(const ReportRecord& r) {
+  for (const ModelEntry& m : r.models)
+    if (m.role == "teacher") return &m;
   return nullptr;
 }
 
-std::string model_label(const J& m) { return m["name"].get<std::string>() + " (" + m["backend"].get<std::string>() + ")"; }
+std::string model_label(const ModelEntry& m) { return m.name + " (" + m.backend + ")"; }
 
 std::string speedup_marks(const J& l) {
   std::string s;
@@ -93,13 +100,10 @@ std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& x
   return f;
 }
 
-std::vector<std::string> class_names(const J& r, size_t k) {
+std::vector<std::string> class_names(const ReportRecord& r, size_t k) {
   std::vector<std::string> out;
-  const J* names = r.contains("dataset") && r["dataset"].contains("class_names") ? &r["dataset"]["class_names"] : nullptr;
-  for (size_t i = 0; i < k; ++i)
-    out.push_back(names && i < names->size() && (*names)[i].is_string() && !(*names)[i].get<std::string>().empty()
-                      ? (*names)[i].get<std::string>()
-                      : std::to_string(i));
+  const std::vector<std::string>& names = r.dataset.class_names;
+  for (size_t i = 0; i < k; ++i) out.push_back(i < names.size() && !names[i].empty() ? names[i] : std::to_string(i));
   return out;
 }
 

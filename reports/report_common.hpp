@@ -1,20 +1,23 @@
 #pragma once
 // What the report renderers (report.cpp, report_tables.cpp, vega_plots.cpp)
-// share: the headline points, lookups into report.json, and the one
+// share: the headline points, lookups into the report record, and the one
 // formatting of each figure, so report.md, results.csv and report.html print
 // the same numbers.
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "reports/report_record.hpp"
 #include "reports/text_format.hpp"
 
 namespace bb::report_detail {
 
 using J = nlohmann::ordered_json;
 
-// v with prec decimals, or "–" when v is not a number.
+// v with prec decimals, or "–" when v is not a number (null in report.json, NaN, or absent).
 std::string num(const J& v, int prec);
+std::string num(double v, int prec);
+std::string num(const std::optional<double>& v, int prec);
 // "+0.04" / "−0.47" (a true minus sign).
 std::string signed_fmt(double v, int prec);
 // 842.1 kB, 1.03 MB, ...
@@ -25,11 +28,13 @@ std::string human_bytes(double b);
 struct Headline {
   int b_lo = 0, t_lo = 0, b_hi = 0, t_hi = 0;
 };
-Headline headline(const J& r);
-const J* latency_at(const J& m, int batch, int threads);
-const J* teacher_of(const J& r);
+Headline headline(const ReportRecord& r);
+// A model's latency points (the meter's JSON objects), an empty array when it has none.
+const J& latency_points(const ModelEntry& m);
+const J* latency_at(const ModelEntry& m, int batch, int threads);
+const ModelEntry* teacher_of(const ReportRecord& r);
 // "model (backend)".
-std::string model_label(const J& m);
+std::string model_label(const ModelEntry& m);
 
 // The speed-up over the teacher at one point: the median of interleaved
 // rounds with its 95 % interval and marks (an older report without rounds:
@@ -44,6 +49,6 @@ std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& x
 
 // The classes of a report's data set: dataset.class_names, or "0", "1", ...
 // where a name is missing.
-std::vector<std::string> class_names(const J& r, size_t k);
+std::vector<std::string> class_names(const ReportRecord& r, size_t k);
 
 }  // namespace bb::report_detail

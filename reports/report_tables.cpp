@@ -15,13 +15,13 @@ namespace {
 std::string threads_words(int t) { return std::to_string(t) + (t == 1 ? " thread" : " threads"); }
 
 // Top-5 says something only when there are many more classes than five.
-bool shows_top5(const J& r) { return r["dataset"]["num_classes"].get<int64_t>() > 10; }
+bool shows_top5(const ReportRecord& r) { return r.dataset.num_classes > 10; }
 
 // What a backend holds each quantised weight as (report.json's backend and
 // quantised-weight count say it; the bits per weight are beside it).
-std::string weights_held(const J& m) {
-  if (m["quantized_params"].get<int64_t>() == 0) return "fp32";
-  const std::string b = m["backend"].get<std::string>();
+std::string weights_held(const ModelEntry& m) {
+  if (m.quantized_params == 0) return "fp32";
+  const std::string& b = m.backend;
   if (b == "bitkernels") return "packed codes + scales";
   if (b == "onednn-int8") return "int8 codes + scales";
   return "fp32 latent, fake-quantised per forward";
@@ -29,9 +29,9 @@ std::string weights_held(const J& m) {
 
 // ---- the main table
 
-Section results_section(const J& r) {
+Section results_section(const ReportRecord& r) {
   const Headline h = headline(r);
-  const J* t = teacher_of(r);
+  const ModelEntry* t = teacher_of(r);
   const J* tl = t ? latency_at(*t, h.b_lo, h.t_lo) : nullptr;
   const bool top5 = shows_top5(r);
   Section s;
@@ -43,20 +43,20 @@ Section results_section(const J& r) {
   s.table.header.push_back("Images/s b=" + std::to_string(h.b_hi));
   s.table.header.push_back("Speed-up vs fp32");
   s.table.header.push_back("What its bits buy");
-  for (const auto& m : r["models"]) {
-    const bool teacher = m["role"] == "teacher";
+  for (const ModelEntry& m : r.models) {
+    const bool teacher = m.role == "teacher";
     // The bits each quantised weight takes as the backend holds it (packed
     // layout, int8 plus scales, or the fp32 latent weights of a fake-quant
     // forward), the nominal format's beside it.
-    const J& bpw = m["bits_per_weight"];
-    const std::string bits = m["quantized_params"].get<int64_t>() > 0
-                                 ? num(bpw.value("quantized_layers_memory", bpw["nominal"]), 2) + " (" + num(bpw["nominal"], 2) + ")"
-                                 : num(bpw["nominal"], 2);
-    std::vector<std::string> row = {m["name"].get<std::string>(), m["precision"].get<std::string>(), m["backend"].get<std::string>(),
-                                    bits, fmt(m["size_bytes"].get<double>() / 1e6, 3), num(m["accuracy"]["top1"], 2)};
-    if (top5) row.push_back(num(m["accuracy"]["top5"], 2));
-    row.push_back(t && !teacher ? signed_fmt(m["accuracy"]["top1"].get<double>() - (*t)["accuracy"]["top1"].get<double>(), 2) : "–");
-    row.push_back(m.contains("fidelity") ? num(m["fidelity"]["agreement"], 2) : "–");
+    const BitsPerWeight& bpw = m.bits_per_weight;
+    const std::string bits = m.quantized_params > 0
+                                 ? num(bpw.quantized_layers_memory.value_or(bpw.nominal), 2) + " (" + num(bpw.nominal, 2) + ")"
+                                 : num(bpw.nominal, 2);
+    std::vector<std::string> row = {m.name, m.precision, m.backend, bits, fmt(static_cast<double>(m.size_bytes) / 1e6, 3),
+                                    num(m.accuracy.top1, 2)};
+    if (top5) row.push_back(num(m.accuracy.top5, 2));
+    row.push_back(t && !teacher ? signed_fmt(m.accuracy.top1 - t->accuracy.top1, 2) : "–");
+    row.push_back(m.fidelity ? num(m.fidelity->agreement, 2) : "–");
     const J* l = latency_at(m, h.b_lo, h.t_lo);
     const J* hi = latency_at(m, h.b_hi, h.t_hi);
     row.push_back(l ? num((*l)["p50_ms"], 3) : "–");
@@ -75,8 +75,8 @@ Section results_section(const J& r) {
       "in top-1." +
       std::string(shows_top5(r) ? "" : " Top-5 is in report.json and results.csv (not shown: 10 classes or fewer)."));
   // How the latency was measured: the protocol, a busy machine, figures reused from an earlier measurement.
-  if (r.contains("latency_protocol") && r["latency_protocol"].is_object()) {
-    const J& p = r["latency_protocol"];
+  if (r.latency_protocol && r.latency_protocol->is_object()) {
+    const J& p = *r.latency_protocol;
     s.after.push_back("Latency: " + p["rounds"].dump() + " interleaved rounds per point, " +
                       fmt(p["min_seconds_per_model"].get<double>(), 2) + " s per model per point, " + fmt(p["seconds"].get<double>(), 1) +
                       " s in all; speed-up = median of the per-round ratios [95 % bootstrap interval]; \"not significant\": the "
@@ -91,15 +91,16 @@ Section results_section(const J& r) {
                         ", reused (the same models, protocol, CPU, ISA, kernel paths, threads and bitbench revision).");
   }
   // What the Δ top-1 column compares: labels in the teacher's classes, students of this teacher.
-  if (r.contains("dataset") && r["dataset"].contains("class_map") && r["dataset"]["class_map"].is_object())
-    s.after.push_back("Classes: " + r["dataset"]["class_map"].value("source", std::string("?")) + ".");
-  if (r.contains("lineage") && r["lineage"].is_object() && r["lineage"].contains("students")) {
+  if (r.dataset.class_map && r.dataset.class_map->is_object())
+    s.after.push_back("Classes: " + r.dataset.class_map->value("source", std::string("?")) + ".");
+  if (r.lineage && r.lineage->is_object() && r.lineage->contains("students")) {
+    const J& lineage = *r.lineage;
     std::vector<std::string> same, unknown;
-    for (const auto& [name, v] : r["lineage"]["students"].items()) {
+    for (const auto& [name, v] : lineage["students"].items()) {
       if (v["same_teacher"].is_boolean() && v["same_teacher"].get<bool>()) same.push_back(name);
       else unknown.push_back(name);
     }
-    const std::string sha = r["lineage"].value("teacher_weights_sha256", std::string()).substr(0, 12);
+    const std::string sha = lineage.value("teacher_weights_sha256", std::string()).substr(0, 12);
     std::string line = "Lineage: ";
     if (!same.empty()) {
       line += std::to_string(same.size()) + " student(s) record this teacher (weights sha256 " + sha + "…) as theirs";
@@ -114,43 +115,43 @@ Section results_section(const J& r) {
   return s;
 }
 
-Section latency_section(const J& r) {
+Section latency_section(const ReportRecord& r) {
   Section s;
   s.id = "latency";
   s.heading = "Latency, every measured point";
   s.table.header = {"Model", "Backend", "Batch", "Threads", "p50 ms", "p90 ms", "p99 ms", "min ms", "mean ms", "std ms", "images/s", "runs",
                     "speed-up vs teacher [95 % interval]"};
-  const J* teacher = teacher_of(r);
-  for (const auto& m : r["models"])
-    for (const auto& l : m["latency"]) {
+  const ModelEntry* teacher = teacher_of(r);
+  for (const ModelEntry& m : r.models)
+    for (const auto& l : latency_points(m)) {
       const J* tl = teacher ? latency_at(*teacher, l["batch"].get<int>(), l["threads"].get<int>()) : nullptr;
-      s.table.rows.push_back({m["name"].get<std::string>(), m["backend"].get<std::string>(), l["batch"].dump(), l["threads"].dump(),
+      s.table.rows.push_back({m.name, m.backend, l["batch"].dump(), l["threads"].dump(),
                               num(l["p50_ms"], 3), num(l["p90_ms"], 3), num(l["p99_ms"], 3), num(l.value("min_ms", J()), 3),
                               num(l["mean_ms"], 3), num(l["std_ms"], 3), num(l["images_per_s"], 1),
                               l["runs"].dump() + (l["settled"].get<bool>() ? "" : " (unsettled)"),
-                              m["role"] == "teacher" ? "reference" : speedup_cell(&l, tl)});
+                              m.role == "teacher" ? "reference" : speedup_cell(&l, tl)});
     }
   s.after.push_back("runs: timed calls pooled over the rounds; \"(unsettled)\": the model's round times spread more than 10 % (max − min over median): the machine's speed moved while it was timed.");
   return s;
 }
 
-Section memory_section(const J& r) {
+Section memory_section(const ReportRecord& r) {
   Section s;
   s.id = "memory";
   s.heading = "Memory";
   s.table.header = {"Model", "Backend", "Params", "Quantised", "Quantised weights held as", "Bits/W quantised layers (in memory)",
                     "Bits/W model (disk)", "Weights on disk", "Weights in memory", "Activation arena", "Peak RSS of this model",
                     "Process RSS before → peak"};
-  for (const auto& m : r["models"]) {
-    const bool disk = m["weight_bytes"]["disk"].get<int64_t>() > 0;
-    const auto bytes = [](const J& v) { return v.is_number() ? human_bytes(v.get<double>()) : std::string("–"); };
-    s.table.rows.push_back({m["name"].get<std::string>(), m["backend"].get<std::string>(), m["params"].dump(), m["quantized_params"].dump(),
-                            m["quantized_params"].get<int64_t>() > 0 ? weights_held(m) : "– (fp32 model)",
-                            num(m["bits_per_weight"]["quantized_layers_memory"], 2), disk ? num(m["bits_per_weight"]["model_disk"], 2) : "–",
-                            disk ? human_bytes(m["weight_bytes"]["disk"].get<double>()) : "– (derived)",
-                            human_bytes(m["weight_bytes"]["memory"].get<double>()), human_bytes(m["activation_bytes"].get<double>()),
-                            bytes(m.value("model_peak_rss_bytes", J())),
-                            bytes(m.value("process_rss_before_bytes", J())) + " → " + bytes(m.value("process_peak_rss_bytes", J()))});
+  for (const ModelEntry& m : r.models) {
+    const bool disk = m.weight_bytes.disk > 0;
+    const auto bytes = [](const std::optional<int64_t>& v) { return v ? human_bytes(static_cast<double>(*v)) : std::string("–"); };
+    s.table.rows.push_back({m.name, m.backend, std::to_string(m.params), std::to_string(m.quantized_params),
+                            m.quantized_params > 0 ? weights_held(m) : "– (fp32 model)",
+                            num(m.bits_per_weight.quantized_layers_memory, 2), disk ? num(m.bits_per_weight.model_disk, 2) : "–",
+                            disk ? human_bytes(static_cast<double>(m.weight_bytes.disk)) : "– (derived)",
+                            human_bytes(static_cast<double>(m.weight_bytes.memory)), bytes(m.activation_bytes),
+                            bytes(m.model_peak_rss_bytes),
+                            bytes(m.process_rss_before_bytes) + " → " + bytes(m.process_peak_rss_bytes)});
   }
   s.after.push_back(
       "Weights in memory: the buffers the backend holds (packed codes, int8 codes, scales and the fp32 tensors left; a fake-quant "
@@ -160,40 +161,39 @@ Section memory_section(const J& r) {
       "process before the model was opened and at its peak during the evaluation; it grows from row to row because it also holds the "
       "data set, the libraries and what earlier evaluations left resident (the teacher's logits kept for fidelity, library caches, "
       "heap kept by the allocator), so it is not a model's own figure.");
-  if (std::any_of(r["models"].begin(), r["models"].end(), [](const J& m) { return m.value("peak_rss_scope", "") == "process"; }))
+  if (std::any_of(r.models.begin(), r.models.end(), [](const ModelEntry& m) { return m.peak_rss_scope == "process"; }))
     s.after.push_back("Where /proc/self/clear_refs could not reset the peak (peak_rss_scope \"process\"), the peak is the process's "
                       "since it started.");
   return s;
 }
 
-Section fidelity_section(const J& r) {
+Section fidelity_section(const ReportRecord& r) {
   Section s;
   s.id = "fidelity";
   s.heading = "Fidelity";
   s.table.header = {"Model", "Backend", "macro-F1", "Agreement", "KL(teacher ‖ model)"};
-  for (const auto& m : r["models"])
-    s.table.rows.push_back({m["name"].get<std::string>(), m["backend"].get<std::string>(), num(m["accuracy"]["macro_f1"], 2),
-                            m.contains("fidelity") ? num(m["fidelity"]["agreement"], 2) : "–",
-                            m.contains("fidelity") ? fmt(m["fidelity"]["kl_teacher"].get<double>(), 5) : "–"});
+  for (const ModelEntry& m : r.models)
+    s.table.rows.push_back({m.name, m.backend, num(m.accuracy.macro_f1, 2), m.fidelity ? num(m.fidelity->agreement, 2) : "–",
+                            m.fidelity ? fmt(m.fidelity->kl_teacher, 5) : "–"});
   s.after.push_back("Agreement: the share of images on which the model's top-1 class is the teacher's; KL: the mean KL divergence "
                     "from the teacher's softmax to the model's.");
   return s;
 }
 
-Section per_class_section(const J& r) {
+Section per_class_section(const ReportRecord& r) {
   Section s;
   s.id = "per-class";
   s.heading = "Per-class top-1";
   size_t k = 0;
-  for (const auto& m : r["models"]) k = std::max(k, m["accuracy"]["per_class"].size());
+  for (const ModelEntry& m : r.models) k = std::max(k, m.accuracy.per_class.size());
   s.table.header = {"Class"};
-  for (const auto& m : r["models"]) s.table.header.push_back(model_label(m));
+  for (const ModelEntry& m : r.models) s.table.header.push_back(model_label(m));
   const std::vector<std::string> names = class_names(r, k);
   for (size_t c = 0; c < k; ++c) {
     std::vector<std::string> row = {names[c]};
-    for (const auto& m : r["models"]) {
-      const J& pc = m["accuracy"]["per_class"];
-      row.push_back(c < pc.size() && pc[c].is_number() && pc[c].get<double>() >= 0 ? fmt(pc[c].get<double>(), 1) : "–");
+    for (const ModelEntry& m : r.models) {
+      const std::vector<double>& pc = m.accuracy.per_class;
+      row.push_back(c < pc.size() && pc[c] >= 0 ? fmt(pc[c], 1) : "–");  // NaN (null) and -1 (no image): "–"
     }
     s.table.rows.push_back(row);
   }
@@ -201,8 +201,8 @@ Section per_class_section(const J& r) {
   return s;
 }
 
-Section projection_section(const J& r) {
-  const J& p = r["projection"];
+Section projection_section(const ReportRecord& r) {
+  const J& p = r.projection;
   Section s;
   s.id = "projection";
   s.heading = "Weight memory projection (same format traits)";
@@ -221,8 +221,8 @@ Section projection_section(const J& r) {
   return s;
 }
 
-Section environment_section(const J& r) {
-  const J& e = r["environment"];
+Section environment_section(const ReportRecord& r) {
+  const J& e = r.environment;
   Section s;
   s.id = "environment";
   s.heading = "Environment";
@@ -238,26 +238,25 @@ Section environment_section(const J& r) {
              {"bitbench", str("bitbench") + " (git " + str("git_revision") + ")"},
              {"Command", str("command_line")},
              {"Seed", str("seed")},
-             {"Config hash", r["config_hash"].get<std::string>()},
-             {"Created", r["created_utc"].get<std::string>()}};
+             {"Config hash", r.config_hash},
+             {"Created", r.created_utc}};
   return s;
 }
 
 }  // namespace
 
-std::string dataset_line(const J& r) {
-  const J& d = r["dataset"];
-  return d["name"].get<std::string>() + " / " + d["split"].get<std::string>() + ", " + std::to_string(d["count"].get<int64_t>()) +
-         " images" + (r["run"]["quick"].get<bool>() ? " (quick run)" : "") + ".";
+std::string dataset_line(const ReportRecord& r) {
+  const DatasetRecord& d = r.dataset;
+  return d.name + " / " + d.split + ", " + std::to_string(d.count) + " images" + (r.run.quick ? " (quick run)" : "") + ".";
 }
 
-std::string bits_buy(const J& r, const J& m) {
-  const J* t = teacher_of(r);
-  if (m["role"] == "teacher") return "the reference";
+std::string bits_buy(const ReportRecord& r, const ModelEntry& m) {
+  const ModelEntry* t = teacher_of(r);
+  if (m.role == "teacher") return "the reference";
   if (!t) return "–";
   std::string out;
   // Size: the teacher's file over the model's (Size MB's figures).
-  const double ratio = (*t)["size_bytes"].get<double>() / m["size_bytes"].get<double>();
+  const double ratio = static_cast<double>(t->size_bytes) / static_cast<double>(m.size_bytes);
   if (ratio >= 1.05) out = fmt(ratio, 1) + "× smaller";
   else if (ratio <= 1 / 1.05) out = fmt(1 / ratio, 1) + "× larger";
   else out = "the teacher's size";
@@ -275,11 +274,11 @@ std::string bits_buy(const J& r, const J& m) {
     out += ", " + fmt((*tl)["p50_ms"].get<double>() / (*l)["p50_ms"].get<double>(), 2) + "× (ratio of p50s)";
   }
   if (l) out += " at batch " + std::to_string(h.b_lo) + ", " + threads_words(h.t_lo);
-  out += ", " + signed_fmt(m["accuracy"]["top1"].get<double>() - (*t)["accuracy"]["top1"].get<double>(), 2) + " points";
+  out += ", " + signed_fmt(m.accuracy.top1 - t->accuracy.top1, 2) + " points";
   return out;
 }
 
-std::vector<Section> report_sections(const J& r) {
+std::vector<Section> report_sections(const ReportRecord& r) {
   return {results_section(r), latency_section(r), memory_section(r), fidelity_section(r), per_class_section(r),
           projection_section(r), environment_section(r)};
 }

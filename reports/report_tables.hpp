@@ -25,15 +25,15 @@ struct Section {
 };
 
 // "fashion-mnist / test, 10000 images."
-std::string dataset_line(const J& r);
+std::string dataset_line(const ReportRecord& r);
 // Results (the main table, each row's "what its bits buy" in words, and how
 // to read it), every latency point, memory, fidelity, per-class top-1 with
 // class names, the weight-memory projection, the environment.
-std::vector<Section> report_sections(const J& r);
+std::vector<Section> report_sections(const ReportRecord& r);
 
 // What a model's bits buy against the fp32 teacher, in words: "5.9× smaller,
 // 1.04× [1.02–1.30] (noisy) at batch 1, 1 thread, −0.47 points"; "the
 // reference" for the teacher.
-std::string bits_buy(const J& r, const J& m);
+std::string bits_buy(const ReportRecord& r, const ModelEntry& m);
 
 }  // namespace bb::report_detail

@@ -39,27 +39,27 @@ J base_spec(int width, int height, const std::string& title, const std::string& 
   return s;
 }
 
-J model_names(const J& r) {
+J model_names(const ReportRecord& r) {
   J names = J::array();
   std::set<std::string> seen;
-  for (const auto& m : r["models"])
-    if (seen.insert(m["name"].get<std::string>()).second) names.push_back(m["name"]);
+  for (const ModelEntry& m : r.models)
+    if (seen.insert(m.name).second) names.push_back(m.name);
   return names;
 }
 
-J backend_names(const J& r) {
+J backend_names(const ReportRecord& r) {
   J names = J::array();
   std::set<std::string> seen;
-  for (const auto& m : r["models"])
-    if (seen.insert(m["backend"].get<std::string>()).second) names.push_back(m["backend"]);
+  for (const ModelEntry& m : r.models)
+    if (seen.insert(m.backend).second) names.push_back(m.backend);
   return names;
 }
 
-J color_scale(const J& r) {
+J color_scale(const ReportRecord& r) {
   return {{"name", "color"}, {"type", "ordinal"}, {"domain", model_names(r)}, {"range", {{"scheme", "tableau10"}}}};
 }
 
-J shape_scale(const J& r) {
+J shape_scale(const ReportRecord& r) {
   return {{"name", "shape"},
           {"type", "ordinal"},
           {"domain", backend_names(r)},
@@ -121,17 +121,17 @@ J log_ticks(double lo, double hi) {
 // ---- top-1 against checkpoint size (one point per model: the backends of a
 // model share its file and, up to rounding, its top-1)
 
-Plot size_plot(const J& r) {
+Plot size_plot(const ReportRecord& r) {
   struct P {
     std::string model, backends;
     double size_mb, top1;
   };
   std::vector<P> pts;
-  for (const auto& m : r["models"]) {
-    const double mb = m["size_bytes"].get<double>() / 1e6, top1 = m["accuracy"]["top1"].get<double>();
-    auto it = std::find_if(pts.begin(), pts.end(), [&](const P& p) { return p.model == m["name"] && p.size_mb == mb && p.top1 == top1; });
-    if (it != pts.end()) it->backends += ", " + m["backend"].get<std::string>();
-    else pts.push_back({m["name"].get<std::string>(), m["backend"].get<std::string>(), mb, top1});
+  for (const ModelEntry& m : r.models) {
+    const double mb = static_cast<double>(m.size_bytes) / 1e6, top1 = m.accuracy.top1;
+    auto it = std::find_if(pts.begin(), pts.end(), [&](const P& p) { return p.model == m.name && p.size_mb == mb && p.top1 == top1; });
+    if (it != pts.end()) it->backends += ", " + m.backend;
+    else pts.push_back({m.name, m.backend, mb, top1});
   }
   std::vector<std::pair<double, double>> xy_pts;
   for (const P& p : pts) xy_pts.push_back({p.size_mb, p.top1});
@@ -179,38 +179,38 @@ Plot size_plot(const J& r) {
 // ---- top-1 against latency at the headline point, one point per model ×
 // backend, bars from the fastest timed call to the 90th percentile
 
-Plot latency_plot(const J& r) {
+Plot latency_plot(const ReportRecord& r) {
   const Headline h = headline(r);
-  const J* t = teacher_of(r);
+  const ModelEntry* t = teacher_of(r);
   const J* tl = t ? latency_at(*t, h.b_lo, h.t_lo) : nullptr;
-  std::vector<const J*> ms;
+  std::vector<const ModelEntry*> ms;
   std::vector<std::pair<double, double>> xy_pts;
-  for (const auto& m : r["models"])
+  for (const ModelEntry& m : r.models)
     if (const J* l = latency_at(m, h.b_lo, h.t_lo)) {
       ms.push_back(&m);
-      xy_pts.push_back({(*l)["p50_ms"].get<double>(), m["accuracy"]["top1"].get<double>()});
+      xy_pts.push_back({(*l)["p50_ms"].get<double>(), m.accuracy.top1});
     }
   const std::vector<size_t> front = pareto_front(xy_pts);
   J values = J::array(), front_values = J::array();
   for (size_t i = 0; i < ms.size(); ++i) {
-    const J& m = *ms[i];
+    const ModelEntry& m = *ms[i];
     const J& l = *latency_at(m, h.b_lo, h.t_lo);
     const bool on = std::find(front.begin(), front.end(), i) != front.end();
     const double p50 = l["p50_ms"].get<double>();
     const double lo = l.contains("min_ms") ? l["min_ms"].get<double>() : p50, hi = l["p90_ms"].get<double>();
-    values.push_back({{"model", m["name"]},
-                      {"backend", m["backend"]},
+    values.push_back({{"model", m.name},
+                      {"backend", m.backend},
                       {"x", p50},
                       {"lo", lo},
                       {"hi", hi},
-                      {"y", m["accuracy"]["top1"]},
+                      {"y", m.accuracy.top1},
                       {"front", on},
                       {"tip",
                        {{"model", model_label(m)},
-                        {"top-1", pct(m["accuracy"]["top1"].get<double>())},
+                        {"top-1", pct(m.accuracy.top1)},
                         {"p50", fmt(p50, 3) + " ms"},
                         {"fastest – p90", fmt(lo, 3) + " – " + fmt(hi, 3) + " ms"},
-                        {"speed-up vs fp32", m["role"] == "teacher" ? "reference" : speedup_cell(&l, tl)},
+                        {"speed-up vs fp32", m.role == "teacher" ? "reference" : speedup_cell(&l, tl)},
                         {"Pareto front", on ? "yes" : "no"}}}});
   }
   for (size_t i : front) front_values.push_back({{"x", xy_pts[i].first}, {"y", xy_pts[i].second}});
@@ -253,14 +253,14 @@ Plot latency_plot(const J& r) {
 
 // ---- every speed-up over the teacher with its 95 % bootstrap interval
 
-Plot speedup_plot(const J& r) {
+Plot speedup_plot(const ReportRecord& r) {
   J values = J::array(), rows = J::array(), points = J::array();
   std::set<std::string> seen_points;
   double lo_all = 1, hi_all = 1;
-  for (const auto& m : r["models"]) {
-    if (m["role"] == "teacher") continue;
+  for (const ModelEntry& m : r.models) {
+    if (m.role == "teacher") continue;
     bool any = false;
-    for (const auto& l : m["latency"]) {
+    for (const auto& l : latency_points(m)) {
       if (!l.contains("speedup_vs_teacher")) continue;
       const J& sp = l["speedup_vs_teacher"];
       const int b = l["batch"].get<int>(), th = l["threads"].get<int>();
@@ -330,16 +330,16 @@ Plot speedup_plot(const J& r) {
 // ---- held-out top-1 per epoch: the teacher's training, or the students'
 // distillation (their own plot: a few epochs against the teacher's many)
 
-Plot curves_plot(const J& r, bool teacher) {
+Plot curves_plot(const ReportRecord& r, bool teacher) {
   J values = J::array(), drawn = J::array();
   std::set<std::string> seen;
   int max_epoch = 1, min_epoch = 1 << 30;
-  for (const auto& m : r["models"]) {
-    const std::string name = m["name"].get<std::string>();
-    if ((m["role"] == "teacher") != teacher) continue;
-    if (!m.contains("history") || !m["history"].is_array() || m["history"].empty() || seen.count(name)) continue;
+  for (const ModelEntry& m : r.models) {
+    const std::string& name = m.name;
+    if ((m.role == "teacher") != teacher) continue;
+    if (!m.history || !m.history->is_array() || m.history->empty() || seen.count(name)) continue;
     bool any = false;
-    for (const auto& e : m["history"])
+    for (const auto& e : *m.history)
       if (e.is_object() && e.contains("epoch") && e.contains("eval_top1") && e["epoch"].is_number() && e["eval_top1"].is_number()) {
         const int ep = static_cast<int>(std::lround(e["epoch"].get<double>()));
         max_epoch = std::max(max_epoch, ep);
@@ -391,13 +391,15 @@ Plot curves_plot(const J& r, bool teacher) {
 
 // ---- the best student's confusion matrix
 
-Plot confusion_plot(const J& r) {
-  const J* best = nullptr;
-  for (const auto& m : r["models"])
-    if (m["role"] == "student" && (!best || m["accuracy"]["top1"].get<double>() > (*best)["accuracy"]["top1"].get<double>())) best = &m;
+Plot confusion_plot(const ReportRecord& r) {
+  const ModelEntry* best = nullptr;
+  for (const ModelEntry& m : r.models)
+    if (m.role == "student" && (!best || m.accuracy.top1 > best->accuracy.top1)) best = &m;
   if (!best) return {};
-  const J& conf = (*best)["accuracy"]["confusion"];
-  const size_t K = conf.size();
+  const std::vector<std::vector<int64_t>>& confusion = best->accuracy.confusion;
+  const size_t K = confusion.size();
+  // A short row (a damaged report) reads as zeros.
+  const auto conf = [&](size_t i, size_t j) { return j < confusion[i].size() ? static_cast<double>(confusion[i][j]) : 0.0; };
   if (K == 0) return {};
   const std::vector<std::string> names = class_names(r, K);
   // With many classes, the 40 with the most errors (as true or as predicted class).
@@ -409,8 +411,8 @@ Plot confusion_plot(const J& r) {
     for (size_t i = 0; i < K; ++i)
       for (size_t j = 0; j < K; ++j)
         if (i != j) {
-          errors[i] += conf[i][j].get<double>();
-          errors[j] += conf[i][j].get<double>();
+          errors[i] += conf(i, j);
+          errors[j] += conf(i, j);
         }
     std::stable_sort(shown.begin(), shown.end(), [&](size_t a, size_t b) { return errors[a] > errors[b]; });
     shown.resize(kMaxClasses);
@@ -420,9 +422,9 @@ Plot confusion_plot(const J& r) {
   for (size_t i : shown) domain.push_back(names[i]);
   for (size_t i : shown) {
     double row = 0;
-    for (const auto& v : conf[i]) row += v.get<double>();
+    for (const int64_t v : confusion[i]) row += static_cast<double>(v);
     for (size_t j : shown) {
-      const double v = conf[i][j].get<double>(), f = row > 0 ? v / row : 0;
+      const double v = conf(i, j), f = row > 0 ? v / row : 0;
       values.push_back({{"t", names[i]},
                         {"p", names[j]},
                         {"n", static_cast<int64_t>(v)},
@@ -489,7 +491,7 @@ Plot confusion_plot(const J& r) {
 
 }  // namespace
 
-std::vector<Plot> report_plots(const J& r) {
+std::vector<Plot> report_plots(const ReportRecord& r) {
   std::vector<Plot> out;
   for (Plot p : {size_plot(r), latency_plot(r), speedup_plot(r), curves_plot(r, true), curves_plot(r, false), confusion_plot(r)})
     if (!p.id.empty()) out.push_back(std::move(p));

@@ -21,6 +21,6 @@ struct Plot {
 // The plots the report's data allow (training curves only with a history,
 // the speed-up intervals only with interleaved rounds, the confusion matrix
 // only with a student).
-std::vector<Plot> report_plots(const J& r);
+std::vector<Plot> report_plots(const ReportRecord& r);
 
 }  // namespace bb::report_detail

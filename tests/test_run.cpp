@@ -378,6 +378,54 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
     EXPECT_NE(old.err.find("older than any bitbench wrote"), std::string::npos) << old.err;
   }
 
+  // The typed record: report.json read into it and written back is the same
+  // JSON, key order included, and reads back equal; a report missing a field
+  // the record needs is refused, naming where.
+  {
+    const auto ordered = nlohmann::ordered_json::parse(test::read_text(out + "/report.json"));
+    const ReportRecord rec = report_record(ordered);
+    ASSERT_EQ(rec.models.size(), 4u);
+    EXPECT_EQ(rec.models[0].role, "teacher");
+    EXPECT_FALSE(rec.models[0].fidelity.has_value());
+    EXPECT_TRUE(rec.models[2].fidelity.has_value());
+    EXPECT_EQ(nlohmann::ordered_json(rec).dump(), ordered.dump());
+    EXPECT_TRUE(report_record(nlohmann::ordered_json(rec)) == rec);
+    ModelEntry partial = rec.models[1];  // as the eval stage caches it: no history, no latency
+    partial.history.reset();
+    partial.latency.reset();
+    const nlohmann::ordered_json pj = partial;
+    EXPECT_FALSE(pj.contains("history"));
+    EXPECT_FALSE(pj.contains("latency"));
+    EXPECT_EQ(pj.back(), pj["eval_seconds"]);
+
+    fs::create_directories(d / "broken");
+    auto no_top1 = rep;
+    no_top1["models"][1]["accuracy"].erase("top1");
+    test::write_text(d / "broken/report.json", no_top1.dump());
+    auto r1 = test::run_bitbench("report " + (d / "broken"));
+    EXPECT_EQ(r1.exit_code, 2);
+    EXPECT_NE(r1.err.find("models[1]: accuracy: "), std::string::npos) << r1.err;
+    EXPECT_NE(r1.err.find("'top1'"), std::string::npos) << r1.err;
+    auto no_split = rep;
+    no_split["dataset"].erase("split");
+    test::write_text(d / "broken/report.json", no_split.dump());
+    auto r2 = test::run_bitbench("report " + (d / "broken"));
+    EXPECT_EQ(r2.exit_code, 2);
+    EXPECT_NE(r2.err.find("dataset: "), std::string::npos) << r2.err;
+    EXPECT_NE(r2.err.find("'split'"), std::string::npos) << r2.err;
+    // Optional parts absent (a schema-2 report from before they were written) still render.
+    auto older = rep;
+    older.erase("lineage");
+    older.erase("latency_protocol");
+    older["dataset"].erase("class_map");
+    for (auto& m : older["models"])
+      for (const char* k : {"model_peak_rss_bytes", "process_rss_before_bytes", "process_peak_rss_bytes", "peak_rss_scope", "history"})
+        m.erase(k);
+    test::write_text(d / "broken/report.json", older.dump());
+    auto r3 = test::run_bitbench("report " + (d / "broken"));
+    EXPECT_EQ(r3.exit_code, 0) << r3.err;
+  }
+
   // Unchanged config: every stage is reused and the figures are those of the first run.
   auto again = test::run_bitbench("run " + cfg + " --out " + out + " --no-table");
   ASSERT_EQ(again.exit_code, 0) << again.err;
