@@ -675,8 +675,8 @@ TEST(CliRun, EachShippedFileIsReadOncePerRun) {
   EXPECT_EQ(teacher_reads, 1);
   EXPECT_EQ(student_reads, 1);
   // The same figures as the run that distilled it, from the one read.
-  EXPECT_EQ(r.report["models"][2]["accuracy"]["top1"], rep["models"][2]["accuracy"]["top1"]);
-  EXPECT_EQ(r.report["models"][3]["accuracy"]["top1"], rep["models"][3]["accuracy"]["top1"]);
+  EXPECT_EQ(r.report["models"][2]["accuracy"]["top1"].get<double>(), rep["models"][2]["accuracy"]["top1"].get<double>());
+  EXPECT_EQ(r.report["models"][3]["accuracy"]["top1"].get<double>(), rep["models"][3]["accuracy"]["top1"].get<double>());
 }
 
 // Before: a teacher whose metadata another tool dropped ran with num_heads =
