@@ -18,6 +18,8 @@ command -v debootstrap >/dev/null || apt-get install -y -q debootstrap
 cp /etc/resolv.conf "$dir/etc/"
 mkdir -p "$dir/root/bitbench"
 git -C "$repo" archive "$rev" | tar -x -C "$dir/root/bitbench"
+# The model tests read ../shared/reference, as CI's clone has it beside it.
+[ -d "$repo/../shared" ] && cp -r "$repo/../shared" "$dir/root/"
 for m in proc sys dev dev/pts; do mountpoint -q "$dir/$m" || mount --bind "/$m" "$dir/$m"; done
 trap 'for m in dev/pts dev sys proc; do umount "$dir/$m" 2>/dev/null || true; done' EXIT
 step() {  # step NAME COMMAND: runs it in the chroot, prints its exit code and wall time
