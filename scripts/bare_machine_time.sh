@@ -21,7 +21,11 @@ git -C "$repo" archive "$rev" | tar -x -C "$dir/root/bitbench"
 # The model tests read ../shared/reference, as CI's clone has it beside it.
 [ -d "$repo/../shared" ] && cp -r "$repo/../shared" "$dir/root/"
 for m in proc sys dev dev/pts; do mountpoint -q "$dir/$m" || mount --bind "/$m" "$dir/$m"; done
-trap 'for m in dev/pts dev sys proc; do umount "$dir/$m" 2>/dev/null || true; done' EXIT
+# A machine's /dev/shm is a world-writable tmpfs (a bind of /dev does not carry
+# it): LLVM's OpenMP runtime registers itself there, also when a test runs
+# bitbench as another user (the hostile corpus's unreadable files, as root).
+mountpoint -q "$dir/dev/shm" || mount -t tmpfs -o mode=1777 tmpfs "$dir/dev/shm"
+trap 'for m in dev/shm dev/pts dev sys proc; do umount "$dir/$m" 2>/dev/null || true; done' EXIT
 step() {  # step NAME COMMAND: runs it in the chroot, prints its exit code and wall time
   local name="$1"; shift
   local s; s=$(date +%s%N)
