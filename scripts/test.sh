@@ -7,10 +7,10 @@
 # BITBENCH_SKIP_SANITIZERS=1 stops after step 1 (a quick local check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --test  # first: on a bare machine even python3 comes from here
 # No function over 120 lines outside tests/ (a driver reads as named steps).
 echo "== function lengths"
 python3 scripts/long_functions.py --limit 120
-bash scripts/install-deps.sh --test
 export BITBENCH_PROGRESS=plain
 jobs="$(nproc)"
 
