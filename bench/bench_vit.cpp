@@ -28,6 +28,10 @@
 #include "kernels/attention_quant.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/bit_gemm.hpp"
+#include "kernels/int_attention.hpp"
+#include "kernels/int_ops.hpp"
+#include "kernels/vector_ops.hpp"
+#include "models/layers.hpp"
 #include "models/checkpoint.hpp"
 #include "models/packed.hpp"
 #include "models/runnable_model.hpp"
@@ -104,8 +108,11 @@ BENCHMARK_CAPTURE(BM_VitForward, fmnist_tiny_reference, "vit_fmnist_tiny_patch4_
 // batch and threads; x_teacher = teacher time / student time, both timed here
 // in this process by the meter (5 interleaved rounds: the median with its 95 %
 // interval x_teacher_lo .. x_teacher_hi); *_ms counters: each one's forward
-// split by part (ForwardProfile: linear, attention, norm, gelu, other).
-void BM_StudentForward(benchmark::State& state, const char* preset, const char* spec, const char* engine) {
+// split by part (ForwardProfile: linear, attention, norm, gelu, other; requant of linear, softmax of attention).
+// integer: an integer-only student (issue #33): q·kᵀ and attention·v at A8,
+// the integer softmax and GELU (kernels/int_ops.hpp); benchmarks named *_int_*.
+void BM_StudentForward(benchmark::State& state, const char* preset, const char* spec, const char* engine,
+                       bool integer = false) {
   const int64_t B = state.range(0);
   const int threads = static_cast<int>(state.range(1));
   set_num_threads(threads);
@@ -113,6 +120,10 @@ void BM_StudentForward(benchmark::State& state, const char* preset, const char* 
   QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
   ViTConfig sc = c;
   plan.subln = sc.rprelu = zoo_main_student(preset, spec);
+  if (integer) {
+    plan.attn_qk = plan.attn_pv = ActFormat::kInt8;
+    plan.integer = true;
+  }
   const ModelBackend backend = parse_model_backend(engine);  // "fake-quant": the student's fake-quant forward on oneDNN fp32
   auto student = open_model(random_params(sc), &plan, backend);
   auto teacher_model = open_model(random_params(c), nullptr, ModelBackend::kOnednn);
@@ -132,7 +143,8 @@ void BM_StudentForward(benchmark::State& state, const char* preset, const char* 
   // Google Benchmark calls this function several times while it settles the
   // iteration count: all of it runs on the first call, reused after.
   static std::map<std::string, std::map<std::string, double>> measured;
-  const std::string key = std::string(preset) + spec + engine + std::to_string(B) + "/" + std::to_string(threads);
+  const std::string key = std::string(preset) + spec + engine + (integer ? "int" : "") + std::to_string(B) + "/" +
+                          std::to_string(threads);
   auto [it, first] = measured.try_emplace(key);
   std::map<std::string, double>& m = it->second;
   if (first) {
@@ -160,6 +172,8 @@ void BM_StudentForward(benchmark::State& state, const char* preset, const char* 
       m[prefix + "attention_ms"] = f.attention * k;
       m[prefix + "norm_ms"] = f.norm * k;
       m[prefix + "gelu_ms"] = f.gelu * k;
+      m[prefix + "requant_ms"] = f.requant * k;  // of linear_ms
+      m[prefix + "softmax_ms"] = f.softmax * k;  // of attention_ms
       m[prefix + "other_ms"] = f.other() * k;
     };
     profile(run, "");
@@ -182,6 +196,11 @@ BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1a1_bitkernels, "deit_tiny_patch
 BENCHMARK_CAPTURE(BM_StudentForward, fmnist_tiny_w1_58a8_bitkernels, "vit_fmnist_tiny_patch4_28", "W1.58A8", "bitkernels")->Apply(args);
 BENCHMARK_CAPTURE(BM_StudentForward, main_job_w1_58ra8_rprelu_bitkernels, "main_job", kMainJobStudentSpec, "bitkernels")->Apply(args);
 BENCHMARK_CAPTURE(BM_StudentForward, main_job_w1a8_bitkernels, "main_job", "W1A8", "bitkernels")->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, main_job_int_w1_58ra8_rprelu_bitkernels, "main_job", kMainJobStudentSpec, "bitkernels", true)->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_int_w1_58a8_bitkernels, "deit_tiny_patch16_224", "W1.58A8", "bitkernels", true)->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_int_w1a1_bitkernels, "deit_tiny_patch16_224", "W1A1", "bitkernels", true)->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, deit_small_int_w1_58a8_bitkernels, "deit_small_patch16_224", "W1.58A8", "bitkernels", true)->Apply(args);
+BENCHMARK_CAPTURE(BM_VitForward, deit_small_onednn, "deit_small_patch16_224", "onednn")->Apply(args);
 
 // One model alone in this process (run each point in its own process:
 // scripts/engine_table.sh 'BM_ModelMemory'): its file written first (fp32
@@ -251,6 +270,12 @@ void attention_shapes(benchmark::internal::Benchmark* b) {
 RatioInterval interleaved_ratio(const std::function<void()>& a, const std::function<void()>& b) {
   return time_ratio(a, b, num_threads(), {.rounds = 7, .min_seconds = 0.35, .warmup = 1, .seed = 0});
 }
+// A ratio's median and interval as counters NAME, NAME_lo, NAME_hi.
+void ratio_counters(benchmark::State& state, const std::string& name, const RatioInterval& x) {
+  state.counters[name] = x.median;
+  state.counters[name + "_lo"] = x.lo;
+  state.counters[name + "_hi"] = x.hi;
+}
 
 // Inference attention (no probabilities kept): kernels/attention_infer against
 // the batched oneDNN matmuls with the softmax between (what inference ran
@@ -299,9 +324,7 @@ void BM_AttentionQuantInference(benchmark::State& state, ActFormat qk, ActFormat
   auto plain = [&] { be->attention(qkv.data(), nullptr, out.data(), B, T, H, Dh, scale); };
   for (auto _ : state) codes();
   const RatioInterval x = interleaved_ratio(codes, plain);
-  state.counters["x_float"] = x.median;
-  state.counters["x_float_lo"] = x.lo;
-  state.counters["x_float_hi"] = x.hi;
+  ratio_counters(state, "x_float", x);
   set_num_threads(0);
 }
 void attention_quant_shapes(benchmark::internal::Benchmark* b) {
@@ -311,6 +334,78 @@ void attention_quant_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK_CAPTURE(BM_AttentionQuantInference, a8_a8, ActFormat::kInt8, ActFormat::kInt8)->Apply(attention_quant_shapes);
 BENCHMARK_CAPTURE(BM_AttentionQuantInference, a2_a2, ActFormat::kInt2, ActFormat::kInt2)->Apply(attention_quant_shapes);
 BENCHMARK_CAPTURE(BM_AttentionQuantInference, a1_a1, ActFormat::kBinary, ActFormat::kBinary)->Apply(attention_quant_shapes);
+
+// The integer-only student's parts against their float counterparts, each
+// timed by the meter in this process (x_float = time(integer) / time(float),
+// median with its 95 % interval; below 1 the integer part is faster):
+// attention (int_attention vs the fused float inference attention), the
+// softmax alone (int_softmax_row on int32 scores vs softmax_rows_fast on
+// floats) and the GELU (int_gelu_rows, A8 in, A8 out, vs gelu_forward).
+// GMAC/s: the attention's two matmuls, 2·T²·Dh multiply-adds per head.
+void BM_IntAttentionInference(benchmark::State& state) {
+  const int64_t B = state.range(0), T = state.range(1), H = state.range(2), Dh = state.range(3);
+  set_num_threads(static_cast<int>(state.range(4)));
+  Rng r(3);
+  std::vector<float> qkv(static_cast<size_t>(B * T * 3 * H * Dh)), out(static_cast<size_t>(B * T * H * Dh));
+  for (auto& v : qkv) v = static_cast<float>(r.normal());
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
+  const AttnQuant aq{ActFormat::kInt8, ActFormat::kInt8, ActScale::kAbsMax, true};
+  auto integer = [&] { int_attention_forward(qkv.data(), aq, nullptr, out.data(), B, T, H, Dh, scale); };
+  auto fused = [&] { attention_infer(qkv.data(), out.data(), B, T, H, Dh, scale); };
+  for (auto _ : state) integer();
+  const RatioInterval x = interleaved_ratio(integer, fused);
+  ratio_counters(state, "x_float", x);
+  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * 2.0 * static_cast<double>(B * H * T * T * Dh) / 1e9,
+                                                benchmark::Counter::kIsRate);
+  state.SetLabel(int_dot_path());
+  set_num_threads(0);
+}
+BENCHMARK(BM_IntAttentionInference)
+    ->ArgNames({"batch", "T", "heads", "dh", "threads"})
+    ->Args({1, 50, 4, 16, 1})->Args({64, 50, 4, 16, 1})->Args({1, 197, 3, 64, 1})->Args({16, 197, 3, 64, 1})
+    ->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_IntSoftmax(benchmark::State& state) {
+  const int64_t rows = state.range(0), T = state.range(1);
+  Rng r(4);
+  std::vector<int32_t> acc(static_cast<size_t>(rows * T));
+  std::vector<float> x(acc.size()), xs(acc.size());
+  for (size_t i = 0; i < acc.size(); ++i) {
+    acc[i] = static_cast<int32_t>(r.normal() * 3000);
+    x[i] = static_cast<float>(acc[i]) / 3000;
+  }
+  std::vector<uint8_t> codes(static_cast<size_t>(T));
+  auto integer = [&] {
+    for (int64_t i = 0; i < rows; ++i) int_softmax_row(acc.data() + i * T, T, 1.0f / 3000, 1.0f / 255, 255, codes.data(), nullptr);
+  };
+  auto flt = [&] {
+    std::copy(x.begin(), x.end(), xs.begin());
+    softmax_rows_fast(xs.data(), rows, T);
+  };
+  for (auto _ : state) integer();
+  const RatioInterval q = interleaved_ratio(integer, flt);
+  ratio_counters(state, "x_float", q);
+  state.counters["Melem/s"] = benchmark::Counter(static_cast<double>(state.iterations() * rows * T) / 1e6, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_IntSoftmax)->ArgNames({"rows", "T"})->Args({200, 50})->Args({591, 197})->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+void BM_IntGelu(benchmark::State& state) {
+  const int64_t M = state.range(0), K = state.range(1);
+  set_num_threads(1);
+  Rng r(5);
+  std::vector<float> x(static_cast<size_t>(M * K)), y(x.size()), step(static_cast<size_t>(M));
+  std::vector<int8_t> codes(x.size());
+  std::vector<int32_t> sum(static_cast<size_t>(M));
+  for (auto& v : x) v = static_cast<float>(r.normal());
+  auto integer = [&] { int_gelu_rows(x.data(), M, K, ActFormat::kInt8, K, codes.data(), step.data(), sum.data(), y.data()); };
+  auto flt = [&] { gelu_forward(x.data(), y.data(), M * K); };
+  for (auto _ : state) integer();
+  const RatioInterval q = interleaved_ratio(integer, flt);
+  ratio_counters(state, "x_float", q);
+  state.counters["Melem/s"] = benchmark::Counter(static_cast<double>(state.iterations() * M * K) / 1e6, benchmark::Counter::kIsRate);
+  set_num_threads(0);
+}
+BENCHMARK(BM_IntGelu)->ArgNames({"rows", "K"})->Args({50, 128})->Args({197, 768})->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_CAPTURE(BM_Attention, fused, true)->Apply(attention_shapes);
 BENCHMARK_CAPTURE(BM_Attention, onednn_batched, false)->Apply(attention_shapes);

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "kernels/fast_math.hpp"
+#include "kernels/int_attention.hpp"
+#include "kernels/int_ops.hpp"
 #include "kernels/parallel.hpp"
 #include "core/simd.hpp"
 
@@ -23,8 +25,7 @@ constexpr float kMinProbScale = 0.01f;
 int prob_qmax(ActFormat pv) { return (1 << act_traits(pv).bits) - 1; }
 
 float prob_step(const AttnQuant& aq, const float* prob_scale, int64_t h, int64_t T) {
-  const float f = prob_scale ? std::max(prob_scale[h], kMinProbScale) : 1.0f;
-  return attn_prob_base_step(aq.pv, T) * f;
+  return attn_prob_step(aq, prob_scale, h, T);
 }
 
 // Unsigned probability code: clip(round half to even(p / α), 0, Q).
@@ -70,6 +71,7 @@ struct Args {
 struct Work {
   std::vector<float> q, k, v, vt, kt, s, sq, sk, sv, dq, dk, dv, ph, dp;
   std::vector<int8_t> c8;
+  std::vector<uint8_t> cp;  // integer softmax: probability codes [T, T]
   std::vector<int32_t> cq, ck, ckt, cv, cvr, acc, sum;
 };
 Work& work() {
@@ -93,7 +95,11 @@ BB_INLINE void forward_task_body(const Args& a, int64_t task) {
   }
   const bool qk_int = aq.qk != ActFormat::kF32, pv_int = aq.pv != ActFormat::kF32;
   quantize_rows(aq.qk, aq.rule, w.q.data(), T, Dh, Dh, w.c8, w.cq, w.sq, w.sum);  // q̂, codes [T, Dh]
-  quantize_rows(aq.qk, aq.rule, w.k.data(), T, Dh, Dh, w.c8, w.ck, w.sk, w.sum);  // k̂, codes [T, Dh]
+  const bool int_sm = aq.int_softmax && qk_int && pv_int;
+  if (int_sm)  // k̂ at one step per head: a row of scores shares one real scale
+    quantize_rows(aq.qk, aq.rule, w.k.data(), 1, T * Dh, T * Dh, w.c8, w.ck, w.sk, w.sum);  // codes [T, Dh]
+  else
+    quantize_rows(aq.qk, aq.rule, w.k.data(), T, Dh, Dh, w.c8, w.ck, w.sk, w.sum);  // k̂, codes [T, Dh]
   quantize_rows(aq.pv, aq.rule, w.vt.data(), Dh, T, T, w.c8, w.cv, w.sv, w.sum);  // v̂ᵀ, codes [Dh, T]
   if (a.qkv_hat)
     for (int64_t t = 0; t < T; ++t) {
@@ -127,6 +133,9 @@ BB_INLINE void forward_task_body(const Args& a, int64_t task) {
   // Scores S [T, Tp] (columns T.. zero, for the padded softmax).
   w.s.assign(static_cast<size_t>(T * Tp), 0.0f);
   w.acc.resize(static_cast<size_t>(std::max(Tp, Dh)));
+  const int Q = pv_int ? prob_qmax(aq.pv) : 0;
+  const float alpha = pv_int ? prob_step(aq, a.prob_scale, h, T) : 0.0f;
+  if (int_sm) w.cp.resize(static_cast<size_t>(T * T));
   for (int64_t i = 0; i < T; ++i) {
     float* srow = &w.s[static_cast<size_t>(i * Tp)];
     if (qk_int) {  // Σ_d cq[i, d] ck[t, d], exact in int32 in any order
@@ -137,8 +146,12 @@ BB_INLINE void forward_task_body(const Args& a, int64_t task) {
         const int32_t* y = &w.ckt[static_cast<size_t>(d * Tp)];
         for (int64_t t = 0; t < Tp; ++t) acc[t] += c * y[t];
       }
-      for (int64_t t = 0; t < T; ++t)
-        srow[t] = static_cast<float>(acc[t]) * (w.sq[static_cast<size_t>(i)] * w.sk[static_cast<size_t>(t)]) * a.scale;
+      if (int_sm)  // p and its codes straight from the integer sums
+        int_softmax_row(acc, T, w.sq[static_cast<size_t>(i)] * w.sk[0] * a.scale, alpha, Q,
+                        &w.cp[static_cast<size_t>(i * T)], srow);
+      else
+        for (int64_t t = 0; t < T; ++t)
+          srow[t] = static_cast<float>(acc[t]) * (w.sq[static_cast<size_t>(i)] * w.sk[static_cast<size_t>(t)]) * a.scale;
     } else {  // (q · scale) · k, summed in d order
       for (int64_t d = 0; d < Dh; ++d) {
         const float c = w.q[static_cast<size_t>(i * Dh + d)] * a.scale;
@@ -147,9 +160,7 @@ BB_INLINE void forward_task_body(const Args& a, int64_t task) {
       }
     }
   }
-  softmax_padded_block_rows(w.s.data(), T, T, Tp);  // p [T, Tp]
-  const int Q = pv_int ? prob_qmax(aq.pv) : 0;
-  const float alpha = pv_int ? prob_step(aq, a.prob_scale, h, T) : 0.0f;
+  if (!int_sm) softmax_padded_block_rows(w.s.data(), T, T, Tp);  // p [T, Tp]
   for (int64_t i = 0; i < T; ++i) {
     const float* p = &w.s[static_cast<size_t>(i * Tp)];
     if (a.probs) std::memcpy(a.probs + ((b * H + h) * T + i) * T, p, static_cast<size_t>(T) * sizeof(float));
@@ -158,7 +169,7 @@ BB_INLINE void forward_task_body(const Args& a, int64_t task) {
       int32_t* acc = w.acc.data();
       for (int64_t j = 0; j < Dh; ++j) acc[j] = 0;
       for (int64_t t = 0; t < T; ++t) {
-        const int32_t c = prob_code(p[t], alpha, Q);
+        const int32_t c = int_sm ? w.cp[static_cast<size_t>(i * T + t)] : prob_code(p[t], alpha, Q);
         if (c == 0) continue;
         const int32_t* y = &w.cvr[static_cast<size_t>(t * Dh)];
         for (int64_t j = 0; j < Dh; ++j) acc[j] += c * y[j];
@@ -256,12 +267,20 @@ BB_MULTIVERSION(backward_task, (const Args& a, int64_t task), (a, task))
 
 }  // namespace
 
+float attn_prob_step(const AttnQuant& aq, const float* prob_scale, int64_t h, int64_t T) {
+  const float f = prob_scale ? std::max(prob_scale[h], kMinProbScale) : 1.0f;
+  return attn_prob_base_step(aq.pv, T) * f;
+}
+
 float attn_prob_base_step(ActFormat pv, int64_t T) {
   return std::min(1.0f / static_cast<float>(prob_qmax(pv)), 2.0f / static_cast<float>(T));
 }
 
 void attention_quant_forward(const float* qkv, const AttnQuant& aq, const float* prob_scale, float* probs,
-                             float* qkv_hat, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh, float scale) {
+                             float* qkv_hat, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh, float scale,
+                             double* softmax_seconds) {
+  if (!probs && !qkv_hat && int_attention_serves(aq))  // inference: the same numbers on VNNI dot products
+    return int_attention_forward(qkv, aq, prob_scale, out, B, T, H, Dh, scale, softmax_seconds);
   Args a{qkv, &aq, prob_scale, probs, qkv_hat, out, nullptr, nullptr, nullptr, nullptr, B, T, H, Dh, scale};
   parallel_tasks(B * H, true, [&](int64_t task) { forward_task(a, task); });
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/timer.hpp"
 
 namespace bb {
 
@@ -28,8 +29,12 @@ IntLinear::IntLinear(ModelBackend kind, const QuantSpec& spec, const int8_t* cod
   for (int64_t n = 0; n < N; ++n) scales_[static_cast<size_t>(n)] = scales[per_row ? n : 0];
 }
 
-void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts, float subln_eps) {
-  quantize_acts(x, M, K_, act_format_, acts, subln_eps, act_scale_);  // [M, Kp] codes, per-row step and sum
+void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts, float subln_eps,
+                        double* quant_seconds) {
+  {
+    ScopedSeconds t(quant_seconds);
+    quantize_acts(x, M, K_, act_format_, acts, subln_eps, act_scale_);  // [M, Kp] codes, per-row step and sum
+  }
   if (kernel_) return kernel_->gemm(acts, weights_, b, y);
   auto it = onednn_.find(M);
   if (it == onednn_.end())

@@ -36,7 +36,9 @@ class IntLinear {
   // y[M, N] = x[M, K] · W^T + b (b may be null); acts is scratch. subln_eps ≥ 0:
   // x is first normalised by SubLN (LayerNorm without affine, that eps), fused
   // into the activation quantiser.
-  void forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts, float subln_eps = -1);
+  // quant_seconds (or null): the time quantising x is added there.
+  void forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts, float subln_eps = -1,
+               double* quant_seconds = nullptr);
   int64_t weight_bytes() const;  // packed codes + scales as the kernels hold them
   const char* kernel_path() const;  // the kernel and ISA path this layer runs on now
 

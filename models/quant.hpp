@@ -44,6 +44,9 @@ struct QuantPlan {
   // Attention on integer codes (kernels/attention_quant.hpp): q·kᵀ with q and k
   // at attn_qk; attention·v with the probabilities (unsigned) and v at attn_pv.
   ActFormat attn_qk = ActFormat::kF32, attn_pv = ActFormat::kF32;
+  // Integer-only blocks (issue #33): softmax and GELU on integer codes
+  // (kernels/int_ops.hpp), k at one step per head; needs attn_qk and attn_pv.
+  bool integer = false;
   QuantSpec spec;        // the default block spec the plan was built from (its name names the student)
   // Not stored: the weights are already dequantised codes (a packed file), so
   // the forward uses them as they are instead of quantising them again.

@@ -84,6 +84,7 @@ QuantPlanJson read_quant_plan_json(const nlohmann::json& j, const std::string& f
   p.patch_embed = spec_at(file, path + "/patch_embed", patch);
   p.head = spec_at(file, path + "/head", head);
   r.read("subln", p.subln);
+  r.read("integer", p.integer);
   p.ste_clip = read_ste(r, file, path);
   p.act_ste_clip = act_ste == "clipped";
   act_scale_from_name(act_scale, p.act_scale);
@@ -91,6 +92,10 @@ QuantPlanJson read_quant_plan_json(const nlohmann::json& j, const std::string& f
   p.attn_pv = parse_at(file, path + "/attn_pv", [&] { return parse_act_format(attn_pv); });
   if (const nlohmann::json* b = r.raw("blocks")) read_blocks(*b, file, path + "/blocks", q);
   r.finish();
+  if (p.integer && (p.attn_qk == ActFormat::kF32 || p.attn_pv == ActFormat::kF32))
+    throw Error::config(file, path + "/integer",
+                        "integer-only blocks run q·kᵀ and attention·v on integer codes: give attn_qk and attn_pv "
+                        "too (e.g. \"attn_qk\": \"A8\", \"attn_pv\": \"A8\")");
   return q;
 }
 
@@ -132,6 +137,7 @@ nlohmann::json to_json(const QuantPlan& p) {
   if (p.act_scale != ActScale::kAbsMax) j["act_scale"] = act_scale_name(p.act_scale);
   if (p.attn_qk != ActFormat::kF32) j["attn_qk"] = act_format_name(p.attn_qk);
   if (p.attn_pv != ActFormat::kF32) j["attn_pv"] = act_format_name(p.attn_pv);
+  if (p.integer) j["integer"] = true;
   return j;
 }
 

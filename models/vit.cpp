@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/timer.hpp"
+#include "kernels/int_ops.hpp"
 #include "models/layers.hpp"
 
 namespace bb {
@@ -49,7 +50,7 @@ void ViTRunner::setup_quant() {
   // The dist head's slot carries the head's spec even without a dist token
   // (it is never run then; the arena keeps its input slot, as it always has).
   if (!c.distilled) qhead_dist_.spec = plan_.head;
-  attn_q_ = AttnQuant{plan_.attn_qk, plan_.attn_pv, plan_.act_scale};
+  attn_q_ = AttnQuant{plan_.attn_qk, plan_.attn_pv, plan_.act_scale, plan_.integer};
   ones_.assign(static_cast<size_t>(std::max<int64_t>({D, Hm, c.patch_dim()})), 1.0f);
   zeros_.assign(ones_.size(), 0.0f);
 }
@@ -72,7 +73,7 @@ void ViTRunner::qlinear(QLinear& q, const float* x, const float* w, const float*
   const float eps = static_cast<float>(p_.cfg.ln_eps);
   if (q.engine && plan_.subln && !q.shift) {  // inference: SubLN inside the quantiser
     ScopedSeconds t(prof_ ? &prof_->linear : nullptr);
-    q.engine->forward(x, b, y, M, int_acts_, eps);
+    q.engine->forward(x, b, y, M, int_acts_, eps, prof_ ? &prof_->requant : nullptr);
   } else {
     const float* src = x;
     if (plan_.subln) {  // LayerNorm without affine parameters, statistics saved for backward
@@ -86,7 +87,7 @@ void ViTRunner::qlinear(QLinear& q, const float* x, const float* w, const float*
       src = shifted_;
     }
     if (q.engine) {
-      q.engine->forward(src, b, y, M, int_acts_);
+      q.engine->forward(src, b, y, M, int_acts_, -1, prof_ ? &prof_->requant : nullptr);
     } else {
       act_traits(q.spec.a).fake_quant(src, M, K, q.xq, plan_.act_scale);  // [M, K]
       if (plan_.weights_quantized) {
@@ -245,6 +246,11 @@ void ViTRunner::reserve(int64_t B) {
         qblocks_[l][i].sub_rstd = qblocks_[0][i].sub_rstd;
       }
   }
+  if (plan_.integer) {  // the integer GELU's codes (one block at a time)
+    gelu_codes_.resize(static_cast<size_t>(BT * Hm));
+    gelu_step_.resize(static_cast<size_t>(BT));
+    gelu_sum_.resize(static_cast<size_t>(BT));
+  }
   batch_ = B;
 }
 
@@ -323,7 +329,7 @@ TensorView ViTRunner::forward_batch(const TensorView& images) {
       float* probs = training_ ? a.probs : attn_tap;
       if (attn_q_.any())  // the same integer arithmetic in training and on the engine
         attention_quant_forward(a.qkv, attn_q_, w.attn_prob_scale, probs, training_ ? a.qkv_hat : nullptr, a.att, B,
-                                T, H, Dh, scale);  // [BT, D]
+                                T, H, Dh, scale, part(&ForwardProfile::softmax));  // [BT, D]
       else
         be_.attention(a.qkv, probs, a.att, B, T, H, Dh, scale);  // [BT, D]
       if (attn_tap && training_) std::memcpy(attn_tap, probs, static_cast<size_t>(B * H * T * T) * sizeof(float));
@@ -338,7 +344,11 @@ TensorView ViTRunner::forward_batch(const TensorView& images) {
     qlinear(q[kFc1], a.ln2, w.fc1_w, w.fc1_b, a.fc1, BT, Hm, D);                          // [BT, Hm]
     {
       ScopedSeconds t(part(&ForwardProfile::gelu));
-      gelu_forward(a.fc1, a.gelu, BT * Hm);
+      if (plan_.integer)  // integer GELU: fc1's output codes → fc2's input codes (int_ops.hpp)
+        int_gelu_rows(a.fc1, BT, Hm, int_gelu_out_format(q[kFc2].spec.a, plan_.subln), Hm, gelu_codes_.data(), gelu_step_.data(),
+                      gelu_sum_.data(), a.gelu);
+      else
+        gelu_forward(a.fc1, a.gelu, BT * Hm);
     }
     qlinear(q[kFc2], a.gelu, w.fc2_w, w.fc2_b, tmp_, BT, D, Hm);  // [BT, D]
     add(a.x_mid, tmp_, next, BT * D);
@@ -450,7 +460,10 @@ void ViTRunner::backward(const float* dlogits, float* grads, const float* dlogit
     }
     // dx holds d(block output). MLP branch: out = x_mid + fc2(gelu(fc1(ln2(x_mid)))).
     qlinear_backward(q[kFc2], a.gelu, w.fc2_w, dx_, dhid_, g(w.fc2_w), g(w.fc2_b), BT, D, Hm);  // dhid [BT, Hm]
-    gelu_backward(a.fc1, dhid_, dhid_, BT * Hm);
+    if (plan_.integer)  // straight through both quantisers, x·σ(1.702x)'s slope
+      sigmoid_gelu_backward(a.fc1, dhid_, dhid_, BT * Hm);
+    else
+      gelu_backward(a.fc1, dhid_, dhid_, BT * Hm);
     qlinear_backward(q[kFc1], a.ln2, w.fc1_w, dhid_, dln_, g(w.fc1_w), g(w.fc1_b), BT, Hm, D);  // dln [BT, D]
     layernorm_backward(dln_, a.x_mid, w.norm2_w, a.mean2, a.rstd2, dx_, g(w.norm2_w), g(w.norm2_b), BT, D);
     // dx holds d(x_mid). Attention branch: x_mid = x_in + proj(attn(qkv(ln1(x_in)))).

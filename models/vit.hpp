@@ -24,8 +24,13 @@ namespace bb {
 // the blocks', the head) with its SubLN-free activation quantiser; norm: the
 // LayerNorms, SubLN included; attention: q·kᵀ, softmax, ·v; other: the rest
 // (patchify, tokens, residual adds, pooling) = total − the named parts.
+// Parts of parts: requant ⊂ linear, the integer engine's activation quantiser
+// (SubLN fused into it included); softmax ⊂ attention, the integer softmax of
+// an integer-only student's inference attention (its tasks' seconds over the
+// threads that ran them).
 struct ForwardProfile {
   double total = 0, linear = 0, norm = 0, attention = 0, gelu = 0;
+  double requant = 0, softmax = 0;
   int64_t calls = 0;
   double other() const { return total - linear - norm - attention - gelu; }
 };
@@ -133,6 +138,9 @@ class ViTRunner {
   float* shifted_ = nullptr;                    // [BT, max K] RSign: the quantiser's shifted input (scratch)
   float* drp_ = nullptr;                        // [BT, max N] RPReLU: gradient at its input (scratch)
   float* grads_ = nullptr;                      // backward(): the gradient buffer being filled
+  std::vector<int8_t> gelu_codes_;              // integer plan: GELU's output codes [BT, Hm]
+  std::vector<float> gelu_step_;                // [BT]
+  std::vector<int32_t> gelu_sum_;               // [BT]
   int64_t batch_ = 0;
   Tensor arena_;
   float* patches_ = nullptr;  // [B, Np, C*P*P]

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/cpu_features.hpp"
 #include "core/error.hpp"
 #include "isa_paths.hpp"
 #include "core/rng.hpp"
@@ -23,6 +24,9 @@
 #include "kernels/layernorm.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/fast_math.hpp"
+#include "kernels/act_quant.hpp"
+#include "kernels/int_attention.hpp"
+#include "kernels/int_ops.hpp"
 #include "core/simd.hpp"
 #include "kernels/vector_ops.hpp"
 #include "models/layers.hpp"
@@ -492,6 +496,245 @@ TEST(LayerOps, LayerNormParameterGradientsIgnoreThreadCount) {
   }
   set_num_threads(0);
   EXPECT_EQ(gws[0], gws[1]);
+}
+
+// ---- The integer nonlinearities (int_ops.hpp) ----
+
+TEST(IntOps, DyadicMultipliersRoundLikeTheRealProduct) {
+  Rng r(41);
+  for (int i = 0; i < 2000; ++i) {
+    const double m = std::exp2(r.uniform() * 60.0 - 40.0);  // 2^-40 … 2^20
+    const Dyadic d = to_dyadic(m);
+    ASSERT_LT(d.mult, int64_t{1} << 31);
+    if (d.shift < 62) {  // below 2^-32 the shift stops at 62 and the multiplier loses bits
+      ASSERT_GE(d.mult, int64_t{1} << 30);
+      EXPECT_NEAR(static_cast<double>(d.mult) * std::exp2(-d.shift) / m, 1.0, 1e-9);
+    }
+    const int64_t x = static_cast<int64_t>(r.uniform() * 4e6);
+    if (m * static_cast<double>(x) < 1e12) {
+      EXPECT_NEAR(static_cast<double>(dyadic_apply(x, d)), m * static_cast<double>(x), 0.5 + 1e-9 * m * static_cast<double>(x));
+    }
+  }
+  EXPECT_EQ(to_dyadic(0.0).mult, 0);
+  EXPECT_EQ(to_dyadic(-1.0).mult, 0);
+}
+
+TEST(IntOps, Exp2TableIsWithinItsStatedError) {
+  // 2^(-z/256) in Q15: relative error ≤ 2^-16 from the table, plus one unit
+  // of the shifted result (the shift truncates).
+  for (int64_t z = 0; z < 16 * 256; ++z) {
+    const double exact = 32768.0 * std::exp2(-static_cast<double>(z) / 256.0);
+    EXPECT_NEAR(int_exp2_neg(z), exact, exact * std::exp2(-16) + 1.0) << z;
+  }
+  EXPECT_EQ(int_exp2_neg(0), 32768);
+  EXPECT_EQ(int_exp2_neg(16 * 256), 0);
+  EXPECT_EQ(int_exp2_neg(int64_t{1} << 40), 0);
+}
+
+// Scores of one row: random, or extreme (all equal, one dominant, the int32
+// range a Dh = 64 A8 row reaches).
+std::vector<int32_t> score_row(int64_t T, int kind, Rng& r) {
+  std::vector<int32_t> acc(static_cast<size_t>(T));
+  for (auto& a : acc) {
+    switch (kind) {
+      case 0: a = static_cast<int32_t>(r.normal() * 3000); break;
+      case 1: a = 777; break;
+      default: a = static_cast<int32_t>((r.uniform() * 2 - 1) * 64 * 128 * 128); break;
+    }
+  }
+  if (kind == 1 && T > 1) acc[static_cast<size_t>(T / 2)] = 64 * 128 * 128;
+  return acc;
+}
+
+TEST(IntOps, SoftmaxEqualsTheReferenceBitForBitOnEveryPath) {
+  Rng r(42);
+  for_each_isa([&] {
+    for (int64_t T : {1, 2, 3, 15, 17, 50, 197}) {
+      for (int kind = 0; kind < 3; ++kind)
+        for (int Q : {1, 3, 15, 127, 255})
+          for (float alpha : {1.0f / 255, 2.0f / 50 * 0.01f, 0.5f}) {
+            const auto acc = score_row(T, kind, r);
+            const float m = static_cast<float>(std::exp2(r.uniform() * 12 - 16));
+            std::vector<uint8_t> c(static_cast<size_t>(T)), cr(c.size());
+            std::vector<float> p(c.size()), pr(c.size());
+            int_softmax_row(acc.data(), T, m, alpha, Q, c.data(), p.data());
+            int_softmax_row_reference(acc.data(), T, m, alpha, Q, cr.data(), pr.data());
+            ASSERT_EQ(c, cr) << "T " << T << " kind " << kind << " Q " << Q;
+            ASSERT_EQ(p, pr);
+          }
+    }
+  });
+}
+
+TEST(IntOps, SoftmaxIsWithinItsStatedErrorOfTheFloatSoftmax) {
+  // z is rounded to 2^-9 in log2 units (0.14 %), the table to 2^-16, the
+  // shift truncates to 2^-15 of the maximum: each e within 0.16 % + 1 unit,
+  // p = e / Σe within about twice that; the codes within half a step of p/α
+  // plus that error.
+  Rng r(43);
+  for (int64_t T : {1, 2, 17, 50, 197})
+    for (int trial = 0; trial < 20; ++trial) {
+      const auto acc = score_row(T, trial % 2, r);
+      const float m = 1.0f / 3000;
+      std::vector<double> ex(static_cast<size_t>(T));
+      double mx = -1e300, sum = 0;
+      for (int64_t t = 0; t < T; ++t) mx = std::max(mx, acc[static_cast<size_t>(t)] * double(m));
+      for (int64_t t = 0; t < T; ++t) sum += ex[static_cast<size_t>(t)] = std::exp(acc[static_cast<size_t>(t)] * double(m) - mx);
+      const float alpha = 1.0f / 255;
+      std::vector<uint8_t> c(static_cast<size_t>(T));
+      std::vector<float> p(c.size());
+      int_softmax_row(acc.data(), T, m, alpha, 255, c.data(), p.data());
+      for (int64_t t = 0; t < T; ++t) {
+        const double pe = ex[static_cast<size_t>(t)] / sum;
+        const double tol = 0.004 * pe + 2.0 * T / 32768.0 * pe + 1.0 / 32768.0;
+        EXPECT_NEAR(p[static_cast<size_t>(t)], pe, tol) << "T " << T << " t " << t;
+        EXPECT_NEAR(c[static_cast<size_t>(t)], std::min(255.0, pe / alpha), 0.5 + tol / alpha + 1e-6);
+      }
+    }
+}
+
+// Rows of fc1-like outputs: random, all zero, one spike, tiny.
+std::vector<float> gelu_rows(int64_t M, int64_t K, Rng& r) {
+  std::vector<float> x(static_cast<size_t>(M * K));
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k) {
+      float& v = x[static_cast<size_t>(m * K + k)];
+      switch (m % 4) {
+        case 0: v = static_cast<float>(r.normal() * 2); break;
+        case 1: v = 0; break;
+        case 2: v = k == K / 2 ? 60.0f : static_cast<float>(r.normal() * 0.1); break;
+        default: v = static_cast<float>(r.normal() * 1e-4); break;
+      }
+    }
+  return x;
+}
+
+TEST(IntOps, GeluEqualsTheReferenceBitForBitOnEveryPath) {
+  Rng r(44);
+  for_each_isa([&] {
+    for (int64_t K : {1, 2, 15, 17, 64, 384, 1000})
+      for (ActFormat out : {ActFormat::kInt8, ActFormat::kInt4, ActFormat::kInt2, ActFormat::kF32}) {
+        const int64_t M = 9, ld = bit_padded_k(K);
+        const auto x = gelu_rows(M, K, r);
+        std::vector<int8_t> codes(static_cast<size_t>(M * ld), 99);
+        std::vector<float> step(M), y(x.size());
+        std::vector<int32_t> sum(M);
+        int_gelu_rows(x.data(), M, K, out, ld, codes.data(), step.data(), sum.data(), y.data());
+        for (int64_t m = 0; m < M; ++m) {
+          std::vector<int8_t> cr(static_cast<size_t>(K));
+          std::vector<float> yr(static_cast<size_t>(K));
+          float sr = 0;
+          int32_t sumr = 0;
+          int_gelu_row_reference(x.data() + m * K, K, out, cr.data(), &sr, &sumr, yr.data());
+          ASSERT_EQ(std::vector<float>(y.begin() + m * K, y.begin() + (m + 1) * K), yr) << "K " << K << " row " << m;
+          if (out == ActFormat::kF32) continue;  // no codes: y = g · s / 2^15
+          ASSERT_EQ(std::vector<int8_t>(codes.begin() + m * ld, codes.begin() + m * ld + K), cr) << "K " << K << " row " << m;
+          for (int64_t k = K; k < ld; ++k) ASSERT_EQ(codes[static_cast<size_t>(m * ld + k)], 0);
+          ASSERT_EQ(step[static_cast<size_t>(m)], sr);
+          ASSERT_EQ(sum[static_cast<size_t>(m)], sumr);
+          for (int64_t k = 0; k < K; ++k) ASSERT_EQ(y[static_cast<size_t>(m * K + k)], cr[static_cast<size_t>(k)] * sr);
+        }
+      }
+  });
+}
+
+TEST(IntOps, GeluIsWithinItsStatedErrorOfTheSigmoidGelu) {
+  // Input codes at A8 (error ≤ s/2, times GELU's slope ≤ 1.13), σ from a
+  // table over u rounded to 2^-7 in log2 units (≤ 0.0014 in σ, times |x|),
+  // output codes (≤ half an output step).
+  Rng r(45);
+  const int64_t M = 8, K = 384;
+  const auto x = gelu_rows(M, K, r);
+  std::vector<int8_t> codes(static_cast<size_t>(M * K));
+  std::vector<float> step(M), y(x.size());
+  std::vector<int32_t> sum(M);
+  std::vector<float> yf(x.size());  // fp32 out: no output rounding
+  int_gelu_rows(x.data(), M, K, ActFormat::kInt8, K, codes.data(), step.data(), sum.data(), y.data());
+  int_gelu_rows(x.data(), M, K, ActFormat::kF32, K, nullptr, nullptr, nullptr, yf.data());
+  for (int64_t m = 0; m < M; ++m) {
+    float mx = 0;
+    for (int64_t k = 0; k < K; ++k) mx = std::max(mx, std::fabs(x[static_cast<size_t>(m * K + k)]));
+    const float s_in = mx / 127;
+    for (int64_t k = 0; k < K; ++k) {
+      const float v = x[static_cast<size_t>(m * K + k)];
+      const double tol = 0.57 * s_in + 0.0015 * std::fabs(v) + 0.5 * step[static_cast<size_t>(m)] + 1e-7;
+      EXPECT_NEAR(y[static_cast<size_t>(m * K + k)], sigmoid_gelu(v), tol) << "row " << m << " k " << k;
+      EXPECT_NEAR(yf[static_cast<size_t>(m * K + k)], sigmoid_gelu(v), tol - 0.5 * step[static_cast<size_t>(m)]);
+    }
+  }
+  // Its gradient is the derivative of x·σ(1.702x).
+  for (float v : {-3.0f, -0.5f, 0.0f, 0.7f, 2.5f})
+    EXPECT_NEAR(sigmoid_gelu_grad(v), (sigmoid_gelu(v + 1e-3f) - sigmoid_gelu(v - 1e-3f)) / 2e-3f, 2e-3);
+}
+
+TEST(IntAttention, DotEqualsTheReferenceOnOddShapesAndExtremeCodesOnEveryPath) {
+  Rng r(46);
+  std::set<std::string> paths;
+  for_each_isa([&] {
+    paths.insert(int_dot_path());
+    for (int64_t M : {1, 2, 5, 50})
+      for (int64_t N : {1, 3, 16, 17, 50})
+        for (int64_t K : {1, 3, 4, 16, 17, 64, 197})
+          for (int extreme = 0; extreme < 2; ++extreme) {
+            std::vector<uint8_t> a(static_cast<size_t>(M * K));
+            std::vector<int8_t> b(static_cast<size_t>(N * K));
+            for (auto& v : a) v = extreme ? 255 : static_cast<uint8_t>(r.uniform() * 256);
+            for (size_t i = 0; i < b.size(); ++i) b[i] = extreme ? (i % 2 ? 127 : -128) : static_cast<int8_t>(r.uniform() * 256 - 128);
+            std::vector<int32_t> got(static_cast<size_t>(M * N)), want(got.size());
+            int_dot_u8s8(a.data(), b.data(), M, N, K, got.data());
+            for (int64_t m = 0; m < M; ++m)
+              for (int64_t n = 0; n < N; ++n) {
+                int32_t s = 0;
+                for (int64_t k = 0; k < K; ++k) s += a[static_cast<size_t>(m * K + k)] * b[static_cast<size_t>(n * K + k)];
+                want[static_cast<size_t>(m * N + n)] = s;
+              }
+            ASSERT_EQ(got, want) << int_dot_path() << " M " << M << " N " << N << " K " << K;
+          }
+  });
+  std::string list;
+  for (const auto& n : paths) list += " " + n;
+  std::printf("[isa] int_dot paths exercised:%s\n", list.c_str());
+  if (cpu_features().avx512vnni && active_isa() == Isa::kAvx512) {
+    EXPECT_TRUE(paths.count("avx512-vnni"));
+  }
+}
+
+// The inference route (no probabilities asked for) against the training
+// loops of attention_quant_forward, bit for bit, on odd T and Dh.
+TEST(IntAttention, InferenceEqualsTheTrainingLoopsBitForBitOnEveryPath) {
+  Rng r(47);
+  for_each_isa([&] {
+    for (auto [qk, pv] : {std::pair{ActFormat::kInt8, ActFormat::kInt8}, std::pair{ActFormat::kInt4, ActFormat::kInt2},
+                          std::pair{ActFormat::kBinary, ActFormat::kBinary}})
+      for (ActScale rule : {ActScale::kAbsMax, ActScale::kAbsMean})
+        for (int64_t T : {1, 2, 17, 50})
+          for (int64_t Dh : {1, 3, 16, 17, 64}) {
+            const int64_t B = 2, H = 2;
+            const auto qkv = randn(static_cast<size_t>(B * T * 3 * H * Dh), 48 + T + Dh, 2.0);
+            const std::vector<float> prob_scale = {0.7f, 1.9f};
+            const AttnQuant aq{qk, pv, rule, true};
+            ASSERT_TRUE(int_attention_serves(aq));
+            const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));
+            std::vector<float> fast(static_cast<size_t>(B * T * H * Dh)), loops(fast.size());
+            std::vector<float> probs(static_cast<size_t>(B * H * T * T));
+            for (const float* ps : {static_cast<const float*>(nullptr), prob_scale.data()}) {
+              attention_quant_forward(qkv.data(), aq, ps, nullptr, nullptr, fast.data(), B, T, H, Dh, scale);
+              attention_quant_forward(qkv.data(), aq, ps, probs.data(), nullptr, loops.data(), B, T, H, Dh, scale);
+              ASSERT_EQ(fast, loops) << "T " << T << " Dh " << Dh << " " << act_traits(qk).name;
+            }
+          }
+  });
+  (void)r;
+}
+
+TEST(IntOps, GeluRefusesABinaryFormatAndSaysWhatItHandsEachLinear) {
+  std::vector<float> x(4, 1.0f), step(1), y(4);
+  std::vector<int8_t> c(4);
+  std::vector<int32_t> sum(1);
+  EXPECT_THROW(int_gelu_rows(x.data(), 1, 4, ActFormat::kBinary, 4, c.data(), step.data(), sum.data(), y.data()), Error);
+  EXPECT_EQ(int_gelu_out_format(ActFormat::kInt8, false), ActFormat::kInt8);
+  EXPECT_EQ(int_gelu_out_format(ActFormat::kInt8, true), ActFormat::kF32);  // SubLN normalises first
+  EXPECT_EQ(int_gelu_out_format(ActFormat::kBinary, false), ActFormat::kF32);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "models/int_engine.hpp"
 #include "models/packed.hpp"
 #include "models/quant.hpp"
+#include "models/quant_plan_json.hpp"
 #include "models/runnable_model.hpp"
 #include "models/safetensors.hpp"
 #include "models/vit.hpp"
@@ -466,12 +467,14 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
                            "W1A2+absmean", "W4A4+absmean+subln", "W1A1+rsign+rprelu+bireal",
                            "W1A2+absmean+rsign+rprelu+bireal+subln", "W1.58A8+rsign+subln", "W1.58A8+qk8+pv8+subln",
                            "W1A2+absmean+qk2+pv2", "W1A1+qk1+pv1+probscale", "W1A4+pv4+probscale", "W1.58rA8+subln",
-                           "W1.58rA2+absmean"}) {
+                           "W1.58rA2+absmean", "W1.58rA8+qk8+pv8+int+subln", "W1A1+qk8+pv8+int",
+                           "W1A4+qk4+pv4+int+probscale"}) {
     SCOPED_TRACE(name);
     const std::string sname(name);
     auto has = [&](const char* opt) { return sname.find(std::string("+") + opt) != std::string::npos; };
     QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec(sname.substr(0, sname.find('+'))));
     plan.subln = has("subln");
+    plan.integer = has("int");  // integer softmax and GELU (int_ops.hpp)
     if (has("absmean")) plan.act_scale = ActScale::kAbsMean;
     for (const char* bits : {"8", "4", "2", "1"}) {
       if (has((std::string("qk") + bits).c_str())) plan.attn_qk = parse_act_format(std::string("A") + bits);
@@ -503,6 +506,12 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
       QuantPlan float_attn = plan;
       float_attn.attn_qk = float_attn.attn_pv = ActFormat::kF32;
       ViTRunner plain(params, *be, false, &float_attn);
+      EXPECT_GT(max_abs_diff(plain.forward(images.view()).data(), want.data(), n), 1e-3f);
+    }
+    if (plan.integer) {  // so do the integer softmax and GELU
+      QuantPlan float_ops = plan;
+      float_ops.integer = false;
+      ViTRunner plain(params, *be, false, &float_ops);
       EXPECT_GT(max_abs_diff(plain.forward(images.view()).data(), want.data(), n), 1e-3f);
     }
     IntModel bits = build_int_model(ModelBackend::kBitKernels, params, plan);
@@ -850,44 +859,82 @@ TEST(Ste, RPReLUAtIdentityPassesTheBiasGradientAndExtrasTrain) {
   }
 }
 
-// Attention on codes in a training runner: its forward gives the inference
-// runner's logits bit for bit (one function for both), and every block's
-// learnable probability scale and q/k/v weights get a finite, non-zero gradient.
-TEST(Ste, QuantisedAttentionTrainsItsProbabilityScale) {
+// A tiny model (8×8 images, 2 blocks of width 8, 2 heads) under `plan`: its
+// training runner's forward must give the inference runner's logits bit for
+// bit (one function for both); then each block's tensors named in `names`
+// must get a finite, non-zero gradient from one backward.
+void expect_trains_as_it_infers(const ViTConfig& c, uint64_t seed, const QuantPlan& plan,
+                                std::initializer_list<const char*> names) {
+  ViTParams p(c);
+  p.init_random(seed);
+  auto be = make_backend(ModelBackend::kReference);
+  ViTRunner run(p, *be, true, &plan), infer(p, *be, false, &plan);
+  Tensor x(Shape{3, 1, 8, 8});
+  Rng r(seed + 1);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  const TensorView lt = run.forward(x.view());
+  std::vector<float> train_logits(lt.data(), lt.data() + 9);
+  const TensorView li = infer.forward(x.view());
+  EXPECT_EQ(std::vector<float>(li.data(), li.data() + 9), train_logits);
+  std::vector<float> dl = {1, -2, 0.5f, 0.25f, 1, -1, 0.3f, 0.2f, -0.1f}, grads(static_cast<size_t>(p.count()), 0.0f);
+  run.backward(dl.data(), grads.data());
+  for (int l = 0; l < c.depth; ++l)
+    for (const char* t : names) {
+      const ParamEntry* e = p.find("blocks." + std::to_string(l) + "." + t);
+      ASSERT_NE(e, nullptr);
+      double sq = 0;
+      for (int64_t i = 0; i < e->numel; ++i) {
+        const float g = grads[static_cast<size_t>(e->offset + i)];
+        ASSERT_TRUE(std::isfinite(g));
+        sq += static_cast<double>(g) * g;
+      }
+      EXPECT_GT(sq, 0.0) << e->name;
+    }
+}
+
+ViTConfig tiny_config() {
   ViTConfig c;
   c.img_size = 8; c.patch_size = 2; c.in_chans = 1; c.embed_dim = 8; c.depth = 2; c.num_heads = 2;
   c.mlp_hidden = 16; c.num_classes = 3;
+  return c;
+}
+
+// Attention on codes: the learnable probability scale and q/k/v weights train.
+TEST(Ste, QuantisedAttentionTrainsItsProbabilityScale) {
+  ViTConfig c = tiny_config();
   c.attn_prob_scale = true;
-  ViTParams p(c);
-  p.init_random(5);
   for (const char* fmt : {"A1", "A2"}) {
     SCOPED_TRACE(fmt);
     QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1A2"));
     plan.act_scale = ActScale::kAbsMean;
     plan.attn_qk = plan.attn_pv = parse_act_format(fmt);
-    auto be = make_backend(ModelBackend::kReference);
-    ViTRunner run(p, *be, true, &plan), infer(p, *be, false, &plan);
-    Tensor x(Shape{3, 1, 8, 8});
-    Rng r(6);
-    for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
-    const TensorView lt = run.forward(x.view());
-    std::vector<float> train_logits(lt.data(), lt.data() + 9);
-    const TensorView li = infer.forward(x.view());
-    EXPECT_EQ(std::vector<float>(li.data(), li.data() + 9), train_logits);
-    std::vector<float> dl = {1, -2, 0.5f, 0.25f, 1, -1, 0.3f, 0.2f, -0.1f}, grads(static_cast<size_t>(p.count()), 0.0f);
-    run.backward(dl.data(), grads.data());
-    for (int l = 0; l < c.depth; ++l)
-      for (const char* t : {"attn.prob_scale", "attn.qkv.weight"}) {
-        const ParamEntry* e = p.find("blocks." + std::to_string(l) + "." + t);
-        ASSERT_NE(e, nullptr);
-        double sq = 0;
-        for (int64_t i = 0; i < e->numel; ++i) {
-          const float g = grads[static_cast<size_t>(e->offset + i)];
-          ASSERT_TRUE(std::isfinite(g));
-          sq += static_cast<double>(g) * g;
-        }
-        EXPECT_GT(sq, 0.0) << e->name;
-      }
+    expect_trains_as_it_infers(c, 5, plan, {"attn.prob_scale", "attn.qkv.weight"});
+  }
+}
+
+// An integer-only plan (softmax and GELU on codes) trains every block Linear
+// through its integer functions, and a plan without both attention formats
+// is refused with what to pass.
+TEST(Ste, IntegerPlanTrainsAndInfersTheSameFunction) {
+  const ViTConfig c = tiny_config();
+  QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1.58A8"));
+  plan.attn_qk = plan.attn_pv = ActFormat::kInt8;
+  plan.integer = true;
+  for (bool subln : {false, true}) {  // GELU's codes go to fc2 directly, or through SubLN
+    SCOPED_TRACE(subln ? "subln" : "no subln");
+    plan.subln = subln;
+    expect_trains_as_it_infers(c, 7, plan, {"attn.qkv.weight", "mlp.fc1.weight", "mlp.fc2.weight"});
+  }
+  const nlohmann::json j = to_json(plan);
+  EXPECT_EQ(j.at("integer"), true);
+  EXPECT_TRUE(quant_plan_from_json(j, c.depth, "s.json", "/quant").integer);
+  nlohmann::json no_attn = {{"spec", "W1.58A8"}, {"integer", true}};
+  try {
+    quant_plan_from_json(no_attn, c.depth, "s.json", "/quant");
+    ADD_FAILURE() << "an integer plan without attention formats was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("attn_qk"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/quant/integer"), std::string::npos) << e.what();
   }
 }
 
