@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <vector>
 
 #include "core/error.hpp"
@@ -17,7 +18,7 @@ namespace {
 
 constexpr int kExpEntries = 1 << kExpFrac;
 constexpr int kSigmoidSteps = 1 << kSigmoidFrac;
-constexpr int kSigmoidEntries = 16 << kSigmoidFrac;  // σ(−|x|)·2^15 rounds to 0 at 2^16 (u = 16·2^F)
+constexpr int kSigmoidEntries = 17 << kSigmoidFrac;  // σ(−|x|)·2^15 rounds to 0 from u = 16·2^G + 1 on; the last entry is 0
 constexpr double kLog2e = 1.4426950408889634;
 constexpr double kGeluSigmoid = 1.702;  // x·σ(1.702 x) ≈ GELU(x)
 
@@ -41,84 +42,118 @@ const std::array<int32_t, kSigmoidEntries>& sigmoid_lut() {
   return lut;
 }
 
-int64_t inv_alpha_q8(float alpha) { return std::llround(256.0 / static_cast<double>(alpha)); }
-
-// The per-row constants both paths share.
+// The per-row constants both paths share (int_ops.hpp gives the formulas).
 struct SoftmaxRow {
-  Dyadic to_log2;
-  int64_t ia;
+  int32_t M;     // round(m · log2 e · 2^F · 2^19), at most 2^26
+  int32_t dmax;  // max − acc is clamped here: (dmax · M + 2^18) fits in int32 and still gives q ≥ 15
+  uint32_t G16;  // ⌊IA · 2^23 / Σe⌋ to 16 bits ...
+  int S;         // ... and its shift: cp = (e · G16 + 2^(S−1)) >> S
 };
-SoftmaxRow softmax_row_constants(float m, float alpha) {
-  return {to_dyadic(static_cast<double>(m) * kLog2e * kExpEntries), inv_alpha_q8(alpha)};
+SoftmaxRow softmax_row_constants(float m) {
+  const double v = std::min(static_cast<double>(m) * kLog2e * kExpEntries * double(1 << kScoreShift), double(1 << 26));
+  SoftmaxRow k{};
+  k.M = v > 0 ? static_cast<int32_t>(std::llround(v)) : 0;
+  k.dmax = k.M > 0 ? static_cast<int32_t>((int64_t{1} << 31) - (int64_t{1} << (kScoreShift - 1)) - 1) / k.M
+                   : std::numeric_limits<int32_t>::max();
+  return k;
+}
+void softmax_row_scale(SoftmaxRow& k, float alpha, int64_t sum) {
+  const int64_t ia = std::llround(256.0 / static_cast<double>(alpha));
+  const int64_t G = (ia << 23) / sum;  // sum ≥ 2^15: the maximum's own term
+  int shift = 0;
+  while ((G >> shift) >= (int64_t{1} << 16)) ++shift;
+  k.G16 = static_cast<uint32_t>(G >> shift);
+  k.S = 31 - shift;
+}
+BB_INLINE int32_t exp_of_gap(int32_t d, const SoftmaxRow& k, const int32_t* lut) {
+  const int32_t dc = d < k.dmax ? d : k.dmax;
+  const int32_t z = (dc * k.M + (1 << (kScoreShift - 1))) >> kScoreShift;
+  const int32_t q = z >> kExpFrac;
+  return q >= 15 ? 0 : lut[z & (kExpEntries - 1)] >> q;
 }
 
-// One row, written for the vectoriser: int64 lanes, the table looked up by index.
-BB_INLINE void softmax_row_body(const int32_t* __restrict acc, int64_t T, Dyadic d, int64_t ia, int Q,
-                                uint8_t* __restrict codes, float* __restrict p, int32_t* __restrict e,
-                                const int32_t* __restrict lut) {
+// One row in int32 lanes (the table looked up by index: a gather).
+BB_INLINE void softmax_exp_body(const int32_t* __restrict acc, int64_t T, SoftmaxRow k, int32_t* __restrict e,
+                                int32_t* sum_out, const int32_t* __restrict lut) {
   int32_t mx = acc[0];
   for (int64_t t = 1; t < T; ++t) mx = acc[t] > mx ? acc[t] : mx;
-  const int64_t round = d.shift > 0 ? int64_t{1} << (d.shift - 1) : 0;
-  int64_t sum = 0;
+  int32_t sum = 0;
   for (int64_t t = 0; t < T; ++t) {
-    const int64_t z = (static_cast<int64_t>(mx - acc[t]) * d.mult + round) >> d.shift;
-    const int64_t q = z >> kExpFrac;
-    const int32_t v = lut[z & (kExpEntries - 1)];
-    e[t] = q > 15 ? 0 : v >> (q & 15);
+    e[t] = exp_of_gap(mx - acc[t], k, lut);
     sum += e[t];
   }
-  const int64_t G = (ia << 23) / sum;
+  *sum_out = sum;
+}
+BB_MULTIVERSION(softmax_exp, (const int32_t* acc, int64_t T, SoftmaxRow k, int32_t* e, int32_t* sum_out, const int32_t* lut),
+                (acc, T, k, e, sum_out, lut))
+BB_INLINE void softmax_codes_body(const int32_t* __restrict e, int64_t T, SoftmaxRow k, int Q, uint8_t* __restrict codes) {
+  const uint32_t round = 1u << (k.S - 1);
   for (int64_t t = 0; t < T; ++t) {
-    const int64_t c = (static_cast<int64_t>(e[t]) * G + (int64_t{1} << 30)) >> 31;
-    codes[t] = static_cast<uint8_t>(c > Q ? Q : c);
-  }
-  if (p) {
-    const float inv = 1.0f / static_cast<float>(sum);
-    for (int64_t t = 0; t < T; ++t) p[t] = static_cast<float>(e[t]) * inv;
+    const uint32_t c = (static_cast<uint32_t>(e[t]) * k.G16 + round) >> k.S;
+    codes[t] = static_cast<uint8_t>(c > static_cast<uint32_t>(Q) ? static_cast<uint32_t>(Q) : c);
   }
 }
-BB_MULTIVERSION(softmax_row,
-                (const int32_t* acc, int64_t T, Dyadic d, int64_t ia, int Q, uint8_t* codes, float* p, int32_t* e,
-                 const int32_t* lut),
-                (acc, T, d, ia, Q, codes, p, e, lut))
+BB_MULTIVERSION(softmax_codes, (const int32_t* e, int64_t T, SoftmaxRow k, int Q, uint8_t* codes), (e, T, k, Q, codes))
 
-// The GELU constants of a row whose input step is s.
-Dyadic gelu_to_log2(float s) { return to_dyadic(kGeluSigmoid * kLog2e * static_cast<double>(s) * kSigmoidSteps); }
+// The GELU's per-row constant: u = (|c| · Mg + 2^(Sg−1)) >> Sg ≈ |c| · 1.702 · log2 e · s · 2^G.
+struct GeluRow {
+  int32_t Mg;  // in [2^21, 2^22) unless saturated
+  int Sg;      // 0 … 30
+};
+GeluRow gelu_row_constants(float s) {
+  const double m = kGeluSigmoid * kLog2e * static_cast<double>(s) * kSigmoidSteps;
+  if (!(m > 0)) return {0, 0};
+  int ex = 0;
+  const double f = std::frexp(m, &ex);  // m = f · 2^ex, f in [0.5, 1)
+  int64_t M = std::llround(f * double(1 << 22));
+  int S = 22 - ex;
+  if (S < 0) return {1 << 22, 0};  // every nonzero code lands past the table's end
+  if (S > 30) {
+    M >>= (S - 30);
+    S = 30;
+  }
+  return {static_cast<int32_t>(M), S};
+}
 
-// g = c · σ(1.702 x) in Q15 for one row's codes, then requantised at Q.
-BB_INLINE void gelu_row_body(const int8_t* __restrict c, int64_t K, Dyadic d, int Q, int32_t* __restrict g,
-                             int8_t* __restrict out, int32_t* sum_out, int32_t* max_out, const int32_t* __restrict lut) {
-  const int64_t round = d.shift > 0 ? int64_t{1} << (d.shift - 1) : 0;
+// g = c · σ(1.702 x) in Q15 for one row's codes (int32 lanes, the table gathered).
+BB_INLINE void gelu_row_body(const int8_t* __restrict c, int64_t K, GeluRow k, int32_t* __restrict g,
+                             int32_t* max_out, const int32_t* __restrict lut) {
+  const int32_t round = k.Sg > 0 ? 1 << (k.Sg - 1) : 0;
   int32_t mx = 0;
-  for (int64_t k = 0; k < K; ++k) {
-    const int32_t ck = c[k], a = ck < 0 ? -ck : ck;
-    const int64_t u = (static_cast<int64_t>(a) * d.mult + round) >> d.shift;
-    const int32_t neg = u < kSigmoidEntries ? lut[u < kSigmoidEntries ? u : 0] : 0;
+  for (int64_t i = 0; i < K; ++i) {
+    const int32_t ck = c[i], a = ck < 0 ? -ck : ck;
+    int32_t u = (a * k.Mg + round) >> k.Sg;
+    u = u < kSigmoidEntries - 1 ? u : kSigmoidEntries - 1;
+    const int32_t neg = lut[u];
     const int32_t v = ck * (ck >= 0 ? 32768 - neg : neg);
-    g[k] = v;
+    g[i] = v;
     const int32_t av = v < 0 ? -v : v;
     mx = av > mx ? av : mx;
   }
+  *max_out = mx;
+}
+BB_MULTIVERSION(gelu_row, (const int8_t* c, int64_t K, GeluRow k, int32_t* g, int32_t* max_out, const int32_t* lut),
+                (c, K, k, g, max_out, lut))
+
+// g's row requantised at Q (absmax, in integers): codes, Σ codes.
+BB_INLINE void requant_row_body(const int32_t* __restrict g, int64_t K, int32_t mx, int Q, int8_t* __restrict out,
+                                int32_t* sum_out) {
   int32_t sum = 0;
-  if (Q == 0) {  // no requantisation: the caller scales g
-  } else if (mx == 0) {
-    for (int64_t k = 0; k < K; ++k) out[k] = 0;
+  if (mx == 0) {
+    for (int64_t i = 0; i < K; ++i) out[i] = 0;
   } else {
     const int64_t R = (static_cast<int64_t>(Q) << 31) / mx;
-    for (int64_t k = 0; k < K; ++k) {
-      int64_t q = (static_cast<int64_t>(g[k]) * R + (int64_t{1} << 30)) >> 31;
+    for (int64_t i = 0; i < K; ++i) {
+      int64_t q = (static_cast<int64_t>(g[i]) * R + (int64_t{1} << 30)) >> 31;
       q = q > Q ? Q : q < -Q ? -Q : q;
-      out[k] = static_cast<int8_t>(q);
+      out[i] = static_cast<int8_t>(q);
       sum += static_cast<int32_t>(q);
     }
   }
   *sum_out = sum;
-  *max_out = mx;
 }
-BB_MULTIVERSION(gelu_row,
-                (const int8_t* c, int64_t K, Dyadic d, int Q, int32_t* g, int8_t* out, int32_t* sum_out,
-                 int32_t* max_out, const int32_t* lut),
-                (c, K, d, Q, g, out, sum_out, max_out, lut))
+BB_MULTIVERSION(requant_row, (const int32_t* g, int64_t K, int32_t mx, int Q, int8_t* out, int32_t* sum_out),
+                (g, K, mx, Q, out, sum_out))
 
 int gelu_out_qmax(ActFormat out) {  // 0: no requantisation (fp32 out)
   const ActFormatTraits& t = act_traits(out);
@@ -133,42 +168,25 @@ float gelu_step(float s, int32_t mx, int Q) {
 
 }  // namespace
 
-Dyadic to_dyadic(double m) {
-  if (!(m > 0)) return {};
-  int e = 0;
-  const double f = std::frexp(m, &e);  // m = f · 2^e, f in [0.5, 1)
-  int64_t mult = std::llround(f * 2147483648.0);
-  int shift = 31 - e;
-  if (mult == (int64_t{1} << 31)) {
-    mult >>= 1;
-    --shift;
-  }
-  if (shift < 0) return {(int64_t{1} << 31) - 1, 0};  // m ≥ 2^31: saturated
-  if (shift > 62) {
-    mult >>= (shift - 62);
-    shift = 62;
-  }
-  return {mult, shift};
-}
-
 int32_t int_exp2_neg(int64_t z) {
   const int64_t q = z >> kExpFrac;
-  return q > 15 ? 0 : exp2_lut()[static_cast<size_t>(z & (kExpEntries - 1))] >> (q & 15);
+  return q >= 15 ? 0 : exp2_lut()[static_cast<size_t>(z & (kExpEntries - 1))] >> q;
 }
 
 void int_softmax_row_reference(const int32_t* acc, int64_t T, float m, float alpha, int Q, uint8_t* codes, float* p) {
-  const SoftmaxRow k = softmax_row_constants(m, alpha);
+  SoftmaxRow k = softmax_row_constants(m);
   int32_t mx = acc[0];
   for (int64_t t = 1; t < T; ++t) mx = std::max(mx, acc[t]);
-  std::vector<int32_t> e(static_cast<size_t>(T));
+  std::vector<int64_t> e(static_cast<size_t>(T));
   int64_t sum = 0;
   for (int64_t t = 0; t < T; ++t) {
-    e[static_cast<size_t>(t)] = int_exp2_neg(dyadic_apply(static_cast<int64_t>(mx) - acc[t], k.to_log2));
+    const int64_t d = std::min<int64_t>(static_cast<int64_t>(mx) - acc[t], k.dmax);
+    e[static_cast<size_t>(t)] = int_exp2_neg((d * k.M + (int64_t{1} << (kScoreShift - 1))) >> kScoreShift);
     sum += e[static_cast<size_t>(t)];
   }
-  const int64_t G = (k.ia << 23) / sum;  // sum ≥ 2^15: the maximum's own term
+  softmax_row_scale(k, alpha, sum);
   for (int64_t t = 0; t < T; ++t) {
-    const int64_t c = (e[static_cast<size_t>(t)] * G + (int64_t{1} << 30)) >> 31;
+    const int64_t c = (e[static_cast<size_t>(t)] * k.G16 + (int64_t{1} << (k.S - 1))) >> k.S;
     codes[t] = static_cast<uint8_t>(std::min<int64_t>(c, Q));
     if (p) p[t] = static_cast<float>(e[static_cast<size_t>(t)]) * (1.0f / static_cast<float>(sum));
   }
@@ -177,8 +195,15 @@ void int_softmax_row_reference(const int32_t* acc, int64_t T, float m, float alp
 void int_softmax_row(const int32_t* acc, int64_t T, float m, float alpha, int Q, uint8_t* codes, float* p) {
   thread_local std::vector<int32_t> e;
   e.resize(static_cast<size_t>(T));
-  const SoftmaxRow k = softmax_row_constants(m, alpha);
-  softmax_row(acc, T, k.to_log2, k.ia, Q, codes, p, e.data(), exp2_lut().data());
+  SoftmaxRow k = softmax_row_constants(m);
+  int32_t sum = 0;
+  softmax_exp(acc, T, k, e.data(), &sum, exp2_lut().data());
+  softmax_row_scale(k, alpha, sum);
+  softmax_codes(e.data(), T, k, Q, codes);
+  if (p) {
+    const float inv = 1.0f / static_cast<float>(sum);
+    for (int64_t t = 0; t < T; ++t) p[t] = static_cast<float>(e[static_cast<size_t>(t)]) * inv;
+  }
 }
 
 void int_gelu_row_reference(const float* x, int64_t K, ActFormat out, int8_t* codes, float* step, int32_t* sum,
@@ -188,13 +213,13 @@ void int_gelu_row_reference(const float* x, int64_t K, ActFormat out, int8_t* co
   float s = 0;
   int32_t csum = 0;
   act_traits(ActFormat::kInt8).quantizer(ActScale::kAbsMax)(x, 1, K, K, c.data(), &s, &csum);
-  const Dyadic d = gelu_to_log2(s);
-  std::vector<int32_t> g(static_cast<size_t>(K));
-  int32_t mx = 0;
+  const GeluRow r = gelu_row_constants(s);
+  std::vector<int64_t> g(static_cast<size_t>(K));
+  int64_t mx = 0;
   for (int64_t k = 0; k < K; ++k) {
-    const int32_t ck = c[static_cast<size_t>(k)];
-    const int64_t u = dyadic_apply(std::abs(ck), d);
-    const int32_t neg = u < kSigmoidEntries ? sigmoid_lut()[static_cast<size_t>(u)] : 0;
+    const int64_t ck = c[static_cast<size_t>(k)];
+    const int64_t u = (std::abs(ck) * r.Mg + (r.Sg > 0 ? int64_t{1} << (r.Sg - 1) : 0)) >> r.Sg;
+    const int64_t neg = sigmoid_lut()[static_cast<size_t>(std::min<int64_t>(u, kSigmoidEntries - 1))];
     g[static_cast<size_t>(k)] = ck * (ck >= 0 ? 32768 - neg : neg);
     mx = std::max(mx, std::abs(g[static_cast<size_t>(k)]));
   }
@@ -212,7 +237,7 @@ void int_gelu_row_reference(const float* x, int64_t K, ActFormat out, int8_t* co
     codes[k] = static_cast<int8_t>(q);
     total += static_cast<int32_t>(q);
   }
-  *step = gelu_step(s, mx, Q);
+  *step = gelu_step(s, static_cast<int32_t>(mx), Q);
   *sum = total;
   if (y)
     for (int64_t k = 0; k < K; ++k) y[k] = static_cast<float>(codes[k]) * *step;
@@ -223,26 +248,31 @@ void int_gelu_rows(const float* x, int64_t M, int64_t K, ActFormat out, int64_t 
   const int Q = gelu_out_qmax(out);
   const ActQuantizeFn quantize = act_traits(ActFormat::kInt8).quantizer(ActScale::kAbsMax);
   const int32_t* lut = sigmoid_lut().data();
-  constexpr int64_t kRows = 8;
+  constexpr int64_t kRows = 16;  // the quantiser's group: its rows' steps come from one vector division
   parallel_tasks((M + kRows - 1) / kRows, M * K >= (1 << 15), [&](int64_t chunk) {
     thread_local std::vector<int8_t> c;
-    thread_local std::vector<int32_t> g;
-    c.resize(static_cast<size_t>(K));
+    thread_local std::vector<int32_t> g, csum;
+    thread_local std::vector<float> s;
+    const int64_t m0 = chunk * kRows, rows = std::min(kRows, M - m0);
+    c.resize(static_cast<size_t>(rows * K));
     g.resize(static_cast<size_t>(K));
-    for (int64_t m = chunk * kRows; m < std::min(M, (chunk + 1) * kRows); ++m) {
-      float s = 0;
-      int32_t csum = 0, mx = 0;
-      quantize(x + m * K, 1, K, K, c.data(), &s, &csum);
+    s.resize(static_cast<size_t>(rows));
+    csum.resize(static_cast<size_t>(rows));
+    quantize(x + m0 * K, rows, K, K, c.data(), s.data(), csum.data());  // codes [rows, K]: each row as alone
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t m = m0 + r;
+      const float sr = s[static_cast<size_t>(r)];
+      int32_t mx = 0;
+      gelu_row(c.data() + r * K, K, gelu_row_constants(sr), g.data(), &mx, lut);
       if (Q == 0) {  // fp32 out: y = g · s / 2^15
-        int32_t unused = 0;
-        gelu_row(c.data(), K, gelu_to_log2(s), 0, g.data(), nullptr, &unused, &mx, lut);
-        for (int64_t k = 0; k < K; ++k) y[m * K + k] = static_cast<float>(g[static_cast<size_t>(k)]) * (s / 32768.0f);
+        const float f = sr / 32768.0f;
+        for (int64_t k = 0; k < K; ++k) y[m * K + k] = static_cast<float>(g[static_cast<size_t>(k)]) * f;
         continue;
       }
       int8_t* row = codes + m * ld;
-      gelu_row(c.data(), K, gelu_to_log2(s), Q, g.data(), row, &sum[m], &mx, lut);
+      requant_row(g.data(), K, mx, Q, row, &sum[m]);
       for (int64_t k = K; k < ld; ++k) row[k] = 0;
-      step[m] = gelu_step(s, mx, Q);
+      step[m] = gelu_step(sr, mx, Q);
       if (y)
         for (int64_t k = 0; k < K; ++k) y[m * K + k] = static_cast<float>(row[k]) * step[m];
     }

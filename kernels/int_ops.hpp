@@ -14,11 +14,18 @@
 // (2^15 at z = 0; F = 8: a 256-entry table, and z's rounding to 2^−9 costs
 // at most 0.14 % relative, the table's rounding 2^−16).
 //
+// Every per-element step is int32 arithmetic (vectorised with table gathers);
+// int64 and divisions appear once per row.
+//
 // Softmax → unsigned probability codes (one row of scores):
 //   acc[t] int32 with real score acc[t]·m (m > 0: the q and k steps times 1/√Dh)
-//   z[t]  = dyadic(m · log2 e · 2^F) · (max acc − acc[t])     (≥ 0, log2 units)
-//   e[t]  = 2^(−z[t]/2^F) in Q15 by the table (the row's maximum: exactly 2^15)
-//   cp[t] = min(Q, (e[t] · G + 2^30) >> 31),  G = ⌊IA · 2^23 / Σe⌋,  IA = round(2^8 / α)
+//   M = round(m · log2 e · 2^F · 2^19) (at most 2^26), d[t] = min(max acc − acc[t], dmax)
+//   z[t]  = (d[t] · M + 2^18) >> 19            (≥ 0, log2 units · 2^F; dmax keeps it in
+//                                               int32 and still past the table's reach)
+//   e[t]  = 2^(−z[t]/2^F) in Q15 by the table, 0 once the shift reaches 15
+//           (the row's maximum: exactly 2^15)
+//   G = ⌊IA · 2^23 / Σe⌋ with IA = round(2^8 / α), cut to 16 bits: G16 = G >> r, S = 31 − r
+//   cp[t] = min(Q, (e[t] · G16 + 2^(S−1)) >> S)   (unsigned 32-bit)
 // so cp ≈ round(p[t] / α) with p = e / Σe: the codes attention·v multiplies,
 // at the plan's probability step α (attention_quant.hpp). p itself is also
 // returned (for the backward's straight-through softmax).
@@ -26,9 +33,10 @@
 // GELU → the next Linear's activation codes (rows of fc1's output):
 //   x's codes c and step s by the A8 absmax quantiser (act_formats.cpp)
 //   GELU(x) ≈ x · σ(1.702 x) (the sigmoid GELU; the student trains with it)
-//   u = dyadic(1.702 · log2 e · s · 2^G) · |c| (G = kSigmoidFrac), σ(−|x|) in
-//   Q15 by a table over u (kSigmoidLut[u] = round(2^15 / (1 + 2^(u/2^G))),
-//   16·2^G entries, 0 past its end), σ(x) = 2^15 − σ(−|x|) for x ≥ 0
+//   u = (|c| · Mg + 2^(Sg−1)) >> Sg with Mg · 2^−Sg = 1.702 · log2 e · s · 2^G
+//   (G = kSigmoidFrac; Mg 22 bits, once per row), σ(−|x|) in Q15 by a table
+//   over min(u, 17·2^G − 1) (kSigmoidLut[u] = round(2^15 / (1 + 2^(u/2^G))),
+//   whose last entry is 0), σ(x) = 2^15 − σ(−|x|) for x ≥ 0
 //   g = c · σ (int32; real value s · g / 2^15)
 //   out = fp32: y = g · (s / 2^15) (the next Linear's own quantiser takes it
 //   from there: a SubLN or binary input); out = a k-bit format: requantised
@@ -43,20 +51,10 @@
 namespace bb {
 
 constexpr int kExpFrac = 8;      // F: fractional bits of the softmax's log2-domain fixed point
-constexpr int kSigmoidFrac = 6;  // G: the same for the GELU's sigmoid (its table has 16·2^G entries)
+constexpr int kSigmoidFrac = 6;  // G: the same for the GELU's sigmoid (its table has 17·2^G entries)
+constexpr int kScoreShift = 19;  // the softmax's score multiplier M carries 19 fractional bits
 
-// m ≈ mult · 2^−shift with mult in [2^30, 2^31) (0 when m ≤ 0); m at most 2^31.
-struct Dyadic {
-  int64_t mult = 0;
-  int shift = 0;
-};
-Dyadic to_dyadic(double m);
-// round(x · m) for x ≥ 0 (half up), in int64; x below 2^31.
-inline int64_t dyadic_apply(int64_t x, Dyadic d) {
-  return d.shift > 0 ? (x * d.mult + (int64_t{1} << (d.shift - 1))) >> d.shift : x * d.mult;
-}
-
-// 2^(−z / 2^F) in Q15 for a fixed-point z ≥ 0 (0 once the shift passes 15).
+// 2^(−z / 2^F) in Q15 for a fixed-point z ≥ 0 (0 once the shift reaches 15).
 int32_t int_exp2_neg(int64_t z);
 
 // One row of a softmax on integer scores: acc [T] with real value acc · m,

@@ -500,34 +500,15 @@ TEST(LayerOps, LayerNormParameterGradientsIgnoreThreadCount) {
 
 // ---- The integer nonlinearities (int_ops.hpp) ----
 
-TEST(IntOps, DyadicMultipliersRoundLikeTheRealProduct) {
-  Rng r(41);
-  for (int i = 0; i < 2000; ++i) {
-    const double m = std::exp2(r.uniform() * 60.0 - 40.0);  // 2^-40 … 2^20
-    const Dyadic d = to_dyadic(m);
-    ASSERT_LT(d.mult, int64_t{1} << 31);
-    if (d.shift < 62) {  // below 2^-32 the shift stops at 62 and the multiplier loses bits
-      ASSERT_GE(d.mult, int64_t{1} << 30);
-      EXPECT_NEAR(static_cast<double>(d.mult) * std::exp2(-d.shift) / m, 1.0, 1e-9);
-    }
-    const int64_t x = static_cast<int64_t>(r.uniform() * 4e6);
-    if (m * static_cast<double>(x) < 1e12) {
-      EXPECT_NEAR(static_cast<double>(dyadic_apply(x, d)), m * static_cast<double>(x), 0.5 + 1e-9 * m * static_cast<double>(x));
-    }
-  }
-  EXPECT_EQ(to_dyadic(0.0).mult, 0);
-  EXPECT_EQ(to_dyadic(-1.0).mult, 0);
-}
-
 TEST(IntOps, Exp2TableIsWithinItsStatedError) {
   // 2^(-z/256) in Q15: relative error ≤ 2^-16 from the table, plus one unit
   // of the shifted result (the shift truncates).
-  for (int64_t z = 0; z < 16 * 256; ++z) {
+  for (int64_t z = 0; z < 15 * 256; ++z) {
     const double exact = 32768.0 * std::exp2(-static_cast<double>(z) / 256.0);
     EXPECT_NEAR(int_exp2_neg(z), exact, exact * std::exp2(-16) + 1.0) << z;
   }
   EXPECT_EQ(int_exp2_neg(0), 32768);
-  EXPECT_EQ(int_exp2_neg(16 * 256), 0);
+  EXPECT_EQ(int_exp2_neg(15 * 256), 0);  // below 2^-15 of the maximum: 0
   EXPECT_EQ(int_exp2_neg(int64_t{1} << 40), 0);
 }
 
