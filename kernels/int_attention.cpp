@@ -120,7 +120,7 @@ void dot(const DotArgs& d) {
 
 // A thread's buffers, grown on demand and kept.
 struct Work {
-  std::vector<float> q, k, vt, sq, sk, sv;
+  std::vector<float> q, k, vt, sq, sk, sv, m;
   std::vector<int8_t> cq, ck, cv, kp, vp;
   std::vector<uint8_t> aq, cp;
   std::vector<int32_t> sum, ksum, s, o;
@@ -173,12 +173,13 @@ double task(const float* qkv, const AttnQuant& aq, const float* prob_scale, floa
   const float alpha = attn_prob_step(aq, prob_scale, h, T);
   w.cp.assign(static_cast<size_t>(T * T4), 0);
   const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  w.m.resize(static_cast<size_t>(T));
   for (int64_t i = 0; i < T; ++i) {
     int32_t* acc = &w.s[static_cast<size_t>(i * Tn)];
     for (int64_t t = 0; t < T; ++t) acc[t] -= 128 * w.ksum[static_cast<size_t>(t)];
-    int_softmax_row(acc, T, w.sq[static_cast<size_t>(i)] * w.sk[0] * scale, alpha, Q, &w.cp[static_cast<size_t>(i * T4)],
-                    nullptr);
+    w.m[static_cast<size_t>(i)] = w.sq[static_cast<size_t>(i)] * w.sk[0] * scale;  // as attention_quant.cpp
   }
+  int_softmax_rows(w.s.data(), T, T, Tn, w.m.data(), alpha, Q, w.cp.data(), T4);
   const double softmax_s = timed ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() : 0.0;
   // attention·v on the probability codes.
   pack_cols(w.cv.data(), Dh, T, T, w.vp);

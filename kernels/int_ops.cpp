@@ -57,8 +57,8 @@ SoftmaxRow softmax_row_constants(float m) {
                    : std::numeric_limits<int32_t>::max();
   return k;
 }
-void softmax_row_scale(SoftmaxRow& k, float alpha, int64_t sum) {
-  const int64_t ia = std::llround(256.0 / static_cast<double>(alpha));
+int64_t inv_alpha_q8(float alpha) { return std::llround(256.0 / static_cast<double>(alpha)); }
+BB_INLINE void softmax_row_scale(SoftmaxRow& k, int64_t ia, int64_t sum) {
   const int64_t G = (ia << 23) / sum;  // sum ≥ 2^15: the maximum's own term
   int shift = 0;
   while ((G >> shift) >= (int64_t{1} << 16)) ++shift;
@@ -94,6 +94,22 @@ BB_INLINE void softmax_codes_body(const int32_t* __restrict e, int64_t T, Softma
   }
 }
 BB_MULTIVERSION(softmax_codes, (const int32_t* e, int64_t T, SoftmaxRow k, int Q, uint8_t* codes), (e, T, k, Q, codes))
+
+// A head's rows in one call (one dispatch, the per-row constants in a tight loop).
+BB_INLINE void softmax_rows_body(const int32_t* __restrict acc, int64_t rows, int64_t T, int64_t lda,
+                                 SoftmaxRow* __restrict k, int64_t ia, int Q, uint8_t* __restrict codes, int64_t ldc,
+                                 int32_t* __restrict e, const int32_t* __restrict lut) {
+  for (int64_t i = 0; i < rows; ++i) {
+    int32_t sum = 0;
+    softmax_exp_body(acc + i * lda, T, k[i], e, &sum, lut);
+    softmax_row_scale(k[i], ia, sum);
+    softmax_codes_body(e, T, k[i], Q, codes + i * ldc);
+  }
+}
+BB_MULTIVERSION(softmax_rows,
+                (const int32_t* acc, int64_t rows, int64_t T, int64_t lda, SoftmaxRow* k, int64_t ia, int Q,
+                 uint8_t* codes, int64_t ldc, int32_t* e, const int32_t* lut),
+                (acc, rows, T, lda, k, ia, Q, codes, ldc, e, lut))
 
 // The GELU's per-row constant: u = (|c| · Mg + 2^(Sg−1)) >> Sg ≈ |c| · 1.702 · log2 e · s · 2^G.
 struct GeluRow {
@@ -184,7 +200,7 @@ void int_softmax_row_reference(const int32_t* acc, int64_t T, float m, float alp
     e[static_cast<size_t>(t)] = int_exp2_neg((d * k.M + (int64_t{1} << (kScoreShift - 1))) >> kScoreShift);
     sum += e[static_cast<size_t>(t)];
   }
-  softmax_row_scale(k, alpha, sum);
+  softmax_row_scale(k, inv_alpha_q8(alpha), sum);
   for (int64_t t = 0; t < T; ++t) {
     const int64_t c = (e[static_cast<size_t>(t)] * k.G16 + (int64_t{1} << (k.S - 1))) >> k.S;
     codes[t] = static_cast<uint8_t>(std::min<int64_t>(c, Q));
@@ -198,12 +214,22 @@ void int_softmax_row(const int32_t* acc, int64_t T, float m, float alpha, int Q,
   SoftmaxRow k = softmax_row_constants(m);
   int32_t sum = 0;
   softmax_exp(acc, T, k, e.data(), &sum, exp2_lut().data());
-  softmax_row_scale(k, alpha, sum);
+  softmax_row_scale(k, inv_alpha_q8(alpha), sum);
   softmax_codes(e.data(), T, k, Q, codes);
   if (p) {
     const float inv = 1.0f / static_cast<float>(sum);
     for (int64_t t = 0; t < T; ++t) p[t] = static_cast<float>(e[static_cast<size_t>(t)]) * inv;
   }
+}
+
+void int_softmax_rows(const int32_t* acc, int64_t rows, int64_t T, int64_t lda, const float* m, float alpha, int Q,
+                      uint8_t* codes, int64_t ldc) {
+  thread_local std::vector<int32_t> e;
+  thread_local std::vector<SoftmaxRow> k;
+  e.resize(static_cast<size_t>(T));
+  k.resize(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) k[static_cast<size_t>(i)] = softmax_row_constants(m[i]);
+  softmax_rows(acc, rows, T, lda, k.data(), inv_alpha_q8(alpha), Q, codes, ldc, e.data(), exp2_lut().data());
 }
 
 void int_gelu_row_reference(const float* x, int64_t K, ActFormat out, int8_t* codes, float* step, int32_t* sum,

@@ -63,6 +63,10 @@ int32_t int_exp2_neg(int64_t z);
 // int_softmax_row_reference bit for bit.
 void int_softmax_row(const int32_t* acc, int64_t T, float m, float alpha, int Q, uint8_t* codes, float* p);
 void int_softmax_row_reference(const int32_t* acc, int64_t T, float m, float alpha, int Q, uint8_t* codes, float* p);
+// A head's rows at once (inference: no p): acc [rows, lda], row i's scale
+// m[i], codes [rows, ldc]; each row as int_softmax_row.
+void int_softmax_rows(const int32_t* acc, int64_t rows, int64_t T, int64_t lda, const float* m, float alpha, int Q,
+                      uint8_t* codes, int64_t ldc);
 
 // Rows of x [M, K] (fc1's output) → GELU. out k-bit: requantised for the next
 // Linear at that format (absmax rule): codes [M, ld] (zero from K to ld),
