@@ -10,16 +10,21 @@
 #   STUDENTS  comma-separated names (default: W1.58A8 and W1.58rA8, each without
 #             and with RPReLU)
 #   BITBENCH=path: another bitbench binary
+#   BASE_CONFIG=path: another distil config (e.g. configs/fashion_mnist_integer.json
+#             with STUDENTS=student_w1.58ra8_rprelu_int: issue #33's seeds);
+#             its runs go to runs/student_seeds/<config name>/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bb=${BITBENCH:-build/cli/bitbench}
 [ -x "$bb" ] || { echo "student_seeds.sh: $bb not built (run scripts/build.sh release)" >&2; exit 1; }
 seeds=${1:-0,1,2}
 students=${2:-w1.58a8_lr1e-3,w1.58ra8_lr1e-3,w1.58a8_lr1e-3_rprelu,w1.58ra8_lr1e-3_rprelu}
-base=configs/fashion_mnist_default_students_recipes.json
-mkdir -p runs/student_seeds
+base=${BASE_CONFIG:-configs/fashion_mnist_default_students_recipes.json}
+out=runs/student_seeds
+[ -n "${BASE_CONFIG:-}" ] && out=runs/student_seeds/$(basename "$base" .json)
+mkdir -p "$out"
 for s in ${seeds//,/ }; do
-  cfg=runs/student_seeds/seed$s.json
+  cfg=$out/seed$s.json
   python3 - "$base" "$s" "$cfg" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -28,15 +33,15 @@ c["name"] += "_seed" + sys.argv[2]
 json.dump(c, open(sys.argv[3] + ".tmp", "w"), indent=1)
 PY
   mv "$cfg.tmp" "$cfg"
-  rm -rf "runs/student_seeds/seed$s"
-  "$bb" distill --config "$cfg" --students "$students" --out "runs/student_seeds/seed$s"
+  rm -rf "$out/seed$s"
+  "$bb" distill --config "$cfg" --students "$students" --out "$out/seed$s"
 done
-python3 - "$seeds" "$students" <<'PY'
+python3 - "$seeds" "$students" "$out" <<'PY'
 import json, statistics, sys
-seeds, names = sys.argv[1].split(","), sys.argv[2].split(",")
+seeds, names, out = sys.argv[1].split(","), sys.argv[2].split(","), sys.argv[3]
 gaps = {n: [] for n in names}
 for s in seeds:
-    for st in json.load(open(f"runs/student_seeds/seed{s}/students.json"))["students"]:
+    for st in json.load(open(f"{out}/seed{s}/students.json"))["students"]:
         if st["name"] in gaps:
             gaps[st["name"]].append((s, st["top1"], st["top1_minus_teacher"]))
 print("| student | " + " | ".join(f"seed {s}" for s in seeds) + " | mean gap | range |")
