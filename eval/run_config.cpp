@@ -25,8 +25,15 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& file) {
         // reported with its path when the model section is read
       }
     }
-    if (m.contains("img_size") && m["img_size"].is_number_integer()) hint_size = m["img_size"].get<int>();
-    if (m.contains("in_chans") && m["in_chans"].is_number_integer()) hint_chans = m["in_chans"].get<int>();
+    // Only values the model's reader accepts are hints (it reports the others
+    // with their path): a negative channel count must not size the data's statistics.
+    auto hint = [&](const char* key, int lo, int hi, int& out) {
+      if (!m.contains(key) || !m[key].is_number_integer()) return;
+      const int64_t v = m[key].get<int64_t>();
+      if (v >= lo && v <= hi) out = static_cast<int>(v);
+    };
+    hint("img_size", 1, 8192, hint_size);
+    hint("in_chans", 1, 64, hint_chans);
   }
   c.data = read_data_config(r, hint_size, hint_chans);
   {

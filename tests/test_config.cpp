@@ -75,6 +75,11 @@ TEST(Config, WrongTypeNamesFileAndPath) {
   expect_config_error(R"({"seed": -1})", "/seed: expected non-negative integer");
 }
 
+TEST(Config, OutOfRangeModelInputIsRefusedWithItsPath) {  // found by fuzz_config: -1 sized a vector
+  expect_config_error(R"({"model": {"in_chans": -1}})", "/model/in_chans: expected integer in [1, 64], got -1");
+  expect_config_error(R"({"model": {"img_size": 0}})", "/model/img_size: expected integer in [1, 8192], got 0");
+}
+
 TEST(Config, OutOfRangeAndUnknownValues) {
   expect_config_error(R"({"transform": {"crop_pct": 1.5}})", "/transform/crop_pct: expected number in [0.01, 1], got 1.5");
   expect_config_error(R"({"transform": {"crop_pct": 0}})", "/transform/crop_pct");
