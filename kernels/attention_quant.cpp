@@ -87,12 +87,7 @@ BB_INLINE void forward_task_body(const Args& a, int64_t task) {
   w.q.resize(static_cast<size_t>(T * Dh));
   w.k.resize(w.q.size());
   w.vt.resize(w.q.size());
-  for (int64_t t = 0; t < T; ++t) {  // q, k [T, Dh]; vᵀ [Dh, T]
-    const float* row = a.qkv + (b * T + t) * 3 * D + h * Dh;
-    std::memcpy(&w.q[static_cast<size_t>(t * Dh)], row, static_cast<size_t>(Dh) * sizeof(float));
-    std::memcpy(&w.k[static_cast<size_t>(t * Dh)], row + D, static_cast<size_t>(Dh) * sizeof(float));
-    for (int64_t j = 0; j < Dh; ++j) w.vt[static_cast<size_t>(j * T + t)] = row[2 * D + j];
-  }
+  attn_gather_head(a.qkv, b, h, T, H, Dh, w.q.data(), w.k.data(), w.vt.data());  // q, k [T, Dh]; vᵀ [Dh, T]
   const bool qk_int = aq.qk != ActFormat::kF32, pv_int = aq.pv != ActFormat::kF32;
   quantize_rows(aq.qk, aq.rule, w.q.data(), T, Dh, Dh, w.c8, w.cq, w.sq, w.sum);  // q̂, codes [T, Dh]
   const bool int_sm = aq.int_softmax && qk_int && pv_int;
@@ -201,12 +196,7 @@ BB_INLINE void backward_task_body(const Args& a, int64_t task) {
   w.dv.assign(n, 0.0f);  // dv̂ᵀ [Dh, T]
   w.ph.resize(static_cast<size_t>(T));
   w.dp.resize(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) {  // q̂, k̂ [T, Dh]; v̂ᵀ [Dh, T]
-    const float* row = a.qkv + (b * T + t) * 3 * D + h * Dh;
-    std::memcpy(&w.q[static_cast<size_t>(t * Dh)], row, static_cast<size_t>(Dh) * sizeof(float));
-    std::memcpy(&w.k[static_cast<size_t>(t * Dh)], row + D, static_cast<size_t>(Dh) * sizeof(float));
-    for (int64_t j = 0; j < Dh; ++j) w.vt[static_cast<size_t>(j * T + t)] = row[2 * D + j];
-  }
+  attn_gather_head(a.qkv, b, h, T, H, Dh, w.q.data(), w.k.data(), w.vt.data());  // q̂, k̂ [T, Dh]; v̂ᵀ [Dh, T]
   const bool pv_int = aq.pv != ActFormat::kF32;
   const int Q = pv_int ? prob_qmax(aq.pv) : 0;
   const float alpha = pv_int ? prob_step(aq, a.prob_scale, h, T) : 0.0f;
@@ -266,6 +256,17 @@ BB_INLINE void backward_task_body(const Args& a, int64_t task) {
 BB_MULTIVERSION(backward_task, (const Args& a, int64_t task), (a, task))
 
 }  // namespace
+
+void attn_gather_head(const float* qkv, int64_t b, int64_t h, int64_t T, int64_t H, int64_t Dh, float* q, float* k,
+                      float* vt) {
+  const int64_t D = H * Dh;
+  for (int64_t t = 0; t < T; ++t) {
+    const float* row = qkv + (b * T + t) * 3 * D + h * Dh;
+    std::memcpy(q + t * Dh, row, static_cast<size_t>(Dh) * sizeof(float));
+    std::memcpy(k + t * Dh, row + D, static_cast<size_t>(Dh) * sizeof(float));
+    for (int64_t j = 0; j < Dh; ++j) vt[j * T + t] = row[2 * D + j];
+  }
+}
 
 float attn_prob_step(const AttnQuant& aq, const float* prob_scale, int64_t h, int64_t T) {
   const float f = prob_scale ? std::max(prob_scale[h], kMinProbScale) : 1.0f;

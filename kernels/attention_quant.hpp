@@ -52,6 +52,10 @@ struct AttnQuant {
 
 // The base probability step for pv's bits at T tokens (see above).
 float attn_prob_base_step(ActFormat pv, int64_t T);
+// Head h of image b out of qkv [B, T, 3, H, Dh]: q, k [T, Dh] and vᵀ [Dh, T]
+// (every attention on codes starts from these copies).
+void attn_gather_head(const float* qkv, int64_t b, int64_t h, int64_t T, int64_t H, int64_t Dh, float* q, float* k,
+                      float* vt);
 // Head h's probability step α (prob_scale [H] or null).
 float attn_prob_step(const AttnQuant& aq, const float* prob_scale, int64_t h, int64_t T);
 

@@ -140,12 +140,7 @@ double task(const float* qkv, const AttnQuant& aq, const float* prob_scale, floa
   w.q.resize(n);
   w.k.resize(n);
   w.vt.resize(n);
-  for (int64_t t = 0; t < T; ++t) {  // q, k [T, Dh]; vᵀ [Dh, T]
-    const float* row = qkv + (b * T + t) * 3 * D + h * Dh;
-    std::memcpy(&w.q[static_cast<size_t>(t * Dh)], row, static_cast<size_t>(Dh) * sizeof(float));
-    std::memcpy(&w.k[static_cast<size_t>(t * Dh)], row + D, static_cast<size_t>(Dh) * sizeof(float));
-    for (int64_t j = 0; j < Dh; ++j) w.vt[static_cast<size_t>(j * T + t)] = row[2 * D + j];
-  }
+  attn_gather_head(qkv, b, h, T, H, Dh, w.q.data(), w.k.data(), w.vt.data());  // q, k [T, Dh]; vᵀ [Dh, T]
   // The codes, by the calls attention_quant.cpp makes: q per token, k per head, v per channel.
   const ActQuantizeFn qk = act_traits(aq.qk).quantizer(aq.rule), pv = act_traits(aq.pv).quantizer(aq.rule);
   w.cq.resize(static_cast<size_t>(T * Dh4));

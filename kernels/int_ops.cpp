@@ -4,6 +4,7 @@
 #include "kernels/int_ops.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <limits>

@@ -3,9 +3,9 @@
 // docs/LOWBIT.md): softmax and GELU as functions of integer codes and integer
 // constants, so the fake-quant training forward and the engine call the same
 // function and get the same codes on every ISA path. Float appears only where
-// a real step becomes a dyadic multiplier (to_dyadic: once per row, the same
-// IEEE operations everywhere) and where codes are dequantised for the float
-// parts that remain (the residual stream, the Linears' epilogues).
+// a real step becomes a fixed-point multiplier (once per row, the same IEEE
+// operations everywhere) and where codes are dequantised for the float parts
+// that remain (the residual stream, the Linears' epilogues).
 //
 // exp2 by table (I-ViT's Shiftmax takes the exponent by shifts; the table, as
 // IntAttention, is as cheap and more exact): for a fixed-point z ≥ 0 with
@@ -43,7 +43,6 @@
 //   per row by its absmax rule in integers:
 //   code = (g · R + 2^30) >> 31 clipped to [−Q, Q], R = ⌊Q · 2^31 / max|g|⌋,
 //   step = s · max|g| / (Q · 2^15).
-#include <array>
 #include <cstdint>
 
 #include "kernels/quant_format.hpp"
