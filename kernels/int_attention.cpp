@@ -22,15 +22,32 @@
 namespace bb {
 namespace {
 
-// b [N, K] s8 → packed [ceil(N/16)][ceil(K/4)][16 columns][4 inputs], zero padded:
-// one 64-byte vector per block and 4 inputs, the operand vpdpbusd multiplies
-// against 4 broadcast unsigned bytes of a row of a.
-void pack_cols(const int8_t* b, int64_t N, int64_t K, int64_t ldb, std::vector<int8_t>& out) {
-  const int64_t blocks = (N + 15) / 16, K4 = (K + 3) / 4;
-  out.assign(static_cast<size_t>(blocks * K4 * 64), 0);
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t k = 0; k < K; ++k)
-      out[static_cast<size_t>(((n / 16) * K4 + k / 4) * 64 + (n % 16) * 4 + k % 4)] = b[n * ldb + k];
+// b [N, K] s8 (row stride ldb) → packed [ceil(N/16)][ceil(K/4)][16 columns][4 inputs],
+// zero padded: one 64-byte vector per block and 4 inputs, the operand
+// vpdpbusd multiplies against 4 broadcast unsigned bytes of a row of a.
+// Copies 4 inputs at a time; rowsum[n] = Σ_k b[n, k] when non-null.
+void pack_cols(const int8_t* b, int64_t N, int64_t K, int64_t ldb, std::vector<int8_t>& out, int32_t* rowsum) {
+  const int64_t blocks = (N + 15) / 16, K4 = (K + 3) / 4, Kf = K / 4, rem = K - 4 * Kf;
+  out.resize(static_cast<size_t>(blocks * K4 * 64));
+  for (int64_t n = 0; n < blocks * 16; ++n) {
+    int8_t* dst = out.data() + (n / 16) * K4 * 64 + (n % 16) * 4;
+    if (n >= N) {  // a padding column
+      for (int64_t kk = 0; kk < K4; ++kk) std::memset(dst + kk * 64, 0, 4);
+      continue;
+    }
+    const int8_t* row = b + n * ldb;
+    for (int64_t kk = 0; kk < Kf; ++kk) std::memcpy(dst + kk * 64, row + 4 * kk, 4);
+    if (rem) {
+      int8_t last[4] = {0, 0, 0, 0};
+      std::memcpy(last, row + 4 * Kf, static_cast<size_t>(rem));
+      std::memcpy(dst + Kf * 64, last, 4);
+    }
+    if (rowsum) {
+      int32_t sum = 0;
+      for (int64_t k = 0; k < K; ++k) sum += row[k];
+      rowsum[n] = sum;
+    }
+  }
 }
 
 // C[m, 16·nb + j] = Σ_k a[m, k] · b[16·nb + j, k]: a [M, lda] u8 (lda ≥ 4·K4,
@@ -153,15 +170,17 @@ double task(const float* qkv, const AttnQuant& aq, const float* prob_scale, floa
   w.cv.resize(n);
   w.sv.resize(static_cast<size_t>(Dh));
   pv(w.vt.data(), Dh, T, T, w.cv.data(), w.sv.data(), w.sum.data());
-  // q·kᵀ: q's codes offset to unsigned, k's row sums take the offset back out.
+  // q·kᵀ: q's codes offset to unsigned (its padding stays 0: it would
+  // multiply k's zero padding anyway), k's row sums take the offset back out.
   w.aq.resize(static_cast<size_t>(T * Dh4));
-  for (size_t i = 0; i < w.aq.size(); ++i) w.aq[i] = static_cast<uint8_t>(w.cq[i] + 128);
-  for (int64_t i = 0; i < T; ++i)  // the padding's offset would multiply k's zero padding: keep it zero anyway
-    for (int64_t d = Dh; d < Dh4; ++d) w.aq[static_cast<size_t>(i * Dh4 + d)] = 0;
-  pack_cols(w.ck.data(), T, Dh, Dh, w.kp);
-  w.ksum.assign(static_cast<size_t>(T), 0);
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t d = 0; d < Dh; ++d) w.ksum[static_cast<size_t>(t)] += w.ck[static_cast<size_t>(t * Dh + d)];
+  for (int64_t i = 0; i < T; ++i) {
+    const int8_t* c = &w.cq[static_cast<size_t>(i * Dh4)];
+    uint8_t* a = &w.aq[static_cast<size_t>(i * Dh4)];
+    for (int64_t d = 0; d < Dh; ++d) a[d] = static_cast<uint8_t>(c[d] + 128);
+    for (int64_t d = Dh; d < Dh4; ++d) a[d] = 0;
+  }
+  w.ksum.resize(static_cast<size_t>(T));
+  pack_cols(w.ck.data(), T, Dh, Dh, w.kp, w.ksum.data());
   w.s.resize(static_cast<size_t>(T * Tn));
   dot({w.aq.data(), T, Dh4, w.kp.data(), Tn / 16, Dh4 / 4, w.s.data(), Tn});
   const int Q = (1 << act_traits(aq.pv).bits) - 1;
@@ -177,7 +196,7 @@ double task(const float* qkv, const AttnQuant& aq, const float* prob_scale, floa
   int_softmax_rows(w.s.data(), T, T, Tn, w.m.data(), alpha, Q, w.cp.data(), T4);
   const double softmax_s = timed ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() : 0.0;
   // attention·v on the probability codes.
-  pack_cols(w.cv.data(), Dh, T, T, w.vp);
+  pack_cols(w.cv.data(), Dh, T, T, w.vp, nullptr);
   w.o.resize(static_cast<size_t>(T * Dn));
   dot({w.cp.data(), T, T4, w.vp.data(), Dn / 16, T4 / 4, w.o.data(), Dn});
   for (int64_t i = 0; i < T; ++i) {
@@ -213,7 +232,7 @@ void int_dot_u8s8(const uint8_t* a, const int8_t* b, int64_t M, int64_t N, int64
   std::vector<uint8_t> ap(static_cast<size_t>(M * K4 * 4), 0);
   for (int64_t m = 0; m < M; ++m) std::memcpy(&ap[static_cast<size_t>(m * K4 * 4)], a + m * K, static_cast<size_t>(K));
   std::vector<int8_t> bp;
-  pack_cols(b, N, K, K, bp);
+  pack_cols(b, N, K, K, bp, nullptr);
   std::vector<int32_t> full(static_cast<size_t>(M * blocks * 16));
   dot({ap.data(), M, K4 * 4, bp.data(), blocks, K4, full.data(), blocks * 16});
   for (int64_t m = 0; m < M; ++m)

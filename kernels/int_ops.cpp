@@ -1,7 +1,10 @@
 // The integer softmax and GELU (int_ops.hpp). Each has a plain-loop reference
-// and a body compiled per ISA (simd.hpp); both are integer arithmetic on the
-// same constants, so they agree bit for bit, which the tests check on every path.
+// and fast paths (the softmax in AVX-512 and AVX2 intrinsics, the GELU as
+// bodies compiled per ISA, simd.hpp); all are integer arithmetic on the same
+// constants, so they agree bit for bit, which the tests check on every path.
 #include "kernels/int_ops.hpp"
+
+#include <immintrin.h>
 
 #include <algorithm>
 #include <array>
@@ -12,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "core/simd.hpp"
+#include "kernels/intrinsics_warnings.hpp"
 #include "kernels/parallel.hpp"
 
 namespace bb {
@@ -23,15 +27,30 @@ constexpr int kSigmoidEntries = 17 << kSigmoidFrac;  // σ(−|x|)·2^15 rounds 
 constexpr double kLog2e = 1.4426950408889634;
 constexpr double kGeluSigmoid = 1.702;  // x·σ(1.702 x) ≈ GELU(x)
 
-// kExp2Lut[r] = round(2^15 · 2^(−r/2^F)), r < 2^F.
-const std::array<int32_t, kExpEntries>& exp2_lut() {
-  static const std::array<int32_t, kExpEntries> lut = [] {
-    std::array<int32_t, kExpEntries> t{};
-    for (int r = 0; r < kExpEntries; ++r) t[static_cast<size_t>(r)] = static_cast<int32_t>(std::lround(32768.0 * std::exp2(-r / double(kExpEntries))));
-    return t;
+// 2^(−r/2^F) in Q15 for r < 2^F as two 16-entry tables multiplied, r = 16a + b:
+//   hi[a] = round(2^15 · 2^(−a/16)), lo[b] = round(2^15 · 2^(−b/256)),
+//   lut[r] = (hi[a] · lo[b] + 2^14) >> 15
+// so the AVX-512 path holds both tables in registers (vpermd) where a
+// 256-entry table would need a gather (which cost half the softmax).
+static_assert(kExpFrac == 8, "the exp2 table is split as 16 × 16 entries");
+struct Exp2Tables {
+  std::array<int32_t, 16> hi, lo;
+  std::array<int32_t, kExpEntries> lut;
+};
+const Exp2Tables& exp2_tables() {
+  static const Exp2Tables t = [] {
+    Exp2Tables x{};
+    for (int i = 0; i < 16; ++i) {
+      x.hi[static_cast<size_t>(i)] = static_cast<int32_t>(std::lround(32768.0 * std::exp2(-i / 16.0)));
+      x.lo[static_cast<size_t>(i)] = static_cast<int32_t>(std::lround(32768.0 * std::exp2(-i / double(kExpEntries))));
+    }
+    for (int r = 0; r < kExpEntries; ++r)
+      x.lut[static_cast<size_t>(r)] = (x.hi[static_cast<size_t>(r >> 4)] * x.lo[static_cast<size_t>(r & 15)] + (1 << 14)) >> 15;
+    return x;
   }();
-  return lut;
+  return t;
 }
+const std::array<int32_t, kExpEntries>& exp2_lut() { return exp2_tables().lut; }
 // kSigmoidLut[u] = round(2^15 / (1 + 2^(u/2^G))): σ(−|x|) in Q15 at |x|·1.702·log2 e = u/2^G.
 const std::array<int32_t, kSigmoidEntries>& sigmoid_lut() {
   static const std::array<int32_t, kSigmoidEntries> lut = [] {
@@ -73,44 +92,162 @@ BB_INLINE int32_t exp_of_gap(int32_t d, const SoftmaxRow& k, const int32_t* lut)
   return q >= 15 ? 0 : lut[z & (kExpEntries - 1)] >> q;
 }
 
-// One row in int32 lanes (the table looked up by index: a gather).
-BB_INLINE void softmax_exp_body(const int32_t* __restrict acc, int64_t T, SoftmaxRow k, int32_t* __restrict e,
-                                int32_t* sum_out, const int32_t* __restrict lut) {
-  int32_t mx = acc[0];
-  for (int64_t t = 1; t < T; ++t) mx = acc[t] > mx ? acc[t] : mx;
-  int32_t sum = 0;
-  for (int64_t t = 0; t < T; ++t) {
-    e[t] = exp_of_gap(mx - acc[t], k, lut);
-    sum += e[t];
-  }
-  *sum_out = sum;
-}
-BB_MULTIVERSION(softmax_exp, (const int32_t* acc, int64_t T, SoftmaxRow k, int32_t* e, int32_t* sum_out, const int32_t* lut),
-                (acc, T, k, e, sum_out, lut))
-BB_INLINE void softmax_codes_body(const int32_t* __restrict e, int64_t T, SoftmaxRow k, int Q, uint8_t* __restrict codes) {
-  const uint32_t round = 1u << (k.S - 1);
-  for (int64_t t = 0; t < T; ++t) {
-    const uint32_t c = (static_cast<uint32_t>(e[t]) * k.G16 + round) >> k.S;
-    codes[t] = static_cast<uint8_t>(c > static_cast<uint32_t>(Q) ? static_cast<uint32_t>(Q) : c);
-  }
-}
-BB_MULTIVERSION(softmax_codes, (const int32_t* e, int64_t T, SoftmaxRow k, int Q, uint8_t* codes), (e, T, k, Q, codes))
+// A head's rows (or one row): acc [rows, lda] → codes [rows, ldc], e [rows,
+// lde] (lde 0: one row's scratch, reused) and, when non-null, Σe per row.
+struct SoftmaxArgs {
+  const int32_t* acc;
+  int64_t rows, T, lda;
+  SoftmaxRow* k;  // [rows]: M and dmax in; G16 and S set here
+  int64_t ia;
+  int Q;
+  uint8_t* codes;
+  int64_t ldc;
+  int32_t* e;
+  int64_t lde;
+  int32_t* sums;
+  const int32_t* lut;
+};
 
-// A head's rows in one call (one dispatch, the per-row constants in a tight loop).
-BB_INLINE void softmax_rows_body(const int32_t* __restrict acc, int64_t rows, int64_t T, int64_t lda,
-                                 SoftmaxRow* __restrict k, int64_t ia, int Q, uint8_t* __restrict codes, int64_t ldc,
-                                 int32_t* __restrict e, const int32_t* __restrict lut) {
-  for (int64_t i = 0; i < rows; ++i) {
-    int32_t sum = 0;
-    softmax_exp_body(acc + i * lda, T, k[i], e, &sum, lut);
-    softmax_row_scale(k[i], ia, sum);
-    softmax_codes_body(e, T, k[i], Q, codes + i * ldc);
+void softmax_rows_generic(const SoftmaxArgs& a) {
+  for (int64_t i = 0; i < a.rows; ++i) {
+    const int32_t* acc = a.acc + i * a.lda;
+    int32_t* e = a.e + i * a.lde;
+    SoftmaxRow& k = a.k[i];
+    int32_t mx = acc[0], sum = 0;
+    for (int64_t t = 1; t < a.T; ++t) mx = acc[t] > mx ? acc[t] : mx;
+    for (int64_t t = 0; t < a.T; ++t) sum += e[t] = exp_of_gap(mx - acc[t], k, a.lut);
+    softmax_row_scale(k, a.ia, sum);
+    const uint32_t round = 1u << (k.S - 1);
+    uint8_t* codes = a.codes + i * a.ldc;
+    for (int64_t t = 0; t < a.T; ++t) {
+      const uint32_t c = (static_cast<uint32_t>(e[t]) * k.G16 + round) >> k.S;
+      codes[t] = static_cast<uint8_t>(c > static_cast<uint32_t>(a.Q) ? static_cast<uint32_t>(a.Q) : c);
+    }
+    if (a.sums) a.sums[i] = sum;
   }
 }
-BB_MULTIVERSION(softmax_rows,
-                (const int32_t* acc, int64_t rows, int64_t T, int64_t lda, SoftmaxRow* k, int64_t ia, int Q,
-                 uint8_t* codes, int64_t ldc, int32_t* e, const int32_t* lut),
-                (acc, rows, T, lda, k, ia, Q, codes, ldc, e, lut))
+
+// AVX-512: 16 lanes, the tables in registers, the row's tail by masks.
+BB_TARGET_AVX512 BB_INLINE __m512i exp_of_gap_x16(__m512i d, __m512i dmax, __m512i M, __m512i hi, __m512i lo) {
+  const __m512i dc = _mm512_min_epi32(d, dmax);
+  const __m512i z = _mm512_srai_epi32(_mm512_add_epi32(_mm512_mullo_epi32(dc, M), _mm512_set1_epi32(1 << (kScoreShift - 1))), kScoreShift);
+  const __m512i q = _mm512_srli_epi32(z, kExpFrac);
+  const __m512i ab = _mm512_mullo_epi32(_mm512_permutexvar_epi32(_mm512_srli_epi32(z, 4), hi), _mm512_permutexvar_epi32(z, lo));
+  const __m512i v = _mm512_srli_epi32(_mm512_add_epi32(ab, _mm512_set1_epi32(1 << 14)), 15);
+  return _mm512_maskz_srlv_epi32(_mm512_cmplt_epi32_mask(q, _mm512_set1_epi32(15)), v, q);
+}
+BB_TARGET_AVX512 void softmax_rows_avx512(const SoftmaxArgs& a) {
+  const __m512i hi = _mm512_loadu_si512(exp2_tables().hi.data()), lo = _mm512_loadu_si512(exp2_tables().lo.data());
+  const int64_t full = a.T / 16 * 16;
+  const __mmask16 tail = static_cast<__mmask16>((1u << (a.T - full)) - 1);
+  for (int64_t i = 0; i < a.rows; ++i) {
+    const int32_t* acc = a.acc + i * a.lda;
+    int32_t* e = a.e + i * a.lde;
+    SoftmaxRow& k = a.k[i];
+    __m512i vmx = _mm512_set1_epi32(std::numeric_limits<int32_t>::min());
+    for (int64_t t = 0; t < full; t += 16) vmx = _mm512_max_epi32(vmx, _mm512_loadu_si512(acc + t));
+    if (tail) vmx = _mm512_mask_max_epi32(vmx, tail, vmx, _mm512_maskz_loadu_epi32(tail, acc + full));
+    vmx = _mm512_set1_epi32(_mm512_reduce_max_epi32(vmx));
+    const __m512i dmax = _mm512_set1_epi32(k.dmax), M = _mm512_set1_epi32(k.M);
+    __m512i vsum = _mm512_setzero_si512();
+    for (int64_t t = 0; t < full; t += 16) {
+      const __m512i x = exp_of_gap_x16(_mm512_sub_epi32(vmx, _mm512_loadu_si512(acc + t)), dmax, M, hi, lo);
+      _mm512_storeu_si512(e + t, x);
+      vsum = _mm512_add_epi32(vsum, x);
+    }
+    if (tail) {
+      const __m512i x = _mm512_maskz_mov_epi32(
+          tail, exp_of_gap_x16(_mm512_sub_epi32(vmx, _mm512_maskz_loadu_epi32(tail, acc + full)), dmax, M, hi, lo));
+      _mm512_mask_storeu_epi32(e + full, tail, x);
+      vsum = _mm512_add_epi32(vsum, x);
+    }
+    const int32_t sum = _mm512_reduce_add_epi32(vsum);
+    softmax_row_scale(k, a.ia, sum);
+    const __m512i G = _mm512_set1_epi32(static_cast<int32_t>(k.G16)), round = _mm512_set1_epi32(1 << (k.S - 1));
+    const __m512i Q = _mm512_set1_epi32(a.Q);
+    const __m128i S = _mm_cvtsi32_si128(k.S);
+    uint8_t* codes = a.codes + i * a.ldc;
+    for (int64_t t = 0; t < full; t += 16) {
+      const __m512i c = _mm512_srl_epi32(_mm512_add_epi32(_mm512_mullo_epi32(_mm512_loadu_si512(e + t), G), round), S);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(codes + t), _mm512_cvtepi32_epi8(_mm512_min_epu32(c, Q)));
+    }
+    if (tail) {
+      const __m512i c = _mm512_srl_epi32(_mm512_add_epi32(_mm512_mullo_epi32(_mm512_maskz_loadu_epi32(tail, e + full), G), round), S);
+      _mm512_mask_cvtepi32_storeu_epi8(codes + full, tail, _mm512_min_epu32(c, Q));
+    }
+    if (a.sums) a.sums[i] = sum;
+  }
+}
+
+// AVX2: 8 lanes, vpgatherdd; the row's last T mod 8 scores by the scalar steps.
+BB_TARGET_AVX2 BB_INLINE __m256i exp_of_gap_x8(__m256i d, __m256i dmax, __m256i M, const int32_t* lut) {
+  const __m256i dc = _mm256_min_epi32(d, dmax);
+  const __m256i z = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(dc, M), _mm256_set1_epi32(1 << (kScoreShift - 1))), kScoreShift);
+  const __m256i q = _mm256_srli_epi32(z, kExpFrac);
+  const __m256i v = _mm256_i32gather_epi32(lut, _mm256_and_si256(z, _mm256_set1_epi32(kExpEntries - 1)), 4);
+  return _mm256_and_si256(_mm256_srlv_epi32(v, q), _mm256_cmpgt_epi32(_mm256_set1_epi32(15), q));
+}
+BB_TARGET_AVX2 BB_INLINE int32_t hmax_x8(__m256i v) {
+  __m128i m = _mm_max_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0x4e));
+  m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0xb1));
+  return _mm_cvtsi128_si32(m);
+}
+BB_TARGET_AVX2 BB_INLINE int32_t hsum_x8(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+BB_TARGET_AVX2 void softmax_rows_avx2(const SoftmaxArgs& a) {
+  const int64_t full = a.T / 8 * 8;
+  for (int64_t i = 0; i < a.rows; ++i) {
+    const int32_t* acc = a.acc + i * a.lda;
+    int32_t* e = a.e + i * a.lde;
+    SoftmaxRow& k = a.k[i];
+    __m256i vmx = _mm256_set1_epi32(std::numeric_limits<int32_t>::min());
+    for (int64_t t = 0; t < full; t += 8)
+      vmx = _mm256_max_epi32(vmx, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + t)));
+    int32_t mx = hmax_x8(vmx);
+    for (int64_t t = full; t < a.T; ++t) mx = acc[t] > mx ? acc[t] : mx;
+    vmx = _mm256_set1_epi32(mx);
+    const __m256i dmax = _mm256_set1_epi32(k.dmax), M = _mm256_set1_epi32(k.M);
+    __m256i vsum = _mm256_setzero_si256();
+    for (int64_t t = 0; t < full; t += 8) {
+      const __m256i d = _mm256_sub_epi32(vmx, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + t)));
+      const __m256i x = exp_of_gap_x8(d, dmax, M, a.lut);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(e + t), x);
+      vsum = _mm256_add_epi32(vsum, x);
+    }
+    int32_t sum = hsum_x8(vsum);
+    for (int64_t t = full; t < a.T; ++t) sum += e[t] = exp_of_gap(mx - acc[t], k, a.lut);
+    softmax_row_scale(k, a.ia, sum);
+    const uint32_t round = 1u << (k.S - 1);
+    const __m256i G = _mm256_set1_epi32(static_cast<int32_t>(k.G16)), vround = _mm256_set1_epi32(static_cast<int32_t>(round));
+    const __m256i Q = _mm256_set1_epi32(a.Q);
+    const __m128i S = _mm_cvtsi32_si128(k.S);
+    uint8_t* codes = a.codes + i * a.ldc;
+    for (int64_t t = 0; t < full; t += 8) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e + t));
+      const __m256i c = _mm256_min_epu32(_mm256_srl_epi32(_mm256_add_epi32(_mm256_mullo_epi32(x, G), vround), S), Q);
+      const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(codes + t), _mm_packus_epi16(w, w));
+    }
+    for (int64_t t = full; t < a.T; ++t) {
+      const uint32_t c = (static_cast<uint32_t>(e[t]) * k.G16 + round) >> k.S;
+      codes[t] = static_cast<uint8_t>(c > static_cast<uint32_t>(a.Q) ? static_cast<uint32_t>(a.Q) : c);
+    }
+    if (a.sums) a.sums[i] = sum;
+  }
+}
+
+void softmax_rows(const SoftmaxArgs& a) {
+  switch (active_isa()) {
+    case Isa::kAvx512: return softmax_rows_avx512(a);
+    case Isa::kAvx2: return softmax_rows_avx2(a);
+    default: return softmax_rows_generic(a);
+  }
+}
 
 // The GELU's per-row constant: u = (|c| · Mg + 2^(Sg−1)) >> Sg ≈ |c| · 1.702 · log2 e · s · 2^G.
 struct GeluRow {
@@ -214,9 +351,7 @@ void int_softmax_row(const int32_t* acc, int64_t T, float m, float alpha, int Q,
   e.resize(static_cast<size_t>(T));
   SoftmaxRow k = softmax_row_constants(m);
   int32_t sum = 0;
-  softmax_exp(acc, T, k, e.data(), &sum, exp2_lut().data());
-  softmax_row_scale(k, inv_alpha_q8(alpha), sum);
-  softmax_codes(e.data(), T, k, Q, codes);
+  softmax_rows({acc, 1, T, T, &k, inv_alpha_q8(alpha), Q, codes, T, e.data(), 0, &sum, exp2_lut().data()});
   if (p) {
     const float inv = 1.0f / static_cast<float>(sum);
     for (int64_t t = 0; t < T; ++t) p[t] = static_cast<float>(e[static_cast<size_t>(t)]) * inv;
@@ -230,7 +365,7 @@ void int_softmax_rows(const int32_t* acc, int64_t rows, int64_t T, int64_t lda, 
   e.resize(static_cast<size_t>(T));
   k.resize(static_cast<size_t>(rows));
   for (int64_t i = 0; i < rows; ++i) k[static_cast<size_t>(i)] = softmax_row_constants(m[i]);
-  softmax_rows(acc, rows, T, lda, k.data(), inv_alpha_q8(alpha), Q, codes, ldc, e.data(), exp2_lut().data());
+  softmax_rows({acc, rows, T, lda, k.data(), inv_alpha_q8(alpha), Q, codes, ldc, e.data(), 0, nullptr, exp2_lut().data()});
 }
 
 void int_gelu_row_reference(const float* x, int64_t K, ActFormat out, int8_t* codes, float* step, int32_t* sum,

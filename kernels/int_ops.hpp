@@ -10,12 +10,14 @@
 // exp2 by table (I-ViT's Shiftmax takes the exponent by shifts; the table, as
 // IntAttention, is as cheap and more exact): for a fixed-point z ≥ 0 with
 // kExpFrac fractional bits, z = q·2^F + r,
-//   2^(−z/2^F) ≈ kExp2Lut[r] >> q,   kExp2Lut[r] = round(2^15 · 2^(−r/2^F))
-// (2^15 at z = 0; F = 8: a 256-entry table, and z's rounding to 2^−9 costs
-// at most 0.14 % relative, the table's rounding 2^−16).
+//   2^(−z/2^F) ≈ lut[r] >> q,   lut[16a + b] = (hi[a] · lo[b] + 2^14) >> 15,
+//   hi[a] = round(2^15 · 2^(−a/16)), lo[b] = round(2^15 · 2^(−b/2^F))
+// (2^15 at z = 0; F = 8: 256 values from two 16-entry tables, which AVX-512
+// holds in registers instead of gathering; z's rounding to 2^−9 costs at
+// most 0.14 % relative, the tables' rounding under 2^−14).
 //
-// Every per-element step is int32 arithmetic (vectorised with table gathers);
-// int64 and divisions appear once per row.
+// Every per-element step is int32 arithmetic (vectorised; the GELU's table
+// by gathers); int64 and divisions appear once per row.
 //
 // Softmax → unsigned probability codes (one row of scores):
 //   acc[t] int32 with real score acc[t]·m (m > 0: the q and k steps times 1/√Dh)
