@@ -194,7 +194,7 @@ BB_ACT(act1)
 template <class Body>
 void for_quantized_chunks(ActQuantizeFn quantize, const float* x, int64_t M, int64_t K, const Body& body) {
   constexpr int64_t kRows = 64;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel_pays(M * K))
   for (int64_t m = 0; m < M; m += kRows) {
     const int64_t rows = std::min(kRows, M - m);
     thread_local std::vector<int8_t> codes;

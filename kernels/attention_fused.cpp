@@ -1,6 +1,7 @@
 #include "kernels/attention_fused.hpp"
 
 #include "kernels/fast_math.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/vector_ops.hpp"
 
 namespace bb {
@@ -160,7 +161,7 @@ BB_MULTIVERSION(head_backward,
 void attention_fused(const float* qkv, float* probs, float* out, int64_t B, int64_t T, int64_t H, int64_t Dh,
                      float scale) {
   const int64_t D = H * Dh, Tp = padded(T), Dhp = padded(Dh), Tr = padded(T, kR);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (parallel_pays_macs(B * H * T * T * Dh))
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h) {
       float* qs = scratch(0, static_cast<size_t>(Tr * Dh + Dh * Tp + T * Dhp + kR * Tp));
@@ -175,7 +176,7 @@ void attention_fused(const float* qkv, float* probs, float* out, int64_t B, int6
 void attention_fused_backward(const float* qkv, const float* probs, const float* dout, float* dqkv, int64_t B,
                               int64_t T, int64_t H, int64_t Dh, float scale) {
   const int64_t D = H * Dh, Tp = padded(T), Dhp = padded(Dh), tile = padded(T, kR) * Dhp;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (parallel_pays_macs(B * H * T * T * Dh))
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h) {
       float* t = scratch(0, static_cast<size_t>(4 * tile + Dh * Tp + 2 * kR * Tp + kR * Dhp));

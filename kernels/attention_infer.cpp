@@ -91,7 +91,7 @@ void attention_infer(const float* qkv, float* out, int64_t B, int64_t T, int64_t
   blocks = (T + task_rows - 1) / task_rows;
   const int64_t tasks = B * H * blocks;
   const size_t tile = static_cast<size_t>(Dh * Tp + T * Dhp + kRows * Dh + kRows * Tp);
-  parallel_tasks(tasks, tasks > 1, [&](int64_t t) {
+  parallel_tasks(tasks, parallel_pays_macs(B * H * T * T * Dh), [&](int64_t t) {
     const int64_t b = t / (H * blocks), h = t / blocks % H, i0 = t % blocks * task_rows;
     float* kt = scratch(0, tile);
     float* vv = kt + Dh * Tp;

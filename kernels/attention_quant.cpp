@@ -257,13 +257,23 @@ BB_MULTIVERSION(backward_task, (const Args& a, int64_t task), (a, task))
 
 }  // namespace
 
+namespace {
+// n floats, 16 at a time inline: a libc memcpy call per 16-float row of a
+// head cost more than the copy (12 % of the integer attention's time).
+void copy_row(float* __restrict dst, const float* __restrict src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) BB_STORE16(dst + i, BB_LOAD16(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+}
+}  // namespace
+
 void attn_gather_head(const float* qkv, int64_t b, int64_t h, int64_t T, int64_t H, int64_t Dh, float* q, float* k,
                       float* vt) {
   const int64_t D = H * Dh;
   for (int64_t t = 0; t < T; ++t) {
     const float* row = qkv + (b * T + t) * 3 * D + h * Dh;
-    std::memcpy(q + t * Dh, row, static_cast<size_t>(Dh) * sizeof(float));
-    std::memcpy(k + t * Dh, row + D, static_cast<size_t>(Dh) * sizeof(float));
+    copy_row(q + t * Dh, row, Dh);
+    copy_row(k + t * Dh, row + D, Dh);
     for (int64_t j = 0; j < Dh; ++j) vt[j * T + t] = row[2 * D + j];
   }
 }

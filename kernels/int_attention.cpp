@@ -216,15 +216,16 @@ bool int_attention_serves(const AttnQuant& aq) {
 void int_attention_forward(const float* qkv, const AttnQuant& aq, const float* prob_scale, float* out, int64_t B,
                            int64_t T, int64_t H, int64_t Dh, float scale, double* softmax_seconds) {
   std::vector<double> secs(softmax_seconds ? static_cast<size_t>(B * H) : 0);
-  parallel_tasks(B * H, true, [&](int64_t t) {
+  const bool parallel = parallel_pays_macs(B * H * T * T * Dh);
+  parallel_tasks(B * H, parallel, [&](int64_t t) {
     const double s = task(qkv, aq, prob_scale, out, T, H, Dh, scale, t / H, t % H, softmax_seconds != nullptr);
     if (softmax_seconds) secs[static_cast<size_t>(t)] = s;
   });
   if (!softmax_seconds) return;
   double sum = 0;
   for (double s : secs) sum += s;
-  const int64_t ran = std::min<int64_t>(B * H, num_threads() < 1 ? 1 : num_threads());
-  *softmax_seconds += sum / static_cast<double>(B * H < 2 ? 1 : ran);
+  const int64_t ran = parallel ? std::min<int64_t>(B * H, num_threads() < 1 ? 1 : num_threads()) : 1;
+  *softmax_seconds += sum / static_cast<double>(ran);
 }
 
 void int_dot_u8s8(const uint8_t* a, const int8_t* b, int64_t M, int64_t N, int64_t K, int32_t* c) {

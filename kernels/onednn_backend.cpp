@@ -13,6 +13,7 @@
 #include "core/threads.hpp"
 #include "kernels/attention_fused.hpp"
 #include "kernels/backend.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/vector_ops.hpp"
 
 namespace bb {
@@ -118,7 +119,7 @@ class OnednnBackend final : public Backend {
     run(dv, probs, dout, dqkv + 2 * D, nullptr);
     run(dp, dout, qkv + 2 * D, ds, nullptr);
     const int64_t rows = B * H * T;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel_pays(rows * T))
     for (int64_t r = 0; r < rows; r += 16)
       softmax_backward_rows(probs + r * T, ds + r * T, std::min<int64_t>(16, rows - r), T, scale);
     run(dq, ds, qkv + D, dqkv, nullptr);

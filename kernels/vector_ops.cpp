@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "kernels/fast_math.hpp"
+#include "kernels/parallel.hpp"
 
 namespace bb {
 namespace {
@@ -32,7 +33,7 @@ BB_MULTIVERSION(column_sums, (const float* x, float* out, int64_t rows, int64_t 
 }  // namespace
 
 void softmax_rows_fast(float* x, int64_t rows, int64_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel_pays(rows * n))
   for (int64_t r = 0; r < rows; r += 16) softmax_block(x + r * n, rows - r < 16 ? rows - r : 16, n);
 }
 
@@ -43,7 +44,7 @@ void softmax_padded_block(float* rows, int64_t nrows, int64_t n, int64_t np) {
 void column_sums_add(const float* x, float* sums, int64_t M, int64_t N) {
   const int64_t chunks = (M + kChunk - 1) / kChunk;
   float* part = scratch(1, static_cast<size_t>(chunks * N));  // [chunks, N]
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel_pays(M * N))
   for (int64_t c = 0; c < chunks; ++c)
     column_sums(x + c * kChunk * N, part + c * N, M - c * kChunk < kChunk ? M - c * kChunk : kChunk, N);
   for (int64_t c = 0; c < chunks; ++c)

@@ -8,13 +8,14 @@
 
 #include "kernels/fast_math.hpp"
 #include "kernels/layernorm.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/vector_ops.hpp"
 
 namespace bb {
 
 void patchify(const float* images, float* patches, int64_t B, int64_t C, int64_t S, int64_t P) {
   const int64_t G = S / P, Np = G * G, PD = C * P * P;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (parallel_pays(B * Np * PD))
   for (int64_t b = 0; b < B; ++b)
     for (int64_t p = 0; p < Np; ++p) {
       const int64_t py = p / G, px = p % G;
@@ -89,7 +90,7 @@ BB_MULTIVERSION(gelu_backward_chunk, (const float* x, const float* dout, float* 
 
 void layernorm_forward(const float* x, const float* w, const float* b, float* out, int64_t N, int64_t D, float eps,
                        float* mean_out, float* rstd_out) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel_pays(N * D))
   for (int64_t c = 0; c < chunks_of(N); ++c)
     layernorm_rows(x + c * kRows * D, w, b, out + c * kRows * D, rows_in(c, N), D, eps,
                    mean_out ? mean_out + c * kRows : nullptr, rstd_out ? rstd_out + c * kRows : nullptr);
@@ -114,18 +115,18 @@ void layernorm_backward(const float* dout, const float* x, const float* w, const
 constexpr int64_t kGeluChunk = 4096;
 
 void gelu_forward(const float* x, float* out, int64_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel_pays(n))
   for (int64_t i = 0; i < n; i += kGeluChunk) gelu_chunk(x + i, out + i, n - i < kGeluChunk ? n - i : kGeluChunk);
 }
 
 void gelu_backward(const float* x, const float* dout, float* dx, int64_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel_pays(n))
   for (int64_t i = 0; i < n; i += kGeluChunk)
     gelu_backward_chunk(x + i, dout + i, dx + i, n - i < kGeluChunk ? n - i : kGeluChunk);
 }
 
 void add(const float* a, const float* b, float* out, int64_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel_pays(n))
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
@@ -191,7 +192,7 @@ float cross_entropy(const float* logits, const int* labels, float* probs, float*
 }
 
 void channel_shift_forward(const float* x, const float* shift, float* out, int64_t M, int64_t K) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel_pays(M * K))
   for (int64_t m = 0; m < M; ++m)
     for (int64_t k = 0; k < K; ++k) out[m * K + k] = x[m * K + k] - shift[k];
 }
@@ -224,7 +225,7 @@ void channel_shift_backward(const float* dout, float* dshift, int64_t M, int64_t
 }
 
 void bireal_shortcut_forward(const float* x, float* y, int64_t M, int64_t N, int64_t K) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel_pays(M * N))
   for (int64_t m = 0; m < M; ++m) {
     const float* xr = x + m * K;
     float* yr = y + m * N;
@@ -299,7 +300,7 @@ BB_MULTIVERSION(rprelu_backward_rows, (const float* dout, const float* z, const 
 }  // namespace
 
 void rprelu_forward(float* y, const float* gamma, const float* beta, const float* zeta, float* z, int64_t M, int64_t N) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel_pays(M * N))
   for (int64_t c = 0; c < chunks_of(M); ++c)
     rprelu_rows(y + c * kRows * N, gamma, beta, zeta, z ? z + c * kRows * N : nullptr, rows_in(c, M), N);
 }

@@ -49,9 +49,10 @@ bash scripts/fuzz.sh "${BITBENCH_FUZZ_SECONDS:-30}"
 echo "== TSan build (clang): threaded loader and kernels"
 bash scripts/build.sh tsan
 # Zero reports: any report fails the suite (halt_on_error). tests/tsan.supp
-# names the only third-party internals excused, and why.
+# names the only third-party internals excused, and why. Every parallel
+# region opens, however small its work (kernels/parallel.hpp).
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
 for suite in loader kernels bit_gemm; do
   echo "-- test_$suite (2 threads)"
-  OMP_NUM_THREADS=2 "build-tsan/tests/test_$suite" --gtest_brief=1
+  OMP_NUM_THREADS=2 BITBENCH_ALWAYS_PARALLEL=1 "build-tsan/tests/test_$suite" --gtest_brief=1
 done
