@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -72,7 +73,10 @@ struct SoftmaxRow {
 SoftmaxRow softmax_row_constants(float m) {
   const double v = std::min(static_cast<double>(m) * kLog2e * kExpEntries * double(1 << kScoreShift), double(1 << 26));
   SoftmaxRow k{};
-  k.M = v > 0 ? static_cast<int32_t>(std::llround(v)) : 0;
+  if (v > 0) {  // llround for v > 0 without its libm call (a cast truncates: exact)
+    const int64_t i = static_cast<int64_t>(v);
+    k.M = static_cast<int32_t>(i + (v - static_cast<double>(i) >= 0.5 ? 1 : 0));
+  }
   k.dmax = k.M > 0 ? static_cast<int32_t>((int64_t{1} << 31) - (int64_t{1} << (kScoreShift - 1)) - 1) / k.M
                    : std::numeric_limits<int32_t>::max();
   return k;
@@ -80,8 +84,7 @@ SoftmaxRow softmax_row_constants(float m) {
 int64_t inv_alpha_q8(float alpha) { return std::llround(256.0 / static_cast<double>(alpha)); }
 BB_INLINE void softmax_row_scale(SoftmaxRow& k, int64_t ia, int64_t sum) {
   const int64_t G = (ia << 23) / sum;  // sum ≥ 2^15: the maximum's own term
-  int shift = 0;
-  while ((G >> shift) >= (int64_t{1} << 16)) ++shift;
+  const int shift = std::max(0, static_cast<int>(std::bit_width(static_cast<uint64_t>(G))) - 16);
   k.G16 = static_cast<uint32_t>(G >> shift);
   k.S = 31 - shift;
 }

@@ -548,6 +548,34 @@ TEST(IntOps, SoftmaxEqualsTheReferenceBitForBitOnEveryPath) {
   });
 }
 
+// A head's rows in one call (the inference attention's route: padded
+// strides, a scale per row) against the reference row by row.
+TEST(IntOps, SoftmaxRowsEqualTheReferenceRowByRowOnEveryPath) {
+  Rng r(49);
+  for_each_isa([&] {
+    for (int64_t T : {1, 2, 15, 16, 17, 50, 197})
+      for (int Q : {1, 255}) {
+        const int64_t rows = 7, lda = T + 13, ldc = T + 3;
+        std::vector<int32_t> acc(static_cast<size_t>(rows * lda), -5);
+        std::vector<float> m(static_cast<size_t>(rows));
+        for (int64_t i = 0; i < rows; ++i) {
+          const auto row = score_row(T, static_cast<int>(i % 3), r);
+          std::copy(row.begin(), row.end(), acc.begin() + i * lda);
+          m[static_cast<size_t>(i)] = static_cast<float>(std::exp2(r.uniform() * 12 - 16));
+        }
+        const float alpha = 1.0f / static_cast<float>(Q);
+        std::vector<uint8_t> c(static_cast<size_t>(rows * ldc), 77);
+        int_softmax_rows(acc.data(), rows, T, lda, m.data(), alpha, Q, c.data(), ldc);
+        for (int64_t i = 0; i < rows; ++i) {
+          std::vector<uint8_t> cr(static_cast<size_t>(T));
+          int_softmax_row_reference(acc.data() + i * lda, T, m[static_cast<size_t>(i)], alpha, Q, cr.data(), nullptr);
+          ASSERT_EQ(std::vector<uint8_t>(c.begin() + i * ldc, c.begin() + i * ldc + T), cr) << "T " << T << " row " << i;
+          for (int64_t t = T; t < ldc; ++t) ASSERT_EQ(c[static_cast<size_t>(i * ldc + t)], 77);  // untouched
+        }
+      }
+  });
+}
+
 TEST(IntOps, SoftmaxIsWithinItsStatedErrorOfTheFloatSoftmax) {
   // z is rounded to 2^-9 in log2 units (0.14 %), the table to 2^-16, the
   // shift truncates to 2^-15 of the maximum: each e within 0.16 % + 1 unit,
