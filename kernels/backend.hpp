@@ -36,6 +36,10 @@ class Backend {
   // [B, T, 3, H, Dh] (overwritten); dscratch [B, H, T, T] is scratch.
   virtual void attention_backward(const float* qkv, const float* probs, const float* dout, float* dqkv,
                                   float* dscratch, int64_t B, int64_t T, int64_t H, int64_t Dh, float scale) = 0;
+
+  // Prepared primitives held (0 where none are cached): one per call site,
+  // shape and thread count (a test checks a thread count gets its own).
+  virtual int64_t cached_primitives() const { return 0; }
 };
 
 std::unique_ptr<Backend> make_reference_backend();

@@ -321,7 +321,7 @@ void run_gemm(GemmArgs g) {
   if (panels < 2 * threads) mparts = std::min<int64_t>((M + MT - 1) / MT, (2 * threads + panels - 1) / panels);
   const int64_t mstep = ((M + mparts - 1) / mparts + MT - 1) / MT * MT;
   mparts = (M + mstep - 1) / mstep;
-  const bool parallel = M * w.N * w.Kp > (1 << 18);  // below, a parallel region costs more than it saves
+  const bool parallel = parallel_pays_macs(M * w.N * w.Kp);
   if (path == Path::kVnni && M < 4) {
     const int cpb = 8 / w.t->kernel_bits, mt = static_cast<int>(M), nt = gemv_blocks(cpb, mt);
     const GemvFn fn = kGemvTiles[gemv_row(cpb)][mt - 1];

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 #include <tuple>
 #include <unordered_map>
 
@@ -25,6 +26,7 @@ using tag = memory::format_tag;
 using dt = memory::data_type;
 
 struct Prim {
+  int threads = 1;  // the count it was made for
   dnnl::matmul prim;
   memory src, wei, bias, dst;
   std::unordered_map<int, memory> args;
@@ -32,12 +34,26 @@ struct Prim {
 
 // Which matmul a cached primitive is: an id for the call site and its sizes.
 using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, float>;
+// ... and the thread count it was made for: oneDNN fixes a primitive's thread
+// count when it creates it, so one made at 1 thread and reused at 2 runs on
+// one (a latency sweep timed its 2-thread points on 1-thread primitives).
+// A primitive whose work is too small to pay for a parallel region
+// (kernels/parallel.hpp) is made and run at 1 thread whatever the count.
+using CacheKey = std::pair<Key, int>;
+// Multiply-adds of a keyed matmul: ids 0, 10, 11 are Linears (M, N, K), the
+// others attention (B, T, H, Dh).
+int64_t macs_of(const Key& k) {
+  const int id = std::get<0>(k);
+  const int64_t a = std::get<1>(k), b = std::get<2>(k), c = std::get<3>(k), d = std::get<4>(k);
+  return id == 0 || id >= 10 ? a * b * c : a * b * b * c * d;
+}
 
 class OnednnBackend final : public Backend {
  public:
   explicit OnednnBackend(int64_t fused_max_tokens)
       : fused_max_tokens_(fused_max_tokens), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
   const char* name() const override { return "onednn"; }
+  int64_t cached_primitives() const override { return static_cast<int64_t>(cache_.size()); }
 
   void linear(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K) override {
     Prim& p = get(Key{0, M, N, K, b != nullptr, 0.0f}, [&] {
@@ -158,21 +174,28 @@ class OnednnBackend final : public Backend {
     p.wei.set_data_handle(const_cast<float*>(wei));
     p.dst.set_data_handle(dst);
     if (bias) p.bias.set_data_handle(const_cast<float*>(bias));
+    ThreadCountGuard at(p.threads);
     p.prim.execute(stream_, p.args);
     stream_.wait();
   }
 
   template <class Make>
   Prim& get(const Key& key, Make&& make_fn) {
-    auto it = cache_.find(key);
-    if (it == cache_.end()) it = cache_.emplace(key, make_fn()).first;
+    const int threads = parallel_pays_macs(macs_of(key)) ? num_threads() : 1;
+    const CacheKey k{key, threads};
+    auto it = cache_.find(k);
+    if (it == cache_.end()) {
+      ThreadCountGuard at(threads);
+      it = cache_.emplace(k, make_fn()).first;
+      it->second.threads = threads;
+    }
     return it->second;
   }
 
   int64_t fused_max_tokens_;
   dnnl::engine engine_;
   dnnl::stream stream_;
-  std::map<Key, Prim> cache_;
+  std::map<CacheKey, Prim> cache_;
 };
 
 }  // namespace

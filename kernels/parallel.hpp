@@ -21,7 +21,7 @@ namespace bb {
 // BITBENCH_ALWAYS_PARALLEL=1 opens every region whatever its size, so the
 // TSan suites check the parallel code on their small shapes.
 constexpr int64_t kParallelMinElements = int64_t{1} << 15;
-constexpr int64_t kParallelMinMacs = int64_t{1} << 18;
+constexpr int64_t kParallelMinMacs = int64_t{1} << 21;  // ~20 µs of a GEMM on one core
 inline const bool kAlwaysParallel = [] {
   const char* v = std::getenv("BITBENCH_ALWAYS_PARALLEL");
   return v != nullptr && v[0] == '1';

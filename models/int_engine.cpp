@@ -4,7 +4,9 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/threads.hpp"
 #include "core/timer.hpp"
+#include "kernels/parallel.hpp"
 
 namespace bb {
 
@@ -36,9 +38,13 @@ void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, Bit
     quantize_acts(x, M, K_, act_format_, acts, subln_eps, act_scale_);  // [M, Kp] codes, per-row step and sum
   }
   if (kernel_) return kernel_->gemm(acts, weights_, b, y);
-  auto it = onednn_.find(M);
+  // Made and run at 1 thread where the work is too small for a parallel region.
+  const int threads = parallel_pays_macs(M * N_ * acts.Kp) ? num_threads() : 1;
+  ThreadCountGuard at(threads);
+  const std::pair<int64_t, int> key{M, threads};
+  auto it = onednn_.find(key);
   if (it == onednn_.end())
-    it = onednn_.emplace(M, OnednnMatmul(OnednnMatmulType::kS8S8, codes_.data(), scales_.data(), M, N_, acts.Kp)).first;
+    it = onednn_.emplace(key, OnednnMatmul(OnednnMatmulType::kS8S8, codes_.data(), scales_.data(), M, N_, acts.Kp)).first;
   it->second.run(acts.q.data(), y);  // y = acc · w_scale[n]
   for (int64_t m = 0; m < M; ++m) {
     const float am = acts.mul[static_cast<size_t>(m)];

@@ -10,6 +10,7 @@
 // LayerNorm, GELU) stays fp32 on the runner's backend.
 #include <array>
 #include <map>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,7 +52,9 @@ class IntLinear {
   GemmWeights weights_;                     // bitkernels: packed for it
   std::vector<int8_t> codes_;               // onednn-int8: [N, Kp] s8, zero padded
   std::vector<float> scales_;               // onednn-int8: [N]
-  std::map<int64_t, OnednnMatmul> onednn_;  // onednn-int8: one primitive per row count
+  // onednn-int8: one primitive per row count and thread count (oneDNN fixes a
+  // primitive's threads when it creates it)
+  std::map<std::pair<int64_t, int>, OnednnMatmul> onednn_;
 };
 
 struct IntModel {

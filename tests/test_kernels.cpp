@@ -27,6 +27,7 @@
 #include "kernels/act_quant.hpp"
 #include "kernels/int_attention.hpp"
 #include "kernels/int_ops.hpp"
+#include "kernels/parallel.hpp"
 #include "core/simd.hpp"
 #include "kernels/vector_ops.hpp"
 #include "models/layers.hpp"
@@ -222,6 +223,34 @@ INSTANTIATE_TEST_SUITE_P(OddShapes, FusedAttention,
 // odd T and Dh (row blocks of 8 and tasks of 64 rows with tails, Dh not a
 // multiple of 16 or 32), DeiT-Tiny's T 197 × Dh 64, every ISA path, 1 and 2 threads;
 // and the oneDNN backend routes a null `scores` there (or to the fused kernel for small heads).
+// oneDNN fixes a primitive's thread count when it creates it: one made at 1
+// thread and reused at 2 ran on one thread (a latency sweep's 2-thread points
+// timed 1-thread primitives). Each thread count gets its own.
+// Work too small for a parallel region (kernels/parallel.hpp) keeps its
+// 1-thread primitive at any count.
+TEST(OnednnBackend, EachThreadCountGetsItsOwnPrimitiveWhereTheWorkPays) {
+  auto dnn = make_onednn_backend();
+  int64_t held = 0;
+  for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{256, 128, 128}, {50, 24, 40}}) {
+    const bool pays = parallel_pays_macs(M * N * K);
+    const auto x = randn(static_cast<size_t>(M * K), 61), w = randn(static_cast<size_t>(N * K), 62);
+    std::vector<float> y1(static_cast<size_t>(M * N)), y2(y1.size());
+    set_num_threads(1);
+    dnn->linear(x.data(), w.data(), nullptr, y1.data(), M, N, K);
+    EXPECT_EQ(dnn->cached_primitives(), ++held);
+    set_num_threads(2);
+    dnn->linear(x.data(), w.data(), nullptr, y2.data(), M, N, K);
+    if (pays) ++held;
+    EXPECT_EQ(dnn->cached_primitives(), held) << M << "x" << N << "x" << K;
+    dnn->linear(x.data(), w.data(), nullptr, y2.data(), M, N, K);
+    EXPECT_EQ(dnn->cached_primitives(), held);  // and keeps it
+    set_num_threads(0);
+    for (size_t i = 0; i < y1.size(); ++i) ASSERT_NEAR(y1[i], y2[i], 1e-3f * (1 + std::fabs(y1[i])));
+  }
+  EXPECT_TRUE(parallel_pays_macs(256 * 128 * 128) || kAlwaysParallel);
+  EXPECT_FALSE(parallel_pays_macs(50 * 24 * 40) && !kAlwaysParallel);
+}
+
 class InferenceAttention : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t, int64_t>> {};
 
 TEST_P(InferenceAttention, MatchesReferenceOnEveryPath) {
