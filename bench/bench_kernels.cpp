@@ -13,6 +13,7 @@
 //   M: 1, 16, 197, 16·197 tokens; (K, N): DeiT-Tiny qkv/proj/fc1/fc2
 //   (192,576) (192,192) (192,768) (768,192) and DeiT-Small qkv/fc2 (384,1152) (1536,384).
 #include <benchmark/benchmark.h>
+#include <immintrin.h>
 
 #include <algorithm>
 #include <functional>
@@ -21,10 +22,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/cpu_features.hpp"
 #include "core/rng.hpp"
 #include "core/threads.hpp"
 #include "measure/meter.hpp"
 #include "kernels/bit_gemm.hpp"
+#include "kernels/intrinsics_warnings.hpp"
 #include "kernels/layernorm.hpp"
 #include "kernels/onednn_matmul.hpp"
 #include "kernels/test_only/bitserial_gemm.hpp"
@@ -256,6 +259,64 @@ BENCHMARK(BM_QuantizeActs)
     ->ArgsProduct({{1, 16, 197, 16 * 197}, {192, 768, 1536}, {1, 2}})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+
+// What one core sustains, the yardstick for bench_vit's per-part profile
+// (issue #33): independent chains of 512-bit vpdpbusd (64 int8 MACs each) or
+// vfmadd (16 fp32 FMAs each), 12 accumulators in registers so latency never binds.
+// Counters: GMAC/s (int8) or GFMA/s (fp32) on one thread.
+#define BB_12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+__attribute__((target("avx512f,avx512vnni"))) int64_t vnni_chains(int64_t n) {
+  __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
+#define BB_DECL(i) __m512i x##i = _mm512_set1_epi32(i);
+#define BB_STEP(i) x##i = _mm512_dpbusd_epi32(x##i, a, b);
+#define BB_SUM(i) s = _mm512_add_epi32(s, x##i);
+  BB_12(BB_DECL)
+  for (int64_t i = 0; i < n; ++i) {
+    asm volatile("" : "+v"(a), "+v"(b));  // opaque operands: the chains cannot be folded
+    BB_12(BB_STEP)
+  }
+  __m512i s = _mm512_setzero_si512();
+  BB_12(BB_SUM)
+#undef BB_DECL
+#undef BB_STEP
+#undef BB_SUM
+  return _mm512_reduce_add_epi32(s);
+}
+__attribute__((target("avx512f"))) float fma_chains(int64_t n) {
+  __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
+#define BB_DECL(i) __m512 x##i = _mm512_set1_ps(static_cast<float>(i));
+#define BB_STEP(i) x##i = _mm512_fmadd_ps(x##i, a, b);
+#define BB_SUM(i) s = _mm512_add_ps(s, x##i);
+  BB_12(BB_DECL)
+  for (int64_t i = 0; i < n; ++i) {
+    asm volatile("" : "+v"(a), "+v"(b));  // opaque operands: the chains cannot be folded
+    BB_12(BB_STEP)
+  }
+  __m512 s = _mm512_setzero_ps();
+  BB_12(BB_SUM)
+#undef BB_DECL
+#undef BB_STEP
+#undef BB_SUM
+  return _mm512_reduce_add_ps(s);
+}
+#undef BB_12
+void BM_CorePeak(benchmark::State& state, bool int8) {
+  if (!cpu_features().avx512f || (int8 && !cpu_features().avx512vnni)) {
+    state.SkipWithError("needs AVX-512 (and VNNI for int8): no peak to measure on this CPU");
+    return;
+  }
+  constexpr int64_t n = 1 << 16;
+  for (auto _ : state) {
+    if (int8)
+      benchmark::DoNotOptimize(vnni_chains(n));
+    else
+      benchmark::DoNotOptimize(fma_chains(n));
+  }
+  const double ops = static_cast<double>(state.iterations()) * n * 12 * (int8 ? 64 : 16) / 1e9;
+  state.counters[int8 ? "GMAC/s" : "GFMA/s"] = benchmark::Counter(ops, benchmark::Counter::kIsRate);
+}
+BENCHMARK_CAPTURE(BM_CorePeak, vnni_int8, true)->UseRealTime();
+BENCHMARK_CAPTURE(BM_CorePeak, fma_fp32, false)->UseRealTime();
 
 }  // namespace
 
