@@ -316,12 +316,12 @@ void run_gemm(GemmArgs g) {
                                                 : unpack_panel_generic;
   const int64_t panels = (w.blocks + NT - 1) / NT;
   // Few panels for the threads: split the rows too (each part unpacks its panel itself).
-  const int64_t threads = num_threads();
+  const bool parallel = parallel_pays_macs(M * w.N * w.Kp);
+  const int64_t threads = parallel ? num_threads() : 1;  // serial: no row split (each part re-unpacks its panel)
   int64_t mparts = 1;
   if (panels < 2 * threads) mparts = std::min<int64_t>((M + MT - 1) / MT, (2 * threads + panels - 1) / panels);
   const int64_t mstep = ((M + mparts - 1) / mparts + MT - 1) / MT * MT;
   mparts = (M + mstep - 1) / mstep;
-  const bool parallel = parallel_pays_macs(M * w.N * w.Kp);
   if (path == Path::kVnni && M < 4) {
     const int cpb = 8 / w.t->kernel_bits, mt = static_cast<int>(M), nt = gemv_blocks(cpb, mt);
     const GemvFn fn = kGemvTiles[gemv_row(cpb)][mt - 1];

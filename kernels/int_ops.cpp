@@ -81,15 +81,20 @@ SoftmaxRow softmax_row_constants(float m) {
                    : std::numeric_limits<int32_t>::max();
   return k;
 }
-int64_t inv_alpha_q8(float alpha) { return std::llround(256.0 / static_cast<double>(alpha)); }
+int64_t inv_alpha_q8(float alpha) {
+  if (!(alpha > 0)) throw Error::usage("integer softmax: the probability step must be > 0, got " + std::to_string(alpha));
+  return std::llround(256.0 / static_cast<double>(alpha));
+}
 BB_INLINE void softmax_row_scale(SoftmaxRow& k, int64_t ia, int64_t sum) {
   const int64_t G = (ia << 23) / sum;  // sum ≥ 2^15: the maximum's own term
   const int shift = std::max(0, static_cast<int>(std::bit_width(static_cast<uint64_t>(G))) - 16);
   k.G16 = static_cast<uint32_t>(G >> shift);
   k.S = 31 - shift;
 }
-BB_INLINE int32_t exp_of_gap(int32_t d, const SoftmaxRow& k, const int32_t* lut) {
-  const int32_t dc = d < k.dmax ? d : k.dmax;
+// d = max − acc as unsigned 32 bits: exact for any int32 scores (a signed
+// difference wraps once a row spans more than 2^31).
+BB_INLINE int32_t exp_of_gap(uint32_t d, const SoftmaxRow& k, const int32_t* lut) {
+  const int32_t dc = static_cast<int32_t>(d < static_cast<uint32_t>(k.dmax) ? d : static_cast<uint32_t>(k.dmax));
   const int32_t z = (dc * k.M + (1 << (kScoreShift - 1))) >> kScoreShift;
   const int32_t q = z >> kExpFrac;
   return q >= 15 ? 0 : lut[z & (kExpEntries - 1)] >> q;
@@ -118,7 +123,7 @@ void softmax_rows_generic(const SoftmaxArgs& a) {
     SoftmaxRow& k = a.k[i];
     int32_t mx = acc[0], sum = 0;
     for (int64_t t = 1; t < a.T; ++t) mx = acc[t] > mx ? acc[t] : mx;
-    for (int64_t t = 0; t < a.T; ++t) sum += e[t] = exp_of_gap(mx - acc[t], k, a.lut);
+    for (int64_t t = 0; t < a.T; ++t) sum += e[t] = exp_of_gap(static_cast<uint32_t>(mx) - static_cast<uint32_t>(acc[t]), k, a.lut);
     softmax_row_scale(k, a.ia, sum);
     const uint32_t round = 1u << (k.S - 1);
     uint8_t* codes = a.codes + i * a.ldc;
@@ -132,7 +137,7 @@ void softmax_rows_generic(const SoftmaxArgs& a) {
 
 // AVX-512: 16 lanes, the tables in registers, the row's tail by masks.
 BB_TARGET_AVX512 BB_INLINE __m512i exp_of_gap_x16(__m512i d, __m512i dmax, __m512i M, __m512i hi, __m512i lo) {
-  const __m512i dc = _mm512_min_epi32(d, dmax);
+  const __m512i dc = _mm512_min_epu32(d, dmax);  // d unsigned (exp_of_gap)
   const __m512i z = _mm512_srai_epi32(_mm512_add_epi32(_mm512_mullo_epi32(dc, M), _mm512_set1_epi32(1 << (kScoreShift - 1))), kScoreShift);
   const __m512i q = _mm512_srli_epi32(z, kExpFrac);
   const __m512i ab = _mm512_mullo_epi32(_mm512_permutexvar_epi32(_mm512_srli_epi32(z, 4), hi), _mm512_permutexvar_epi32(z, lo));
@@ -184,7 +189,7 @@ BB_TARGET_AVX512 void softmax_rows_avx512(const SoftmaxArgs& a) {
 
 // AVX2: 8 lanes, vpgatherdd; the row's last T mod 8 scores by the scalar steps.
 BB_TARGET_AVX2 BB_INLINE __m256i exp_of_gap_x8(__m256i d, __m256i dmax, __m256i M, const int32_t* lut) {
-  const __m256i dc = _mm256_min_epi32(d, dmax);
+  const __m256i dc = _mm256_min_epu32(d, dmax);  // d unsigned (exp_of_gap)
   const __m256i z = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(dc, M), _mm256_set1_epi32(1 << (kScoreShift - 1))), kScoreShift);
   const __m256i q = _mm256_srli_epi32(z, kExpFrac);
   const __m256i v = _mm256_i32gather_epi32(lut, _mm256_and_si256(z, _mm256_set1_epi32(kExpEntries - 1)), 4);
@@ -223,7 +228,7 @@ BB_TARGET_AVX2 void softmax_rows_avx2(const SoftmaxArgs& a) {
       vsum = _mm256_add_epi32(vsum, x);
     }
     int32_t sum = hsum_x8(vsum);
-    for (int64_t t = full; t < a.T; ++t) sum += e[t] = exp_of_gap(mx - acc[t], k, a.lut);
+    for (int64_t t = full; t < a.T; ++t) sum += e[t] = exp_of_gap(static_cast<uint32_t>(mx) - static_cast<uint32_t>(acc[t]), k, a.lut);
     softmax_row_scale(k, a.ia, sum);
     const uint32_t round = 1u << (k.S - 1);
     const __m256i G = _mm256_set1_epi32(static_cast<int32_t>(k.G16)), vround = _mm256_set1_epi32(static_cast<int32_t>(round));
