@@ -316,8 +316,8 @@ void run_gemm(GemmArgs g) {
                                                 : unpack_panel_generic;
   const int64_t panels = (w.blocks + NT - 1) / NT;
   // Few panels for the threads: split the rows too (each part unpacks its panel itself).
-  const bool parallel = parallel_pays_macs(M * w.N * w.Kp);
-  const int64_t threads = parallel ? num_threads() : 1;  // serial: no row split (each part re-unpacks its panel)
+  const int64_t threads = threads_for_macs(M * w.N * w.Kp);  // 1: no row split (each part re-unpacks its panel)
+  const bool parallel = threads > 1;
   int64_t mparts = 1;
   if (panels < 2 * threads) mparts = std::min<int64_t>((M + MT - 1) / MT, (2 * threads + panels - 1) / panels);
   const int64_t mstep = ((M + mparts - 1) / mparts + MT - 1) / MT * MT;

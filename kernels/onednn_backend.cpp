@@ -181,7 +181,7 @@ class OnednnBackend final : public Backend {
 
   template <class Make>
   Prim& get(const Key& key, Make&& make_fn) {
-    const int threads = parallel_pays_macs(macs_of(key)) ? num_threads() : 1;
+    const int threads = threads_for_macs(macs_of(key));
     const CacheKey k{key, threads};
     auto it = cache_.find(k);
     if (it == cache_.end()) {

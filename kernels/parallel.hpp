@@ -28,6 +28,9 @@ inline const bool kAlwaysParallel = [] {
 }();
 inline bool parallel_pays(int64_t elements) { return kAlwaysParallel || elements >= kParallelMinElements; }
 inline bool parallel_pays_macs(int64_t macs) { return kAlwaysParallel || macs >= kParallelMinMacs; }
+// The threads a GEMM or attention of this many multiply-adds runs on: all of
+// num_threads() where a parallel region pays, else 1.
+inline int threads_for_macs(int64_t macs) { return parallel_pays_macs(macs) ? num_threads() : 1; }
 
 template <class F>
 void parallel_tasks(int64_t n, bool worth_it, F&& task) {

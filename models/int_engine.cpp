@@ -39,7 +39,7 @@ void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, Bit
   }
   if (kernel_) return kernel_->gemm(acts, weights_, b, y);
   // Made and run at 1 thread where the work is too small for a parallel region.
-  const int threads = parallel_pays_macs(M * N_ * acts.Kp) ? num_threads() : 1;
+  const int threads = threads_for_macs(M * N_ * acts.Kp);
   ThreadCountGuard at(threads);
   const std::pair<int64_t, int> key{M, threads};
   auto it = onednn_.find(key);
