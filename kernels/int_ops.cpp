@@ -100,8 +100,8 @@ BB_INLINE int32_t exp_of_gap(uint32_t d, const SoftmaxRow& k, const int32_t* lut
   return q >= 15 ? 0 : lut[z & (kExpEntries - 1)] >> q;
 }
 
-// A head's rows (or one row): acc [rows, lda] → codes [rows, ldc], e [rows,
-// lde] (lde 0: one row's scratch, reused) and, when non-null, Σe per row.
+// A head's rows (or one row): acc [rows, lda] → codes [rows, ldc], with e [T]
+// a row's scratch (the last row's e on return) and, when non-null, Σe per row.
 struct SoftmaxArgs {
   const int32_t* acc;
   int64_t rows, T, lda;
@@ -111,15 +111,20 @@ struct SoftmaxArgs {
   uint8_t* codes;
   int64_t ldc;
   int32_t* e;
-  int64_t lde;
   int32_t* sums;
   const int32_t* lut;
 };
 
+// A probability code from e (cp in int_ops.hpp); round = 2^(S−1).
+BB_INLINE uint8_t prob_code(int32_t e, const SoftmaxRow& k, uint32_t round, int Q) {
+  const uint32_t c = (static_cast<uint32_t>(e) * k.G16 + round) >> k.S;
+  return static_cast<uint8_t>(c > static_cast<uint32_t>(Q) ? static_cast<uint32_t>(Q) : c);
+}
+
 void softmax_rows_generic(const SoftmaxArgs& a) {
   for (int64_t i = 0; i < a.rows; ++i) {
     const int32_t* acc = a.acc + i * a.lda;
-    int32_t* e = a.e + i * a.lde;
+    int32_t* e = a.e;
     SoftmaxRow& k = a.k[i];
     int32_t mx = acc[0], sum = 0;
     for (int64_t t = 1; t < a.T; ++t) mx = acc[t] > mx ? acc[t] : mx;
@@ -127,10 +132,7 @@ void softmax_rows_generic(const SoftmaxArgs& a) {
     softmax_row_scale(k, a.ia, sum);
     const uint32_t round = 1u << (k.S - 1);
     uint8_t* codes = a.codes + i * a.ldc;
-    for (int64_t t = 0; t < a.T; ++t) {
-      const uint32_t c = (static_cast<uint32_t>(e[t]) * k.G16 + round) >> k.S;
-      codes[t] = static_cast<uint8_t>(c > static_cast<uint32_t>(a.Q) ? static_cast<uint32_t>(a.Q) : c);
-    }
+    for (int64_t t = 0; t < a.T; ++t) codes[t] = prob_code(e[t], k, round, a.Q);
     if (a.sums) a.sums[i] = sum;
   }
 }
@@ -150,7 +152,7 @@ BB_TARGET_AVX512 void softmax_rows_avx512(const SoftmaxArgs& a) {
   const __mmask16 tail = static_cast<__mmask16>((1u << (a.T - full)) - 1);
   for (int64_t i = 0; i < a.rows; ++i) {
     const int32_t* acc = a.acc + i * a.lda;
-    int32_t* e = a.e + i * a.lde;
+    int32_t* e = a.e;
     SoftmaxRow& k = a.k[i];
     __m512i vmx = _mm512_set1_epi32(std::numeric_limits<int32_t>::min());
     for (int64_t t = 0; t < full; t += 16) vmx = _mm512_max_epi32(vmx, _mm512_loadu_si512(acc + t));
@@ -211,7 +213,7 @@ BB_TARGET_AVX2 void softmax_rows_avx2(const SoftmaxArgs& a) {
   const int64_t full = a.T / 8 * 8;
   for (int64_t i = 0; i < a.rows; ++i) {
     const int32_t* acc = a.acc + i * a.lda;
-    int32_t* e = a.e + i * a.lde;
+    int32_t* e = a.e;
     SoftmaxRow& k = a.k[i];
     __m256i vmx = _mm256_set1_epi32(std::numeric_limits<int32_t>::min());
     for (int64_t t = 0; t < full; t += 8)
@@ -241,10 +243,7 @@ BB_TARGET_AVX2 void softmax_rows_avx2(const SoftmaxArgs& a) {
       const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
       _mm_storel_epi64(reinterpret_cast<__m128i*>(codes + t), _mm_packus_epi16(w, w));
     }
-    for (int64_t t = full; t < a.T; ++t) {
-      const uint32_t c = (static_cast<uint32_t>(e[t]) * k.G16 + round) >> k.S;
-      codes[t] = static_cast<uint8_t>(c > static_cast<uint32_t>(a.Q) ? static_cast<uint32_t>(a.Q) : c);
-    }
+    for (int64_t t = full; t < a.T; ++t) codes[t] = prob_code(e[t], k, round, a.Q);
     if (a.sums) a.sums[i] = sum;
   }
 }
@@ -417,7 +416,7 @@ void int_softmax_row(const int32_t* acc, int64_t T, float m, float alpha, int Q,
   e.resize(static_cast<size_t>(T));
   SoftmaxRow k = softmax_row_constants(m);
   int32_t sum = 0;
-  softmax_rows({acc, 1, T, T, &k, inv_alpha_q8(alpha), Q, codes, T, e.data(), 0, &sum, exp2_lut().data()});
+  softmax_rows({acc, 1, T, T, &k, inv_alpha_q8(alpha), Q, codes, T, e.data(), &sum, exp2_lut().data()});
   if (p) {
     const float inv = 1.0f / static_cast<float>(sum);
     for (int64_t t = 0; t < T; ++t) p[t] = static_cast<float>(e[static_cast<size_t>(t)]) * inv;
@@ -431,7 +430,7 @@ void int_softmax_rows(const int32_t* acc, int64_t rows, int64_t T, int64_t lda, 
   e.resize(static_cast<size_t>(T));
   k.resize(static_cast<size_t>(rows));
   for (int64_t i = 0; i < rows; ++i) k[static_cast<size_t>(i)] = softmax_row_constants(m[i]);
-  softmax_rows({acc, rows, T, lda, k.data(), inv_alpha_q8(alpha), Q, codes, ldc, e.data(), 0, nullptr, exp2_lut().data()});
+  softmax_rows({acc, rows, T, lda, k.data(), inv_alpha_q8(alpha), Q, codes, ldc, e.data(), nullptr, exp2_lut().data()});
 }
 
 void int_gelu_row_reference(const float* x, int64_t K, ActFormat out, int8_t* codes, float* step, int32_t* sum,
