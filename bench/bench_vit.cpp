@@ -67,6 +67,28 @@ bool zoo_main_student(const std::string& preset, const std::string& spec) {
   return preset == "main_job" && spec == kMainJobStudentSpec;
 }
 
+// A student's plan as the benchmarks build it: spec on every Linear; the main
+// job's zoo student with SubLN and RPReLU (set on c); integer: an integer-only
+// student (issue #33), q·kᵀ and attention·v at A8 and the integer softmax and
+// GELU (kernels/int_ops.hpp).
+QuantPlan student_plan(ViTConfig& c, const char* preset, const char* spec, bool integer) {
+  QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
+  plan.subln = c.rprelu = zoo_main_student(preset, spec);
+  if (integer) {
+    plan.attn_qk = plan.attn_pv = ActFormat::kInt8;
+    plan.integer = true;
+  }
+  return plan;
+}
+
+// Images [B, C, S, S] of standard normal values, the same for every benchmark.
+Tensor random_images(const ViTConfig& c, int64_t B) {
+  Tensor x(Shape{B, c.in_chans, c.img_size, c.img_size});
+  Rng r(2);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  return x;
+}
+
 double forward_flops(const ViTConfig& c, int64_t B) {
   const double T = c.tokens(), D = c.embed_dim, Np = c.num_patches(), Hm = c.mlp_hidden;
   double per_block = 2 * T * D * 3 * D + 2 * T * T * D * 2 + 2 * T * D * D + 2 * 2 * T * D * Hm;
@@ -80,9 +102,7 @@ void BM_VitForward(benchmark::State& state, const char* preset, const char* back
   set_num_threads(threads);
   ViTConfig c = bench_config(preset);
   auto run = open_model(random_params(c), nullptr, parse_model_backend(backend));
-  Tensor x(Shape{B, c.in_chans, c.img_size, c.img_size});
-  Rng r(2);
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  const Tensor x = random_images(c, B);
   run->forward(x.view());  // warm-up: primitives and arena created here
   for (auto _ : state) benchmark::DoNotOptimize(run->forward(x.view()).data());
   const double iters = static_cast<double>(state.iterations());
@@ -109,29 +129,21 @@ BENCHMARK_CAPTURE(BM_VitForward, fmnist_tiny_reference, "vit_fmnist_tiny_patch4_
 // in this process by the meter (5 interleaved rounds: the median with its 95 %
 // interval x_teacher_lo .. x_teacher_hi); *_ms counters: each one's forward
 // split by part (ForwardProfile: linear, attention, norm, gelu, other; requant of linear, softmax of attention).
-// integer: an integer-only student (issue #33): q·kᵀ and attention·v at A8,
-// the integer softmax and GELU (kernels/int_ops.hpp); benchmarks named *_int_*.
+// integer: an integer-only student (student_plan); benchmarks named *_int_*.
 void BM_StudentForward(benchmark::State& state, const char* preset, const char* spec, const char* engine,
                        bool integer = false) {
   const int64_t B = state.range(0);
   const int threads = static_cast<int>(state.range(1));
   set_num_threads(threads);
   ViTConfig c = bench_config(preset);
-  QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
   ViTConfig sc = c;
-  plan.subln = sc.rprelu = zoo_main_student(preset, spec);
-  if (integer) {
-    plan.attn_qk = plan.attn_pv = ActFormat::kInt8;
-    plan.integer = true;
-  }
+  const QuantPlan plan = student_plan(sc, preset, spec, integer);
   const ModelBackend backend = parse_model_backend(engine);  // "fake-quant": the student's fake-quant forward on oneDNN fp32
   auto student = open_model(random_params(sc), &plan, backend);
   auto teacher_model = open_model(random_params(c), nullptr, ModelBackend::kOnednn);
   ViTRunner& run = student->runner();
   ViTRunner& teacher = teacher_model->runner();
-  Tensor x(Shape{B, c.in_chans, c.img_size, c.img_size});
-  Rng r(2);
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  const Tensor x = random_images(c, B);
   run.forward(x.view());
   teacher.forward(x.view());
   for (auto _ : state) benchmark::DoNotOptimize(run.forward(x.view()).data());
@@ -196,22 +208,14 @@ void BM_TwoThreads(benchmark::State& state, const char* preset, const char* spec
   const int64_t B = state.range(0);
   ViTConfig c = bench_config(preset);
   std::unique_ptr<RunnableModel> model;
-  QuantPlan plan;
   if (*spec) {
-    plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
-    plan.subln = c.rprelu = zoo_main_student(preset, spec);
-    if (integer) {
-      plan.attn_qk = plan.attn_pv = ActFormat::kInt8;
-      plan.integer = true;
-    }
+    const QuantPlan plan = student_plan(c, preset, spec, integer);
     model = open_model(random_params(c), &plan, ModelBackend::kBitKernels);
   } else {
     model = open_model(random_params(c), nullptr, ModelBackend::kOnednn);
   }
   ViTRunner& run = model->runner();
-  Tensor x(Shape{B, c.in_chans, c.img_size, c.img_size});
-  Rng r(2);
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  const Tensor x = random_images(c, B);
   auto on = [&](int threads) {
     return [&run, &x, threads] {
       set_num_threads(threads);
@@ -271,9 +275,7 @@ void BM_ModelMemory(benchmark::State& state, const char* preset, const char* spe
     else
       save_vit(path, p);
   }
-  Tensor x(Shape{B, c.in_chans, c.img_size, c.img_size});
-  Rng r(2);
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  const Tensor x = random_images(c, B);
   set_num_threads(1);
   reset_peak_rss();
   const int64_t start = current_rss_bytes();
