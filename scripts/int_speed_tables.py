@@ -36,7 +36,11 @@ def macs(preset):
 
 def parse(path):
     out = {}
-    for line in open(path):
+    try:
+        lines = open(path).read().splitlines()
+    except OSError as e:
+        sys.exit(f"int_speed_tables.py: {path}: {e.strerror}")
+    for line in lines:
         if not line.startswith("BM_"):
             continue
         kv = {}
@@ -50,8 +54,10 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     student, peak = parse(sys.argv[1]), parse(sys.argv[2])
-    vnni = next(v["GMAC/s"] for k, v in peak.items() if "vnni" in k)
-    fma = next(v["GFMA/s"] for k, v in peak.items() if "fma" in k)
+    vnni = next((v["GMAC/s"] for k, v in peak.items() if "vnni" in k and "GMAC/s" in v), None)
+    fma = next((v["GFMA/s"] for k, v in peak.items() if "fma" in k and "GFMA/s" in v), None)
+    if vnni is None or fma is None:
+        sys.exit(f"int_speed_tables.py: {sys.argv[2]}: no BM_CorePeak/vnni_int8 and fma_fp32 lines (bench_kernels --benchmark_filter=CorePeak)")
     print(f"core peak: {vnni:.0f} G int8 MACs/s (vpdpbusd), {fma:.0f} G fp32 FMAs/s\n")
     print("| | batch 1, 1 thread | batch 1, 2 threads | batch 64, 1 thread | batch 64, 2 threads |")
     print("| --- | --- | --- | --- | --- |")
