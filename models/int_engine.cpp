@@ -37,6 +37,15 @@ void IntLinear::forward(const float* x, const float* b, float* y, int64_t M, Bit
     ScopedSeconds t(quant_seconds);
     quantize_acts(x, M, K_, act_format_, acts, subln_eps, act_scale_);  // [M, Kp] codes, per-row step and sum
   }
+  forward_acts(acts, b, y);
+}
+
+void IntLinear::forward_acts(const BitActs& acts, const float* b, float* y) {
+  if (acts.format != act_format_ || acts.K != K_)
+    throw Error::usage("IntLinear: codes of " + std::string(act_traits(acts.format).name) + " [" +
+                       std::to_string(acts.K) + "] for a layer of " + act_traits(act_format_).name + " [" +
+                       std::to_string(K_) + "]");
+  const int64_t M = acts.M;
   if (kernel_) return kernel_->gemm(acts, weights_, b, y);
   // Made and run at 1 thread where the work is too small for a parallel region.
   const int threads = threads_for_macs(M * N_ * acts.Kp);

@@ -40,6 +40,9 @@ class IntLinear {
   // quant_seconds (or null): the time quantising x is added there.
   void forward(const float* x, const float* b, float* y, int64_t M, BitActs& acts, float subln_eps = -1,
                double* quant_seconds = nullptr);
+  // The same on codes already made (acts [M, Kp] at the layer's activation
+  // format, e.g. by the integer LayerNorm).
+  void forward_acts(const BitActs& acts, const float* b, float* y);
   int64_t weight_bytes() const;  // packed codes + scales as the kernels hold them
   const char* kernel_path() const;  // the kernel and ISA path this layer runs on now
 

@@ -47,6 +47,10 @@ struct QuantPlan {
   // Integer-only blocks (issue #33): softmax and GELU on integer codes
   // (kernels/int_ops.hpp), k at one step per head; needs attn_qk and attn_pv.
   bool integer = false;
+  // The block LayerNorms (with SubLN, if on) and the quantiser of the Linear
+  // after each as one integer function (kernels/int_layernorm.hpp); needs
+  // `integer`, the absmax rule and k-bit activations at qkv and fc1.
+  bool int_layernorm = false;
   QuantSpec spec;        // the default block spec the plan was built from (its name names the student)
   // Not stored: the weights are already dequantised codes (a packed file), so
   // the forward uses them as they are instead of quantising them again.

@@ -85,6 +85,7 @@ QuantPlanJson read_quant_plan_json(const nlohmann::json& j, const std::string& f
   p.head = spec_at(file, path + "/head", head);
   r.read("subln", p.subln);
   r.read("integer", p.integer);
+  r.read("int_layernorm", p.int_layernorm);
   p.ste_clip = read_ste(r, file, path);
   p.act_ste_clip = act_ste == "clipped";
   act_scale_from_name(act_scale, p.act_scale);
@@ -96,6 +97,11 @@ QuantPlanJson read_quant_plan_json(const nlohmann::json& j, const std::string& f
     throw Error::config(file, path + "/integer",
                         "integer-only blocks run q·kᵀ and attention·v on integer codes: give attn_qk and attn_pv "
                         "too (e.g. \"attn_qk\": \"A8\", \"attn_pv\": \"A8\")");
+  if (p.int_layernorm && !p.integer)
+    throw Error::config(file, path + "/int_layernorm", "the integer LayerNorm is part of integer-only blocks: set \"integer\": true too");
+  if (p.int_layernorm && p.act_scale != ActScale::kAbsMax)
+    throw Error::config(file, path + "/int_layernorm",
+                        "the integer LayerNorm quantises by the absmax rule: drop \"act_scale\": \"absmean\" or the integer LayerNorm");
   return q;
 }
 
@@ -138,6 +144,7 @@ nlohmann::json to_json(const QuantPlan& p) {
   if (p.attn_qk != ActFormat::kF32) j["attn_qk"] = act_format_name(p.attn_qk);
   if (p.attn_pv != ActFormat::kF32) j["attn_pv"] = act_format_name(p.attn_pv);
   if (p.integer) j["integer"] = true;
+  if (p.int_layernorm) j["int_layernorm"] = true;
   return j;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/timer.hpp"
+#include "kernels/int_layernorm.hpp"
 #include "kernels/int_ops.hpp"
 #include "models/layers.hpp"
 
@@ -51,6 +52,18 @@ void ViTRunner::setup_quant() {
   // (it is never run then; the arena keeps its input slot, as it always has).
   if (!c.distilled) qhead_dist_.spec = plan_.head;
   attn_q_ = AttnQuant{plan_.attn_qk, plan_.attn_pv, plan_.act_scale, plan_.integer};
+  if (plan_.int_layernorm)
+    for (size_t l = 0; l < qblocks_.size(); ++l)
+      for (int slot : {kQkv, kFc1}) {
+        const QLinear& q = qblocks_[l][static_cast<size_t>(slot)];
+        const std::string where = "block " + std::to_string(l) + (slot == kQkv ? "'s qkv" : "'s fc1");
+        if (q.spec.a != ActFormat::kF32 && !int_ln_at(q))
+          throw Error::usage("the integer LayerNorm hands k-bit codes (A8, A4, A2) to the Linear after it; " + where +
+                             " takes " + act_traits(q.spec.a).name + " activations");
+        if (q.bireal || q.shift)
+          throw Error::usage("the integer LayerNorm feeds " + where +
+                             " codes only, without the float input a Bi-Real shortcut or an RSign shift needs");
+      }
   ones_.assign(static_cast<size_t>(std::max<int64_t>({D, Hm, c.patch_dim()})), 1.0f);
   zeros_.assign(ones_.size(), 0.0f);
 }
@@ -100,6 +113,44 @@ void ViTRunner::qlinear(QLinear& q, const float* x, const float* w, const float*
   }
   // Float operations on the output, the same on the engine and the fake-quant forward.
   if (q.bireal) bireal_shortcut_forward(x, y, M, N, K);
+  if (q.rp_slope) rprelu_forward(y, q.rp_in, q.rp_slope, q.rp_out, training_ ? q.rp_z : nullptr, M, N);
+}
+
+bool ViTRunner::int_ln_at(const QLinear& q) const {
+  if (!plan_.int_layernorm || !q.spec.quantized()) return false;
+  const ActFormatTraits& t = act_traits(q.spec.a);
+  return t.bits <= 8 && !t.no_zero;
+}
+
+void ViTRunner::norm_qlinear(QLinear& q, const float* x, const float* nw, const float* nb, float* ln, float* mean,
+                             float* rstd, const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K) {
+  const float eps = static_cast<float>(p_.cfg.ln_eps);
+  if (!int_ln_at(q)) {
+    {
+      ScopedSeconds t(prof_ ? &prof_->norm : nullptr);
+      layernorm_forward(x, nw, nb, ln, M, K, eps, mean, rstd);  // [M, K]
+    }
+    return qlinear(q, ln, w, b, y, M, N, K);
+  }
+  {
+    ScopedSeconds t(prof_ ? &prof_->norm : nullptr);
+    if (training_) {  // the float LayerNorm and SubLN statistics the backward differentiates (straight through)
+      layernorm_forward(x, nw, nb, ln, M, K, eps, mean, rstd);
+      if (plan_.subln) layernorm_forward(ln, ones_.data(), zeros_.data(), sub_, M, K, eps, q.sub_mean, q.sub_rstd);
+    }
+    int_layernorm_acts(x, nw, nb, M, K, plan_.subln, q.spec.a, int_acts_, q.engine ? nullptr : q.xq);  // codes [M, Kp]
+  }
+  {
+    ScopedSeconds t(prof_ ? &prof_->linear : nullptr);
+    if (q.engine) {
+      q.engine->forward_acts(int_acts_, b, y);
+    } else if (plan_.weights_quantized) {
+      be_.linear(q.xq, w, b, y, M, N, K);
+    } else {
+      fake_quant_weights(weight_traits(q.spec.w), w, N, K, q.codes.data(), q.wq.data(), q.scales.data());  // [N, K]
+      be_.linear(q.xq, q.wq.data(), b, y, M, N, K);
+    }
+  }
   if (q.rp_slope) rprelu_forward(y, q.rp_in, q.rp_slope, q.rp_out, training_ ? q.rp_z : nullptr, M, N);
 }
 
@@ -311,11 +362,8 @@ TensorView ViTRunner::forward_batch(const TensorView& images) {
     auto& q = qblocks_[static_cast<size_t>(l)];
     float* next = l + 1 < c.depth ? acts_[static_cast<size_t>(l) + 1].x_in : x_out_;
     // x_mid = x_in + proj(attn(norm1(x_in)))
-    {
-      ScopedSeconds t(part(&ForwardProfile::norm));
-      layernorm_forward(a.x_in, w.norm1_w, w.norm1_b, a.ln1, BT, D, eps, a.mean1, a.rstd1);  // [BT, D]
-    }
-    qlinear(q[kQkv], a.ln1, w.qkv_w, w.qkv_b, a.qkv, BT, 3 * D, D);                      // [BT, 3D]
+    norm_qlinear(q[kQkv], a.x_in, w.norm1_w, w.norm1_b, a.ln1, a.mean1, a.rstd1, w.qkv_w, w.qkv_b, a.qkv, BT, 3 * D,
+                 D);  // ln1 [BT, D], qkv [BT, 3D]
     {
       ScopedSeconds t(part(&ForwardProfile::attention));
       float* attn_tap = nullptr;  // [B, H, T, T] attention capture
@@ -337,11 +385,8 @@ TensorView ViTRunner::forward_batch(const TensorView& images) {
     qlinear(q[kProj], a.att, w.proj_w, w.proj_b, tmp_, BT, D, D);                        // [BT, D]
     add(a.x_in, tmp_, a.x_mid, BT * D);
     // next = x_mid + fc2(gelu(fc1(norm2(x_mid))))
-    {
-      ScopedSeconds t(part(&ForwardProfile::norm));
-      layernorm_forward(a.x_mid, w.norm2_w, w.norm2_b, a.ln2, BT, D, eps, a.mean2, a.rstd2);  // [BT, D]
-    }
-    qlinear(q[kFc1], a.ln2, w.fc1_w, w.fc1_b, a.fc1, BT, Hm, D);                          // [BT, Hm]
+    norm_qlinear(q[kFc1], a.x_mid, w.norm2_w, w.norm2_b, a.ln2, a.mean2, a.rstd2, w.fc1_w, w.fc1_b, a.fc1, BT, Hm,
+                 D);  // ln2 [BT, D], fc1 [BT, Hm]
     {
       ScopedSeconds t(part(&ForwardProfile::gelu));
       if (plan_.integer)  // integer GELU: fc1's output codes → fc2's input codes (int_ops.hpp)

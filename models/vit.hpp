@@ -123,6 +123,13 @@ class ViTRunner {
   void qlinear(QLinear& q, const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K);
   void qlinear_backward(QLinear& q, const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
                         int64_t M, int64_t N, int64_t K);
+  // ln = LayerNorm(x; nw, nb) [M, K], then y = qlinear(q, ln): the float
+  // LayerNorm and q's own quantiser, or, where int_ln_at(q), the integer
+  // LayerNorm's codes (kernels/int_layernorm.hpp) straight into q's GEMM
+  // (training also keeps the float statistics its backward uses).
+  void norm_qlinear(QLinear& q, const float* x, const float* nw, const float* nb, float* ln, float* mean, float* rstd,
+                    const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K);
+  bool int_ln_at(const QLinear& q) const;
   const ViTParams& p_;
   Backend& be_;
   bool training_;

@@ -6,7 +6,9 @@
 // independence of the chunked reductions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -26,6 +28,7 @@
 #include "kernels/fast_math.hpp"
 #include "kernels/act_quant.hpp"
 #include "kernels/int_attention.hpp"
+#include "kernels/int_layernorm.hpp"
 #include "kernels/int_ops.hpp"
 #include "kernels/parallel.hpp"
 #include "core/simd.hpp"
@@ -783,6 +786,148 @@ TEST(IntOps, GeluRefusesABinaryFormatAndSaysWhatItHandsEachLinear) {
   EXPECT_EQ(int_gelu_out_format(ActFormat::kInt8, false), ActFormat::kInt8);
   EXPECT_EQ(int_gelu_out_format(ActFormat::kInt8, true), ActFormat::kF32);  // SubLN normalises first
   EXPECT_EQ(int_gelu_out_format(ActFormat::kBinary, false), ActFormat::kF32);
+}
+
+// ---- The integer LayerNorm (int_layernorm.hpp) ----
+
+// Rows a residual stream holds, and the ones that break naive arithmetic.
+std::vector<float> norm_row(int64_t D, int kind, Rng& r) {
+  std::vector<float> x(static_cast<size_t>(D));
+  const double scale = std::exp2(r.uniform() * 16 - 8), offset = r.normal() * scale;
+  for (auto& v : x) v = static_cast<float>(offset + scale * r.normal());
+  switch (kind) {
+    case 1: x[static_cast<size_t>(D / 2)] *= 100; break;  // an outlier channel (as DeiT's)
+    case 2: std::fill(x.begin(), x.end(), 3.25f); break;  // zero variance
+    case 3: std::fill(x.begin(), x.end(), 0.0f); break;
+    case 4: for (auto& v : x) v *= 1e-37f; break;  // max|x| below 2^−100: codes 0
+    case 5: x[0] = std::nanf(""); break;
+    case 6: for (auto& v : x) v = static_cast<float>(r.normal() * 3e30); break;  // near float's range
+    default: break;
+  }
+  return x;
+}
+
+TEST(IntLayerNorm, IntegerSquareRootIsTheFloorOfTheRoot) {
+  for (uint64_t v = 0; v < (1u << 18); ++v) {
+    const uint64_t s = isqrt_u64(v);
+    ASSERT_TRUE(s * s <= v && (s + 1) * (s + 1) > v) << v;
+  }
+  Rng r(5);
+  for (int i = 0; i < 20000; ++i) {
+    const uint64_t v = r.next_u64() >> (r.next_u64() % 64), s = isqrt_u64(v);
+    ASSERT_LE(s, 0xffffffffull);
+    ASSERT_TRUE(s * s <= v && (s == 0xffffffffull || (s + 1) * (s + 1) > v)) << v;
+  }
+  EXPECT_EQ(isqrt_u64(UINT64_MAX), 0xffffffffull);
+  EXPECT_EQ(isqrt_u64((uint64_t{1} << 62) - 1), (uint64_t{1} << 31) - 1);
+}
+
+TEST(IntLayerNorm, EqualsTheReferenceBitForBitOnEveryPath) {
+  Rng r(61);
+  for_each_isa([&] {
+    for (int64_t D : {1, 2, 15, 16, 17, 31, 64, 65, 192, 768, 2048})
+      for (bool subln : {false, true})
+        for (ActFormat f : {ActFormat::kInt8, ActFormat::kInt4, ActFormat::kInt2}) {
+          const int64_t M = 37;  // crosses the row chunks
+          std::vector<float> x, g(static_cast<size_t>(D)), b(static_cast<size_t>(D));
+          for (int64_t m = 0; m < M; ++m) {
+            const auto row = norm_row(D, static_cast<int>(m % 8), r);
+            x.insert(x.end(), row.begin(), row.end());
+          }
+          for (int64_t i = 0; i < D; ++i) {  // some γ exactly 0, β from 0 to past γ's scale
+            g[static_cast<size_t>(i)] = i % 7 == 3 ? 0.0f : static_cast<float>(1 + 0.3 * r.normal());
+            b[static_cast<size_t>(i)] = static_cast<float>(r.normal() * (i % 2 ? 2.0 : 0.0));
+          }
+          BitActs acts;
+          std::vector<float> xq(static_cast<size_t>(M * D));
+          int_layernorm_acts(x.data(), g.data(), b.data(), M, D, subln, f, acts, xq.data());
+          ASSERT_EQ(acts.Kp, bit_padded_k(D));
+          const IntLnAffine a = int_ln_affine(g.data(), b.data(), D);
+          const int Q = act_traits(f).qmax;
+          for (int64_t m = 0; m < M; ++m) {
+            SCOPED_TRACE("D " + std::to_string(D) + (subln ? " subln " : " ") + act_traits(f).name + " row " +
+                         std::to_string(m));
+            std::vector<int8_t> want(static_cast<size_t>(D));
+            float step = -1;
+            int32_t sum = -1;
+            int_layernorm_row_reference(x.data() + m * D, a, D, subln, Q, want.data(), &step, &sum);
+            const int8_t* got = acts.row(m);
+            ASSERT_EQ(std::vector<int8_t>(got, got + D), want);
+            for (int64_t k = D; k < acts.Kp; ++k) ASSERT_EQ(got[k], 0);
+            ASSERT_EQ(acts.mul[static_cast<size_t>(m)], step);
+            ASSERT_EQ(acts.sum[static_cast<size_t>(m)], sum);
+            for (int64_t k = 0; k < D; ++k) ASSERT_EQ(xq[static_cast<size_t>(m * D + k)], float(want[static_cast<size_t>(k)]) * step);
+            const int kind = static_cast<int>(m % 8);
+            if (kind == 3 || kind == 4 || kind == 5) {  // no scale or not finite: codes 0
+              ASSERT_EQ(*std::max_element(want.begin(), want.end()), 0);
+              ASSERT_EQ(*std::min_element(want.begin(), want.end()), 0);
+            } else if (D > 2 && kind != 2) {  // the absmax rule: the largest reaches ±Q
+              ASSERT_TRUE(*std::max_element(want.begin(), want.end()) == Q ||
+                          *std::min_element(want.begin(), want.end()) == -Q);
+            }
+          }
+        }
+  });
+}
+
+// Against the float pipeline it stands for (LayerNorm with affine weights,
+// SubLN, the absmax quantiser): every code within one, most equal, the step
+// within 2^−8 relative. The float LayerNorms run without eps here: the
+// integer one has none (its rows' scale cancels), which moves a row whose
+// variance is within ~100× of eps by more than that.
+TEST(IntLayerNorm, IsWithinItsStatedErrorOfTheFloatPipeline) {
+  Rng r(67);
+  for (int64_t D : {16, 64, 192, 768})
+    for (bool subln : {false, true}) {
+      const int64_t M = 64;
+      std::vector<float> x, g(static_cast<size_t>(D)), b(static_cast<size_t>(D)), ln(static_cast<size_t>(M * D)),
+          sub(static_cast<size_t>(M * D));
+      for (int64_t m = 0; m < M; ++m) {
+        const auto row = norm_row(D, m % 2, r);  // plain rows and outlier rows
+        x.insert(x.end(), row.begin(), row.end());
+      }
+      for (int64_t i = 0; i < D; ++i) {
+        g[static_cast<size_t>(i)] = static_cast<float>(1 + 0.5 * r.normal());
+        b[static_cast<size_t>(i)] = static_cast<float>(0.3 * r.normal());
+      }
+      layernorm_rows(x.data(), g.data(), b.data(), ln.data(), M, D, 0.0f, nullptr, nullptr);
+      const float* src = ln.data();
+      if (subln) {
+        layernorm_rows(ln.data(), nullptr, nullptr, sub.data(), M, D, 0.0f, nullptr, nullptr);
+        src = sub.data();
+      }
+      BitActs want, got;
+      quantize_acts(src, M, D, ActFormat::kInt8, want);
+      int_layernorm_acts(x.data(), g.data(), b.data(), M, D, subln, ActFormat::kInt8, got);
+      int64_t equal = 0;
+      for (int64_t m = 0; m < M; ++m) {
+        for (int64_t k = 0; k < D; ++k) {
+          const int dc = std::abs(int(got.row(m)[k]) - int(want.row(m)[k]));
+          ASSERT_LE(dc, 1) << "D " << D << " row " << m << " k " << k;
+          equal += dc == 0;
+        }
+        const float ws = want.mul[static_cast<size_t>(m)], gs = got.mul[static_cast<size_t>(m)];
+        ASSERT_LE(std::fabs(gs - ws), ws * std::exp2(-8.0f)) << "D " << D << " row " << m;
+      }
+      EXPECT_GE(double(equal) / double(M * D), 0.95) << "D " << D << (subln ? " subln" : "");
+    }
+}
+
+TEST(IntLayerNorm, RefusesWhatItCannotHold) {
+  std::vector<float> x(4096, 1.0f), g(4096, 1.0f), b(4096, 0.0f);
+  BitActs acts;
+  auto refused = [&](auto&& call, const std::string& says) {
+    try {
+      call();
+      ADD_FAILURE() << "accepted; expected an error saying " << says;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  };
+  refused([&] { int_layernorm_acts(x.data(), g.data(), b.data(), 2, 16, true, ActFormat::kBinary, acts); }, "not binary");
+  refused([&] { int_layernorm_acts(x.data(), g.data(), b.data(), 1, 4096, true, ActFormat::kInt8, acts); }, "1 to 2048");
+  g[3] = std::numeric_limits<float>::infinity();
+  refused([&] { int_layernorm_acts(x.data(), g.data(), b.data(), 2, 16, true, ActFormat::kInt8, acts); }, "not finite (entry 3)");
 }
 
 }  // namespace

@@ -468,13 +468,15 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
                            "W1A2+absmean+rsign+rprelu+bireal+subln", "W1.58A8+rsign+subln", "W1.58A8+qk8+pv8+subln",
                            "W1A2+absmean+qk2+pv2", "W1A1+qk1+pv1+probscale", "W1A4+pv4+probscale", "W1.58rA8+subln",
                            "W1.58rA2+absmean", "W1.58rA8+qk8+pv8+int+subln", "W1A1+qk8+pv8+int",
-                           "W1A4+qk4+pv4+int+probscale"}) {
+                           "W1A4+qk4+pv4+int+probscale", "W1.58rA8+qk8+pv8+int+intln+subln+rprelu",
+                           "W1A4+qk4+pv4+int+intln"}) {
     SCOPED_TRACE(name);
     const std::string sname(name);
     auto has = [&](const char* opt) { return sname.find(std::string("+") + opt) != std::string::npos; };
     QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec(sname.substr(0, sname.find('+'))));
     plan.subln = has("subln");
     plan.integer = has("int");  // integer softmax and GELU (int_ops.hpp)
+    plan.int_layernorm = has("intln");  // integer LayerNorm into qkv and fc1 (int_layernorm.hpp)
     if (has("absmean")) plan.act_scale = ActScale::kAbsMean;
     for (const char* bits : {"8", "4", "2", "1"}) {
       if (has((std::string("qk") + bits).c_str())) plan.attn_qk = parse_act_format(std::string("A") + bits);
@@ -511,8 +513,15 @@ TEST(IntEngine, EverySpecAgreesWithTheFakeQuantForwardAndThePackedFile) {
     if (plan.integer) {  // so do the integer softmax and GELU
       QuantPlan float_ops = plan;
       float_ops.integer = false;
+      float_ops.int_layernorm = false;
       ViTRunner plain(params, *be, false, &float_ops);
       EXPECT_GT(max_abs_diff(plain.forward(images.view()).data(), want.data(), n), 1e-3f);
+    }
+    if (plan.int_layernorm) {  // the integer LayerNorm's codes are its own (one code apart here and there)
+      QuantPlan float_norm = plan;
+      float_norm.int_layernorm = false;
+      ViTRunner plain(params, *be, false, &float_norm);
+      EXPECT_GT(max_abs_diff(plain.forward(images.view()).data(), want.data(), n), 0.0f);
     }
     IntModel bits = build_int_model(ModelBackend::kBitKernels, params, plan);
     IntModel dnn = build_int_model(ModelBackend::kOnednnInt8, params, plan);
@@ -925,9 +934,43 @@ TEST(Ste, IntegerPlanTrainsAndInfersTheSameFunction) {
     plan.subln = subln;
     expect_trains_as_it_infers(c, 7, plan, {"attn.qkv.weight", "mlp.fc1.weight", "mlp.fc2.weight"});
   }
+  plan.int_layernorm = true;  // the block LayerNorms on integers too: their weights still train (straight through)
+  for (bool subln : {false, true}) {
+    SCOPED_TRACE(subln ? "int_layernorm, subln" : "int_layernorm");
+    plan.subln = subln;
+    expect_trains_as_it_infers(c, 9, plan, {"norm1.weight", "norm1.bias", "norm2.weight", "attn.qkv.weight"});
+  }
   const nlohmann::json j = to_json(plan);
   EXPECT_EQ(j.at("integer"), true);
+  EXPECT_EQ(j.at("int_layernorm"), true);
   EXPECT_TRUE(quant_plan_from_json(j, c.depth, "s.json", "/quant").integer);
+  EXPECT_TRUE(quant_plan_from_json(j, c.depth, "s.json", "/quant").int_layernorm);
+  for (const auto& [bad, says] : std::vector<std::pair<nlohmann::json, std::string>>{
+           {{{"spec", "W1.58A8"}, {"int_layernorm", true}}, "\"integer\": true"},
+           {{{"spec", "W1.58A8"}, {"integer", true}, {"attn_qk", "A8"}, {"attn_pv", "A8"}, {"int_layernorm", true},
+             {"act_scale", "absmean"}},
+            "absmax"}}) {
+    try {
+      quant_plan_from_json(bad, c.depth, "s.json", "/quant");
+      ADD_FAILURE() << "accepted " << bad.dump();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("/quant/int_layernorm"), std::string::npos) << e.what();
+    }
+  }
+  // Binary activations after a LayerNorm have no absmax codes to take: refused with the layer named.
+  QuantPlan w1a1 = QuantPlan::uniform(c.depth, parse_quant_spec("W1A1"));
+  w1a1.attn_qk = w1a1.attn_pv = ActFormat::kInt8;
+  w1a1.integer = w1a1.int_layernorm = true;
+  ViTParams p(c);
+  p.init_random(1);
+  auto be = make_backend(ModelBackend::kReference);
+  try {
+    ViTRunner run(p, *be, false, &w1a1);
+    ADD_FAILURE() << "an integer LayerNorm into binary activations was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("block 0's qkv takes binary"), std::string::npos) << e.what();
+  }
   nlohmann::json no_attn = {{"spec", "W1.58A8"}, {"integer", true}};
   try {
     quant_plan_from_json(no_attn, c.depth, "s.json", "/quant");
