@@ -29,7 +29,9 @@
 #include "kernels/backend.hpp"
 #include "kernels/bit_gemm.hpp"
 #include "kernels/int_attention.hpp"
+#include "kernels/int_layernorm.hpp"
 #include "kernels/int_ops.hpp"
+#include "kernels/layernorm.hpp"
 #include "kernels/vector_ops.hpp"
 #include "models/layers.hpp"
 #include "models/checkpoint.hpp"
@@ -70,13 +72,16 @@ bool zoo_main_student(const std::string& preset, const std::string& spec) {
 // A student's plan as the benchmarks build it: spec on every Linear; the main
 // job's zoo student with SubLN and RPReLU (set on c); integer: an integer-only
 // student (issue #33), q·kᵀ and attention·v at A8 and the integer softmax and
-// GELU (kernels/int_ops.hpp).
-QuantPlan student_plan(ViTConfig& c, const char* preset, const char* spec, bool integer) {
+// GELU (kernels/int_ops.hpp); kOpsAndNorm: the integer LayerNorm too
+// (kernels/int_layernorm.hpp).
+enum class Integer { kNo, kOps, kOpsAndNorm };
+QuantPlan student_plan(ViTConfig& c, const char* preset, const char* spec, Integer integer) {
   QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec(spec));
   plan.subln = c.rprelu = zoo_main_student(preset, spec);
-  if (integer) {
+  if (integer != Integer::kNo) {
     plan.attn_qk = plan.attn_pv = ActFormat::kInt8;
     plan.integer = true;
+    plan.int_layernorm = integer == Integer::kOpsAndNorm;
   }
   return plan;
 }
@@ -129,9 +134,10 @@ BENCHMARK_CAPTURE(BM_VitForward, fmnist_tiny_reference, "vit_fmnist_tiny_patch4_
 // in this process by the meter (5 interleaved rounds: the median with its 95 %
 // interval x_teacher_lo .. x_teacher_hi); *_ms counters: each one's forward
 // split by part (ForwardProfile: linear, attention, norm, gelu, other; requant of linear, softmax of attention).
-// integer: an integer-only student (student_plan); benchmarks named *_int_*.
+// integer: an integer-only student (student_plan); benchmarks named *_int_*
+// (*_intln_*: with the integer LayerNorm).
 void BM_StudentForward(benchmark::State& state, const char* preset, const char* spec, const char* engine,
-                       bool integer = false) {
+                       Integer integer = Integer::kNo) {
   const int64_t B = state.range(0);
   const int threads = static_cast<int>(state.range(1));
   set_num_threads(threads);
@@ -141,13 +147,15 @@ void BM_StudentForward(benchmark::State& state, const char* preset, const char* 
   const ModelBackend backend = parse_model_backend(engine);  // "fake-quant": the student's fake-quant forward on oneDNN fp32
   auto student = open_model(random_params(sc), &plan, backend);
   auto teacher_model = open_model(random_params(c), nullptr, ModelBackend::kOnednn);
-  ViTRunner& run = student->runner();
-  ViTRunner& teacher = teacher_model->runner();
+  // Timed through RunnableModel::forward, as `bitbench run` and validate run
+  // them (at 2 threads a batch is split into one part per thread).
+  RunnableModel& run = *student;
+  RunnableModel& teacher = *teacher_model;
   const Tensor x = random_images(c, B);
   run.forward(x.view());
   teacher.forward(x.view());
   for (auto _ : state) benchmark::DoNotOptimize(run.forward(x.view()).data());
-  auto forward_of = [&](ViTRunner& m) { return [&m, &x] { benchmark::DoNotOptimize(m.forward(x.view()).data()); }; };
+  auto forward_of = [&](RunnableModel& m) { return [&m, &x] { benchmark::DoNotOptimize(m.forward(x.view()).data()); }; };
   // Teacher and student timed by the meter in 5 interleaved rounds (the VM's
   // speed drifts between minutes): x_teacher is the median of the per-round
   // ratios with its 95 % interval; images/s over every timed call. Then where
@@ -155,7 +163,7 @@ void BM_StudentForward(benchmark::State& state, const char* preset, const char* 
   // Google Benchmark calls this function several times while it settles the
   // iteration count: all of it runs on the first call, reused after.
   static std::map<std::string, std::map<std::string, double>> measured;
-  const std::string key = std::string(preset) + spec + engine + (integer ? "int" : "") + std::to_string(B) + "/" +
+  const std::string key = std::string(preset) + spec + engine + std::to_string(static_cast<int>(integer)) + std::to_string(B) + "/" +
                           std::to_string(threads);
   auto [it, first] = measured.try_emplace(key);
   std::map<std::string, double>& m = it->second;
@@ -170,15 +178,17 @@ void BM_StudentForward(benchmark::State& state, const char* preset, const char* 
     m["x_teacher_hi"] = t.speedup[1].hi;
     m["student_images/s"] = t.stats[1].images_per_s;
     m["teacher_images/s"] = t.stats[0].images_per_s;
-    auto profile = [&](ViTRunner& model, const std::string& prefix) {
+    // (A split batch: the profile is the first part's runner, one thread's
+    // share, which takes about the whole forward's time.)
+    auto profile = [&](RunnableModel& model, const std::string& prefix) {
       ForwardProfile f;
-      model.profile(&f);
+      model.runner().profile(&f);
       RoundsOptions once;
       once.rounds = 3;
       once.min_seconds = 0.3;
       once.warmup = 0;
       measure_rounds({forward_of(model)}, static_cast<int>(B), threads, once);
-      model.profile(nullptr);
+      model.runner().profile(nullptr);
       const double k = 1e3 / static_cast<double>(f.calls);
       m[prefix + "linear_ms"] = f.linear * k;
       m[prefix + "attention_ms"] = f.attention * k;
@@ -204,7 +214,7 @@ void BM_StudentForward(benchmark::State& state, const char* preset, const char* 
 // rounds: x_one_thread = time on 1 thread / time on 2 (issue #33: at batch 1
 // two threads must never be slower; at batch 64 the target is 1.7). spec ""
 // is the fp32 teacher on oneDNN.
-void BM_TwoThreads(benchmark::State& state, const char* preset, const char* spec, bool integer) {
+void BM_TwoThreads(benchmark::State& state, const char* preset, const char* spec, Integer integer) {
   const int64_t B = state.range(0);
   ViTConfig c = bench_config(preset);
   std::unique_ptr<RunnableModel> model;
@@ -214,7 +224,7 @@ void BM_TwoThreads(benchmark::State& state, const char* preset, const char* spec
   } else {
     model = open_model(random_params(c), nullptr, ModelBackend::kOnednn);
   }
-  ViTRunner& run = model->runner();
+  RunnableModel& run = *model;
   const Tensor x = random_images(c, B);
   auto on = [&](int threads) {
     return [&run, &x, threads] {
@@ -240,10 +250,11 @@ void BM_TwoThreads(benchmark::State& state, const char* preset, const char* spec
 void batches(benchmark::internal::Benchmark* b) {
   b->ArgNames({"batch"})->Arg(1)->Arg(64)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
 }
-BENCHMARK_CAPTURE(BM_TwoThreads, main_job_teacher_onednn, "main_job", "", false)->Apply(batches);
-BENCHMARK_CAPTURE(BM_TwoThreads, main_job_w1_58ra8_rprelu_bitkernels, "main_job", kMainJobStudentSpec, false)->Apply(batches);
-BENCHMARK_CAPTURE(BM_TwoThreads, main_job_int_w1_58ra8_rprelu_bitkernels, "main_job", kMainJobStudentSpec, true)->Apply(batches);
-BENCHMARK_CAPTURE(BM_TwoThreads, deit_tiny_int_w1_58a8_bitkernels, "deit_tiny_patch16_224", "W1.58A8", true)->Apply(batches);
+BENCHMARK_CAPTURE(BM_TwoThreads, main_job_teacher_onednn, "main_job", "", Integer::kNo)->Apply(batches);
+BENCHMARK_CAPTURE(BM_TwoThreads, main_job_w1_58ra8_rprelu_bitkernels, "main_job", kMainJobStudentSpec, Integer::kNo)->Apply(batches);
+BENCHMARK_CAPTURE(BM_TwoThreads, main_job_int_w1_58ra8_rprelu_bitkernels, "main_job", kMainJobStudentSpec, Integer::kOps)->Apply(batches);
+BENCHMARK_CAPTURE(BM_TwoThreads, main_job_intln_w1_58ra8_rprelu_bitkernels, "main_job", kMainJobStudentSpec, Integer::kOpsAndNorm)->Apply(batches);
+BENCHMARK_CAPTURE(BM_TwoThreads, deit_tiny_int_w1_58a8_bitkernels, "deit_tiny_patch16_224", "W1.58A8", Integer::kOps)->Apply(batches);
 
 BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1_58a8_bitkernels, "deit_tiny_patch16_224", "W1.58A8", "bitkernels")->Apply(args);
 BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1_58a8_onednn_int8, "deit_tiny_patch16_224", "W1.58A8", "onednn-int8")->Apply(args);
@@ -253,10 +264,13 @@ BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_w1a1_bitkernels, "deit_tiny_patch
 BENCHMARK_CAPTURE(BM_StudentForward, fmnist_tiny_w1_58a8_bitkernels, "vit_fmnist_tiny_patch4_28", "W1.58A8", "bitkernels")->Apply(args);
 BENCHMARK_CAPTURE(BM_StudentForward, main_job_w1_58ra8_rprelu_bitkernels, "main_job", kMainJobStudentSpec, "bitkernels")->Apply(args);
 BENCHMARK_CAPTURE(BM_StudentForward, main_job_w1a8_bitkernels, "main_job", "W1A8", "bitkernels")->Apply(args);
-BENCHMARK_CAPTURE(BM_StudentForward, main_job_int_w1_58ra8_rprelu_bitkernels, "main_job", kMainJobStudentSpec, "bitkernels", true)->Apply(args);
-BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_int_w1_58a8_bitkernels, "deit_tiny_patch16_224", "W1.58A8", "bitkernels", true)->Apply(args);
-BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_int_w1a1_bitkernels, "deit_tiny_patch16_224", "W1A1", "bitkernels", true)->Apply(args);
-BENCHMARK_CAPTURE(BM_StudentForward, deit_small_int_w1_58a8_bitkernels, "deit_small_patch16_224", "W1.58A8", "bitkernels", true)->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, main_job_int_w1_58ra8_rprelu_bitkernels, "main_job", kMainJobStudentSpec, "bitkernels", Integer::kOps)->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, main_job_intln_w1_58ra8_rprelu_bitkernels, "main_job", kMainJobStudentSpec, "bitkernels", Integer::kOpsAndNorm)->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_int_w1_58a8_bitkernels, "deit_tiny_patch16_224", "W1.58A8", "bitkernels", Integer::kOps)->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_intln_w1_58a8_bitkernels, "deit_tiny_patch16_224", "W1.58A8", "bitkernels", Integer::kOpsAndNorm)->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, deit_tiny_int_w1a1_bitkernels, "deit_tiny_patch16_224", "W1A1", "bitkernels", Integer::kOps)->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, deit_small_int_w1_58a8_bitkernels, "deit_small_patch16_224", "W1.58A8", "bitkernels", Integer::kOps)->Apply(args);
+BENCHMARK_CAPTURE(BM_StudentForward, deit_small_intln_w1_58a8_bitkernels, "deit_small_patch16_224", "W1.58A8", "bitkernels", Integer::kOpsAndNorm)->Apply(args);
 BENCHMARK_CAPTURE(BM_VitForward, deit_small_onednn, "deit_small_patch16_224", "onednn")->Apply(args);
 
 // One model alone in this process (run each point in its own process:
@@ -461,6 +475,35 @@ void BM_IntGelu(benchmark::State& state) {
   set_num_threads(0);
 }
 BENCHMARK(BM_IntGelu)->ArgNames({"rows", "K"})->Args({50, 128})->Args({197, 768})->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// The integer LayerNorm (LayerNorm, SubLN and the A8 quantiser in one integer
+// function, int_layernorm_acts) against what the float student runs in its
+// place (layernorm_rows with affine weights, then quantize_acts with SubLN
+// fused): rows of the main job's width (64) and DeiT-Tiny's (192), a batch's
+// tokens (64 × 50, 16 × 197).
+void BM_IntLayerNorm(benchmark::State& state) {
+  const int64_t M = state.range(0), D = state.range(1);
+  set_num_threads(1);
+  Rng r(6);
+  std::vector<float> x(static_cast<size_t>(M * D)), ln(x.size()), g(static_cast<size_t>(D)), b(g.size());
+  for (auto& v : x) v = static_cast<float>(r.normal());
+  for (int64_t i = 0; i < D; ++i) {
+    g[static_cast<size_t>(i)] = static_cast<float>(1 + 0.2 * r.normal());
+    b[static_cast<size_t>(i)] = static_cast<float>(0.1 * r.normal());
+  }
+  BitActs acts;
+  auto integer = [&] { int_layernorm_acts(x.data(), g.data(), b.data(), M, D, true, ActFormat::kInt8, acts); };
+  auto flt = [&] {
+    layernorm_rows(x.data(), g.data(), b.data(), ln.data(), M, D, 1e-6f, nullptr, nullptr);
+    quantize_acts(ln.data(), M, D, ActFormat::kInt8, acts, 1e-6f);
+  };
+  for (auto _ : state) integer();
+  const RatioInterval q = interleaved_ratio(integer, flt);
+  ratio_counters(state, "x_float", q);
+  state.counters["Mrows/s"] = benchmark::Counter(static_cast<double>(state.iterations() * M) / 1e6, benchmark::Counter::kIsRate);
+  set_num_threads(0);
+}
+BENCHMARK(BM_IntLayerNorm)->ArgNames({"rows", "D"})->Args({3200, 64})->Args({3152, 192})->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_CAPTURE(BM_Attention, fused, true)->Apply(attention_shapes);
 BENCHMARK_CAPTURE(BM_Attention, onednn_batched, false)->Apply(attention_shapes);

@@ -10,6 +10,7 @@ namespace bb {
 namespace {
 std::atomic<int> g_threads{0};
 std::atomic<bool> g_from_command_line{false};
+thread_local int t_worker_threads = 0;  // > 0 inside a WorkerThreadCount scope
 }
 
 int hardware_threads() {
@@ -25,13 +26,28 @@ int hardware_threads() {
 int set_num_threads(int n) {
   if (n <= 0) n = hardware_threads();
   omp_set_num_threads(n);
+  if (t_worker_threads > 0) {
+    t_worker_threads = n;
+    return n;
+  }
   g_threads = n;
   return n;
 }
 
 int num_threads() {
+  if (t_worker_threads > 0) return t_worker_threads;
   int n = g_threads.load();
   return n > 0 ? n : hardware_threads();
+}
+
+WorkerThreadCount::WorkerThreadCount(int n) : saved_(t_worker_threads) {
+  t_worker_threads = n > 0 ? n : 1;
+  omp_set_num_threads(t_worker_threads);
+}
+
+WorkerThreadCount::~WorkerThreadCount() {
+  t_worker_threads = saved_;
+  omp_set_num_threads(num_threads());
 }
 
 void set_threads_from_command_line(int n) {

@@ -17,6 +17,21 @@ bool threads_given_on_command_line();
 // Sets the config's count unless the command line gave one; returns the count in force.
 int apply_config_threads(int config_threads);
 
+// A worker of a data-parallel region runs its share on this many threads
+// (usually 1): num_threads() and set_num_threads() on this thread see and set
+// its own count for the scope, not the process's (ThreadCountGuard inside a
+// kernel stays on the worker's own count, so workers never write shared state).
+class WorkerThreadCount {
+ public:
+  explicit WorkerThreadCount(int n);
+  ~WorkerThreadCount();
+  WorkerThreadCount(const WorkerThreadCount&) = delete;
+  WorkerThreadCount& operator=(const WorkerThreadCount&) = delete;
+
+ private:
+  int saved_;
+};
+
 // Sets a thread count for a scope and restores the previous one at its end.
 class ThreadCountGuard {
  public:

@@ -67,7 +67,7 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
                              : nullptr;
   ClassificationMetrics cm;
   if (root) cm = classification_metrics(r.logits.data(), r.labels.data(), r.count, K, teacher);
-  const int64_t arena = model->runner().arena_floats() * 4;
+  const int64_t arena = model->arena_floats() * 4;
 
   if (!root) return ojson();  // rank 0 writes the entry
   const int64_t rss = peak_rss_bytes();

@@ -1,8 +1,14 @@
 #include "models/runnable_model.hpp"
 
-#include "core/error.hpp"
+#include <omp.h>
 
 #include <algorithm>
+#include <exception>
+#include <mutex>
+
+#include "core/error.hpp"
+#include "core/threads.hpp"
+#include "kernels/parallel.hpp"
 
 namespace bb {
 namespace {
@@ -39,6 +45,59 @@ RunnableModel::RunnableModel(LoadedModel model, ModelBackend backend, const std:
   runner_ = std::make_unique<ViTRunner>(model_.params, *matrix_, false, plan_ ? &*plan_ : nullptr,
                                         engine_ ? &*engine_ : nullptr);
   runner_->set_inference_chunk(std::max<int64_t>(1, kInferenceChunkRows / model_.params.cfg.tokens()));
+}
+
+int RunnableModel::data_parallel_parts(int64_t B) const {
+  const int threads = num_threads();
+  if (threads < 2 || B < 2 || !model_backend_row(backend_).data_parallel) return 1;
+  // Worth a region: the forward's multiply-adds (Linears and attention), per image.
+  const ViTConfig& c = model_.params.cfg;
+  const int64_t T = c.tokens(), D = c.embed_dim;
+  const int64_t per_image = c.depth * (T * (4 * D * D + 2 * D * c.mlp_hidden) + 2 * T * T * D);
+  if (!parallel_pays_macs(B * per_image)) return 1;
+  return static_cast<int>(std::min<int64_t>(threads, B));
+}
+
+TensorView RunnableModel::forward(const TensorView& images) {
+  const int64_t B = images.shape().rank() == 4 ? images.dim(0) : 0;
+  const int parts = data_parallel_parts(B);
+  if (parts < 2) return runner_->forward(images);
+  while (static_cast<int>(workers_.size()) < parts - 1) {  // part 0 runs on runner_
+    Worker w;
+    w.matrix = make_backend(backend_);
+    w.runner = std::make_unique<ViTRunner>(model_.params, *w.matrix, false, plan_ ? &*plan_ : nullptr,
+                                           engine_ ? &*engine_ : nullptr);
+    w.runner->set_inference_chunk(std::max<int64_t>(1, kInferenceChunkRows / model_.params.cfg.tokens()));
+    workers_.push_back(std::move(w));
+  }
+  const int64_t K = model_.params.cfg.num_classes, per = images.numel() / B;
+  logits_.resize(static_cast<size_t>(B * K));
+  std::exception_ptr failed;
+  std::mutex mu;
+#pragma omp parallel num_threads(parts)
+  {
+    const int p = omp_get_thread_num();
+    const int64_t b0 = B * p / parts, b1 = B * (p + 1) / parts;
+    try {
+      WorkerThreadCount one(1);  // the part's kernels open no regions of their own
+      ViTRunner& r = p == 0 ? *runner_ : *workers_[static_cast<size_t>(p - 1)].runner;
+      const TensorView part(const_cast<float*>(images.data()) + b0 * per,
+                            Shape{b1 - b0, images.dim(1), images.dim(2), images.dim(3)});
+      const TensorView out = r.forward(part);
+      std::copy(out.data(), out.data() + (b1 - b0) * K, logits_.data() + b0 * K);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!failed) failed = std::current_exception();
+    }
+  }
+  if (failed) std::rethrow_exception(failed);
+  return TensorView(logits_.data(), Shape{B, K});
+}
+
+int64_t RunnableModel::arena_floats() const {
+  int64_t n = runner_->arena_floats();
+  for (const Worker& w : workers_) n += w.runner->arena_floats();
+  return n;
 }
 
 std::string RunnableModel::kernel_path() const {

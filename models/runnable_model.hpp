@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "kernels/backend.hpp"
 #include "kernels/model_backend.hpp"
@@ -27,9 +28,20 @@ class RunnableModel {
   RunnableModel(const RunnableModel&) = delete;
   RunnableModel& operator=(const RunnableModel&) = delete;
 
-  // images [B, C, S, S] → logits [B, classes] (a view into the runner's arena).
-  TensorView forward(const TensorView& images) { return runner_->forward(images); }
+  // images [B, C, S, S] → logits [B, classes] (a view into the runner's arena,
+  // or this model's own buffer). Where data_parallel_parts(B) ≥ 2, the images
+  // are split into that many contiguous parts, each run through the whole
+  // network by one thread on its own runner and backend (one parallel region
+  // per forward instead of one per operation); each image's logits are those
+  // the one-runner forward gives it, as in the chunked forward.
+  TensorView forward(const TensorView& images);
+  // 1, or the parts a batch of B images is split into: the thread count (at
+  // most B) where the backend's row allows it and the work pays.
+  int data_parallel_parts(int64_t B) const;
+  // The first part's runner (it runs whole batches that are not split).
   ViTRunner& runner() { return *runner_; }
+  // Activation floats held by every runner (the workers' arenas included).
+  int64_t arena_floats() const;
   const LoadedModel& model() const { return model_; }
   const ViTConfig& config() const { return model_.params.cfg; }
   const QuantPlan* plan() const { return plan_ ? &*plan_ : nullptr; }
@@ -49,6 +61,12 @@ class RunnableModel {
   std::optional<IntModel> engine_;
   std::unique_ptr<Backend> matrix_;
   std::unique_ptr<ViTRunner> runner_;
+  struct Worker {  // data-parallel part p ≥ 1: its own backend and runner
+    std::unique_ptr<Backend> matrix;
+    std::unique_ptr<ViTRunner> runner;
+  };
+  std::vector<Worker> workers_;
+  std::vector<float> logits_;  // [B, classes] of a split forward
 };
 
 // Loads `path` (teacher, latent student or packed student) and builds what
