@@ -35,9 +35,21 @@ int64_t shift_round(int64_t v, int k) {
   return (v + (int64_t{1} << (k - 1))) >> k;
 }
 
-// The per-row reciprocal of norm(): ⌊2^42 / σ⌋, 0 when σ is 0.
-int64_t norm_recip(uint64_t V, int64_t D) {
-  const uint64_t sigma = isqrt_u64(V / static_cast<uint64_t>(D));
+// ⌊√v⌋ for v < 2^63 as the fast path takes it: a double's correctly rounded
+// root as the guess, then corrected in integers to the exact floor (the same
+// value as isqrt_u64's Newton iteration, which needs up to six divisions).
+uint64_t isqrt_guessed(uint64_t v) {
+  uint64_t s = static_cast<uint64_t>(std::sqrt(static_cast<double>(v)));
+  while (s * s > v) --s;
+  while ((s + 1) * (s + 1) <= v) ++s;
+  return s;
+}
+
+// The per-row reciprocal of norm(): ⌊2^42 / σ⌋, 0 when σ is 0, from
+// ⌊V / D⌋ (the fast body has it as D·Σc² − S², which V / D is exactly).
+template <uint64_t (*Isqrt)(uint64_t)>
+int64_t norm_recip(uint64_t V_over_D) {
+  const uint64_t sigma = Isqrt(V_over_D);
   return sigma == 0 ? 0 : static_cast<int64_t>((uint64_t{1} << (kRecipShift + kIntLnFrac)) / sigma);
 }
 
@@ -51,25 +63,34 @@ void norm_reference(const int64_t* c, int64_t D, int64_t* n) {
     const int64_t d = D * c[i] - S;
     V += static_cast<uint64_t>(d * d);
   }
-  const int64_t r = norm_recip(V, D);
+  const int64_t r = norm_recip<isqrt_u64>(V / static_cast<uint64_t>(D));
   for (int64_t i = 0; i < D; ++i) n[i] = ((D * c[i] - S) * r + (int64_t{1} << 31)) >> kRecipShift;
 }
 
 // ---- the fast body: the same steps as vectorisable loops ----
 
-// norm() on c [D] (|c| ≤ 2^14) → n [D]; d fits int32 (D ≤ 2048).
-BB_INLINE void norm_body(const int32_t* c, int64_t D, int32_t* n) {
-  int64_t S = 0;
-  for (int64_t i = 0; i < D; ++i) S += c[i];
+// norm() on c [D] (|c| ≤ 2^14) whose S = Σc and SS = Σc² the caller summed
+// in the pass that wrote c: V / D = D·SS − S² exactly, so no pass over d²
+// and no division for it. → n [D] (d fits int32: D ≤ 2048); returns max|n|.
+BB_INLINE int32_t norm_body(const int32_t* c, int64_t D, int64_t S, int64_t SS, int32_t* n) {
   const int32_t Dc = static_cast<int32_t>(D), S32 = static_cast<int32_t>(S);
-  uint64_t V = 0;
+  const int64_t r = norm_recip<isqrt_guessed>(static_cast<uint64_t>(D * SS - S * S));
+  int32_t mx = 0;
   for (int64_t i = 0; i < D; ++i) {
-    const int64_t d = Dc * c[i] - S32;
-    V += static_cast<uint64_t>(d * d);
+    const int32_t v =
+        static_cast<int32_t>((static_cast<int64_t>(Dc * c[i] - S32) * r + (int64_t{1} << 31)) >> kRecipShift);
+    n[i] = v;
+    mx = std::max(mx, v < 0 ? -v : v);
   }
-  const int64_t r = norm_recip(V, D);
-  for (int64_t i = 0; i < D; ++i)
-    n[i] = static_cast<int32_t>((static_cast<int64_t>(Dc * c[i] - S32) * r + (int64_t{1} << 31)) >> kRecipShift);
+  return mx;
+}
+
+// 2^e as a float for −126 ≤ e ≤ 127 (no libm call).
+BB_INLINE float pow2f(int e) {
+  const uint32_t bits = static_cast<uint32_t>(e + 127) << 23;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
 }
 
 BB_INLINE void zero_row(int64_t D, int8_t* codes, float* step, int32_t* sum) {
@@ -90,28 +111,49 @@ BB_INLINE void int_ln_row_body(const float* x, int64_t D, const int32_t* g, cons
   }
   const int E = static_cast<int>(mbits >> 23) - 127;  // ⌊log2 max|x|⌋ for a normal float
   if (mbits >= 0x7f800000u || mbits == 0 || E < kMinExponent) return zero_row(D, codes, step, sum);
-  const float sc = std::ldexp(1.0f, kRowBits - 1 - E);
+  const float sc = pow2f(kRowBits - 1 - E);  // E ≥ −100: 2^(13 − E) ≤ 2^113
   constexpr float kMagic = 12582912.0f;  // 1.5 · 2^23: adding it rounds half to even (|v| < 2^22)
-  for (int64_t i = 0; i < D; ++i) c[i] = static_cast<int32_t>((x[i] * sc + kMagic) - kMagic);
-  norm_body(c, D, n);
-  for (int64_t i = 0; i < D; ++i) y[i] = static_cast<int64_t>(n[i]) * g[i] + b[i];
+  int64_t S = 0, SS = 0;
+  for (int64_t i = 0; i < D; ++i) {
+    const int32_t v = static_cast<int32_t>((x[i] * sc + kMagic) - kMagic);
+    c[i] = v;
+    S += v;
+    SS += static_cast<int64_t>(v) * v;
+  }
+  // norm(c) and the affine step in one pass: y = n · γq + βq.
+  const int32_t Dc = static_cast<int32_t>(D), S32 = static_cast<int32_t>(S);
+  const int64_t r = norm_recip<isqrt_guessed>(static_cast<uint64_t>(D * SS - S * S));
   uint64_t my = 0;
-  for (int64_t i = 0; i < D; ++i) my = std::max(my, static_cast<uint64_t>(y[i] < 0 ? -y[i] : y[i]));
+  for (int64_t i = 0; i < D; ++i) {
+    const int64_t nv = (static_cast<int64_t>(Dc * c[i] - S32) * r + (int64_t{1} << 31)) >> kRecipShift;
+    const int64_t v = nv * g[i] + b[i];
+    y[i] = v;
+    my = std::max(my, static_cast<uint64_t>(v < 0 ? -v : v));
+  }
   if (my == 0) return zero_row(D, codes, step, sum);
   const int bw = std::bit_width(my);
   int unit;  // v's value is v · 2^unit (in LayerNorm's output units, or SubLN's)
+  int32_t mv = 0;
   if (subln) {
     const int k = bw - kRowBits;
-    for (int64_t i = 0; i < D; ++i) c[i] = static_cast<int32_t>(shift_round(y[i], k));
-    norm_body(c, D, n);
+    S = SS = 0;
+    for (int64_t i = 0; i < D; ++i) {
+      const int32_t v = static_cast<int32_t>(shift_round(y[i], k));
+      c[i] = v;
+      S += v;
+      SS += static_cast<int64_t>(v) * v;
+    }
+    mv = norm_body(c, D, S, SS, n);
     unit = -kIntLnFrac;
   } else {
     const int k = std::max(0, bw - kOutBits);
-    for (int64_t i = 0; i < D; ++i) n[i] = static_cast<int32_t>(shift_round(y[i], k));
+    for (int64_t i = 0; i < D; ++i) {
+      const int32_t v = static_cast<int32_t>(shift_round(y[i], k));
+      n[i] = v;
+      mv = std::max(mv, v < 0 ? -v : v);
+    }
     unit = k - kIntLnFrac - G;
   }
-  int32_t mv = 0;
-  for (int64_t i = 0; i < D; ++i) mv = std::max(mv, n[i] < 0 ? -n[i] : n[i]);
   if (mv == 0) return zero_row(D, codes, step, sum);
   const int64_t R = (static_cast<int64_t>(Q) << 31) / mv;
   int32_t s = 0;
@@ -121,7 +163,7 @@ BB_INLINE void int_ln_row_body(const float* x, int64_t D, const int32_t* g, cons
     s += static_cast<int32_t>(q);
   }
   *sum = s;
-  *step = std::ldexp(static_cast<float>(mv) / static_cast<float>(Q), unit);
+  *step = static_cast<float>(mv) / static_cast<float>(Q) * pow2f(unit);  // |unit| ≤ 60: as ldexp, one rounding
 }
 
 BB_MULTIVERSION(int_ln_row,

@@ -3,7 +3,7 @@
 bench_vit's and bench_kernels' console output:
 
   B=./build/bench
-  $B/bench_vit --benchmark_filter='StudentForward/(main_job_int_w1_58ra8_rprelu|main_job_w1_58ra8_rprelu|deit_tiny_int_w1_58a8|deit_tiny_int_w1a1|deit_small_int_w1_58a8)_bitkernels/' --benchmark_min_time=0.5 > student.txt
+  $B/bench_vit --benchmark_filter='StudentForward/(main_job_(int|intln)_w1_58ra8_rprelu|main_job_w1_58ra8_rprelu|deit_tiny_(int|intln)_w1_58a8|deit_tiny_int_w1a1|deit_small_(int|intln)_w1_58a8)_bitkernels/' --benchmark_min_time=0.5 > student.txt
   $B/bench_kernels --benchmark_filter=CorePeak > peak.txt
   $B/bench_vit --benchmark_filter=BM_TwoThreads > two.txt                      (optional)
   $B/bench_vit --benchmark_filter='BM_Int' --benchmark_min_time=0.3 > parts.txt (optional)
@@ -18,10 +18,13 @@ import sys
 
 ROWS = {  # bench name -> (label, preset)
     "main_job_int_w1_58ra8_rprelu_bitkernels": ("main job's shape, integer-only ternary", "main_job"),
+    "main_job_intln_w1_58ra8_rprelu_bitkernels": ("main job's shape, integer-only ternary with the integer LayerNorm", "main_job"),
     "main_job_w1_58ra8_rprelu_bitkernels": ("main job's shape, the zoo's ternary (float nonlinearities)", "main_job"),
     "deit_tiny_int_w1_58a8_bitkernels": ("DeiT-Tiny, integer-only W1.58A8", "deit_tiny"),
+    "deit_tiny_intln_w1_58a8_bitkernels": ("DeiT-Tiny, integer-only W1.58A8 with the integer LayerNorm", "deit_tiny"),
     "deit_tiny_int_w1a1_bitkernels": ("DeiT-Tiny, integer-only W1A1 (XNOR Linears)", "deit_tiny"),
     "deit_small_int_w1_58a8_bitkernels": ("DeiT-Small, integer-only W1.58A8", "deit_small"),
+    "deit_small_intln_w1_58a8_bitkernels": ("DeiT-Small, integer-only W1.58A8 with the integer LayerNorm", "deit_small"),
 }
 # tokens, width, MLP width, depth, patches, patch size² · channels (bench_vit's presets)
 SHAPES = {"main_job": (50, 64, 128, 6, 49, 16), "deit_tiny": (197, 192, 768, 12, 196, 768),
@@ -79,7 +82,7 @@ def main():
         lin, att = (64 * m for m in macs(preset))
         gemm = kv["linear_ms"] - kv["requant_ms"]
         rate = f"{lin / gemm / 1e6:.0f} G/s" + (" (XNOR)" if "w1a1" in key else f" ({100 * lin / gemm / 1e6 / vnni:.0f} % of VNNI)")
-        int_att = "_int_" in key
+        int_att = "_int_" in key or "_intln_" in key
         att_rate = att / kv["attention_ms"] / 1e6
         att_cell = f"{att_rate:.0f} G/s ({100 * att_rate / (vnni if int_att else fma):.0f} % of {'VNNI' if int_att else 'FMA'})"
         print(f"| {label} | {gemm:.1f} + {kv['requant_ms']:.1f} | {rate} | {kv['attention_ms']:.1f} ({kv['softmax_ms']:.1f}) "
