@@ -5,14 +5,12 @@
 namespace bb {
 namespace {
 
-// backend, name, description, reference_matrix, integer, student_run, data_parallel
 constexpr ModelBackendRow kRows[] = {
-    {ModelBackend::kReference, "reference", "naive loops, obviously right; a student's Linears fake-quant", true, false, false, true},
-    {ModelBackend::kOnednn, "onednn", "oneDNN fp32; a student's Linears fake-quant", false, false, false, true},
-    {ModelBackend::kFakeQuant, "fake-quant", "as onednn: a student's fake-quant forward on oneDNN fp32", false, false, true, true},
-    {ModelBackend::kBitKernels, "bitkernels", "a student's quantised Linears on bitbench's bit kernels, the rest oneDNN fp32", false, true, true, true},
-    {ModelBackend::kOnednnInt8, "onednn-int8", "a student's quantised Linears on oneDNN s8s8, the rest oneDNN fp32", false, true, true,
-     false},  // its layers cache oneDNN primitives per row count: one runner at a time
+    {ModelBackend::kReference, "reference", "naive loops, obviously right; a student's Linears fake-quant", true, false, false},
+    {ModelBackend::kOnednn, "onednn", "oneDNN fp32; a student's Linears fake-quant", false, false, false},
+    {ModelBackend::kFakeQuant, "fake-quant", "as onednn: a student's fake-quant forward on oneDNN fp32", false, false, true},
+    {ModelBackend::kBitKernels, "bitkernels", "a student's quantised Linears on bitbench's bit kernels, the rest oneDNN fp32", false, true, true},
+    {ModelBackend::kOnednnInt8, "onednn-int8", "a student's quantised Linears on oneDNN s8s8, the rest oneDNN fp32", false, true, true},
 };
 static_assert(static_cast<int>(kRows[4].backend) == 4, "rows in enum order");
 

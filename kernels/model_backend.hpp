@@ -24,10 +24,6 @@ struct ModelBackendRow {
   bool reference_matrix;  // fp32 matrix work on the naive reference loops (else oneDNN)
   bool integer;           // a student's quantised Linears on an integer engine
   bool student_run;       // a bench config may name it under /students/backends
-  // Inference may split a batch's images over threads, each through the whole
-  // network on its own runner and backend (RunnableModel::forward): the
-  // backend's state is per instance and its engine's layers keep none.
-  bool data_parallel;
 };
 
 // Every backend, in enum order.

@@ -1,5 +1,7 @@
 #include "models/int_engine.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -50,11 +52,18 @@ void IntLinear::forward_acts(const BitActs& acts, const float* b, float* y) {
   // Made and run at 1 thread where the work is too small for a parallel region.
   const int threads = threads_for_macs(M * N_ * acts.Kp);
   ThreadCountGuard at(threads);
-  const std::pair<int64_t, int> key{M, threads};
-  auto it = onednn_.find(key);
-  if (it == onednn_.end())
-    it = onednn_.emplace(key, OnednnMatmul(OnednnMatmulType::kS8S8, codes_.data(), scales_.data(), M, N_, acts.Kp)).first;
-  it->second.run(acts.q.data(), y);  // y = acc · w_scale[n]
+  // A data-parallel worker (RunnableModel::forward) runs its own primitive: a
+  // oneDNN primitive's memory objects are not shared between threads.
+  const std::tuple<int64_t, int, int> key{M, threads, omp_in_parallel() ? omp_get_thread_num() : 0};
+  OnednnMatmul* mm = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(onednn_mu_);  // std::map: other entries stay where they are
+    auto it = onednn_.find(key);
+    if (it == onednn_.end())
+      it = onednn_.emplace(key, OnednnMatmul(OnednnMatmulType::kS8S8, codes_.data(), scales_.data(), M, N_, acts.Kp)).first;
+    mm = &it->second;
+  }
+  mm->run(acts.q.data(), y);  // y = acc · w_scale[n]
   for (int64_t m = 0; m < M; ++m) {
     const float am = acts.mul[static_cast<size_t>(m)];
     float* yr = y + m * N_;

@@ -10,6 +10,8 @@
 // LayerNorm, GELU) stays fp32 on the runner's backend.
 #include <array>
 #include <map>
+#include <mutex>
+#include <tuple>
 #include <utility>
 #include <memory>
 #include <string>
@@ -55,9 +57,11 @@ class IntLinear {
   GemmWeights weights_;                     // bitkernels: packed for it
   std::vector<int8_t> codes_;               // onednn-int8: [N, Kp] s8, zero padded
   std::vector<float> scales_;               // onednn-int8: [N]
-  // onednn-int8: one primitive per row count and thread count (oneDNN fixes a
-  // primitive's threads when it creates it)
-  std::map<std::pair<int64_t, int>, OnednnMatmul> onednn_;
+  // onednn-int8: one primitive per row count, thread count (oneDNN fixes a
+  // primitive's threads when it creates it) and data-parallel worker (each
+  // holds its own reordered copy of the codes)
+  std::map<std::tuple<int64_t, int, int>, OnednnMatmul> onednn_;
+  std::mutex onednn_mu_;
 };
 
 struct IntModel {

@@ -49,7 +49,7 @@ RunnableModel::RunnableModel(LoadedModel model, ModelBackend backend, const std:
 
 int RunnableModel::data_parallel_parts(int64_t B) const {
   const int threads = num_threads();
-  if (threads < 2 || B < 2 || !model_backend_row(backend_).data_parallel) return 1;
+  if (threads < 2 || B < 2) return 1;
   // Worth a region: the forward's multiply-adds (Linears and attention), per image.
   const ViTConfig& c = model_.params.cfg;
   const int64_t T = c.tokens(), D = c.embed_dim;

@@ -36,7 +36,7 @@ class RunnableModel {
   // the one-runner forward gives it, as in the chunked forward.
   TensorView forward(const TensorView& images);
   // 1, or the parts a batch of B images is split into: the thread count (at
-  // most B) where the backend's row allows it and the work pays.
+  // most B) where the work pays.
   int data_parallel_parts(int64_t B) const;
   // The first part's runner (it runs whole batches that are not split).
   ViTRunner& runner() { return *runner_; }

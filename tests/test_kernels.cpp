@@ -34,6 +34,7 @@
 #include "core/simd.hpp"
 #include "kernels/vector_ops.hpp"
 #include "models/layers.hpp"
+#include "models/runnable_model.hpp"
 
 namespace bb {
 namespace {
@@ -231,6 +232,38 @@ INSTANTIATE_TEST_SUITE_P(OddShapes, FusedAttention,
 // timed 1-thread primitives). Each thread count gets its own.
 // Work too small for a parallel region (kernels/parallel.hpp) keeps its
 // 1-thread primitive at any count.
+// Data-parallel inference (RunnableModel::forward): two workers run their
+// parts of a batch at once through one shared engine (the bit kernels' packed
+// weights; onednn-int8's primitive map) and their own runners and backends.
+// Here so that the TSan build, which runs this suite, checks them for races.
+TEST(DataParallel, WorkersShareTheEngineAndGiveTheOneThreadLogits) {
+  ViTConfig c;
+  c.img_size = 32; c.patch_size = 4; c.in_chans = 1; c.embed_dim = 64; c.depth = 2; c.num_heads = 4;
+  c.mlp_hidden = 128; c.num_classes = 10;
+  QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1.58A8"));
+  plan.attn_qk = plan.attn_pv = ActFormat::kInt8;
+  plan.integer = true;
+  Tensor x(Shape{6, 1, 32, 32});
+  Rng r(21);
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
+  for (ModelBackend b : {ModelBackend::kOnednn, ModelBackend::kBitKernels, ModelBackend::kOnednnInt8}) {
+    SCOPED_TRACE(model_backend_name(b));
+    ViTParams p(c);
+    p.init_random(22);
+    auto model = open_model(std::move(p), b == ModelBackend::kOnednn ? nullptr : &plan, b);
+    set_num_threads(1);
+    const TensorView one = model->forward(x.view());
+    const std::vector<float> want(one.data(), one.data() + one.numel());
+    set_num_threads(2);
+    ASSERT_EQ(model->data_parallel_parts(6), 2);
+    for (int rep = 0; rep < 2; ++rep) {
+      const TensorView two = model->forward(x.view());
+      ASSERT_EQ(std::vector<float>(two.data(), two.data() + two.numel()), want);
+    }
+  }
+  set_num_threads(0);
+}
+
 TEST(OnednnBackend, EachThreadCountGetsItsOwnPrimitiveWhereTheWorkPays) {
   auto dnn = make_onednn_backend();
   const ThreadCountGuard restore(num_threads());  // whatever fails below
