@@ -110,8 +110,9 @@ BB_INLINE void int_ln_row_body(const float* x, int64_t D, const int32_t* g, cons
     mbits = std::max(mbits, u & 0x7fffffffu);
   }
   const int E = static_cast<int>(mbits >> 23) - 127;  // ⌊log2 max|x|⌋ for a normal float
-  if (mbits >= 0x7f800000u || mbits == 0 || E < kMinExponent) return zero_row(D, codes, step, sum);
-  const float sc = pow2f(kRowBits - 1 - E);  // E ≥ −100: 2^(13 − E) ≤ 2^113
+  if (mbits >= 0x7f800000u) return zero_row(D, codes, step, sum);
+  // A zero row, or one below 2^−100, reads as c = 0: it normalises to 0, as the float LayerNorm's does (y = β).
+  const float sc = E < kMinExponent ? 0.0f : pow2f(kRowBits - 1 - E);  // E ≥ −100: 2^(13 − E) ≤ 2^113
   constexpr float kMagic = 12582912.0f;  // 1.5 · 2^23: adding it rounds half to even (|v| < 2^22)
   int64_t S = 0, SS = 0;
   for (int64_t i = 0; i < D; ++i) {
@@ -163,7 +164,7 @@ BB_INLINE void int_ln_row_body(const float* x, int64_t D, const int32_t* g, cons
     s += static_cast<int32_t>(q);
   }
   *sum = s;
-  *step = static_cast<float>(mv) / static_cast<float>(Q) * pow2f(unit);  // |unit| ≤ 60: as ldexp, one rounding
+  *step = static_cast<float>(mv) / static_cast<float>(Q) * pow2f(unit);  // unit in [−50, 106]: as ldexp, one rounding
 }
 
 BB_MULTIVERSION(int_ln_row,
@@ -231,11 +232,12 @@ void int_layernorm_row_reference(const float* x, const IntLnAffine& a, int64_t D
     if (!std::isfinite(x[i])) return;
     m = std::max(m, std::fabs(double(x[i])));
   }
-  if (m == 0 || std::ilogb(m) < kMinExponent) return;
-  const int E = std::ilogb(m);
-  std::vector<int64_t> c(static_cast<size_t>(D)), n(static_cast<size_t>(D)), y(static_cast<size_t>(D));
-  for (int64_t i = 0; i < D; ++i)
-    c[static_cast<size_t>(i)] = static_cast<int64_t>(std::nearbyint(std::ldexp(double(x[i]), kRowBits - 1 - E)));
+  std::vector<int64_t> c(static_cast<size_t>(D), 0), n(static_cast<size_t>(D)), y(static_cast<size_t>(D));
+  if (m > 0 && std::ilogb(m) >= kMinExponent) {  // else c = 0: the row normalises to 0 (y = β)
+    const int E = std::ilogb(m);
+    for (int64_t i = 0; i < D; ++i)
+      c[static_cast<size_t>(i)] = static_cast<int64_t>(std::nearbyint(std::ldexp(double(x[i]), kRowBits - 1 - E)));
+  }
   norm_reference(c.data(), D, n.data());
   uint64_t my = 0;
   for (int64_t i = 0; i < D; ++i) {

@@ -13,16 +13,18 @@
 //   norm(c):  S = Σc, d = D·c − S (exactly D·(c − mean)), V = Σd² (uint64)
 //             σ = isqrt(⌊V / D⌋) (Newton, integers only: ≈ D·std(c))
 //             n = (d · ⌊2^42 / σ⌋ + 2^31) >> 32        (≈ 2^10 · (c − mean) / std; 0 when σ = 0)
-//   y  = n · γq + βq (int64), γq = rint(γ · 2^G) with G = 14 − ⌊log2 max|γ|⌋ (|γq| ≤ 2^15),
-//        βq = rint(β · 2^(10 + G)); y ≈ LayerNorm(x) · 2^(10 + G)
+//   y  = n · γq + βq (int64), γq = rint(γ · 2^G), βq = rint(β · 2^(10 + G)) with
+//        G = min(40, 14 − ⌊log2 max|γ|⌋, 39 − ⌊log2 max|β|⌋) (|γq| ≤ 2^15, |βq| ≤ 2^50);
+//        y ≈ LayerNorm(x) · 2^(10 + G)
 //   SubLN (plan's subln): c2 = y shifted (rounding) to |c2| ≤ 2^14, v = norm(c2), v's unit 2^−10
 //   else:                 v = y shifted (rounding) to |v| ≤ 2^30, its unit 2^(k − 10 − G)
 //   codes = clip((v · R + 2^30) >> 31, −Q, Q), R = ⌊Q · 2^31 / max|v|⌋   (the absmax rule, Q = the format's qmax)
 //   step  = (float(max|v|) / Q) · unit                  (the value of one code; once per row, in floats)
 // LayerNorm's eps is left out: every step above is invariant to the row's
-// scale, where eps moves a row whose variance is within ~100× of it (a row of
-// equal values normalises to 0, so its output is β's codes). A row whose
-// max|x| is 0, below 2^−100 or not finite gives codes 0 and step 0.
+// scale, where eps moves a row whose variance is within ~100× of it. A row of
+// equal values, of zeros or with max|x| below 2^−100 normalises to 0, as the
+// float LayerNorm's does, so its output is β's codes; a row holding a value
+// that is not finite gives codes 0 and step 0.
 // Against the float pipeline (LayerNorm, SubLN, quantiser) a code differs by
 // at most one and the step by under 2^−8 relative (tests measure both).
 #include <cstdint>

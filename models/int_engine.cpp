@@ -1,8 +1,7 @@
 #include "models/int_engine.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
+#include <thread>
 #include <cstring>
 
 #include "core/error.hpp"
@@ -52,9 +51,10 @@ void IntLinear::forward_acts(const BitActs& acts, const float* b, float* y) {
   // Made and run at 1 thread where the work is too small for a parallel region.
   const int threads = threads_for_macs(M * N_ * acts.Kp);
   ThreadCountGuard at(threads);
-  // A data-parallel worker (RunnableModel::forward) runs its own primitive: a
-  // oneDNN primitive's memory objects are not shared between threads.
-  const std::tuple<int64_t, int, int> key{M, threads, omp_in_parallel() ? omp_get_thread_num() : 0};
+  // Each thread runs its own primitive (a data-parallel worker of
+  // RunnableModel::forward, or two callers): oneDNN wants a primitive run on
+  // the thread that made it, and its memory objects are not shared.
+  const std::tuple<int64_t, int, std::thread::id> key{M, threads, std::this_thread::get_id()};
   OnednnMatmul* mm = nullptr;
   {
     std::lock_guard<std::mutex> lock(onednn_mu_);  // std::map: other entries stay where they are

@@ -11,6 +11,7 @@
 #include <array>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <memory>
@@ -58,9 +59,9 @@ class IntLinear {
   std::vector<int8_t> codes_;               // onednn-int8: [N, Kp] s8, zero padded
   std::vector<float> scales_;               // onednn-int8: [N]
   // onednn-int8: one primitive per row count, thread count (oneDNN fixes a
-  // primitive's threads when it creates it) and data-parallel worker (each
-  // holds its own reordered copy of the codes)
-  std::map<std::tuple<int64_t, int, int>, OnednnMatmul> onednn_;
+  // primitive's threads when it creates it) and calling thread (each holds
+  // its own reordered copy of the codes)
+  std::map<std::tuple<int64_t, int, std::thread::id>, OnednnMatmul> onednn_;
   std::mutex onednn_mu_;
 };
 

@@ -9,7 +9,8 @@
 //               "3": ["W8A8", "W1.58A8", "W1.58A8", "W8A8"]},  the block, or [qkv, proj, fc1, fc2]
 //    "patch_embed": "FP32", "head": "FP32", "subln": false,
 //    "ste": "clipped", "act_ste": "identity", "act_scale": "absmax",
-//    "attn_qk": "FP32", "attn_pv": "FP32"}
+//    "attn_qk": "FP32", "attn_pv": "FP32",
+//    "integer": false, "int_layernorm": false}   integer-only blocks (int_ops.hpp, int_layernorm.hpp)
 //
 // Files written before this schema still load: their spelling
 // ("ste_clip": true/false, "blocks" as a list of [qkv, proj, fc1, fc2] with
@@ -40,7 +41,8 @@ QuantPlanJson read_quant_plan_json(const nlohmann::json& j, const std::string& f
 // read_quant_plan_json(j, ...).plan(depth, ...).
 QuantPlan quant_plan_from_json(const nlohmann::json& j, int depth, const std::string& file, const std::string& path);
 // The schema's spelling of a plan: spec, patch_embed, head, subln and ste
-// always; blocks that differ from spec, act_ste, act_scale, attn_qk and attn_pv only when not the default.
+// always; blocks that differ from spec, act_ste, act_scale, attn_qk, attn_pv, integer and int_layernorm only
+// when not the default.
 nlohmann::json to_json(const QuantPlan& p);
 
 }  // namespace bb

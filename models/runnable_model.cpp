@@ -49,7 +49,8 @@ RunnableModel::RunnableModel(LoadedModel model, ModelBackend backend, const std:
 
 int RunnableModel::data_parallel_parts(int64_t B) const {
   const int threads = num_threads();
-  if (threads < 2 || B < 2) return 1;
+  // Captures (hidden states, attention maps) need the whole batch on one runner.
+  if (threads < 2 || B < 2 || runner_->capturing()) return 1;
   // Worth a region: the forward's multiply-adds (Linears and attention), per image.
   const ViTConfig& c = model_.params.cfg;
   const int64_t T = c.tokens(), D = c.embed_dim;
@@ -76,18 +77,20 @@ TensorView RunnableModel::forward(const TensorView& images) {
   std::mutex mu;
 #pragma omp parallel num_threads(parts)
   {
-    const int p = omp_get_thread_num();
-    const int64_t b0 = B * p / parts, b1 = B * (p + 1) / parts;
-    try {
-      WorkerThreadCount one(1);  // the part's kernels open no regions of their own
-      ViTRunner& r = p == 0 ? *runner_ : *workers_[static_cast<size_t>(p - 1)].runner;
-      const TensorView part(const_cast<float*>(images.data()) + b0 * per,
-                            Shape{b1 - b0, images.dim(1), images.dim(2), images.dim(3)});
-      const TensorView out = r.forward(part);
-      std::copy(out.data(), out.data() + (b1 - b0) * K, logits_.data() + b0 * K);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!failed) failed = std::current_exception();
+    // Every part runs even where OpenMP grants fewer threads than asked (OMP_DYNAMIC, a thread limit).
+    for (int p = omp_get_thread_num(); p < parts; p += omp_get_num_threads()) {
+      const int64_t b0 = B * p / parts, b1 = B * (p + 1) / parts;
+      try {
+        WorkerThreadCount one(1);  // the part's kernels open no regions of their own
+        ViTRunner& r = p == 0 ? *runner_ : *workers_[static_cast<size_t>(p - 1)].runner;
+        const TensorView part(const_cast<float*>(images.data()) + b0 * per,
+                              Shape{b1 - b0, images.dim(1), images.dim(2), images.dim(3)});
+        const TensorView out = r.forward(part);
+        std::copy(out.data(), out.data() + (b1 - b0) * K, logits_.data() + b0 * K);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!failed) failed = std::current_exception();
+      }
     }
   }
   if (failed) std::rethrow_exception(failed);

@@ -60,7 +60,10 @@ void ViTRunner::setup_quant() {
         if (q.spec.a != ActFormat::kF32 && !int_ln_at(q))
           throw Error::usage("the integer LayerNorm hands k-bit codes (A8, A4, A2) to the Linear after it; " + where +
                              " takes " + act_traits(q.spec.a).name + " activations");
-        if (q.bireal || q.shift)
+        if (int_ln_at(q) && plan_.act_scale != ActScale::kAbsMax)
+          throw Error::usage("the integer LayerNorm quantises " + where + "'s input by the absmax rule, the plan's "
+                             "act_scale is " + act_scale_name(plan_.act_scale));
+        if (int_ln_at(q) && (q.bireal || q.shift))
           throw Error::usage("the integer LayerNorm feeds " + where +
                              " codes only, without the float input a Bi-Real shortcut or an RSign shift needs");
       }

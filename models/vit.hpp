@@ -69,6 +69,7 @@ class ViTRunner {
   // embedding, [1..depth] after each block, [depth+1] after the final norm
   // (token pooling) — each [B, T, D]. For tests against reference vectors.
   void capture(std::vector<Tensor>* taps) { taps_ = taps; }
+  bool capturing() const { return taps_ || attn_taps_; }
   // When set, forward() also copies each block's attention probabilities
   // (the softmax, before any quantiser) into attn_taps[l], [B, H, T, T].
   void capture_attention(std::vector<Tensor>* attn_taps) { attn_taps_ = attn_taps; }

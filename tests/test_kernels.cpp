@@ -223,15 +223,6 @@ INSTANTIATE_TEST_SUITE_P(OddShapes, FusedAttention,
                                            std::make_tuple(2, 17, 3, 16), std::make_tuple(3, 50, 4, 16),
                                            std::make_tuple(1, 33, 1, 20), std::make_tuple(2, 5, 2, 33)));
 
-// The inference attention (no probabilities saved) against the reference, on
-// odd T and Dh (row blocks of 8 and tasks of 64 rows with tails, Dh not a
-// multiple of 16 or 32), DeiT-Tiny's T 197 × Dh 64, every ISA path, 1 and 2 threads;
-// and the oneDNN backend routes a null `scores` there (or to the fused kernel for small heads).
-// oneDNN fixes a primitive's thread count when it creates it: one made at 1
-// thread and reused at 2 ran on one thread (a latency sweep's 2-thread points
-// timed 1-thread primitives). Each thread count gets its own.
-// Work too small for a parallel region (kernels/parallel.hpp) keeps its
-// 1-thread primitive at any count.
 // Data-parallel inference (RunnableModel::forward): two workers run their
 // parts of a batch at once through one shared engine (the bit kernels' packed
 // weights; onednn-int8's primitive map) and their own runners and backends.
@@ -242,11 +233,12 @@ TEST(DataParallel, WorkersShareTheEngineAndGiveTheOneThreadLogits) {
   c.mlp_hidden = 128; c.num_classes = 10;
   QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1.58A8"));
   plan.attn_qk = plan.attn_pv = ActFormat::kInt8;
-  plan.integer = true;
+  plan.integer = plan.int_layernorm = plan.subln = true;  // every integer function's scratch in two workers at once
   Tensor x(Shape{6, 1, 32, 32});
   Rng r(21);
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.normal());
-  for (ModelBackend b : {ModelBackend::kOnednn, ModelBackend::kBitKernels, ModelBackend::kOnednnInt8}) {
+  for (ModelBackend b : {ModelBackend::kOnednn, ModelBackend::kFakeQuant, ModelBackend::kBitKernels,
+                         ModelBackend::kOnednnInt8}) {
     SCOPED_TRACE(model_backend_name(b));
     ViTParams p(c);
     p.init_random(22);
@@ -264,6 +256,15 @@ TEST(DataParallel, WorkersShareTheEngineAndGiveTheOneThreadLogits) {
   set_num_threads(0);
 }
 
+// The inference attention (no probabilities saved) against the reference, on
+// odd T and Dh (row blocks of 8 and tasks of 64 rows with tails, Dh not a
+// multiple of 16 or 32), DeiT-Tiny's T 197 × Dh 64, every ISA path, 1 and 2 threads;
+// and the oneDNN backend routes a null `scores` there (or to the fused kernel for small heads).
+// oneDNN fixes a primitive's thread count when it creates it: one made at 1
+// thread and reused at 2 ran on one thread (a latency sweep's 2-thread points
+// timed 1-thread primitives). Each thread count gets its own.
+// Work too small for a parallel region (kernels/parallel.hpp) keeps its
+// 1-thread primitive at any count.
 TEST(OnednnBackend, EachThreadCountGetsItsOwnPrimitiveWhereTheWorkPays) {
   auto dnn = make_onednn_backend();
   const ThreadCountGuard restore(num_threads());  // whatever fails below
@@ -832,7 +833,7 @@ std::vector<float> norm_row(int64_t D, int kind, Rng& r) {
     case 1: x[static_cast<size_t>(D / 2)] *= 100; break;  // an outlier channel (as DeiT's)
     case 2: std::fill(x.begin(), x.end(), 3.25f); break;  // zero variance
     case 3: std::fill(x.begin(), x.end(), 0.0f); break;
-    case 4: for (auto& v : x) v *= 1e-37f; break;  // max|x| below 2^−100: codes 0
+    case 4: for (auto& v : x) v *= 1e-37f; break;  // max|x| below 2^−100: read as zeros
     case 5: x[0] = std::nanf(""); break;
     case 6: for (auto& v : x) v = static_cast<float>(r.normal() * 3e30); break;  // near float's range
     default: break;
@@ -891,9 +892,13 @@ TEST(IntLayerNorm, EqualsTheReferenceBitForBitOnEveryPath) {
             ASSERT_EQ(acts.sum[static_cast<size_t>(m)], sum);
             for (int64_t k = 0; k < D; ++k) ASSERT_EQ(xq[static_cast<size_t>(m * D + k)], float(want[static_cast<size_t>(k)]) * step);
             const int kind = static_cast<int>(m % 8);
-            if (kind == 3 || kind == 4 || kind == 5) {  // no scale or not finite: codes 0
+            if (kind == 5) {  // not finite: codes 0
               ASSERT_EQ(*std::max_element(want.begin(), want.end()), 0);
               ASSERT_EQ(*std::min_element(want.begin(), want.end()), 0);
+            } else if (kind == 3 || kind == 4) {  // zeros, or below 2^−100: normalised to 0, as a constant row (y = β)
+              const int64_t constant = m - (kind - 2);
+              ASSERT_EQ(std::vector<int8_t>(got, got + D), std::vector<int8_t>(acts.row(constant), acts.row(constant) + D));
+              ASSERT_EQ(acts.mul[static_cast<size_t>(m)], acts.mul[static_cast<size_t>(constant)]);
             } else if (D > 2 && kind != 2) {  // the absmax rule: the largest reaches ±Q
               ASSERT_TRUE(*std::max_element(want.begin(), want.end()) == Q ||
                           *std::min_element(want.begin(), want.end()) == -Q);
