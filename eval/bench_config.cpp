@@ -35,7 +35,7 @@ bool is_bench_config(const nlohmann::json& j) { return j.is_object() && j.contai
 BenchConfig parse_bench_config(const nlohmann::json& j, const std::string& file) {
   if (!j.is_object()) throw Error::config(file, "", "must be a JSON object");
   nlohmann::json rest = j, own = nlohmann::json::object();
-  for (const char* k : {"teacher", "students", "baselines", "eval", "latency"})
+  for (const char* k : {"teacher", "students", "baselines", "eval", "latency", "scale"})
     if (rest.contains(k)) {
       own[k] = rest[k];
       rest.erase(k);
@@ -121,6 +121,27 @@ BenchConfig parse_bench_config(const nlohmann::json& j, const std::string& file)
     l.read("budget_seconds", c.latency_budget_seconds, Range{0.0, 86400.0});
     l.finish();
   }
+  {
+    JsonReader s = r.object("scale");
+    if (const nlohmann::json* p = s.raw("presets")) {
+      if (!p->is_array()) throw Error::config(file, "/scale/presets", "must be a list of model presets");
+      for (size_t i = 0; i < p->size(); ++i) {
+        const std::string at = "/scale/presets/" + std::to_string(i);
+        if (!(*p)[i].is_string()) throw Error::config(file, at, "must be a preset name (e.g. \"deit_base_patch16_224\")");
+        try {
+          vit_preset((*p)[i].get<std::string>());
+        } catch (const Error& e) {
+          throw Error::config(file, at, e.message());
+        }
+        c.scale_presets.push_back((*p)[i].get<std::string>());
+      }
+    }
+    if (const nlohmann::json* p = s.raw("batch_sizes")) c.scale_batches = read_int_list(*p, file, "/scale/batch_sizes", 1, 4096);
+    s.read("warmup", c.scale_rounds.warmup, 0, 1000);
+    s.read("rounds", c.scale_rounds.rounds, 3, 1000);
+    s.read("min_seconds", c.scale_rounds.min_seconds, Range{0.0, 3600.0});
+    s.finish();
+  }
   r.finish();
   c.teacher_checkpoint = relative_to(file, c.teacher_checkpoint);
   c.teacher_train = relative_to(file, c.teacher_train);
@@ -144,6 +165,9 @@ nlohmann::json to_json(const BenchConfig& c) {
   j["latency"] = {{"batch_sizes", c.latency_batches}, {"threads", c.latency_threads}, {"warmup", c.latency.warmup},
                   {"rounds", c.latency.rounds},           {"min_seconds", c.latency.min_seconds},
                   {"budget_seconds", c.latency_budget_seconds}};
+  if (!c.scale_presets.empty())  // only when set: configs without it keep their hashes
+    j["scale"] = {{"presets", c.scale_presets}, {"batch_sizes", c.scale_batches}, {"warmup", c.scale_rounds.warmup},
+                  {"rounds", c.scale_rounds.rounds}, {"min_seconds", c.scale_rounds.min_seconds}};
   return j;
 }
 

@@ -14,7 +14,9 @@
 //     "baselines": {"int8_ptq": true},                  // the teacher quantised W8A8 after training, on oneDNN int8
 //     "eval":     {"limit": 0},                         // images of the eval split (0 = all)
 //     "latency":  {"batch_sizes": [1, 64], "threads": [1, 0], "warmup": 3, "rounds": 5,
-//                  "min_seconds": 1.0, "budget_seconds": 120}     // the meter's interleaved rounds (measure/meter.hpp)
+//                  "min_seconds": 1.0, "budget_seconds": 120},    // the meter's interleaved rounds (measure/meter.hpp)
+//     "scale":    {"presets": ["deit_tiny_patch16_224"], "batch_sizes": [1, 64],   // the ladder's formats at ViT
+//                  "rounds": 3, "min_seconds": 0.3, "warmup": 1}               // shapes, random weights (eval/vit_scale.hpp)
 //   }
 //
 // Relative paths are relative to the config file's folder. The data, transform
@@ -47,6 +49,10 @@ struct BenchConfig {
   std::vector<int> latency_threads = {1, 0};  // 0 = all cores
   RoundsOptions latency;              // rounds, min_seconds per model per point, warmup
   double latency_budget_seconds = 120;  // the whole latency measurement's limit (0: none)
+  // The "at ViT scale" section (eval/vit_scale.hpp): none when no presets.
+  std::vector<std::string> scale_presets;
+  std::vector<int> scale_batches = {1, 64};
+  RoundsOptions scale_rounds = {.rounds = 3, .min_seconds = 0.3, .warmup = 1, .seed = 0};
 };
 
 BenchConfig load_bench_config(const std::string& path);

@@ -25,6 +25,7 @@
 #include "eval/rank_latency.hpp"
 #include "eval/report_assembly.hpp"
 #include "eval/teacher.hpp"
+#include "eval/vit_scale.hpp"
 #include "eval/validate.hpp"
 #include "measure/environment.hpp"
 #include "models/packed.hpp"
@@ -77,10 +78,12 @@ class Pipeline {
     if (!teacher_stage()) return interrupted();
     if (!student_stage()) return interrupted();
     if (!eval_stage()) return interrupted();
+    if (!scale_stage()) return interrupted();
     if (!root_) return {ojson(), false};  // rank 0 assembles and writes the report
     ojson report = assemble_report(cfg_, {o_.out_dir, o_.command_line, o_.quick, o_.from_scratch, total.seconds()},
                                    *ds_, models_, stages_);
     report["latency_protocol"] = latency_protocol_;
+    if (!vit_scale_.is_null()) report["vit_scale"] = vit_scale_;
     report["dataset"]["class_map"] = class_map_.fields(*(raw_ds_ ? raw_ds_ : ds_));
     report["lineage"] = lineage_json();
     write_report_files(report, o_.out_dir);
@@ -309,6 +312,50 @@ class Pipeline {
       for (const auto& [k, v] : cached["models"][i].items()) models_[i][k] = v;
   }
 
+  // ---- at ViT scale: the ladder's formats timed at real ViT shapes on random
+  // weights (eval/vit_scale.hpp; cached under stages/eval/scale-<key>.json, the
+  // key holding the protocol, the CPU, its kernel paths, the thread count and
+  // bitbench's revision). --quick times the first preset only, briefly.
+  bool scale_stage() {
+    if (cfg_.scale_presets.empty() || interrupt_requested()) return !interrupt_requested();
+    Timer t;
+    ScaleProtocol p;
+    p.presets = cfg_.scale_presets;
+    p.batches = cfg_.scale_batches;
+    p.rounds = cfg_.scale_rounds;
+    p.seed = static_cast<uint64_t>(cfg_.run.seed);
+    if (o_.quick) {
+      p.presets.resize(1);
+      p.rounds.warmup = std::min(p.rounds.warmup, 1);
+      p.rounds.min_seconds = std::min(p.rounds.min_seconds, 0.05);
+    }
+    const nlohmann::ordered_json env = capture_environment("");
+    const nlohmann::json key_in = {{"presets", p.presets},
+                                   {"protocol", {p.batches, p.rounds.rounds, p.rounds.min_seconds, p.rounds.warmup, p.seed}},
+                                   {"cpu", env.value("cpu", "")},
+                                   {"isa", env.value("isa", "")},
+                                   {"bit_gemm_path", env.value("bit_gemm_path", "")},
+                                   {"xnor_gemm_path", env.value("xnor_gemm_path", "")},
+                                   {"threads", num_threads()},
+                                   {"ranks", comm::size()},
+                                   {"bitbench", kGitRevision}};
+    const std::string key = fnv1a_hex(key_in.dump());
+    const std::string file = (fs::path(stage_dir("eval")) / ("scale-" + key + ".json")).string();
+    if (fs::exists(file)) {
+      vit_scale_ = parse_json_file(file);
+      vit_scale_["reused"] = true;
+      note_stage("scale", "reused", file, key, t.seconds());
+      return true;
+    }
+    vit_scale_ = measure_vit_scale(p, o_.progress && root_);
+    vit_scale_["measured_utc"] = utc_now();
+    vit_scale_["reused"] = false;
+    if (root_) write_file_atomic(file, vit_scale_.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    comm::barrier();
+    note_stage("scale", "measured", file, key, t.seconds());
+    return true;
+  }
+
   ojson evaluate_cached(const ModelUnderTest& m) {
     Timer t;
     nlohmann::json key_in = {{"name", m.name},   {"role", m.role},   {"backend", model_backend_name(m.backend)},       {"ptq", m.ptq},
@@ -385,6 +432,7 @@ class Pipeline {
   std::vector<std::string> warnings_;
   int64_t limit_ = 0;
   ojson latency_protocol_;
+  ojson vit_scale_;  // null unless the config has "scale" presets
   std::vector<float> teacher_logits_;
   ojson models_ = ojson::array(), stages_ = ojson::array();
   ModelFiles files_;  // every model file read once per run

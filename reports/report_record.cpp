@@ -195,6 +195,7 @@ void to_json(J& j, const ReportRecord& r) {
   j["stages"] = r.stages;
   write_optional(j, "latency_protocol", r.latency_protocol);
   write_optional(j, "lineage", r.lineage);
+  write_optional(j, "vit_scale", r.vit_scale);
 }
 
 void from_json(const J& j, ReportRecord& r) {
@@ -213,6 +214,7 @@ void from_json(const J& j, ReportRecord& r) {
   r.stages = j.at("stages");
   read_optional(j, "latency_protocol", r.latency_protocol);
   read_optional(j, "lineage", r.lineage);
+  read_optional(j, "vit_scale", r.vit_scale);
 }
 
 }  // namespace bb

@@ -92,6 +92,7 @@ struct ReportRecord {
   std::vector<ModelEntry> models;
   nlohmann::ordered_json projection, stages;
   std::optional<nlohmann::ordered_json> latency_protocol, lineage;
+  std::optional<nlohmann::ordered_json> vit_scale;  // the "at ViT scale" section (eval/vit_scale.hpp), when configured
   bool operator==(const ReportRecord&) const = default;
 };
 

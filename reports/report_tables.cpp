@@ -221,6 +221,54 @@ Section projection_section(const ReportRecord& r) {
   return s;
 }
 
+// The ladder's formats at ViT shapes on random weights (eval/vit_scale.hpp):
+// per preset and format, the weights in memory and, at each batch size, the
+// p50 and the speed-up over fp32 with its interval.
+Section vit_scale_section(const ReportRecord& r) {
+  const J& v = *r.vit_scale;
+  Section s;
+  s.id = "vit-scale";
+  s.heading = "At ViT scale (" + v["label"].get<std::string>() + ")";
+  const J& pr = v["protocol"];
+  s.before.push_back("Every format at each preset's shape with the same random weights, timed by the same meter in " +
+                     std::to_string(pr["rounds"].get<int>()) + " interleaved rounds against the fp32 model on " +
+                     threads_words(v["threads"].get<int>()) + "; speed-up = median of the per-round ratios [95 % interval]. "
+                     "Weights: as each backend holds them in memory, and their share of the fp32 weights. "
+                     "Nothing here is an accuracy: these models are not trained.");
+  s.table.header = {"Preset", "Format", "Backend", "Weights in memory"};
+  const std::vector<int> batches = pr["batch_sizes"].get<std::vector<int>>();
+  for (int b : batches) {
+    s.table.header.push_back("p50 ms b=" + std::to_string(b));
+    s.table.header.push_back("Speed-up b=" + std::to_string(b));
+  }
+  for (const J& p : v["presets"]) {
+    const std::string preset = p["preset"].get<std::string>() + " (" + num(p["params"].get<double>() / 1e6, 1) + " M)";
+    for (const J& m : p["models"]) {
+      std::vector<std::string> row = {preset, m["format"].get<std::string>(), m["backend"].get<std::string>(),
+                                      human_bytes(m["weight_bytes"].get<double>()) + " (" +
+                                          num(100 * m["weights_vs_fp32"].get<double>(), 1) + " %)"};
+      for (int b : batches) {
+        const J* pt = nullptr;
+        for (const J& q : m["points"])
+          if (q["batch"].get<int>() == b) pt = &q;
+        if (!pt) {
+          row.insert(row.end(), {"–", "–"});
+          continue;
+        }
+        row.push_back(num((*pt)["p50_ms"].get<double>(), 3));
+        const J& sp = (*pt)["speedup_vs_fp32"];
+        std::string cell = num(sp["median"].get<double>(), 2) + "× [" + num(sp["ci95"][0].get<double>(), 2) + "–" +
+                           num(sp["ci95"][1].get<double>(), 2) + "]";
+        if (m["format"] != v["protocol"]["reference"] && !sp["significant"].get<bool>()) cell += " not significant";
+        row.push_back(cell);
+      }
+      s.table.rows.push_back(row);
+    }
+  }
+  s.after.push_back("The weight-memory projection below takes the same formats to a 7B model.");
+  return s;
+}
+
 Section environment_section(const ReportRecord& r) {
   const J& e = r.environment;
   Section s;
@@ -279,8 +327,12 @@ std::string bits_buy(const ReportRecord& r, const ModelEntry& m) {
 }
 
 std::vector<Section> report_sections(const ReportRecord& r) {
-  return {results_section(r), latency_section(r), memory_section(r), fidelity_section(r), per_class_section(r),
-          projection_section(r), environment_section(r)};
+  std::vector<Section> out = {results_section(r), latency_section(r), memory_section(r), fidelity_section(r),
+                              per_class_section(r)};
+  if (r.vit_scale) out.push_back(vit_scale_section(r));
+  out.push_back(projection_section(r));
+  out.push_back(environment_section(r));
+  return out;
 }
 
 }  // namespace bb::report_detail
