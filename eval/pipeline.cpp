@@ -83,9 +83,9 @@ class Pipeline {
     ojson report = assemble_report(cfg_, {o_.out_dir, o_.command_line, o_.quick, o_.from_scratch, total.seconds()},
                                    *ds_, models_, stages_);
     report["latency_protocol"] = latency_protocol_;
-    if (!vit_scale_.is_null()) report["vit_scale"] = vit_scale_;
     report["dataset"]["class_map"] = class_map_.fields(*(raw_ds_ ? raw_ds_ : ds_));
     report["lineage"] = lineage_json();
+    if (!vit_scale_.is_null()) report["vit_scale"] = vit_scale_;  // after lineage: the record's key order
     write_report_files(report, o_.out_dir);
     if (!o_.export_zoo.empty()) export_to_zoo(report);
     return {report, false};

@@ -48,7 +48,7 @@ nlohmann::ordered_json measure_vit_scale(const ScaleProtocol& p, bool progress) 
   const auto start = std::chrono::steady_clock::now();
   const int threads = num_threads();
   nlohmann::ordered_json out;
-  out["label"] = "shape only: speed and memory, no accuracy (random weights)";
+  out["label"] = "shape only: speed and memory, no accuracy";
   out["threads"] = threads;
   out["protocol"] = {{"batch_sizes", p.batches},
                      {"rounds", p.rounds.rounds},

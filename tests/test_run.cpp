@@ -127,6 +127,12 @@ TEST(BenchConfig, ErrorsNameTheFileAndPath) {
   test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {"distill": "s.json"},
                                      "latency": {"batch_sizes": [1, 0]}})");
   test::expect_error([&] { load_bench_config(d / "c.json"); }, {"c.json", "/latency/batch_sizes/1"});
+  test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {"distill": "s.json"},
+                                     "scale": {"presets": ["deit_tiny_patch16_224", "deit_huge"]}})");
+  test::expect_error([&] { load_bench_config(d / "c.json"); }, {"c.json", "/scale/presets/1", "deit_huge"});
+  test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {"distill": "s.json"},
+                                     "scale": {"presets": ["deit_tiny_patch16_224"], "rounds": 2}})");
+  test::expect_error([&] { load_bench_config(d / "c.json"); }, {"c.json", "/scale/rounds"});
   test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {"distill": "s.json"}, "extra": 1})");
   test::expect_error([&] { load_bench_config(d / "c.json"); }, {"c.json", "extra"});
   test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {"distill": "s.json"}})");
@@ -219,6 +225,12 @@ TEST(CliThreads, CommandLineWinsOverTheConfigInTrainAndRun) {
 TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
   test::TempDir d;
   const std::string cfg = write_fixture(d, 1), out = d / "run";
+  {  // the "at ViT scale" section, at the smallest preset
+    std::string text = test::read_text(cfg);
+    text.insert(text.rfind('}'), R"(, "scale": {"presets": ["vit_fmnist_tiny_patch4_28"], "batch_sizes": [1, 2], "rounds": 3,
+      "min_seconds": 0.02, "warmup": 1})");
+    test::write_text(cfg, text);
+  }
   auto r = test::run_bitbench("run " + cfg + " --out " + out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("| Model | Precision |"), std::string::npos) << r.out;
@@ -258,6 +270,36 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
       EXPECT_EQ(l["rounds"], 3);
     }
   EXPECT_NE(test::read_text(out + "/report.md").find("3 interleaved rounds per point"), std::string::npos);
+  // At ViT scale: every format of the ladder at the preset, each point with its
+  // interval against fp32, the weights as held against fp32's.
+  {
+    ASSERT_TRUE(rep.contains("vit_scale"));
+    const auto& v = rep["vit_scale"];
+    EXPECT_FALSE(v["reused"].get<bool>());
+    ASSERT_EQ(v["presets"].size(), 1u);
+    const auto& p = v["presets"][0];
+    EXPECT_EQ(p["preset"], "vit_fmnist_tiny_patch4_28");
+    ASSERT_EQ(p["models"].size(), 6u);
+    EXPECT_EQ(p["models"][0]["format"], "fp32");
+    EXPECT_EQ(p["models"][0]["weights_vs_fp32"], 1.0);
+    for (const auto& m : p["models"]) {
+      SCOPED_TRACE(m["format"].get<std::string>());
+      ASSERT_EQ(m["points"].size(), 2u);
+      for (const auto& pt : m["points"]) {
+        const auto& sp = pt["speedup_vs_fp32"];
+        EXPECT_GT(pt["p50_ms"].get<double>(), 0);
+        EXPECT_LE(sp["ci95"][0].get<double>(), sp["median"].get<double>());
+        EXPECT_GE(sp["ci95"][1].get<double>(), sp["median"].get<double>());
+      }
+      if (m["spec"] == "W1.58A8" || m["spec"] == "W1A1") {
+        EXPECT_LT(m["weights_vs_fp32"].get<double>(), 0.35);
+      }
+    }
+    EXPECT_EQ(p["models"][3]["format"], "ternary W1.58A8, integer-only");
+    const std::string md = test::read_text(out + "/report.md");
+    EXPECT_NE(md.find("## At ViT scale (shape only: speed and memory, no accuracy)"), std::string::npos) << md;
+    EXPECT_NE(md.find("| vit_fmnist_tiny_patch4_28 (0.5 M) | W1A1 | bitkernels |"), std::string::npos) << md;
+  }
   // The student's two backends run the same codes: same predictions.
   EXPECT_EQ(rep["models"][2]["accuracy"]["confusion"], rep["models"][3]["accuracy"]["confusion"]);
   EXPECT_EQ(rep["models"][0]["history"].size(), 2u);  // the teacher's two epochs
@@ -433,6 +475,7 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
   for (const auto& s : rep2["stages"]) EXPECT_EQ(s["status"], "reused") << s.dump();
   EXPECT_EQ(rep2["models"], rep["models"]);
   EXPECT_TRUE(rep2["latency_protocol"]["reused"].get<bool>());  // and the report says when they were measured
+  EXPECT_TRUE(rep2["vit_scale"]["reused"].get<bool>());
   EXPECT_NE(test::read_text(out + "/report.md").find(", reused ("), std::string::npos);
 
   // A measurement taken on a busy machine carries the warning in report.md and report.html.
