@@ -295,14 +295,7 @@ void quantize_acts(const float* x, int64_t M, int64_t K, ActFormat format, BitAc
   const ActFormatTraits& row = act_traits(format);
   const ActQuantizeFn quantize = row.quantizer(scale);
   if (!quantize) throw Error::usage(std::string("quantize_acts: ") + row.name + " activations have no integer codes");
-  out.M = M;
-  out.K = K;
-  out.Kp = bit_padded_k(K);
-  out.format = format;
-  out.q.resize(static_cast<size_t>(M * out.Kp));
-  out.mul.resize(static_cast<size_t>(M));
-  out.sum.resize(static_cast<size_t>(M));
-  int8_t* q = reinterpret_cast<int8_t*>(out.q.data());
+  int8_t* q = out.reshape(M, K, format);
   constexpr int64_t kRows = 16;
   parallel_tasks((M + kRows - 1) / kRows, M * K > 16384, [&](int64_t t) {
     const int64_t m = t * kRows, rows = std::min(kRows, M - m);

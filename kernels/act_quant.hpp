@@ -21,6 +21,17 @@ struct BitActs {
   std::vector<float> mul;    // [M] the value of one code step (1 / s; binary: mean|x|)
   std::vector<int32_t> sum;  // [M] Σ_k codes
   const int8_t* row(int64_t m) const { return reinterpret_cast<const int8_t*>(q.data()) + m * Kp; }
+  // Sized for M rows of K codes of `f` (Kp padded; contents not kept); returns the codes.
+  int8_t* reshape(int64_t rows, int64_t cols, ActFormat f) {
+    M = rows;
+    K = cols;
+    Kp = bit_padded_k(cols);
+    format = f;
+    q.resize(static_cast<size_t>(M * Kp));
+    mul.resize(static_cast<size_t>(M));
+    sum.resize(static_cast<size_t>(M));
+    return reinterpret_cast<int8_t*>(q.data());
+  }
 };
 // x [M, K] → codes of `format` (kbit: its step by `scale`'s rule, codes in
 // [-Q-1, Q]: absmax stops at -Q, absmean reaches -Q-1, i.e. -128 at A8;

@@ -273,14 +273,7 @@ void int_layernorm_acts(const float* x, const float* gamma, const float* beta, i
   const int Q = kbit_qmax(format, "int_layernorm_acts");
   check_width(D, "int_layernorm_acts");
   const IntLnAffine a = int_ln_affine(gamma, beta, D);
-  acts.M = M;
-  acts.K = D;
-  acts.Kp = bit_padded_k(D);
-  acts.format = format;
-  acts.q.resize(static_cast<size_t>(M * acts.Kp));
-  acts.mul.resize(static_cast<size_t>(M));
-  acts.sum.resize(static_cast<size_t>(M));
-  int8_t* q = reinterpret_cast<int8_t*>(acts.q.data());
+  int8_t* q = acts.reshape(M, D, format);
   constexpr int64_t kRows = 16;
   parallel_tasks((M + kRows - 1) / kRows, parallel_pays(M * D), [&](int64_t t) {
     thread_local std::vector<int32_t> c, n;

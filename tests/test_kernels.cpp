@@ -225,7 +225,8 @@ INSTANTIATE_TEST_SUITE_P(OddShapes, FusedAttention,
 
 // Data-parallel inference (RunnableModel::forward): two workers run their
 // parts of a batch at once through one shared engine (the bit kernels' packed
-// weights; onednn-int8's primitive map) and their own runners and backends.
+// weights; onednn-int8's primitive map) and their own runners and backends,
+// and every image gets the logits one thread gives it, on every backend.
 // Here so that the TSan build, which runs this suite, checks them for races.
 TEST(DataParallel, WorkersShareTheEngineAndGiveTheOneThreadLogits) {
   ViTConfig c;
@@ -244,14 +245,19 @@ TEST(DataParallel, WorkersShareTheEngineAndGiveTheOneThreadLogits) {
     p.init_random(22);
     auto model = open_model(std::move(p), b == ModelBackend::kOnednn ? nullptr : &plan, b);
     set_num_threads(1);
+    EXPECT_EQ(model->data_parallel_parts(6), 1);
     const TensorView one = model->forward(x.view());
     const std::vector<float> want(one.data(), one.data() + one.numel());
+    const int64_t one_runner = model->arena_floats();
     set_num_threads(2);
+    EXPECT_EQ(model->data_parallel_parts(1), 1);  // one image is never split
     ASSERT_EQ(model->data_parallel_parts(6), 2);
-    for (int rep = 0; rep < 2; ++rep) {
+    for (int rep = 0; rep < 2; ++rep) {  // the second time on the workers made by the first
       const TensorView two = model->forward(x.view());
       ASSERT_EQ(std::vector<float>(two.data(), two.data() + two.numel()), want);
     }
+    EXPECT_GT(model->arena_floats(), one_runner);  // the second part's runner holds its own activations
+    EXPECT_EQ(num_threads(), 2);                   // the workers' counts stayed their own
   }
   set_num_threads(0);
 }

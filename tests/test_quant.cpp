@@ -681,43 +681,6 @@ TEST(ViTRunner, ChunkedInferenceEqualsOnePassBitForBit) {
   set_num_threads(0);
 }
 
-// Two threads split a batch's images into two parts, each through the whole
-// network on its own runner and backend: every image gets the logits one
-// thread gives it, on every backend (onednn-int8: each worker its own primitives).
-TEST(RunnableModel, DataParallelForwardGivesEachImageItsOneThreadLogits) {
-  ViTConfig c = tiny_distilled();
-  c.img_size = 32;  // enough work per image for a parallel region to pay
-  c.patch_size = 4;
-  c.embed_dim = 64;
-  c.num_heads = 4;
-  c.mlp_hidden = 128;
-  QuantPlan plan = QuantPlan::uniform(c.depth, parse_quant_spec("W1.58rA8"));
-  plan.subln = true;
-  plan.attn_qk = plan.attn_pv = ActFormat::kInt8;
-  plan.integer = plan.int_layernorm = true;
-  Tensor images = random_images(7, c.in_chans, c.img_size, 13);
-  const int64_t n = 7 * c.num_classes;
-  for (ModelBackend b : {ModelBackend::kOnednn, ModelBackend::kFakeQuant, ModelBackend::kBitKernels,
-                         ModelBackend::kOnednnInt8}) {
-    SCOPED_TRACE(model_backend_name(b));
-    ViTParams p(c);
-    p.init_random(12);
-    auto model = open_model(std::move(p), b == ModelBackend::kOnednn ? nullptr : &plan, b);
-    set_num_threads(1);
-    EXPECT_EQ(model->data_parallel_parts(7), 1);
-    const std::vector<float> want(model->forward(images.view()).data(), model->forward(images.view()).data() + n);
-    const int64_t one_runner = model->arena_floats();
-    set_num_threads(2);
-    EXPECT_EQ(model->data_parallel_parts(1), 1);  // one image is never split
-    ASSERT_EQ(model->data_parallel_parts(7), 2);
-    EXPECT_EQ(max_abs_diff(model->forward(images.view()).data(), want.data(), n), 0.0f);
-    EXPECT_EQ(max_abs_diff(model->forward(images.view()).data(), want.data(), n), 0.0f);  // the workers reused
-    EXPECT_GT(model->arena_floats(), one_runner);  // the second part's runner holds its own activations
-    EXPECT_EQ(num_threads(), 2);  // the workers' counts stayed their own
-  }
-  set_num_threads(0);
-}
-
 TEST(IntEngine, LayersWithFloatActivationsAndTrainingAreRefused) {
   LoadedViT m = load_vit(kRef + "model.safetensors");
   QuantPlan plan = QuantPlan::uniform(m.params.cfg.depth, parse_quant_spec("W1.58A32"));
