@@ -17,12 +17,27 @@ struct DistillArgs {
   std::string config = "configs/fashion_mnist_students.json", teacher, out;
   std::vector<std::string> students;
   bool resume = false;
+  bool search = false, plan_only = false;  // `bitbench search`
 };
 
 int run_distill(const DistillArgs& a) {
   DistillRunConfig cfg = load_distill_config(a.config);
   if (!a.teacher.empty()) cfg.teacher = a.teacher;
-  if (!a.students.empty()) select_students(cfg, a.students);
+  if (a.search) {  // the searched students (or those named), with the stages they start from
+    std::vector<std::string> names = a.students;
+    if (names.empty())
+      for (const StudentConfig& s : cfg.students)
+        if (s.search) names.push_back(s.name);
+    if (names.empty())
+      throw Error::usage(a.config + " has no student with a \"search\" section (see docs/CONFIG.md, \"Mixed precision\")");
+    for (const std::string& n : names)
+      for (const StudentConfig& s : cfg.students)
+        if (s.name == n && !s.search) throw Error::usage("student \"" + n + "\" of " + a.config + " has no \"search\" section");
+    select_students(cfg, names);
+    cfg.search_only = a.plan_only;
+  } else if (!a.students.empty()) {
+    select_students(cfg, a.students);
+  }
   apply_config_threads(cfg.run.threads);  // the command line's --threads wins
   const std::string out = a.out.empty() ? (std::filesystem::path("runs") / cfg.run.name).string() : a.out;
   install_interrupt_handler();
@@ -33,10 +48,14 @@ int run_distill(const DistillArgs& a) {
     std::string only;
     for (const std::string& n : a.students) only += (only.empty() ? " --students " : ",") + n;
     std::fprintf(stderr,
-                 "interrupted; state saved under %s\nresume with: bitbench distill --config %s --out %s --resume%s%s%s\n",
-                 out.c_str(), a.config.c_str(), out.c_str(), a.teacher.empty() ? "" : " --teacher ", a.teacher.c_str(),
+                 "interrupted; state saved under %s\nresume with: bitbench %s --config %s --out %s --resume%s%s%s\n",
+                 out.c_str(), a.search ? "search" : "distill", a.config.c_str(), out.c_str(), a.teacher.empty() ? "" : " --teacher ", a.teacher.c_str(),
                  only.c_str());
     return 130;
+  }
+  if (a.plan_only) {
+    std::printf("plans       %s/<student>/search.json (nothing trained: --plan-only)\n", out.c_str());
+    return 0;
   }
   std::printf("%-24s %-9s %8s %8s %9s %10s %8s %12s\n", "model", "spec", "top-1", "vs fp32", "params", "zeros", "min",
               "packed KiB");
@@ -68,6 +87,23 @@ void add_distill_commands(CLI::App& app) {
       ->delimiter(',');
   d->callback([] {
     int rc = run_distill(a);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+
+  static DistillArgs sa;
+  auto* s = app.add_subcommand(
+      "search",
+      "Mixed precision: measure each block Linear's sensitivity on calibration images of the training split, pick the "
+      "cheapest per-layer plan within the budget, then distil that student (a config student with a \"search\" section)");
+  s->add_option("--config", sa.config, "Distillation config with a searched student")->required();
+  s->add_option("--teacher", sa.teacher, "Teacher checkpoint (overrides the config's \"teacher\")");
+  s->add_option("--out", sa.out, "Output folder (default runs/<config name>): <student>/search.json, then the student");
+  s->add_flag("--resume", sa.resume, "Keep finished stages and the plan searched before");
+  s->add_flag("--plan-only", sa.plan_only, "Stop after the search: write search.json, train nothing");
+  s->add_option("--students", sa.students, "Only these searched students (comma-separated names)")->delimiter(',');
+  s->callback([] {
+    sa.search = true;
+    int rc = run_distill(sa);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 }

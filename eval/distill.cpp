@@ -13,10 +13,12 @@
 #include "core/timer.hpp"
 #include "core/version.hpp"
 #include "eval/evaluator.hpp"
+#include "eval/precision_search.hpp"
 #include "eval/teacher.hpp"
 #include "kernels/backend.hpp"
 #include "models/checkpoint.hpp"
 #include "models/packed.hpp"
+#include "models/quant_plan_json.hpp"
 #include "models/vit.hpp"
 #include "train/teacher_logit_cache.hpp"
 
@@ -164,9 +166,13 @@ class DistillationRun {
     const std::string dir = (fs::path(out_dir_) / sc.name).string();
     const std::string final_path = (fs::path(dir) / (sc.name + ".safetensors")).string();
     StudentStart st = start_student(sc);
+    if (sc.search) {
+      search_plan(sc, dir, st);
+      if (cfg_.search_only) return true;
+    }
     StudentResult res;
     res.name = sc.name;
-    res.spec = st.plan.spec.name();
+    res.spec = st.plan.label();
     res.from = sc.from;
     res.path = final_path;
     Timer timer;
@@ -174,7 +180,7 @@ class DistillationRun {
       keep_finished(sc, final_path, st.params, res);
     } else {
       if (root_) std::fprintf(stderr, "%s: %s, %lld parameters, distilled from %s (%s), init %s (%d tensors copied)\n",
-                              sc.name.c_str(), st.plan.spec.name().c_str(), static_cast<long long>(st.params.count()),
+                              sc.name.c_str(), st.plan.label().c_str(), static_cast<long long>(st.params.count()),
                               sc.from.c_str(), sc.distill.kind.c_str(), st.init.c_str(), st.copied);
       if (!train_student(sc, dir, st, res)) return false;
     }
@@ -202,10 +208,86 @@ class DistillationRun {
     return st;
   }
 
+  // A searched student's plan (eval/precision_search.hpp): measured on
+  // calibration images of the training split with its initial weights, or,
+  // when a resumed run finds <dir>/search.json, the plan it chose before (a
+  // latency cost is measured again differently; the weights trained with that plan).
+  void search_plan(const StudentConfig& sc, const std::string& dir, StudentStart& st) {
+    const std::string path = (fs::path(dir) / "search.json").string();
+    nlohmann::json record;
+    if (resume_ && fs::exists(path)) {
+      record = parse_json_file(path);
+      if (!record.contains("plan") || record["plan"].dump() == "null")
+        throw Error::input(path, "holds no \"plan\" (remove it to search again)");
+      st.plan = quant_plan_from_json(record["plan"], st.params.cfg.depth, path, "/plan");
+      if (root_) std::fprintf(stderr, "%s: the plan searched before (%s)\n", sc.name.c_str(), path.c_str());
+    } else {
+      const SearchConfig& c = *sc.search;
+      const Dataset& train_set = *data_->train_set;
+      LoaderOptions lo;
+      lo.batch_size = cfg_.run.loader.eval_batch_size;
+      lo.workers = cfg_.run.loader.workers;
+      lo.limit = c.images;
+      lo.first = true;  // the first images in file order, un-augmented: the same set whatever the seed
+      Loader calib(train_set, cfg_.run.data.transform, cfg_.run.data.augment, lo);
+      SearchInputs in;
+      in.weights = &st.params;
+      in.start = st.plan;
+      in.teacher = &stage_teacher(sc);
+      in.teacher_plan = sc.from == "teacher" ? nullptr : &done_.at(sc.from).plan;
+      in.progress = progress_ && root_;
+      in.batches = [&](const std::function<void(const TensorView&, const std::vector<int>&)>& fn) {
+        calib.start_epoch(0);
+        while (const Batch* b = calib.next()) fn(b->images, b->labels);
+      };
+      if (in.progress)
+        std::fprintf(stderr, "%s: searching %zu rung(s) below %s on %lld training images (%s, budget %g)\n",
+                     sc.name.c_str(), c.ladder.size(), st.plan.spec.name().c_str(),
+                     static_cast<long long>(std::min<int64_t>(c.images, static_cast<int64_t>(train_set.size()))),
+                     c.measure == SearchMeasure::kKL ? "KL to the teacher" : "top-1 points", c.budget);
+      const PlanScorer scorer(in);
+      const SensitivityTable table = measure_sensitivity(c, scorer, in);
+      const SearchOutcome o = search_precision(table, c.budget, [&](const std::vector<int>& rung) {
+        return scorer.lost(scorer.score(plan_of(in.start, table, rung)), c.measure);
+      });
+      st.plan = plan_of(in.start, table, o.rung);
+      record = to_json(table, o, c);
+      record["student"] = sc.name;
+      record["plan"] = to_json(st.plan);
+      if (root_) {
+        make_dirs(dir);
+        write_file_atomic(path, record.dump(1) + "\n");
+        print_search(sc, table, o);
+      }
+      comm::barrier();
+    }
+    search_record_[sc.name] = record;
+  }
+
+  static void print_search(const StudentConfig& sc, const SensitivityTable& t, const SearchOutcome& o) {
+    const bool kl = t.measure == SearchMeasure::kKL;
+    std::fprintf(stderr, "%s: sensitivity (%s lost with only that layer at the rung; start %s %.4g, top-1 %.2f%%)\n",
+                 sc.name.c_str(), kl ? "KL" : "top-1 points", t.rungs[0].name().c_str(), t.base, t.base_top1);
+    std::fprintf(stderr, "  %-20s", "layer");
+    for (size_t r = 1; r < t.rungs.size(); ++r) std::fprintf(stderr, " %10s", t.rungs[r].name().c_str());
+    std::fprintf(stderr, "  chosen\n");
+    for (size_t l = 0; l < t.layers.size(); ++l) {
+      std::fprintf(stderr, "  %-20s", t.layers[l].name.c_str());
+      for (size_t r = 1; r < t.rungs.size(); ++r) std::fprintf(stderr, " %10.4g", t.delta[l][r]);
+      std::fprintf(stderr, "  %s\n", t.rungs[static_cast<size_t>(o.rung[l])].name().c_str());
+    }
+    int reverts = 0;
+    for (const SearchStep& s : o.trace) reverts += s.action == "revert";
+    std::fprintf(stderr, "%s: chosen plan: %s lost %.4g measured (%.4g predicted), cost %.4g %s = %.3f of the start; %d "
+                         "revert(s)\n", sc.name.c_str(), kl ? "KL" : "top-1 points", o.measured, o.predicted, o.cost,
+                 t.cost_kind == SearchCost::kBytes ? "bytes" : "ms", o.start_cost > 0 ? o.cost / o.start_cost : 0.0, reverts);
+  }
+
   // What the student's files say of it (the latent checkpoint and the packed
-  // export alike): recipe, lineage, data set, class names and transform.
+  // export alike): recipe, lineage, data set, class names and transform; a
+  // searched student's search record.
   std::map<std::string, std::string> student_metadata(const StudentConfig& sc) const {
-    return {{"recipe", to_json(cfg_).dump()},
+    std::map<std::string, std::string> m = {{"recipe", to_json(cfg_).dump()},
             {"student", sc.name},
             {"teacher", sc.from == "teacher" ? cfg_.teacher : sc.from},
             {"teacher_sha256", teacher_sha256_},
@@ -213,6 +295,8 @@ class DistillationRun {
             {"class_names", nlohmann::json(data_->train_set->class_names()).dump()},
             {"transform", to_json(cfg_.run.data)["transform"].dump()},
             {"version", std::string(kVersion) + " (git " + kGitRevision + ")"}};
+    if (auto it = search_record_.find(sc.name); it != search_record_.end()) m["search"] = it->second.dump();
+    return m;
   }
 
   // A student a resumed run finished before: its final weights and history, kept.
@@ -316,6 +400,7 @@ class DistillationRun {
   std::optional<DirLock> lock_;
   std::unique_ptr<Backend> backend_;
   std::map<std::string, DoneStudent> done_;
+  std::map<std::string, nlohmann::json> search_record_;  // searched students' records, by name
   TeacherLogitCache teacher_logits_;  // students from the teacher see the same batches: its forward once
   DistillOutcome out_;
 };

@@ -65,6 +65,16 @@ StudentConfig read_student(const nlohmann::json& node, const std::string& file, 
   }
   if (node.contains("distill")) s.distill = read_distill_section(r.object("distill"), distill);
   else r.object("distill");
+  if (const nlohmann::json* search = r.raw("search")) {
+    s.search = read_search_config(*search, file, path + "/search");
+    if (!s.quant.blocks.empty())
+      throw Error::config(file, path + "/quant/blocks",
+                          "a searched student starts every block Linear at quant.spec: the search sets the blocks");
+    for (size_t i = 0; i < s.search->ladder.size(); ++i)
+      if (s.search->ladder[i] == s.quant.base.spec)
+        throw Error::config(file, path + "/search/ladder/" + std::to_string(i),
+                            s.quant.base.spec.name() + " is the start (quant.spec): the ladder lists the rungs below it");
+  }
   r.finish();
   if (s.name.empty()) s.name = "student_" + lower(s.quant.base.spec.name());
   return s;
@@ -140,8 +150,11 @@ nlohmann::json to_json(const DistillRunConfig& c) {
   j["distill"] = to_json(c.distill);
   j["students"] = nlohmann::json::array();
   for (const auto& s : c.students)
+  {
     j["students"].push_back({{"name", s.name}, {"quant", s.quant.json}, {"model", s.model}, {"init", s.init},
                              {"from", s.from}, {"train", to_json(s.train)}, {"distill", to_json(s.distill)}});
+    if (s.search) j["students"].back()["search"] = to_json(*s.search);  // only when set: other recipes' hashes stay
+  }
   return j;
 }
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eval/precision_search.hpp"
 #include "eval/run_config.hpp"
 #include "models/checkpoint.hpp"
 #include "models/quant_plan_json.hpp"
@@ -30,6 +31,9 @@ struct StudentConfig {
   std::string from = "teacher";
   TrainConfig train;
   DistillConfig distill;
+  // A searched student (eval/precision_search.hpp): its block Linears' specs
+  // come from a sensitivity search over quant.spec and this ladder.
+  std::optional<SearchConfig> search;
 };
 
 struct DistillRunConfig {
@@ -40,6 +44,9 @@ struct DistillRunConfig {
   std::optional<GivenConfig> teacher_config;
   DistillConfig distill;
   std::vector<StudentConfig> students;
+  // Not a config key: `bitbench search --plan-only` stops each searched
+  // student after its search (search.json written, nothing trained).
+  bool search_only = false;
 };
 
 // A distillation config is one with a "students" array.

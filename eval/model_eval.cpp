@@ -1,5 +1,7 @@
 #include "eval/model_eval.hpp"
 
+#include "eval/energy_model.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -78,7 +80,16 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
   const int64_t quantized = plan ? quantized_weight_count(model->model().params, *plan) : 0;
   const int64_t disk = m.ptq ? 0 : static_cast<int64_t>(std::filesystem::file_size(m.path));
   const int64_t memory = model->weight_bytes_in_memory();
-  const double nominal = plan ? round_to(weight_traits(plan->spec.w).bits, 0.01) : 32.0;  // W1.58A8 → 1.58
+  // W1.58A8 → 1.58; a per-layer plan: its quantised Linears' bits weighted by their weights.
+  double nominal = 32.0;
+  if (plan && quantized) {
+    double bits = 0;
+    for (const PlannedLinear& l : plan_linears(model->model().params.cfg, *plan))
+      if (l.spec.w != WeightFormat::kF32) bits += weight_traits(l.spec.w).bits * static_cast<double>(l.N * l.K);
+    nominal = round_to(bits / static_cast<double>(quantized), 0.01);
+  } else if (plan) {
+    nominal = round_to(weight_traits(plan->spec.w).bits, 0.01);
+  }
   const IntModel* engine = model->engine();
   ModelEntry e;
   e.name = m.name;
@@ -121,6 +132,10 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
     e.accuracy.confusion.emplace_back(cm.confusion.begin() + c * K, cm.confusion.begin() + (c + 1) * K);
   if (cm.has_teacher) e.fidelity = Fidelity{round_to(cm.agreement, 1e-4), cm.kl_teacher};
   e.eval_seconds = round_to(r.seconds, 1e-3);
+  e.energy_model = to_json(estimate_energy(model->model().params.cfg, plan, memory, m.backend == ModelBackend::kOnednnInt8));
+  // A searched student's sensitivity record (eval/precision_search.hpp), for the report's heat map.
+  if (auto it = model->model().metadata.find("search"); it != model->model().metadata.end())
+    e.search = nlohmann::ordered_json::parse(it->second);
   logits_out = std::move(r.logits);
   return ojson(e);  // report.json's entry, as ModelEntry writes it
 }

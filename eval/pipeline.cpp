@@ -26,6 +26,7 @@
 #include "eval/report_assembly.hpp"
 #include "eval/teacher.hpp"
 #include "eval/vit_scale.hpp"
+#include "eval/energy_model.hpp"
 #include "eval/validate.hpp"
 #include "measure/environment.hpp"
 #include "models/packed.hpp"
@@ -86,6 +87,7 @@ class Pipeline {
     report["dataset"]["class_map"] = class_map_.fields(*(raw_ds_ ? raw_ds_ : ds_));
     report["lineage"] = lineage_json();
     if (!vit_scale_.is_null()) report["vit_scale"] = vit_scale_;  // after lineage: the record's key order
+    report["energy_table"] = energy_table_json();
     write_report_files(report, o_.out_dir);
     if (!o_.export_zoo.empty()) export_to_zoo(report);
     return {report, false};

@@ -52,6 +52,26 @@ std::string act_format_name(ActFormat f) {
   return f == ActFormat::kF32 ? "FP32" : std::string("A") + act_traits(f).token;
 }
 
+std::string QuantPlan::label() const {
+  std::vector<std::pair<std::string, int>> counts;  // spec name, block Linears at it, in first-seen order
+  for (const auto& b : blocks)
+    for (const auto& s : b) {
+      auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == s.name(); });
+      if (it == counts.end()) counts.emplace_back(s.name(), 1);
+      else ++it->second;
+    }
+  if (counts.size() <= 1) return spec.name();
+  std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out = "mixed";
+  for (const auto& [name, n] : counts) {  // appended piece by piece: GCC 12 warns (-Wrestrict) on " " + to_string(n)
+    out += ' ';
+    out += std::to_string(n);
+    out += 'x';
+    out += name;
+  }
+  return out;
+}
+
 bool QuantPlan::any() const {
   if (patch_embed.quantized() || head.quantized() || attn_quantized()) return true;
   for (const auto& b : blocks)

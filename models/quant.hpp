@@ -57,6 +57,9 @@ struct QuantPlan {
   bool weights_quantized = false;
 
   bool any() const;
+  // What the report calls it: spec's name, or for a per-layer plan (a searched
+  // student) "mixed 13xW1A8 2xW8A8 1xW1.58A8" (block Linears per spec, most first).
+  std::string label() const;
   bool attn_quantized() const { return attn_qk != ActFormat::kF32 || attn_pv != ActFormat::kF32; }
   // Every block at `spec`; overrides per block index.
   static QuantPlan uniform(int depth, const QuantSpec& spec);

@@ -47,7 +47,7 @@ class RunnableModel {
   const QuantPlan* plan() const { return plan_ ? &*plan_ : nullptr; }
   ModelBackend backend() const { return backend_; }
   const IntModel* engine() const { return engine_ ? &*engine_ : nullptr; }
-  std::string precision() const { return plan_ ? plan_->spec.name() : "FP32"; }
+  std::string precision() const { return plan_ ? plan_->label() : "FP32"; }
   // The kernels its matrix work runs on: "onednn-f32", "reference", "onednn-s8s8", or the bit kernels' ISA paths.
   std::string kernel_path() const;
   // Bytes of the weights as this backend holds them: the engine's buffers

@@ -48,7 +48,7 @@ constexpr std::string_view kModelKeys[] = {
     "name", "role", "precision", "backend", "kernel_path", "checkpoint", "params", "quantized_params", "bits_per_weight",
     "weight_bytes", "size_bytes", "activation_bytes", "model_peak_rss_bytes", "process_rss_before_bytes",
     "process_peak_rss_bytes", "peak_rss_scope", "accuracy", "fidelity", "eval_seconds", "history", "latency",
-    "latency_per_rank", "latency_merged"};
+    "latency_per_rank", "latency_merged", "energy_model", "search"};
 
 }  // namespace
 
@@ -112,6 +112,8 @@ void to_json(J& j, const ModelEntry& m) {
   write_optional(j, "latency", m.latency);
   write_optional(j, "latency_per_rank", m.latency_per_rank);
   write_optional(j, "latency_merged", m.latency_merged);
+  write_optional(j, "energy_model", m.energy_model);
+  write_optional(j, "search", m.search);
   for (const auto& [k, v] : m.other.items()) j[k] = v;
 }
 
@@ -142,6 +144,8 @@ void from_json(const J& j, ModelEntry& m) {
   read_optional(j, "latency", m.latency);
   read_optional(j, "latency_per_rank", m.latency_per_rank);
   read_optional(j, "latency_merged", m.latency_merged);
+  read_optional(j, "energy_model", m.energy_model);
+  read_optional(j, "search", m.search);
   m.other = J::object();
   for (const auto& [k, v] : j.items())
     if (std::find(std::begin(kModelKeys), std::end(kModelKeys), k) == std::end(kModelKeys)) m.other[k] = v;
@@ -196,6 +200,7 @@ void to_json(J& j, const ReportRecord& r) {
   write_optional(j, "latency_protocol", r.latency_protocol);
   write_optional(j, "lineage", r.lineage);
   write_optional(j, "vit_scale", r.vit_scale);
+  write_optional(j, "energy_table", r.energy_table);
 }
 
 void from_json(const J& j, ReportRecord& r) {
@@ -215,6 +220,7 @@ void from_json(const J& j, ReportRecord& r) {
   read_optional(j, "latency_protocol", r.latency_protocol);
   read_optional(j, "lineage", r.lineage);
   read_optional(j, "vit_scale", r.vit_scale);
+  read_optional(j, "energy_table", r.energy_table);
 }
 
 }  // namespace bb

@@ -58,6 +58,9 @@ struct ModelEntry {
   std::optional<nlohmann::json> history;  // the training curve (absent in the eval stage's cached entry)
   // The latency meter's parts, opaque here (eval/latency*.cpp writes them).
   std::optional<nlohmann::ordered_json> latency, latency_per_rank, latency_merged;
+  // Energy per image modelled from operation counts (eval/energy_model.hpp), and a
+  // searched student's sensitivity record (eval/precision_search.hpp).
+  std::optional<nlohmann::ordered_json> energy_model, search;
   nlohmann::ordered_json other = nlohmann::ordered_json::object();  // keys this record does not know, kept in order at the end
   bool operator==(const ModelEntry&) const = default;
 };
@@ -93,6 +96,7 @@ struct ReportRecord {
   nlohmann::ordered_json projection, stages;
   std::optional<nlohmann::ordered_json> latency_protocol, lineage;
   std::optional<nlohmann::ordered_json> vit_scale;  // the "at ViT scale" section (eval/vit_scale.hpp), when configured
+  std::optional<nlohmann::ordered_json> energy_table;  // the constants every model's energy_model used
   bool operator==(const ReportRecord&) const = default;
 };
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <set>
 
 // GCC 12 reports `"literal" + std::string` temporaries as overlapping memcpy
 // (-Wrestrict false positive, GCC PR 105329).
@@ -269,6 +271,111 @@ Section vit_scale_section(const ReportRecord& r) {
   return s;
 }
 
+// ---- the frontier: top-1 against weights, latency (both headline points) and modelled energy
+
+// Whether row i is on the Pareto front of (x, top-1) among the rows that have an x.
+std::vector<bool> on_front(const std::vector<std::optional<double>>& x, const std::vector<double>& y) {
+  std::vector<std::pair<double, double>> pts;
+  std::vector<size_t> idx;
+  for (size_t i = 0; i < x.size(); ++i)
+    if (x[i]) {
+      pts.push_back({*x[i], y[i]});
+      idx.push_back(i);
+    }
+  std::vector<bool> on(x.size(), false);
+  for (size_t k : pareto_front(pts)) on[idx[k]] = true;
+  return on;
+}
+
+Section frontier_section(const ReportRecord& r) {
+  Section s;
+  s.id = "frontier";
+  s.heading = "The frontier: what each bit buys";
+  const Headline h = headline(r);
+  s.before.push_back(
+      "Every model × backend against three costs: its weights as the backend holds them, its latency at batch " +
+      std::to_string(h.b_lo) + " (" + threads_words(h.t_lo) + ") and at batch " + std::to_string(h.b_hi) + " (" +
+      threads_words(h.t_hi) + "), and its energy per image *modelled* from operation counts. \"Front\" names the costs "
+      "on which nothing else is both cheaper and at least as accurate (the Pareto front).");
+  s.table.header = {"Model", "Precision", "Backend", "Top-1", "Weights in memory", "p50 ms b=" + std::to_string(h.b_lo),
+                    "p50 ms b=" + std::to_string(h.b_hi), "Energy µJ/image b=1 (model)", "Energy µJ/image b=64 (model)",
+                    "On the front"};
+  std::vector<std::optional<double>> bytes, lo, hi;
+  std::vector<double> top1;
+  for (const ModelEntry& m : r.models) {
+    bytes.push_back(static_cast<double>(m.weight_bytes.memory));
+    const J* a = latency_at(m, h.b_lo, h.t_lo);
+    const J* b = latency_at(m, h.b_hi, h.t_hi);
+    lo.push_back(a ? std::optional<double>((*a)["p50_ms"].get<double>()) : std::nullopt);
+    hi.push_back(b ? std::optional<double>((*b)["p50_ms"].get<double>()) : std::nullopt);
+    top1.push_back(m.accuracy.top1);
+  }
+  const std::vector<bool> f_bytes = on_front(bytes, top1), f_lo = on_front(lo, top1), f_hi = on_front(hi, top1);
+  for (size_t i = 0; i < r.models.size(); ++i) {
+    const ModelEntry& m = r.models[i];
+    std::string front;
+    auto add = [&](bool on, const std::string& what) {
+      if (on) front += (front.empty() ? "" : ", ") + what;
+    };
+    add(f_bytes[i], "weights");
+    add(f_lo[i], "b=" + std::to_string(h.b_lo));
+    add(f_hi[i], "b=" + std::to_string(h.b_hi));
+    const J* e = m.energy_model ? &*m.energy_model : nullptr;
+    s.table.rows.push_back({m.name, m.precision, m.backend, num(m.accuracy.top1, 2),
+                            human_bytes(static_cast<double>(m.weight_bytes.memory)), num(lo[i], 3), num(hi[i], 3),
+                            e ? num((*e)["uj_per_image_batch_1"], 2) : "–", e ? num((*e)["uj_per_image_batch_64"], 2) : "–",
+                            front.empty() ? "–" : front});
+  }
+  if (r.energy_table) {
+    const J& t = *r.energy_table;
+    std::string rules;
+    for (const J& rule : t["rules"]) rules += (rules.empty() ? "" : "; ") + rule.get<std::string>();
+    s.after.push_back("Energy is " + t["label"].get<std::string>() + ": " + t["source"].get<std::string>() + ". " + rules +
+                      ". At batch 1 the weights' DRAM reads dominate; at batch 64 they are shared by 64 images.");
+  }
+  return s;
+}
+
+// ---- a searched student's sensitivity per block Linear (eval/precision_search.hpp)
+
+Section search_section(const ModelEntry& m) {
+  const J& sr = *m.search;
+  Section s;
+  s.id = "search-" + m.name;
+  s.heading = "Mixed precision: how " + m.name + " was chosen";
+  const bool kl = sr["measure"] == "kl";
+  const std::vector<std::string> rungs = sr["rungs"].get<std::vector<std::string>>();
+  s.before.push_back(
+      "Each block Linear stepped alone from " + rungs[0] + " down the ladder, the rest at " + rungs[0] + ", on " +
+      sr["calibration_images"].dump() + " images of the training split (the eval split scores the result and does not "
+      "choose it): the " + (kl ? "KL divergence to the teacher added (nats)" : "top-1 points lost") +
+      ". The search keeps the cheapest plan whose predicted sum stays within the budget, measures it whole, and steps the most "
+      "sensitive layer back up while the whole exceeds the budget; the chosen plan is then distilled like every other student.");
+  s.table.header = {"Layer"};
+  for (size_t k = 1; k < rungs.size(); ++k) s.table.header.push_back(rungs[k]);
+  s.table.header.push_back("Cost (" + sr["cost_unit"].get<std::string>() + ") per rung");
+  s.table.header.push_back("Chosen");
+  for (const J& l : sr["layers"]) {
+    std::vector<std::string> row = {l["name"].get<std::string>()};
+    for (size_t k = 1; k < rungs.size(); ++k) row.push_back(num(l["delta"][k], 4));
+    std::string costs;
+    for (const J& c : l["cost"]) costs += (costs.empty() ? "" : " / ") + num(c, 0);
+    row.push_back(costs);
+    row.push_back(l["chosen"].get<std::string>());
+    s.table.rows.push_back(row);
+  }
+  const J& c = sr["chosen"];
+  const J& cfg = sr.contains("config") ? sr["config"] : J::object();
+  int reverts = 0;
+  for (const J& t : sr["trace"]) reverts += t["action"] == "revert";
+  s.after.push_back("Budget " + (cfg.contains("budget") ? num(cfg["budget"], 4) : std::string("–")) + "; chosen plan: " +
+                    num(c["measured"], 4) + " measured (" + num(c["predicted"], 4) + " predicted as the sum), cost " +
+                    num(100 * c["cost_vs_start"].get<double>(), 1) + " % of all at " + rungs[0] + ", " +
+                    std::to_string(reverts) + " revert(s). Start plan: " + num(sr["start"]["measure"], 4) +
+                    (kl ? " KL" : " %") + ", top-1 " + num(sr["start"]["top1"], 2) + " % on those images.");
+  return s;
+}
+
 Section environment_section(const ReportRecord& r) {
   const J& e = r.environment;
   Section s;
@@ -329,6 +436,10 @@ std::string bits_buy(const ReportRecord& r, const ModelEntry& m) {
 std::vector<Section> report_sections(const ReportRecord& r) {
   std::vector<Section> out = {results_section(r), latency_section(r), memory_section(r), fidelity_section(r),
                               per_class_section(r)};
+  out.push_back(frontier_section(r));
+  std::set<std::string> searched;  // one sensitivity table per searched student, not per backend
+  for (const ModelEntry& m : r.models)
+    if (m.search && searched.insert(m.name).second) out.push_back(search_section(m));
   if (r.vit_scale) out.push_back(vit_scale_section(r));
   out.push_back(projection_section(r));
   out.push_back(environment_section(r));

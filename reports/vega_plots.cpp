@@ -121,14 +121,16 @@ J log_ticks(double lo, double hi) {
 // ---- top-1 against checkpoint size (one point per model: the backends of a
 // model share its file and, up to rounding, its top-1)
 
-Plot size_plot(const ReportRecord& r) {
+// memory: the weights as each backend holds them (one point per model ×
+// backend where they differ) instead of the checkpoint file.
+Plot size_plot(const ReportRecord& r, bool memory = false) {
   struct P {
     std::string model, backends;
     double size_mb, top1;
   };
   std::vector<P> pts;
   for (const ModelEntry& m : r.models) {
-    const double mb = static_cast<double>(m.size_bytes) / 1e6, top1 = m.accuracy.top1;
+    const double mb = static_cast<double>(memory ? m.weight_bytes.memory : m.size_bytes) / 1e6, top1 = m.accuracy.top1;
     auto it = std::find_if(pts.begin(), pts.end(), [&](const P& p) { return p.model == m.name && p.size_mb == mb && p.top1 == top1; });
     if (it != pts.end()) it->backends += ", " + m.backend;
     else pts.push_back({m.name, m.backend, mb, top1});
@@ -151,7 +153,7 @@ Plot size_plot(const ReportRecord& r) {
                         {"Pareto front", on ? "yes" : "no"}}}});
   }
   for (size_t i : front) front_values.push_back({{"x", pts[i].size_mb}, {"y", pts[i].top1}});
-  J s = base_spec(400, 280, "Top-1 vs model size",
+  J s = base_spec(400, 280, memory ? "Top-1 vs weights in memory" : "Top-1 vs model size",
                   "dashed: the Pareto front (nothing both smaller and at least as accurate); ringed: on it");
   s["data"] = {{{"name", "points"}, {"values", values}}, {{"name", "front"}, {"values", front_values}}};
   double lo = 1e300, hi = 0;
@@ -165,7 +167,7 @@ Plot size_plot(const ReportRecord& r) {
                  {{"name", "y"}, {"type", "linear"}, {"domain", {{"data", "points"}, {"field", "y"}}}, {"range", "height"}, {"zero", false},
                   {"nice", true}, {"padding", 16}},
                  color_scale(r)};
-  J ax = axis("bottom", "x", "checkpoint size (MB, log scale)", true);
+  J ax = axis("bottom", "x", memory ? "weights as the backend holds them (MB, log scale)" : "checkpoint size (MB, log scale)", true);
   ax["values"] = log_ticks(lo, hi);
   ax["format"] = "~g";
   J ay = axis("left", "y", "top-1 (%)", true);
@@ -173,20 +175,23 @@ Plot size_plot(const ReportRecord& r) {
   s["axes"] = {ax, ay};
   s["legends"] = {{{"fill", "color"}, {"title", "model"}, {"orient", "right"}, {"symbolType", "circle"}}};
   s["marks"] = {front_line("front"), point_marks(false)};
+  if (memory)
+    return {"plot-memory", "Weights in memory: packed codes and scales on the bit kernels, int8 codes on oneDNN int8, fp32 "
+                           "otherwise, with the tensors left in fp32. Hover a point for its figures.", s, values.size()};
   return {"plot-size", "Size: the checkpoint file (the PTQ baseline: its int8 weights in memory). Hover a point for its figures.", s, values.size()};
 }
 
 // ---- top-1 against latency at the headline point, one point per model ×
 // backend, bars from the fastest timed call to the 90th percentile
 
-Plot latency_plot(const ReportRecord& r) {
-  const Headline h = headline(r);
+Plot latency_plot(const ReportRecord& r, int batch, int threads, const std::string& id) {
+  if (batch == 0) return {};
   const ModelEntry* t = teacher_of(r);
-  const J* tl = t ? latency_at(*t, h.b_lo, h.t_lo) : nullptr;
+  const J* tl = t ? latency_at(*t, batch, threads) : nullptr;
   std::vector<const ModelEntry*> ms;
   std::vector<std::pair<double, double>> xy_pts;
   for (const ModelEntry& m : r.models)
-    if (const J* l = latency_at(m, h.b_lo, h.t_lo)) {
+    if (const J* l = latency_at(m, batch, threads)) {
       ms.push_back(&m);
       xy_pts.push_back({(*l)["p50_ms"].get<double>(), m.accuracy.top1});
     }
@@ -194,7 +199,7 @@ Plot latency_plot(const ReportRecord& r) {
   J values = J::array(), front_values = J::array();
   for (size_t i = 0; i < ms.size(); ++i) {
     const ModelEntry& m = *ms[i];
-    const J& l = *latency_at(m, h.b_lo, h.t_lo);
+    const J& l = *latency_at(m, batch, threads);
     const bool on = std::find(front.begin(), front.end(), i) != front.end();
     const double p50 = l["p50_ms"].get<double>();
     const double lo = l.contains("min_ms") ? l["min_ms"].get<double>() : p50, hi = l["p90_ms"].get<double>();
@@ -215,8 +220,8 @@ Plot latency_plot(const ReportRecord& r) {
   }
   for (size_t i : front) front_values.push_back({{"x", xy_pts[i].first}, {"y", xy_pts[i].second}});
   J s = base_spec(400, 280,
-                  "Top-1 vs latency (batch " + std::to_string(h.b_lo) + ", " + std::to_string(h.t_lo) +
-                      (h.t_lo == 1 ? " thread)" : " threads)"),
+                  "Top-1 vs latency (batch " + std::to_string(batch) + ", " + std::to_string(threads) +
+                      (threads == 1 ? " thread)" : " threads)"),
                   "point: p50; bar: fastest call to p90; dashed: the Pareto front; ringed: on it");
   s["data"] = {{{"name", "points"}, {"values", values}}, {{"name", "front"}, {"values", front_values}}};
   s["scales"] = {{{"name", "x"}, {"type", "linear"}, {"domain", {{"data", "points"}, {"fields", {"lo", "hi"}}}}, {"range", "width"},
@@ -248,7 +253,8 @@ Plot latency_plot(const ReportRecord& r) {
   }
   marks.push_back(point_marks(true));
   s["marks"] = marks;
-  return {"plot-latency", "Each model on each backend; the teacher is the fp32 model on oneDNN. Hover a point for its figures.", s, values.size()};
+  if (ms.empty()) return {};
+  return {id, "Each model on each backend; the teacher is the fp32 model on oneDNN. Hover a point for its figures.", s, values.size()};
 }
 
 // ---- every speed-up over the teacher with its 95 % bootstrap interval
@@ -489,12 +495,75 @@ Plot confusion_plot(const ReportRecord& r) {
           s, values.size()};
 }
 
+// ---- a searched student's sensitivity per block Linear and rung, as a heat map
+
+Plot sensitivity_plot(const ModelEntry& m) {
+  const J& sr = *m.search;
+  const std::vector<std::string> rungs = sr["rungs"].get<std::vector<std::string>>();
+  const bool kl = sr["measure"] == "kl";
+  J values = J::array(), layers = J::array(), cols = J::array();
+  for (size_t k = 1; k < rungs.size(); ++k) cols.push_back(rungs[k]);
+  for (const J& l : sr["layers"]) {
+    const std::string name = l["name"].get<std::string>();
+    layers.push_back(name);
+    for (size_t k = 1; k < rungs.size(); ++k) {
+      const double d = l["delta"][k].get<double>();
+      const bool chosen = l["chosen"] == rungs[k];
+      values.push_back({{"layer", name},
+                        {"rung", rungs[k]},
+                        {"d", std::max(0.0, d)},
+                        {"chosen", chosen},
+                        {"tip",
+                         {{"layer", name},
+                          {"stepped to", rungs[k]},
+                          {kl ? "KL added" : "top-1 points lost", fmt(d, 4)},
+                          {"chosen", l["chosen"].get<std::string>()}}}});
+    }
+  }
+  const int cell_w = 90, cell_h = 16;
+  J s = base_spec(cell_w * static_cast<int>(cols.size()), cell_h * static_cast<int>(layers.size()),
+                  "Sensitivity of " + m.name,
+                  std::string(kl ? "KL to the teacher added" : "top-1 points lost") +
+                      " with only that layer at the rung (from " + rungs[0] + "); outlined: the rung the search chose");
+  s["data"] = {{{"name", "cells"}, {"values", values}}};
+  s["scales"] = {{{"name", "x"}, {"type", "band"}, {"domain", cols}, {"range", "width"}},
+                 {{"name", "y"}, {"type", "band"}, {"domain", layers}, {"range", "height"}},
+                 {{"name", "shade"}, {"type", "sqrt"}, {"domain", {{"data", "cells"}, {"field", "d"}}}, {"range", {{"scheme", "orangered"}}}}};
+  J ax = axis("top", "x", "rung", false);
+  J ay = axis("left", "y", "block Linear", false);
+  ay["labelOverlap"] = false;
+  ay["labelFontSize"] = 9;
+  s["axes"] = {ax, ay};
+  s["legends"] = {{{"fill", "shade"}, {"title", kl ? "KL added" : "points lost"}, {"orient", "right"}, {"gradientLength", 160}}};
+  J rect = {{"x", {{"scale", "x"}, {"field", "rung"}}},
+            {"width", {{"scale", "x"}, {"band", 1}}},
+            {"y", {{"scale", "y"}, {"field", "layer"}}},
+            {"height", {{"scale", "y"}, {"band", 1}}},
+            {"fill", {{"scale", "shade"}, {"field", "d"}}},
+            {"stroke", {{"signal", "datum.chosen ? '#000' : '#ddd'"}}},
+            {"strokeWidth", {{"signal", "datum.chosen ? 2 : 0.5"}}},
+            {"tooltip", {{"signal", "datum.tip"}}}};
+  s["marks"] = {{{"type", "rect"}, {"from", {{"data", "cells"}}}, {"encode", {{"enter", rect}}}}};
+  return {"plot-sensitivity-" + m.name,
+          "Each cell: one block Linear stepped alone to that rung, measured on calibration images of the training split. "
+          "A layer with no outlined cell stayed at " + rungs[0] + ". Hover a cell for its figure.",
+          s, values.size()};
+}
+
 }  // namespace
 
 std::vector<Plot> report_plots(const ReportRecord& r) {
   std::vector<Plot> out;
-  for (Plot p : {size_plot(r), latency_plot(r), speedup_plot(r), curves_plot(r, true), curves_plot(r, false), confusion_plot(r)})
+  const Headline h = headline(r);
+  for (Plot p : {size_plot(r), size_plot(r, true), latency_plot(r, h.b_lo, h.t_lo, "plot-latency"),
+                 h.b_hi != h.b_lo || h.t_hi != h.t_lo ? latency_plot(r, h.b_hi, h.t_hi, "plot-latency-b" + std::to_string(h.b_hi))
+                                                      : Plot{},
+                 speedup_plot(r),
+                 curves_plot(r, true), curves_plot(r, false), confusion_plot(r)})
     if (!p.id.empty()) out.push_back(std::move(p));
+  std::set<std::string> searched;  // one heat map per searched student
+  for (const ModelEntry& m : r.models)
+    if (m.search && searched.insert(m.name).second) out.push_back(sensitivity_plot(m));
   return out;
 }
 

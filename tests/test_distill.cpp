@@ -1,8 +1,9 @@
 // Distillation and student export: the KD gradient by finite differences, a
 // tiny student's loss falling, packed formats on odd row lengths, a packed
 // export reloading to the fake-quant weights (and logits), a two-stage chain
-// end to end, the adaptive schedule's early stop, config errors, and the
-// teacher's logits shared between students.
+// end to end, the adaptive schedule's early stop, config errors, the
+// teacher's logits shared between students, and the mixed-precision search
+// (a layer made fragile on purpose is the one it keeps).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -17,6 +18,8 @@
 #include "core/rng.hpp"
 #include "datasets/fixtures.hpp"
 #include "eval/distill.hpp"
+#include "eval/precision_search.hpp"
+#include "models/int_engine.hpp"
 #include "kernels/quant_format.hpp"
 #include "models/checkpoint.hpp"
 #include "models/layers.hpp"
@@ -437,6 +440,181 @@ TEST_F(DistillRun, ConfigErrorsNameThePath) {
             "W8A8");
   EXPECT_NE(error_of(R"([{}, {}])").find("used twice"), std::string::npos);
   EXPECT_NE(error_of(R"([{"train": {"epochs": "two"}}])").find("/students/0/train/epochs"), std::string::npos);
+}
+
+// ---- the mixed-precision search (eval/precision_search.hpp)
+
+// A table by hand: 3 layers, rungs W8A8 > W1.58A8 > W1A8; costs 8, 2, 1 per layer.
+SensitivityTable hand_table(const std::vector<std::vector<double>>& delta) {
+  SensitivityTable t;
+  t.rungs = {parse_quant_spec("W8A8"), parse_quant_spec("W1.58A8"), parse_quant_spec("W1A8")};
+  for (size_t l = 0; l < delta.size(); ++l) {
+    t.layers.push_back({"blocks.0.l" + std::to_string(l), 0, static_cast<int>(l), 4, 4});
+    t.delta.push_back(delta[l]);
+    t.cost.push_back({8, 2, 1});
+  }
+  return t;
+}
+
+TEST(PrecisionSearch, GreedyStepsTheLeastSensitiveLayersDownWithinTheBudget) {
+  // Layer 1 is fragile at both lower rungs; layer 2 only at the bottom one.
+  const SensitivityTable t = hand_table({{0, 0.01, 0.02}, {0, 0.5, 2.0}, {0, 0.02, 0.3}});
+  std::vector<SearchStep> trace;
+  EXPECT_EQ(greedy_assignment(t, 0.1, &trace), (std::vector<int>{2, 0, 1}));
+  ASSERT_FALSE(trace.empty());
+  for (const SearchStep& s : trace) EXPECT_LE(s.predicted, 0.1 + 1e-12);
+  EXPECT_DOUBLE_EQ(trace.back().cost, 1 + 8 + 2);
+  // A budget of zero allows only free steps; a huge one takes every layer to the bottom.
+  EXPECT_EQ(greedy_assignment(hand_table({{0, 0, 0}, {0, 0.5, 2.0}, {0, -0.1, 0.3}}), 0.0), (std::vector<int>{2, 0, 1}));
+  EXPECT_EQ(greedy_assignment(t, 1e9), (std::vector<int>{2, 2, 2}));
+  EXPECT_DOUBLE_EQ(assignment_cost(t, {2, 2, 2}), 3.0);
+}
+
+TEST(PrecisionSearch, VerificationRevertsTheMostSensitiveLayerUntilTheWholeFits) {
+  const SensitivityTable t = hand_table({{0, 0.01, 0.04}, {0, 0.02, 0.05}, {0, 0.03, 0.06}});
+  // The whole loses twice the sum of its parts: the greedy's pick must be reverted.
+  int calls = 0;
+  auto measure = [&](const std::vector<int>& rung) {
+    ++calls;
+    double s = 0;
+    for (size_t l = 0; l < rung.size(); ++l) s += std::max(0.0, t.delta[l][static_cast<size_t>(rung[l])]);
+    return 2 * s;
+  };
+  const SearchOutcome o = search_precision(t, 0.1, measure);
+  EXPECT_LE(o.measured, 0.1);
+  EXPECT_GE(calls, 2);
+  int reverts = 0;
+  for (const SearchStep& s : o.trace) {
+    if (s.action != "revert") continue;
+    ++reverts;
+    EXPECT_FALSE(std::isnan(s.measured));
+    EXPECT_EQ(s.to, s.from - 1);
+  }
+  EXPECT_GT(reverts, 0);
+  EXPECT_DOUBLE_EQ(o.measured, measure(o.rung));
+  EXPECT_DOUBLE_EQ(o.cost, assignment_cost(t, o.rung));
+  EXPECT_DOUBLE_EQ(o.start_cost, 24.0);
+  // A measure nothing satisfies ends at the start plan.
+  const SearchOutcome none = search_precision(t, 0.1, [](const std::vector<int>&) { return 1.0; });
+  EXPECT_EQ(none.rung, (std::vector<int>{0, 0, 0}));
+}
+
+// Every block Linear's weights ±0.1 (exact at W8, ternary and binary: the
+// rungs change nothing) except one, Gaussian with outliers: stepping it down
+// changes the logits. The search must find it and keep it.
+TEST(PrecisionSearch, SensitivityFindsTheLayerMadeFragileAndThePlanRunsOnTheEngine) {
+  const ViTConfig c = tiny(2);
+  ViTParams p(c);
+  p.init_random(4);
+  Rng r(8);
+  const auto nk = c.block_linear_nk();
+  const int fragile_block = 1, fragile_slot = kFc1;
+  for (int b = 0; b < c.depth; ++b) {
+    float* w[4] = {p.blocks[b].qkv_w, p.blocks[b].proj_w, p.blocks[b].fc1_w, p.blocks[b].fc2_w};
+    for (int s = 0; s < 4; ++s)
+      for (int64_t i = 0; i < nk[s][0] * nk[s][1]; ++i) {
+        const bool fragile = b == fragile_block && s == fragile_slot;
+        w[s][i] = fragile ? static_cast<float>(r.normal()) * (i % 37 == 0 ? 3.f : 0.3f) : (r.uniform() < 0.5 ? -0.1f : 0.1f);
+      }
+  }
+  std::vector<Tensor> images;
+  std::vector<std::vector<int>> labels;
+  for (int b = 0; b < 3; ++b) {
+    images.emplace_back(Shape{40, 1, 12, 12});
+    for (int64_t i = 0; i < images.back().numel(); ++i) images.back()[i] = static_cast<float>(r.normal());
+    labels.emplace_back();
+    for (int i = 0; i < 40; ++i) labels.back().push_back(i % 10);
+  }
+  SearchInputs in;
+  in.weights = &p;
+  in.teacher = &p;  // the fp32 model itself: the start plan (W8A8) is close to it
+  in.start = QuantPlan::uniform(c.depth, parse_quant_spec("W8A8"));
+  in.batches = [&](const std::function<void(const TensorView&, const std::vector<int>&)>& fn) {
+    for (size_t b = 0; b < images.size(); ++b) fn(images[b].view(), labels[b]);
+  };
+  SearchConfig sc = read_search_config(nlohmann::json::parse(R"({"ladder": ["W1.58A8", "W1A8"], "budget": 0})"), "s.json", "/search");
+  const PlanScorer scorer(in);
+  EXPECT_EQ(scorer.images(), 120);
+  EXPECT_LT(scorer.start().kl, 1e-3);
+  const SensitivityTable t = measure_sensitivity(sc, scorer, in);
+  ASSERT_EQ(t.layers.size(), static_cast<size_t>(4 * c.depth));
+  size_t fragile = 0;
+  for (size_t l = 0; l < t.layers.size(); ++l)
+    if (t.layers[l].block == fragile_block && t.layers[l].slot == fragile_slot) fragile = l;
+  EXPECT_EQ(t.layers[fragile].name, "blocks.1.mlp.fc1");
+  for (size_t l = 0; l < t.layers.size(); ++l) {
+    // Bytes on the bit kernels: binary below ternary below int8.
+    EXPECT_GT(t.cost[l][0], t.cost[l][1]) << t.layers[l].name;
+    EXPECT_GT(t.cost[l][1], t.cost[l][2]) << t.layers[l].name;
+    if (l == fragile) continue;
+    for (size_t rr = 1; rr < 3; ++rr) EXPECT_LT(std::fabs(t.delta[l][rr]), 1e-3 * t.delta[fragile][2]) << t.layers[l].name;
+  }
+  EXPECT_GT(t.delta[fragile][2], 1e-3);
+  // A budget below the fragile layer's binary loss: everything else goes to the bottom, it stays above.
+  const double budget = 0.5 * t.delta[fragile][2];
+  const SearchOutcome o = search_precision(t, budget, [&](const std::vector<int>& rung) {
+    return scorer.lost(scorer.score(plan_of(in.start, t, rung)), SearchMeasure::kKL);
+  });
+  for (size_t l = 0; l < t.layers.size(); ++l) EXPECT_EQ(o.rung[l], l == fragile ? (t.delta[fragile][1] <= budget ? 1 : 0) : 2) << t.layers[l].name;
+  EXPECT_LE(o.measured, budget);
+  EXPECT_LT(o.cost, o.start_cost);
+  // The record names the choice per layer.
+  const nlohmann::json rec = to_json(t, o, sc);
+  EXPECT_EQ(rec["layers"][fragile]["chosen"], t.rungs[static_cast<size_t>(o.rung[fragile])].name());
+  EXPECT_EQ(rec["layers"].size(), t.layers.size());
+
+  // The per-layer plan through its JSON, the packed file and the engine.
+  const QuantPlan plan = plan_of(in.start, t, o.rung);
+  EXPECT_EQ(to_json(quant_plan_from_json(to_json(plan), c.depth, "p.json", "/plan")), to_json(plan));
+  test::TempDir dir;
+  const std::string path = dir / "mixed.packed.safetensors";
+  write_packed_student(path, p, plan);
+  LoadedModel pk = load_model(path);
+  EXPECT_EQ(to_json(*pk.plan), to_json(plan));
+  auto be = make_backend(ModelBackend::kOnednn);
+  IntModel engine = build_int_model(ModelBackend::kBitKernels, pk.params, *pk.plan, &pk.packed_layers);
+  ViTRunner fake(p, *be, false, &plan), run(pk.params, *be, false, pk.plan_ptr(), &engine);
+  const TensorView want = fake.forward(images[0].view());
+  std::vector<float> w(want.data(), want.data() + want.numel());
+  const TensorView got = run.forward(images[0].view());
+  for (int64_t i = 0; i < got.numel(); ++i) EXPECT_NEAR(got.data()[i], w[static_cast<size_t>(i)], 1e-3f * (1 + std::fabs(w[static_cast<size_t>(i)])));
+}
+
+TEST_F(DistillRun, SearchedStudentIsDistilledWithItsPlanAndResumedWithIt) {
+  test::TempDir out;
+  const std::string students = R"([{"name": "mixed", "quant": {"spec": "W8A8"},
+      "search": {"ladder": ["W1.58A8", "W1A8"], "budget": 0.02, "images": 60}}])";
+  DistillRunConfig c = parse(config(students));
+  c.search_only = true;
+  DistillOutcome plan_only = run_distillation(c, out.str(), false, false);
+  EXPECT_TRUE(plan_only.students.empty());
+  const std::string search_path = out / "mixed/search.json";
+  ASSERT_TRUE(std::filesystem::exists(search_path));
+  const nlohmann::json rec = parse_json_file(search_path);
+  EXPECT_EQ(rec["calibration_images"], 60);
+  EXPECT_EQ(rec["layers"].size(), 8u);
+  EXPECT_LE(rec["chosen"]["measured"].get<double>(), 0.02);
+  c.search_only = false;
+  DistillOutcome r = run_distillation(c, out.str(), true, false);  // resumed: the plan searched above
+  ASSERT_EQ(r.students.size(), 1u);
+  const LoadedModel m = load_model(r.students[0].packed_path);
+  EXPECT_EQ(to_json(*m.plan), rec["plan"]);
+  ASSERT_TRUE(m.metadata.count("search"));
+  EXPECT_EQ(parse_json_text(m.metadata.at("search"), "meta")["plan"], rec["plan"]);
+  // Config errors name the path.
+  auto error_of = [&](const std::string& s) {
+    try {
+      parse(config(s));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of(R"([{"quant": {"spec": "W8A8"}, "search": {}}])").find("/students/0/search/ladder"), std::string::npos);
+  EXPECT_NE(error_of(R"([{"quant": {"spec": "W8A8"}, "search": {"ladder": ["W1.58A32"]}}])").find("integer kernels"), std::string::npos);
+  EXPECT_NE(error_of(R"([{"quant": {"spec": "W8A8"}, "search": {"ladder": ["W8A8"]}}])").find("/students/0/search/ladder/0"), std::string::npos);
+  EXPECT_NE(error_of(R"([{"quant": {"spec": "W8A8", "blocks": {"0": "W1A8"}}, "search": {"ladder": ["W1A8"]}}])").find("/students/0/quant/blocks"), std::string::npos);
+  EXPECT_NE(error_of(R"([{"quant": {"spec": "W8A8"}, "search": {"ladder": ["W1A8"], "cost": "joules"}}])").find("/students/0/search/cost"), std::string::npos);
 }
 
 }  // namespace

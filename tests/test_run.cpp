@@ -19,6 +19,7 @@
 #include "core/file_io.hpp"
 #include "datasets/dataset_config.hpp"
 #include "datasets/fixtures.hpp"
+#include "eval/precision_search.hpp"
 #include "eval/bench_config.hpp"
 #include "eval/pipeline.hpp"
 #include "eval/projection.hpp"
@@ -328,8 +329,66 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
     // The HTML carries the same sentence and a plot container per plot.
     const std::string html = test::read_text(out + "/report.html");
     EXPECT_NE(html.find(sm.str(0).substr(2, sm.str(0).size() - 4)), std::string::npos);
-    for (const char* id : {"plot-size", "plot-latency", "plot-speedup", "plot-teacher-curve", "plot-student-curves", "plot-confusion"})
+    for (const char* id : {"plot-size", "plot-memory", "plot-latency", "plot-latency-b4", "plot-speedup", "plot-teacher-curve",
+                           "plot-student-curves", "plot-confusion"})
       EXPECT_NE(html.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+  }
+
+  // The frontier: every model with its modelled energy from the report's
+  // table; the fp32 teacher's MACs are all float, a bit-kernel student's block
+  // Linears multiply-free, so it costs less per image at both batch sizes.
+  {
+    ASSERT_TRUE(rep.contains("energy_table"));
+    EXPECT_NE(rep["energy_table"]["source"].get<std::string>().find("Horowitz"), std::string::npos);
+    const auto& te = rep["models"][0]["energy_model"];
+    const auto& se = rep["models"][2]["energy_model"];
+    ASSERT_EQ(rep["models"][2]["backend"], "bitkernels");
+    EXPECT_EQ(te["macs"]["add"], 0);
+    EXPECT_EQ(te["macs"]["int_mult"], 0);
+    EXPECT_GT(se["macs"]["add"].get<int64_t>(), 0);
+    EXPECT_EQ(se["macs"]["add"].get<int64_t>() + se["macs"]["float"].get<int64_t>(),
+              te["macs"]["float"].get<int64_t>());  // the same MACs, of other kinds
+    for (const char* b : {"uj_per_image_batch_1", "uj_per_image_batch_64"}) EXPECT_LT(se[b].get<double>(), te[b].get<double>()) << b;
+    EXPECT_GT(te["uj_per_image_batch_1"].get<double>(), te["uj_per_image_batch_64"].get<double>());
+    const std::string md = test::read_text(out + "/report.md");
+    EXPECT_NE(md.find("## The frontier: what each bit buys"), std::string::npos) << md;
+    EXPECT_NE(md.find("a model from operation counts, not a measurement"), std::string::npos) << md;
+  }
+
+  // A searched student's record (eval/precision_search.hpp) gives a table
+  // and a heat map; both render.
+  {
+    SensitivityTable t;
+    t.images = 32;
+    t.rungs = {parse_quant_spec("W8A8"), parse_quant_spec("W1.58A8"), parse_quant_spec("W1A8")};
+    for (int l = 0; l < 4; ++l) {
+      t.layers.push_back({"blocks.0." + std::to_string(l), 0, l, 8, 8});
+      t.delta.push_back({0, 0.01 * l, 0.02 * l});
+      t.cost.push_back({64, 16, 8});
+    }
+    SearchConfig sc;
+    sc.ladder = {t.rungs[1], t.rungs[2]};
+    const SearchOutcome o = search_precision(t, 0.03, [&](const std::vector<int>& rung) {
+      double s = 0;
+      for (size_t l = 0; l < rung.size(); ++l) s += t.delta[l][static_cast<size_t>(rung[l])];
+      return s;
+    });
+    nlohmann::json record = to_json(t, o, sc);
+    record["plan"] = nlohmann::json::object();
+    auto searched = rep;
+    for (int i : {2, 3}) searched["models"][i]["search"] = record;
+    fs::create_directories(d / "searched");
+    test::write_text(d / "searched/report.json", searched.dump());
+    ASSERT_EQ(test::run_bitbench("report " + (d / "searched")).exit_code, 0);
+    const std::string md = test::read_text(d / "searched/report.md");
+    const std::string name = rep["models"][2]["name"];
+    EXPECT_NE(md.find("## Mixed precision: how " + name + " was chosen"), std::string::npos) << md;
+    EXPECT_EQ(md.find("## Mixed precision: how"), md.rfind("## Mixed precision: how"));  // once, not per backend
+    EXPECT_NE(md.find("| blocks.0.3 | 0.0300 | 0.0600 | 64 / 16 / 8 | W8A8 |"), std::string::npos) << md;
+    const std::string html = test::read_text(d / "searched/report.html");
+    EXPECT_NE(html.find("id=\"plot-sensitivity-" + name + "\" data-rendered=\"pending\" data-points=\"8\""), std::string::npos);
+    const std::string scheck = std::string(BITBENCH_SOURCE_DIR) + "/scripts/check_report.sh " + (d / "searched") + " 2>&1";
+    EXPECT_EQ(std::system(scheck.c_str()), 0);
   }
 
   // Schema and rendering, as a reader meets them (check_report.sh: every plot
@@ -438,7 +497,7 @@ TEST(CliRun, TinyRunWritesEveryReportAndReusesFinishedStages) {
     const nlohmann::ordered_json pj = partial;
     EXPECT_FALSE(pj.contains("history"));
     EXPECT_FALSE(pj.contains("latency"));
-    EXPECT_EQ(pj.back(), pj["eval_seconds"]);
+    EXPECT_EQ(pj.back(), pj["energy_model"]);  // then the search record of a searched student
 
     fs::create_directories(d / "broken");
     auto no_top1 = rep;
