@@ -54,7 +54,7 @@ int run_distill(const DistillArgs& a) {
     return 130;
   }
   if (a.plan_only) {
-    std::printf("plans       %s/<student>/search.json (nothing trained: --plan-only)\n", out.c_str());
+    std::printf("plans       %s/<student>/search.json (--plan-only: no searched student trained)\n", out.c_str());
     return 0;
   }
   std::printf("%-24s %-9s %8s %8s %9s %10s %8s %12s\n", "model", "spec", "top-1", "vs fp32", "params", "zeros", "min",
@@ -93,13 +93,15 @@ void add_distill_commands(CLI::App& app) {
   static DistillArgs sa;
   auto* s = app.add_subcommand(
       "search",
-      "Mixed precision: measure each block Linear's sensitivity on calibration images of the training split, pick the "
-      "cheapest per-layer plan within the budget, then distil that student (a config student with a \"search\" section)");
+      "Mixed precision: measure each block Linear's sensitivity on calibration images of the training split, pick a "
+      "cheap per-layer plan within the budget (greedy, verified whole), then distil that student (a config student "
+      "with a \"search\" section)");
   s->add_option("--config", sa.config, "Distillation config with a searched student")->required();
   s->add_option("--teacher", sa.teacher, "Teacher checkpoint (overrides the config's \"teacher\")");
   s->add_option("--out", sa.out, "Output folder (default runs/<config name>): <student>/search.json, then the student");
   s->add_flag("--resume", sa.resume, "Keep finished stages and the plan searched before");
-  s->add_flag("--plan-only", sa.plan_only, "Stop after the search: write search.json, train nothing");
+  s->add_flag("--plan-only", sa.plan_only,
+              "Stop after each search: write search.json, train no searched student (the stages they start from still train)");
   s->add_option("--students", sa.students, "Only these searched students (comma-separated names)")->delimiter(',');
   s->callback([] {
     sa.search = true;

@@ -77,22 +77,31 @@ BenchConfig parse_bench_config(const nlohmann::json& j, const std::string& file)
         c.student_checkpoints[name] = relative_to(file, v.get<std::string>());
       }
     }
-    if (const nlohmann::json* p = s.raw("backends")) {
-      const auto& b = *p;
-      if (!b.is_array() || b.empty()) throw Error::config(file, "/students/backends", "must be a non-empty array");
-      c.student_backends.clear();
+    // A list of backends a student runs on, at path.
+    const auto read_backends = [&](const nlohmann::json& b, const std::string& path) {
+      if (!b.is_array() || b.empty()) throw Error::config(file, path, "must be a non-empty array");
+      std::vector<ModelBackend> out;
       for (size_t i = 0; i < b.size(); ++i) {
-        const std::string at = "/students/backends/" + std::to_string(i);
+        const std::string at = path + "/" + std::to_string(i);
         if (!b[i].is_string()) throw Error::config(file, at, "must be a string, got " + describe_json(b[i]));
         const std::string v = b[i].get<std::string>();
         const auto rows = model_backends();
         const auto found = std::find_if(rows.begin(), rows.end(), [&](const ModelBackendRow& row) { return row.student_run && v == row.name; });
         if (found == rows.end())
           throw Error::config(file, at, "\"" + v + "\" is not one of " + model_backend_names(/*student_run_only=*/true));
-        c.student_backends.push_back(found->backend);
+        out.push_back(found->backend);
       }
+      return out;
+    };
+    if (const nlohmann::json* p = s.raw("backends")) c.student_backends = read_backends(*p, "/students/backends");
+    if (const nlohmann::json* p = s.raw("backends_of")) {
+      if (!p->is_object()) throw Error::config(file, "/students/backends_of", "must be an object of student name: [backends]");
+      for (const auto& [name, v] : p->items()) c.student_backends_of[name] = read_backends(v, "/students/backends_of/" + name);
     }
     s.finish();
+    for (const auto& [name, list] : c.student_backends_of)
+      if (!c.student_checkpoints.empty() && !c.student_checkpoints.count(name))
+        throw Error::config(file, "/students/backends_of/" + name, "names no student of /students/checkpoints");
     if (c.students_distill.empty() && c.student_checkpoints.empty())
       throw Error::config(file, "/students", "needs a \"distill\" config or \"checkpoints\"");
   }
@@ -157,9 +166,13 @@ nlohmann::json to_json(const BenchConfig& c) {
   j.erase("train");
   std::vector<std::string> backends;
   for (ModelBackend b : c.student_backends) backends.push_back(model_backend_name(b));
+  nlohmann::json backends_of = nlohmann::json::object();
+  for (const auto& [name, list] : c.student_backends_of)
+    for (ModelBackend b : list) backends_of[name].push_back(model_backend_name(b));
   j["teacher"] = {{"checkpoint", c.teacher_checkpoint}, {"train", c.teacher_train}};
   if (c.teacher_model) j["teacher"]["model"] = c.teacher_model_json;  // only when set: older configs keep their hashes
   j["students"] = {{"distill", c.students_distill}, {"checkpoints", c.student_checkpoints}, {"backends", backends}};
+  if (!c.student_backends_of.empty()) j["students"]["backends_of"] = backends_of;  // only when set: other configs' hashes stay
   j["baselines"] = {{"int8_ptq", c.int8_ptq}};
   j["eval"] = {{"limit", c.eval_limit}};
   j["latency"] = {{"batch_sizes", c.latency_batches}, {"threads", c.latency_threads}, {"warmup", c.latency.warmup},

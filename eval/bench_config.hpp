@@ -10,7 +10,8 @@
 //                  "train": "fashion_mnist_teacher.json"},         // its recipe (--from-scratch, or no checkpoint)
 //     "students": {"distill": "fashion_mnist_default_students.json",  // their recipe
 //                  "checkpoints": {"student_w1.58a8": "../models/zoo/y.packed.safetensors"},
-//                  "backends": ["bitkernels", "onednn-int8"]},
+//                  "backends": ["bitkernels", "onednn-int8"],          // every student's
+//                  "backends_of": {"student_w1a8": ["bitkernels"]}},  // a student's own, instead
 //     "baselines": {"int8_ptq": true},                  // the teacher quantised W8A8 after training, on oneDNN int8
 //     "eval":     {"limit": 0},                         // images of the eval split (0 = all)
 //     "latency":  {"batch_sizes": [1, 64], "threads": [1, 0], "warmup": 3, "rounds": 5,
@@ -43,6 +44,12 @@ struct BenchConfig {
   std::string students_distill;
   std::map<std::string, std::string> student_checkpoints;
   std::vector<ModelBackend> student_backends = {ModelBackend::kBitKernels};  // parsed from the table's names
+  // Per student, backends instead of student_backends (e.g. the oneDNN int8 peer for some students only).
+  std::map<std::string, std::vector<ModelBackend>> student_backends_of;
+  const std::vector<ModelBackend>& backends_of(const std::string& student) const {
+    auto it = student_backends_of.find(student);
+    return it == student_backends_of.end() ? student_backends : it->second;
+  }
   bool int8_ptq = true;
   int64_t eval_limit = 0;
   std::vector<int> latency_batches = {1, 64};

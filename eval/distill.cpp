@@ -89,7 +89,7 @@ class DistillationRun {
         out_.interrupted = true;
         return out_;
       }
-    summarise();
+    if (!cfg_.search_only) summarise();  // --plan-only: students.json of an earlier run stays as it was
     return out_;
   }
 
@@ -165,6 +165,11 @@ class DistillationRun {
   bool distil_one(const StudentConfig& sc) {
     const std::string dir = (fs::path(out_dir_) / sc.name).string();
     const std::string final_path = (fs::path(dir) / (sc.name + ".safetensors")).string();
+    if (cfg_.search_only)  // --plan-only trains no searched student: one cannot start from another
+      for (const std::string& dep : {sc.from, sc.init})
+        if (dep != "teacher" && dep != "scratch" && !done_.count(dep))
+          throw Error::usage("--plan-only cannot search " + sc.name + ": it starts from " + dep +
+                             ", a searched student --plan-only does not train (run without --plan-only)");
     StudentStart st = start_student(sc);
     if (sc.search) {
       search_plan(sc, dir, st);
@@ -208,60 +213,70 @@ class DistillationRun {
     return st;
   }
 
-  // A searched student's plan (eval/precision_search.hpp): measured on
-  // calibration images of the training split with its initial weights, or,
-  // when a resumed run finds <dir>/search.json, the plan it chose before (a
-  // latency cost is measured again differently; the weights trained with that plan).
+  // A searched student's plan (eval/precision_search.hpp), measured on
+  // calibration images of the training split with its initial weights. Rank 0
+  // searches and writes <dir>/search.json; every rank then takes the plan from
+  // that file, so all train the same plan (a latency cost differs by rank).
+  // A resumed run that finds the file keeps the plan it holds: its weights
+  // were trained with it, and a latency cost measured again could differ.
   void search_plan(const StudentConfig& sc, const std::string& dir, StudentStart& st) {
     const std::string path = (fs::path(dir) / "search.json").string();
-    nlohmann::json record;
-    if (resume_ && fs::exists(path)) {
-      record = parse_json_file(path);
-      if (!record.contains("plan") || record["plan"].dump() == "null")
-        throw Error::input(path, "holds no \"plan\" (remove it to search again)");
-      st.plan = quant_plan_from_json(record["plan"], st.params.cfg.depth, path, "/plan");
-      if (root_) std::fprintf(stderr, "%s: the plan searched before (%s)\n", sc.name.c_str(), path.c_str());
-    } else {
-      const SearchConfig& c = *sc.search;
-      const Dataset& train_set = *data_->train_set;
-      LoaderOptions lo;
-      lo.batch_size = cfg_.run.loader.eval_batch_size;
-      lo.workers = cfg_.run.loader.workers;
-      lo.limit = c.images;
-      lo.first = true;  // the first images in file order, un-augmented: the same set whatever the seed
-      Loader calib(train_set, cfg_.run.data.transform, cfg_.run.data.augment, lo);
-      SearchInputs in;
-      in.weights = &st.params;
-      in.start = st.plan;
-      in.teacher = &stage_teacher(sc);
-      in.teacher_plan = sc.from == "teacher" ? nullptr : &done_.at(sc.from).plan;
-      in.progress = progress_ && root_;
-      in.batches = [&](const std::function<void(const TensorView&, const std::vector<int>&)>& fn) {
-        calib.start_epoch(0);
-        while (const Batch* b = calib.next()) fn(b->images, b->labels);
-      };
-      if (in.progress)
-        std::fprintf(stderr, "%s: searching %zu rung(s) below %s on %lld training images (%s, budget %g)\n",
-                     sc.name.c_str(), c.ladder.size(), st.plan.spec.name().c_str(),
-                     static_cast<long long>(std::min<int64_t>(c.images, static_cast<int64_t>(train_set.size()))),
-                     c.measure == SearchMeasure::kKL ? "KL to the teacher" : "top-1 points", c.budget);
-      const PlanScorer scorer(in);
-      const SensitivityTable table = measure_sensitivity(c, scorer, in);
-      const SearchOutcome o = search_precision(table, c.budget, [&](const std::vector<int>& rung) {
-        return scorer.lost(scorer.score(plan_of(in.start, table, rung)), c.measure);
-      });
-      st.plan = plan_of(in.start, table, o.rung);
-      record = to_json(table, o, c);
-      record["student"] = sc.name;
-      record["plan"] = to_json(st.plan);
-      if (root_) {
-        make_dirs(dir);
-        write_file_atomic(path, record.dump(1) + "\n");
-        print_search(sc, table, o);
-      }
-      comm::barrier();
+    const bool reuse = resume_ && fs::exists(path);
+    if (!reuse && root_) {
+      const nlohmann::json record = run_search(sc, st);
+      make_dirs(dir);
+      write_file_atomic(path, record.dump(1) + "\n");
     }
+    comm::barrier();
+    const nlohmann::json record = parse_json_file(path);
+    // A plan searched under another ladder, budget or start is not this student's.
+    const nlohmann::json want = to_json(*sc.search);
+    if (!record.contains("config") || record["config"] != want || !record.contains("rungs") || !record["rungs"].is_array() ||
+        record["rungs"].empty() || record["rungs"][0] != st.plan.spec.name() || !record.contains("plan"))
+      throw Error::input(path, "was searched with another search config or start spec than /students/" + sc.name +
+                                   " now gives (" + want.dump() + " from " + st.plan.spec.name() +
+                                   "); remove it to search again, or use another --out");
+    // Only the blocks come from the file: every other plan setting is the config's.
+    st.plan.blocks = quant_plan_from_json(record["plan"], st.params.cfg.depth, path, "/plan").blocks;
+    if (reuse && root_) std::fprintf(stderr, "%s: the plan searched before (%s): %s\n", sc.name.c_str(), path.c_str(),
+                                     st.plan.label().c_str());
     search_record_[sc.name] = record;
+  }
+
+  nlohmann::json run_search(const StudentConfig& sc, const StudentStart& st) {
+    const SearchConfig& c = *sc.search;
+    const Dataset& train_set = *data_->train_set;
+    LoaderOptions lo;
+    lo.batch_size = cfg_.run.loader.eval_batch_size;
+    lo.workers = cfg_.run.loader.workers;
+    lo.limit = c.images;
+    lo.first = true;  // the first images in file order, un-augmented: the same set whatever the seed
+    Loader calib(train_set, cfg_.run.data.transform, cfg_.run.data.augment, lo);
+    SearchInputs in;
+    in.weights = &st.params;
+    in.start = st.plan;
+    in.teacher = &stage_teacher(sc);
+    in.teacher_plan = sc.from == "teacher" ? nullptr : &done_.at(sc.from).plan;
+    in.progress = progress_;
+    in.batches = [&](const std::function<void(const TensorView&, const std::vector<int>&)>& fn) {
+      calib.start_epoch(0);
+      while (const Batch* b = calib.next()) fn(b->images, b->labels);
+    };
+    if (in.progress)
+      std::fprintf(stderr, "%s: searching %zu rung(s) below %s on %lld training images (%s, budget %g)\n",
+                   sc.name.c_str(), c.ladder.size(), st.plan.spec.name().c_str(),
+                   static_cast<long long>(std::min<int64_t>(c.images, static_cast<int64_t>(train_set.size()))),
+                   c.measure == SearchMeasure::kKL ? "KL to the teacher" : "top-1 points", c.budget);
+    const PlanScorer scorer(in);
+    const SensitivityTable table = measure_sensitivity(c, scorer, in);
+    const SearchOutcome o = search_precision(table, c.budget, [&](const std::vector<int>& rung) {
+      return scorer.lost(scorer.score(plan_of(in.start, table, rung)), c.measure);
+    });
+    nlohmann::json record = to_json(table, o, c);
+    record["student"] = sc.name;
+    record["plan"] = to_json(plan_of(in.start, table, o.rung));
+    print_search(sc, table, o);
+    return record;
   }
 
   static void print_search(const StudentConfig& sc, const SensitivityTable& t, const SearchOutcome& o) {

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/json_reader.hpp"
+#include "models/int_engine.hpp"
 #include "models/vit_config.hpp"
 
 namespace bb {
@@ -67,6 +68,10 @@ StudentConfig read_student(const nlohmann::json& node, const std::string& file, 
   else r.object("distill");
   if (const nlohmann::json* search = r.raw("search")) {
     s.search = read_search_config(*search, file, path + "/search");
+    if (!int_engine_supports(s.quant.base.spec))
+      throw Error::config(file, path + "/quant/spec",
+                          "a searched student's start spec must run on the integer kernels (quantised weights and "
+                          "activations, e.g. W8A8), not " + s.quant.base.spec.name());
     if (!s.quant.blocks.empty())
       throw Error::config(file, path + "/quant/blocks",
                           "a searched student starts every block Linear at quant.spec: the search sets the blocks");

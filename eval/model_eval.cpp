@@ -1,14 +1,14 @@
 #include "eval/model_eval.hpp"
 
-#include "eval/energy_model.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 
 #include "core/comm.hpp"
 #include "core/error.hpp"
+#include "core/json_reader.hpp"
 #include "datasets/loader.hpp"
+#include "eval/energy_model.hpp"
 #include "eval/evaluator.hpp"
 #include "measure/classification_metrics.hpp"
 #include "measure/environment.hpp"
@@ -132,10 +132,14 @@ nlohmann::ordered_json evaluate_model(const ModelUnderTest& m, const ModelEvalCo
     e.accuracy.confusion.emplace_back(cm.confusion.begin() + c * K, cm.confusion.begin() + (c + 1) * K);
   if (cm.has_teacher) e.fidelity = Fidelity{round_to(cm.agreement, 1e-4), cm.kl_teacher};
   e.eval_seconds = round_to(r.seconds, 1e-3);
-  e.energy_model = to_json(estimate_energy(model->model().params.cfg, plan, memory, m.backend == ModelBackend::kOnednnInt8));
+  // Energy as this backend computes: integer backends on the plan's codes
+  // (oneDNN int8 multiplying every pair), the others in fp32 whatever the plan.
+  const bool integer = model_backend_row(m.backend).integer;
+  e.energy_model = to_json(estimate_energy(model->model().params.cfg, integer ? plan : nullptr, memory,
+                                           m.backend == ModelBackend::kOnednnInt8));
   // A searched student's sensitivity record (eval/precision_search.hpp), for the report's heat map.
   if (auto it = model->model().metadata.find("search"); it != model->model().metadata.end())
-    e.search = nlohmann::ordered_json::parse(it->second);
+    e.search = nlohmann::ordered_json(parse_json_text(it->second, m.path + " (bitbench.search)"));
   logits_out = std::move(r.logits);
   return ojson(e);  // report.json's entry, as ModelEntry writes it
 }

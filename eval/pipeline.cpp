@@ -230,7 +230,7 @@ class Pipeline {
     if (cfg_.int8_ptq)
       specs.push_back({"teacher_w8a8_ptq", "baseline", ModelBackend::kOnednnInt8, teacher_path_, true, nlohmann::json::array(), given});
     for (const Student& s : students_)
-      for (ModelBackend b : cfg_.student_backends) specs.push_back({s.name, "student", b, s.path, false, s.history, std::nullopt});
+      for (ModelBackend b : cfg_.backends_of(s.name)) specs.push_back({s.name, "student", b, s.path, false, s.history, std::nullopt});
     for (const ModelUnderTest& m : specs) {
       if (interrupt_requested()) return false;
       models_.push_back(evaluate_cached(m));

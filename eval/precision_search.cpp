@@ -57,8 +57,8 @@ SearchConfig read_search_config(const nlohmann::json& j, const std::string& file
     } catch (const Error& e) {
       throw Error::config(file, at, e.what());
     }
-    if (s.quantized() && !int_engine_supports(s))
-      throw Error::config(file, at, s.name() + " does not run on the integer kernels (a rung needs quantised weights and activations, or FP32)");
+    if (!int_engine_supports(s))
+      throw Error::config(file, at, s.name() + " does not run on the integer kernels (a rung needs quantised weights and activations)");
     if (std::find(c.ladder.begin(), c.ladder.end(), s) != c.ladder.end())
       throw Error::config(file, at, s.name() + " is on the ladder twice");
     c.ladder.push_back(s);
@@ -130,16 +130,26 @@ SearchOutcome search_precision(const SensitivityTable& t, double budget,
   o.measured = measure(o.rung);
   if (!o.trace.empty()) o.trace.back().measured = o.measured;
   // Verification: sensitivities need not add up. While the whole exceeds the
-  // budget, the stepped-down layer that cost the most goes back up one rung.
+  // budget, the stepped-down layer that cost the most goes back up: to the
+  // nearest higher rung that loses less alone (a higher rung can lose more,
+  // e.g. ternary against binary post-training), else to the start spec.
   while (o.measured > budget) {
     int worst = -1;
     for (size_t l = 0; l < o.rung.size(); ++l)
       if (o.rung[l] > 0 && (worst < 0 || sens(t, l, o.rung[l]) > sens(t, static_cast<size_t>(worst), o.rung[static_cast<size_t>(worst)])))
         worst = static_cast<int>(l);
     if (worst < 0) break;  // the start plan itself: nothing left to revert
-    const int from = o.rung[static_cast<size_t>(worst)]--;
+    const size_t w = static_cast<size_t>(worst);
+    const int from = o.rung[w];
+    int to = 0;
+    for (int r = from - 1; r > 0; --r)
+      if (sens(t, w, r) < sens(t, w, from)) {
+        to = r;
+        break;
+      }
+    o.rung[w] = to;
     o.measured = measure(o.rung);
-    o.trace.push_back({"revert", worst, from, from - 1, predicted_of(t, o.rung), assignment_cost(t, o.rung), o.measured});
+    o.trace.push_back({"revert", worst, from, to, predicted_of(t, o.rung), assignment_cost(t, o.rung), o.measured});
   }
   o.predicted = predicted_of(t, o.rung);
   o.cost = assignment_cost(t, o.rung);
@@ -213,12 +223,8 @@ std::vector<double> layer_costs(const SearchConfig& c, const ViTParams& p, const
   std::vector<double> out;
   const float* w = block_weight(p, l.block, l.slot);
   for (const QuantSpec& s : rungs) {
-    if (!s.quantized()) {
-      if (c.cost == SearchCost::kLatency)
-        throw Error::usage("the latency cost times rungs on the integer kernels; " + l.name + " starts at FP32 (use \"cost\": \"bytes\")");
-      out.push_back(static_cast<double>(l.N * l.K) * sizeof(float));
-      continue;
-    }
+    if (!int_engine_supports(s))  // read_student refuses these in a config
+      throw Error::usage("the search costs " + l.name + " on the integer kernels, which cannot run " + s.name());
     const WeightFormatTraits& wt = weight_traits(s.w);
     std::vector<int8_t> codes(static_cast<size_t>(l.N * l.K));
     std::vector<float> scales(static_cast<size_t>(l.N));

@@ -24,8 +24,11 @@
 //      the most cost saved per unit of sensitivity added whose predicted sum
 //      stays within the budget (the additive knapsack relaxation);
 //   4. verified: the assignment measured as a whole; while it exceeds the
-//      budget, the most sensitive stepped-down layer goes back up a rung
-//      (NNCF's accuracy-aware reverting).
+//      budget, the most sensitive stepped-down layer goes back up, to the
+//      nearest higher rung that loses less alone or to the start (NNCF's
+//      accuracy-aware reverting).
+// A greedy heuristic, not an exact knapsack: it finds a cheap plan within the
+// budget, not provably the cheapest.
 // The calibration images come from the training split: the eval split scores
 // the distilled result and must not choose it.
 #include <cstdint>

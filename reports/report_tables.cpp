@@ -319,7 +319,7 @@ Section frontier_section(const ReportRecord& r) {
     };
     add(f_bytes[i], "weights");
     add(f_lo[i], "b=" + std::to_string(h.b_lo));
-    add(f_hi[i], "b=" + std::to_string(h.b_hi));
+    if (h.b_hi != h.b_lo || h.t_hi != h.t_lo) add(f_hi[i], "b=" + std::to_string(h.b_hi));
     const J* e = m.energy_model ? &*m.energy_model : nullptr;
     s.table.rows.push_back({m.name, m.precision, m.backend, num(m.accuracy.top1, 2),
                             human_bytes(static_cast<double>(m.weight_bytes.memory)), num(lo[i], 3), num(hi[i], 3),
@@ -331,7 +331,8 @@ Section frontier_section(const ReportRecord& r) {
     std::string rules;
     for (const J& rule : t["rules"]) rules += (rules.empty() ? "" : "; ") + rule.get<std::string>();
     s.after.push_back("Energy is " + t["label"].get<std::string>() + ": " + t["source"].get<std::string>() + ". " + rules +
-                      ". At batch 1 the weights' DRAM reads dominate; at batch 64 they are shared by 64 images.");
+                      ". The weights' DRAM reads are counted once per batch: at batch 64 each image carries 1/64 of them. "
+                      "Integer backends are counted on the plan's codes (oneDNN int8 multiplying every pair), the others in fp32.");
   }
   return s;
 }
@@ -349,8 +350,9 @@ Section search_section(const ModelEntry& m) {
       "Each block Linear stepped alone from " + rungs[0] + " down the ladder, the rest at " + rungs[0] + ", on " +
       sr["calibration_images"].dump() + " images of the training split (the eval split scores the result and does not "
       "choose it): the " + (kl ? "KL divergence to the teacher added (nats)" : "top-1 points lost") +
-      ". The search keeps the cheapest plan whose predicted sum stays within the budget, measures it whole, and steps the most "
-      "sensitive layer back up while the whole exceeds the budget; the chosen plan is then distilled like every other student.");
+      ". The search steps layers down greedily (most cost saved per loss added) while the predicted sum stays within the "
+      "budget, measures the plan whole, and steps the most sensitive layer back up while the whole exceeds the budget: a "
+      "cheap plan within the budget, not provably the cheapest. The chosen plan is then distilled like every other student.");
   s.table.header = {"Layer"};
   for (size_t k = 1; k < rungs.size(); ++k) s.table.header.push_back(rungs[k]);
   s.table.header.push_back("Cost (" + sr["cost_unit"].get<std::string>() + ") per rung");

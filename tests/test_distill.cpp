@@ -18,6 +18,7 @@
 #include "core/rng.hpp"
 #include "datasets/fixtures.hpp"
 #include "eval/distill.hpp"
+#include "eval/energy_model.hpp"
 #include "eval/precision_search.hpp"
 #include "models/int_engine.hpp"
 #include "kernels/quant_format.hpp"
@@ -494,6 +495,17 @@ TEST(PrecisionSearch, VerificationRevertsTheMostSensitiveLayerUntilTheWholeFits)
   EXPECT_DOUBLE_EQ(o.measured, measure(o.rung));
   EXPECT_DOUBLE_EQ(o.cost, assignment_cost(t, o.rung));
   EXPECT_DOUBLE_EQ(o.start_cost, 24.0);
+  // A middle rung that loses more alone than the one below it is skipped on the way back up.
+  {
+    const SensitivityTable u = hand_table({{0, 0.5, 0.05}, {0, 0.6, 0.06}});
+    const SearchOutcome w = search_precision(u, 0.12, [&](const std::vector<int>& rung) {
+      return rung[0] == 2 && rung[1] == 2 ? 0.2 : 0.0;  // both binary together exceed the budget
+    });
+    ASSERT_FALSE(w.trace.empty());
+    EXPECT_EQ(w.trace.back().action, "revert");
+    EXPECT_EQ(w.trace.back().to, 0);  // not to W1.58A8 (0.6 alone)
+    EXPECT_EQ(w.rung, (std::vector<int>{2, 0}));
+  }
   // A measure nothing satisfies ends at the start plan.
   const SearchOutcome none = search_precision(t, 0.1, [](const std::vector<int>&) { return 1.0; });
   EXPECT_EQ(none.rung, (std::vector<int>{0, 0, 0}));
@@ -563,8 +575,23 @@ TEST(PrecisionSearch, SensitivityFindsTheLayerMadeFragileAndThePlanRunsOnTheEngi
   EXPECT_EQ(rec["layers"][fragile]["chosen"], t.rungs[static_cast<size_t>(o.rung[fragile])].name());
   EXPECT_EQ(rec["layers"].size(), t.layers.size());
 
+  // The latency cost: each rung's layer timed on the bit kernels (positive,
+  // finite; its order is the machine's); an fp32 rung has no integer kernel to time.
+  {
+    SearchConfig lat = sc;
+    lat.cost = SearchCost::kLatency;
+    lat.cost_batch = 2;
+    const std::vector<double> ms = layer_costs(lat, p, t.layers[fragile], t.rungs, ActScale::kAbsMax);
+    ASSERT_EQ(ms.size(), 3u);
+    for (double v : ms) EXPECT_TRUE(std::isfinite(v) && v > 0) << v;
+    EXPECT_THROW(layer_costs(lat, p, t.layers[fragile], {QuantSpec{}, t.rungs[2]}, ActScale::kAbsMax), Error);
+  }
+
   // The per-layer plan through its JSON, the packed file and the engine.
   const QuantPlan plan = plan_of(in.start, t, o.rung);
+  EXPECT_EQ(plan.label(), o.rung[fragile] == 0 ? "mixed 7xW1A8 1xW8A8" : "mixed 7xW1A8 1xW1.58A8");
+  EXPECT_EQ(plan_of(in.start, t, std::vector<int>(t.layers.size(), 2)).label(), "W1A8");  // all on one rung: that rung
+  EXPECT_EQ(in.start.label(), "W8A8");
   EXPECT_EQ(to_json(quant_plan_from_json(to_json(plan), c.depth, "p.json", "/plan")), to_json(plan));
   test::TempDir dir;
   const std::string path = dir / "mixed.packed.safetensors";
@@ -580,6 +607,38 @@ TEST(PrecisionSearch, SensitivityFindsTheLayerMadeFragileAndThePlanRunsOnTheEngi
   for (int64_t i = 0; i < got.numel(); ++i) EXPECT_NEAR(got.data()[i], w[static_cast<size_t>(i)], 1e-3f * (1 + std::fabs(w[static_cast<size_t>(i)])));
 }
 
+// The energy model counts every MAC once, by the kind its formats make it.
+TEST(EnergyModel, CountsEachMacByItsKindAndReadsTheWeightsOncePerBatch) {
+  const ViTConfig c = tiny(2);
+  const int64_t T = c.tokens(), D = c.embed_dim, Hm = c.mlp_hidden;
+  const int64_t block = T * (3 * D * D + D * D + Hm * D + D * Hm), attn = 2 * T * T * D;
+  const int64_t rest = c.num_patches() * D * c.patch_dim() + int64_t{c.num_classes} * D;
+  const EnergyEstimate fp = estimate_energy(c, nullptr, 1000);
+  EXPECT_EQ(fp.float_macs, c.depth * (block + attn) + rest);
+  EXPECT_EQ(fp.add_macs + fp.int_mult_macs + fp.xnor_macs, 0);
+  EXPECT_DOUBLE_EQ(fp.weight_read_pj, 1000 / 4.0 * 640);
+  EXPECT_DOUBLE_EQ(fp.per_image_pj(64), fp.compute_pj + fp.weight_read_pj / 64);
+  const QuantPlan ternary = QuantPlan::uniform(c.depth, parse_quant_spec("W1.58A8"));
+  const EnergyEstimate t = estimate_energy(c, &ternary, 100);
+  EXPECT_EQ(t.add_macs, c.depth * block);  // multiply-free: codes in {-1, 0, 1}
+  EXPECT_EQ(t.float_macs, c.depth * attn + rest);
+  EXPECT_LT(t.compute_pj, fp.compute_pj);
+  const EnergyEstimate t_dnn = estimate_energy(c, &ternary, 100, /*int8_gemm=*/true);  // oneDNN multiplies the codes
+  EXPECT_EQ(t_dnn.int_mult_macs, c.depth * block);
+  EXPECT_GT(t_dnn.compute_pj, t.compute_pj);
+  QuantPlan w1a1 = QuantPlan::uniform(c.depth, parse_quant_spec("W1A1"));
+  w1a1.attn_qk = w1a1.attn_pv = ActFormat::kInt8;
+  const EnergyEstimate x = estimate_energy(c, &w1a1, 100);
+  EXPECT_EQ(x.xnor_macs, c.depth * block);
+  EXPECT_EQ(x.int_mult_macs, c.depth * attn);
+  EXPECT_EQ(x.float_macs, rest);
+  const QuantPlan w8 = QuantPlan::uniform(c.depth, parse_quant_spec("W8A8"));
+  EXPECT_EQ(estimate_energy(c, &w8, 100).int_mult_macs, c.depth * block);
+  const nlohmann::ordered_json j = to_json(t);
+  EXPECT_DOUBLE_EQ(j["uj_per_image_batch_1"].get<double>(), t.per_image_pj(1) * 1e-6);
+  EXPECT_NE(energy_table_json()["label"].get<std::string>().find("not a measurement"), std::string::npos);
+}
+
 TEST_F(DistillRun, SearchedStudentIsDistilledWithItsPlanAndResumedWithIt) {
   test::TempDir out;
   const std::string students = R"([{"name": "mixed", "quant": {"spec": "W8A8"},
@@ -593,14 +652,34 @@ TEST_F(DistillRun, SearchedStudentIsDistilledWithItsPlanAndResumedWithIt) {
   const nlohmann::json rec = parse_json_file(search_path);
   EXPECT_EQ(rec["calibration_images"], 60);
   EXPECT_EQ(rec["layers"].size(), 8u);
-  EXPECT_LE(rec["chosen"]["measured"].get<double>(), 0.02);
+  EXPECT_FALSE(std::filesystem::exists(out / "students.json"));  // --plan-only writes no summary
+  // A resumed run trains the plan the file holds (edited here: a search again would not give it).
+  QuantPlan edited = QuantPlan::uniform(2, parse_quant_spec("W1A8"));
+  edited.spec = parse_quant_spec("W8A8");
+  edited.blocks[1][kFc2] = parse_quant_spec("W8A8");
+  nlohmann::json rec_edited = rec;
+  rec_edited["plan"] = to_json(edited);
+  test::write_text(search_path, rec_edited.dump());
   c.search_only = false;
-  DistillOutcome r = run_distillation(c, out.str(), true, false);  // resumed: the plan searched above
+  DistillOutcome r = run_distillation(c, out.str(), true, false);
   ASSERT_EQ(r.students.size(), 1u);
+  EXPECT_EQ(r.students[0].spec, "mixed 7xW1A8 1xW8A8");
   const LoadedModel m = load_model(r.students[0].packed_path);
-  EXPECT_EQ(to_json(*m.plan), rec["plan"]);
+  EXPECT_EQ(to_json(*m.plan), to_json(edited));
   ASSERT_TRUE(m.metadata.count("search"));
-  EXPECT_EQ(parse_json_text(m.metadata.at("search"), "meta")["plan"], rec["plan"]);
+  EXPECT_EQ(parse_json_text(m.metadata.at("search"), "meta")["plan"], rec_edited["plan"]);
+  // Resumed under another budget: that plan is not this student's; refused, naming the file.
+  {
+    DistillRunConfig other = parse(config(R"([{"name": "mixed", "quant": {"spec": "W8A8"},
+        "search": {"ladder": ["W1.58A8", "W1A8"], "budget": 0.5, "images": 60}}])"));
+    try {
+      run_distillation(other, out.str(), true, false);
+      ADD_FAILURE() << "a plan of another search config was reused";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("search.json"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("another search config"), std::string::npos) << e.what();
+    }
+  }
   // Config errors name the path.
   auto error_of = [&](const std::string& s) {
     try {
@@ -615,6 +694,8 @@ TEST_F(DistillRun, SearchedStudentIsDistilledWithItsPlanAndResumedWithIt) {
   EXPECT_NE(error_of(R"([{"quant": {"spec": "W8A8"}, "search": {"ladder": ["W8A8"]}}])").find("/students/0/search/ladder/0"), std::string::npos);
   EXPECT_NE(error_of(R"([{"quant": {"spec": "W8A8", "blocks": {"0": "W1A8"}}, "search": {"ladder": ["W1A8"]}}])").find("/students/0/quant/blocks"), std::string::npos);
   EXPECT_NE(error_of(R"([{"quant": {"spec": "W8A8"}, "search": {"ladder": ["W1A8"], "cost": "joules"}}])").find("/students/0/search/cost"), std::string::npos);
+  EXPECT_NE(error_of(R"([{"quant": {"spec": "W8A8"}, "search": {"ladder": ["FP32"]}}])").find("/students/0/search/ladder/0"), std::string::npos);
+  EXPECT_NE(error_of(R"([{"quant": {"spec": "W1.58A32"}, "search": {"ladder": ["W1A8"]}}])").find("/students/0/quant/spec"), std::string::npos);
 }
 
 }  // namespace

@@ -140,6 +140,20 @@ TEST(BenchConfig, ErrorsNameTheFileAndPath) {
   BenchConfig c = load_bench_config(d / "c.json");
   EXPECT_EQ(c.teacher_checkpoint, d / "t.safetensors");  // relative to the config's folder
   EXPECT_EQ(c.students_distill, d / "s.json");
+  // A student's own backends instead of every student's.
+  test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {
+      "checkpoints": {"a": "a.safetensors", "b": "b.safetensors"}, "backends": ["bitkernels"],
+      "backends_of": {"a": ["bitkernels", "onednn-int8"]}}})");
+  c = load_bench_config(d / "c.json");
+  EXPECT_EQ(c.backends_of("a"), (std::vector<ModelBackend>{ModelBackend::kBitKernels, ModelBackend::kOnednnInt8}));
+  EXPECT_EQ(c.backends_of("b"), std::vector<ModelBackend>{ModelBackend::kBitKernels});
+  EXPECT_EQ(to_json(c)["students"]["backends_of"]["a"][1], "onednn-int8");
+  test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {
+      "checkpoints": {"a": "a.safetensors"}, "backends_of": {"z": ["bitkernels"]}}})");
+  test::expect_error([&] { load_bench_config(d / "c.json"); }, {"c.json", "/students/backends_of/z", "names no student"});
+  test::write_text(d / "c.json", R"({"teacher": {"checkpoint": "t.safetensors"}, "students": {
+      "checkpoints": {"a": "a.safetensors"}, "backends_of": {"a": ["gpu"]}}})");
+  test::expect_error([&] { load_bench_config(d / "c.json"); }, {"c.json", "/students/backends_of/a/0", "gpu"});
 }
 
 // ---- the pipeline through the CLI
@@ -828,7 +842,7 @@ TEST(Zoo, ShippedCheckpointsLoadAndReachTheirRecordedTop1) {
   const BenchConfig cfg = load_bench_config(src + "/configs/default.json");
   std::vector<std::string> files = {cfg.teacher_checkpoint};
   for (const auto& [name, path] : cfg.student_checkpoints) files.push_back(path);
-  ASSERT_EQ(files.size(), 3u);
+  ASSERT_EQ(files.size(), 8u);  // the teacher and the ladder: ternary, W1A8, integer-only ternary, W1A4, W1A2, W1A1, the searched one
   for (const std::string& rel : files) {
     const std::string path = fs::path(rel).is_absolute() ? rel : src + "/" + rel;
     SCOPED_TRACE(path);
