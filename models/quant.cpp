@@ -60,7 +60,8 @@ std::string QuantPlan::label() const {
       if (it == counts.end()) counts.emplace_back(s.name(), 1);
       else ++it->second;
     }
-  if (counts.size() <= 1) return spec.name();
+  if (counts.empty()) return spec.name();
+  if (counts.size() == 1) return counts[0].first;  // every block Linear at one spec, whatever spec says
   std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   std::string out = "mixed";
   for (const auto& [name, n] : counts) {  // appended piece by piece: GCC 12 warns (-Wrestrict) on " " + to_string(n)
