@@ -28,6 +28,46 @@ std::vector<int> read_int_list(const nlohmann::json& j, const std::string& file,
   return out;
 }
 
+// The "students" section: their recipe, shipped files and backends.
+void read_students(JsonReader s, const std::string& file, BenchConfig& c) {
+  s.read("distill", c.students_distill);
+  if (const nlohmann::json* p = s.raw("checkpoints")) {
+    const auto& ck = *p;
+    if (!ck.is_object()) throw Error::config(file, "/students/checkpoints", "must be an object of name: file");
+    for (auto& [name, v] : ck.items()) {
+      if (!v.is_string()) throw Error::config(file, "/students/checkpoints/" + name, "must be a file name, got " + describe_json(v));
+      c.student_checkpoints[name] = relative_to(file, v.get<std::string>());
+    }
+  }
+  // A list of backends a student runs on, at path.
+  const auto read_backends = [&](const nlohmann::json& b, const std::string& path) {
+    if (!b.is_array() || b.empty()) throw Error::config(file, path, "must be a non-empty array");
+    std::vector<ModelBackend> out;
+    for (size_t i = 0; i < b.size(); ++i) {
+      const std::string at = path + "/" + std::to_string(i);
+      if (!b[i].is_string()) throw Error::config(file, at, "must be a string, got " + describe_json(b[i]));
+      const std::string v = b[i].get<std::string>();
+      const auto rows = model_backends();
+      const auto found = std::find_if(rows.begin(), rows.end(), [&](const ModelBackendRow& row) { return row.student_run && v == row.name; });
+      if (found == rows.end())
+        throw Error::config(file, at, "\"" + v + "\" is not one of " + model_backend_names(/*student_run_only=*/true));
+      out.push_back(found->backend);
+    }
+    return out;
+  };
+  if (const nlohmann::json* p = s.raw("backends")) c.student_backends = read_backends(*p, "/students/backends");
+  if (const nlohmann::json* p = s.raw("backends_of")) {
+    if (!p->is_object()) throw Error::config(file, "/students/backends_of", "must be an object of student name: [backends]");
+    for (const auto& [name, v] : p->items()) c.student_backends_of[name] = read_backends(v, "/students/backends_of/" + name);
+  }
+  s.finish();
+  for (const auto& [name, list] : c.student_backends_of)
+    if (!c.student_checkpoints.empty() && !c.student_checkpoints.count(name))
+      throw Error::config(file, "/students/backends_of/" + name, "names no student of /students/checkpoints");
+  if (c.students_distill.empty() && c.student_checkpoints.empty())
+    throw Error::config(file, "/students", "needs a \"distill\" config or \"checkpoints\"");
+}
+
 }  // namespace
 
 bool is_bench_config(const nlohmann::json& j) { return j.is_object() && j.contains("teacher") && j["teacher"].is_object(); }
@@ -66,45 +106,7 @@ BenchConfig parse_bench_config(const nlohmann::json& j, const std::string& file)
     if (c.teacher_checkpoint.empty() && c.teacher_train.empty())
       throw Error::config(file, "/teacher", "needs a \"checkpoint\" or a \"train\" config");
   }
-  {
-    JsonReader s = r.object("students");
-    s.read("distill", c.students_distill);
-    if (const nlohmann::json* p = s.raw("checkpoints")) {
-      const auto& ck = *p;
-      if (!ck.is_object()) throw Error::config(file, "/students/checkpoints", "must be an object of name: file");
-      for (auto& [name, v] : ck.items()) {
-        if (!v.is_string()) throw Error::config(file, "/students/checkpoints/" + name, "must be a file name, got " + describe_json(v));
-        c.student_checkpoints[name] = relative_to(file, v.get<std::string>());
-      }
-    }
-    // A list of backends a student runs on, at path.
-    const auto read_backends = [&](const nlohmann::json& b, const std::string& path) {
-      if (!b.is_array() || b.empty()) throw Error::config(file, path, "must be a non-empty array");
-      std::vector<ModelBackend> out;
-      for (size_t i = 0; i < b.size(); ++i) {
-        const std::string at = path + "/" + std::to_string(i);
-        if (!b[i].is_string()) throw Error::config(file, at, "must be a string, got " + describe_json(b[i]));
-        const std::string v = b[i].get<std::string>();
-        const auto rows = model_backends();
-        const auto found = std::find_if(rows.begin(), rows.end(), [&](const ModelBackendRow& row) { return row.student_run && v == row.name; });
-        if (found == rows.end())
-          throw Error::config(file, at, "\"" + v + "\" is not one of " + model_backend_names(/*student_run_only=*/true));
-        out.push_back(found->backend);
-      }
-      return out;
-    };
-    if (const nlohmann::json* p = s.raw("backends")) c.student_backends = read_backends(*p, "/students/backends");
-    if (const nlohmann::json* p = s.raw("backends_of")) {
-      if (!p->is_object()) throw Error::config(file, "/students/backends_of", "must be an object of student name: [backends]");
-      for (const auto& [name, v] : p->items()) c.student_backends_of[name] = read_backends(v, "/students/backends_of/" + name);
-    }
-    s.finish();
-    for (const auto& [name, list] : c.student_backends_of)
-      if (!c.student_checkpoints.empty() && !c.student_checkpoints.count(name))
-        throw Error::config(file, "/students/backends_of/" + name, "names no student of /students/checkpoints");
-    if (c.students_distill.empty() && c.student_checkpoints.empty())
-      throw Error::config(file, "/students", "needs a \"distill\" config or \"checkpoints\"");
-  }
+  read_students(r.object("students"), file, c);
   {
     JsonReader b = r.object("baselines");
     b.read("int8_ptq", c.int8_ptq);
