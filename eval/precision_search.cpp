@@ -20,16 +20,8 @@ namespace {
 const char* measure_name(SearchMeasure m) { return m == SearchMeasure::kKL ? "kl" : "top1"; }
 const char* cost_name(SearchCost c) { return c == SearchCost::kBytes ? "bytes" : "latency"; }
 
-const char* slot_name(int slot) {
-  static const char* names[4] = {"attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"};
-  return names[slot];
-}
-
-const float* block_weight(const ViTParams& p, int block, int slot) {
-  const BlockParams& b = p.blocks.at(static_cast<size_t>(block));
-  const float* w[4] = {b.qkv_w, b.proj_w, b.fc1_w, b.fc2_w};
-  return w[slot];
-}
+// A block Linear's weights [N, K].
+const float* layer_weight(const ViTParams& p, const SearchLayer& l) { return p.data(*p.find(l.name + ".weight")); }
 
 // A move's sensitivity: negative deltas (a rung that happens to help) count as free, not as credit.
 double sens(const SensitivityTable& t, size_t l, int r) { return std::max(0.0, t.delta[l][static_cast<size_t>(r)]); }
@@ -221,7 +213,7 @@ double PlanScorer::lost(const Score& s, SearchMeasure m) const {
 std::vector<double> layer_costs(const SearchConfig& c, const ViTParams& p, const SearchLayer& l,
                                 const std::vector<QuantSpec>& rungs, ActScale act_scale) {
   std::vector<double> out;
-  const float* w = block_weight(p, l.block, l.slot);
+  const float* w = layer_weight(p, l);
   for (const QuantSpec& s : rungs) {
     if (!int_engine_supports(s))  // read_student refuses these in a config
       throw Error::usage("the search costs " + l.name + " on the integer kernels, which cannot run " + s.name());
@@ -262,15 +254,14 @@ SensitivityTable measure_sensitivity(const SearchConfig& c, const PlanScorer& sc
   t.base = c.measure == SearchMeasure::kKL ? scorer.start().kl : scorer.start().top1;
   t.base_top1 = scorer.start().top1;
   t.images = scorer.images();
-  const ViTConfig& cfg = in.weights->cfg;
-  const auto nk = cfg.block_linear_nk();
-  for (int b = 0; b < cfg.depth; ++b)
-    for (int s = 0; s < 4; ++s) {
-      if (!(in.start.blocks.at(static_cast<size_t>(b))[static_cast<size_t>(s)] == in.start.spec))
-        throw Error::usage("the search starts every block Linear at quant.spec (" + in.start.spec.name() +
-                           "); drop the student's quant.blocks overrides");
-      t.layers.push_back({"blocks." + std::to_string(b) + "." + slot_name(s), b, s, nk[s][0], nk[s][1]});
-    }
+  for (const PlannedLinear& l : plan_linears(in.weights->cfg, in.start)) {
+    if (l.site != LinearSite::kBlock) continue;
+    if (!(l.spec == in.start.spec))
+      throw Error::usage("the search starts every block Linear at quant.spec (" + in.start.spec.name() +
+                         "); drop the student's quant.blocks overrides");
+    const std::string name = l.name.substr(0, l.name.size() - std::string(".weight").size());  // "blocks.2.mlp.fc1"
+    t.layers.push_back({name, l.block, l.slot, l.N, l.K});
+  }
   Timer timer;
   for (size_t l = 0; l < t.layers.size(); ++l) {
     const SearchLayer& L = t.layers[l];

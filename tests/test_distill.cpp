@@ -270,6 +270,15 @@ class DistillRun : public ::testing::Test {
       "teacher": ")" + (data_ / "teacher.safetensors") + R"(", "train": )" + train + R"(, "students": )" + students + "}";
   }
   DistillRunConfig parse(const std::string& j) { return parse_distill_config(parse_json_text(j, "d.json"), "d.json"); }
+  // The message a config with these students is refused with ("no error" when it is accepted).
+  std::string error_of(const std::string& students) {
+    try {
+      parse(config(students));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  }
   test::TempDir data_;
 };
 
@@ -423,14 +432,6 @@ TEST_F(DistillRun, EarlyStopEndsTrainingAndIsRecorded) {
 }
 
 TEST_F(DistillRun, ConfigErrorsNameThePath) {
-  auto error_of = [&](const std::string& students) {
-    try {
-      parse(config(students));
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   EXPECT_NE(error_of(R"([{"quant": {"spec": "W3A8"}}])").find("/students/0/quant/spec"), std::string::npos);
   EXPECT_NE(error_of(R"([{"quant": {"spec": "W1A8"}, "colour": 1}])").find("colour"), std::string::npos);
   EXPECT_NE(error_of(R"([{"from": "nobody"}])").find("/students/0/from"), std::string::npos);
@@ -681,14 +682,6 @@ TEST_F(DistillRun, SearchedStudentIsDistilledWithItsPlanAndResumedWithIt) {
     }
   }
   // Config errors name the path.
-  auto error_of = [&](const std::string& s) {
-    try {
-      parse(config(s));
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   EXPECT_NE(error_of(R"([{"quant": {"spec": "W8A8"}, "search": {}}])").find("/students/0/search/ladder"), std::string::npos);
   EXPECT_NE(error_of(R"([{"quant": {"spec": "W8A8"}, "search": {"ladder": ["W1.58A32"]}}])").find("integer kernels"), std::string::npos);
   EXPECT_NE(error_of(R"([{"quant": {"spec": "W8A8"}, "search": {"ladder": ["W8A8"]}}])").find("/students/0/search/ladder/0"), std::string::npos);
